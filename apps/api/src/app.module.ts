@@ -1,0 +1,19 @@
+import { AppConfig, CoreModule, CoreModuleOptions, HttpAppOptions, QueueModule } from '@app/core';
+import { DynamicModule, Module } from '@nestjs/common';
+
+/** The control-plane HTTP API. Each bounded-context library adds its module here. */
+@Module({})
+export class AppModule {
+  static register(config: AppConfig, options: Partial<CoreModuleOptions> = {}): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [CoreModule.forRoot(config, { service: 'api', ...options }), QueueModule.forRoot('queue')],
+    };
+  }
+}
+
+export const API_HTTP_OPTIONS: HttpAppOptions = {
+  title: 'AI deployment control plane',
+  description: 'Tenants, contracts and quotas, dedicated endpoints, fine-tuning, SLA and audit.',
+  docs: true,
+};

@@ -1,0 +1,22 @@
+import './instrument';
+import { configureHttpApp, installGracefulShutdown, loadConfigOrExit, stopTelemetry } from '@app/core';
+import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { API_HTTP_OPTIONS, AppModule } from './app.module';
+
+async function bootstrap(): Promise<void> {
+  const config = loadConfigOrExit();
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), {
+    bodyParser: false,
+    bufferLogs: true,
+  });
+  configureHttpApp(app, config, API_HTTP_OPTIONS);
+  installGracefulShutdown(app, config.SHUTDOWN_TIMEOUT_MS, stopTelemetry);
+  await app.listen(config.PORT, '0.0.0.0');
+  process.stdout.write(`control-plane api listening: http://localhost:${config.PORT}/docs\n`);
+}
+
+void bootstrap().catch((error: Error) => {
+  process.stderr.write(`api failed to start: ${error.message}\n`);
+  process.exit(1);
+});

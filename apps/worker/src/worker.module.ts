@@ -1,0 +1,26 @@
+import { AppConfig, CoreModule, CoreModuleOptions, HeartbeatModule, HttpAppOptions, QueueModule } from '@app/core';
+import { DynamicModule, Module } from '@nestjs/common';
+
+/**
+ * The BullMQ worker process: consumers only (processors come from the libraries). It also serves
+ * `/health/*` and `/metrics` on `WORKER_PORT` for its probes and scrapes.
+ */
+@Module({})
+export class WorkerModule {
+  static register(config: AppConfig, options: Partial<CoreModuleOptions> = {}): DynamicModule {
+    return {
+      module: WorkerModule,
+      imports: [
+        CoreModule.forRoot(config, { service: 'worker', ...options }),
+        QueueModule.forRoot('worker'),
+        HeartbeatModule,
+      ],
+    };
+  }
+}
+
+export const WORKER_HTTP_OPTIONS: HttpAppOptions = {
+  title: 'AI deployment control plane worker',
+  description: 'Health and metrics of the worker process.',
+  docs: false,
+};

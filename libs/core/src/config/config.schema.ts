@@ -1,0 +1,128 @@
+import { z } from 'zod';
+
+const booleanString = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], {
+    error: 'must be one of true, false, 1, 0, yes, no',
+  })
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const port = z.coerce
+  .number({ error: 'must be an integer between 1 and 65535' })
+  .int('must be an integer between 1 and 65535')
+  .min(1, 'must be an integer between 1 and 65535')
+  .max(65535, 'must be an integer between 1 and 65535');
+
+const urlWithProtocols = (protocols: string[]) =>
+  z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
+  );
+
+const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, kib: 1024, mb: 1024 ** 2, mib: 1024 ** 2 };
+
+/** Parses `1048576`, `512kb`, `1mb`, `1MiB` into bytes. */
+const byteSize = z.string().transform((value, ctx) => {
+  const match = /^\s*(\d+)\s*([a-z]*)\s*$/i.exec(value);
+  const unit = match ? BYTE_UNITS[match[2].toLowerCase()] : undefined;
+  if (!match || unit === undefined || Number(match[1]) <= 0) {
+    ctx.addIssue({ code: 'custom', message: 'must be a positive size such as 1048576, 512kb or 1mb' });
+    return z.NEVER;
+  }
+  return Number(match[1]) * unit;
+});
+
+const positiveMs = z.coerce
+  .number({ error: 'must be a positive integer number of milliseconds' })
+  .int('must be a positive integer number of milliseconds')
+  .positive('must be a positive integer number of milliseconds');
+
+/**
+ * Every environment variable the processes read, with its default. The README's
+ * "Configuration" table documents each of them; keep the two in step.
+ */
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  PORT: port.default(3000),
+  WORKER_PORT: port.default(3002),
+  DATABASE_URL: urlWithProtocols(['postgres:', 'postgresql:']).default(
+    'postgres://postgres@127.0.0.1:5432/controlplane',
+  ),
+  DATABASE_POOL_SIZE: z.coerce
+    .number({ error: 'must be an integer between 1 and 200' })
+    .int('must be an integer between 1 and 200')
+    .min(1, 'must be an integer between 1 and 200')
+    .max(200, 'must be an integer between 1 and 200')
+    .default(10),
+  MIGRATIONS_RUN: booleanString.default(true),
+  REDIS_URL: urlWithProtocols(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1-64 characters of letters, digits, _ . : -')
+    .default('cp'),
+  REDIS_ALLOW_EVICTION: booleanString.default(false),
+  BODY_LIMIT: byteSize.default(1024 * 1024),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SHUTDOWN_TIMEOUT_MS: positiveMs.default(25_000),
+  HEARTBEAT_INTERVAL_MS: positiveMs.default(30_000),
+  OTEL_SERVICE_NAME: z.string().min(1, 'must not be empty').optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: urlWithProtocols(['http:', 'https:']).optional(),
+});
+
+/** The validated configuration; numbers and booleans are already parsed. */
+export type AppConfig = z.infer<typeof configSchema>;
+
+/** Thrown when the environment does not satisfy {@link configSchema}. */
+export class ConfigError extends Error {
+  constructor(
+    /** One entry per offending variable, e.g. `PORT: must be an integer between 1 and 65535 (got "abc")`. */
+    readonly problems: string[],
+  ) {
+    super(`Invalid configuration: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Validates the environment. Empty strings count as unset, so `PORT=` falls back to the default.
+ *
+ * @throws ConfigError naming each bad variable, what is wrong and the value given
+ *   (secrets such as `DATABASE_URL` credentials are never echoed).
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(configSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value.trim() !== '') input[key] = value;
+  }
+  const result = configSchema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const key = String(issue.path[0]);
+    return `${key}: ${issue.message}${SECRET_VARIABLES.has(key) ? '' : ` (got ${JSON.stringify(input[key])})`}`;
+  });
+  throw new ConfigError(problems);
+}
+
+/** Variables whose value may carry credentials and so are never printed. */
+const SECRET_VARIABLES = new Set(['DATABASE_URL', 'REDIS_URL', 'OTEL_EXPORTER_OTLP_ENDPOINT']);
+
+/**
+ * {@link loadConfig} for process entry points: on error prints one line to stderr and exits 1.
+ */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,43 @@
+import { DataSource, Migration } from 'typeorm';
+
+/** Arbitrary constant naming the advisory lock that serializes migration runs across processes. */
+const MIGRATION_LOCK_KEY = 7_212_349_001;
+
+/**
+ * Applies pending migrations while holding a PostgreSQL advisory lock, so an api and a worker
+ * starting together (or several replicas) never run the same migration twice.
+ *
+ * @returns the migrations applied by this call (empty when another process already did them).
+ */
+export async function runMigrationsLocked(dataSource: DataSource): Promise<Migration[]> {
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    try {
+      return await dataSource.runMigrations({ transaction: 'each' });
+    } finally {
+      await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+    }
+  } finally {
+    await runner.release();
+  }
+}
+
+/** Reverts every applied migration, newest first. Used by the migration test and `migration:revert --all`. */
+export async function revertAllMigrations(dataSource: DataSource): Promise<number> {
+  let reverted = 0;
+  while (await appliedMigrationCount(dataSource)) {
+    await dataSource.undoLastMigration({ transaction: 'each' });
+    reverted += 1;
+  }
+  return reverted;
+}
+
+async function appliedMigrationCount(dataSource: DataSource): Promise<number> {
+  const table = dataSource.options.migrationsTableName ?? 'migrations';
+  const exists = await dataSource.query('SELECT to_regclass($1) AS t', [table]);
+  if (!exists[0].t) return 0;
+  const rows = await dataSource.query(`SELECT count(*)::int AS n FROM "${table}"`);
+  return rows[0].n;
+}

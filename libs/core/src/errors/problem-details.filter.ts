@@ -1,0 +1,108 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { NextFunction, Request, Response } from 'express';
+import {
+  InternalError,
+  MalformedJson,
+  NotReady,
+  PayloadTooLarge,
+  PROBLEM_BY_STATUS,
+  BadRequest,
+} from './common-problems';
+import { DomainError, ProblemBody, problemTypeUri } from './problem';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/** body-parser (Express) marks its errors with `type`; these are the client's fault. */
+interface BodyParserError {
+  type?: string;
+  status?: number;
+  limit?: number;
+}
+
+function fromBodyParserError(exception: unknown): DomainError | undefined {
+  const error = exception as BodyParserError | undefined;
+  switch (error?.type) {
+    case undefined:
+      return undefined;
+    case 'entity.parse.failed':
+      return new MalformedJson('The request body is not valid JSON.');
+    case 'entity.too.large':
+      return new PayloadTooLarge(`The request body exceeds the limit of ${error.limit} bytes.`);
+    default:
+      return error?.status && error.status < 500 ? new BadRequest((exception as Error).message) : undefined;
+  }
+}
+
+/**
+ * Express error middleware placed right after the body parsers. Nest would otherwise turn a JSON
+ * SyntaxError into a bare BadRequestException and lose the reason; this keeps it as
+ * `malformed_json` (and a too-large body as `payload_too_large`).
+ */
+export function bodyParserErrorMiddleware(error: unknown, _req: Request, _res: Response, next: NextFunction): void {
+  next(fromBodyParserError(error) ?? error);
+}
+
+/**
+ * Turns every error into an RFC 9457 problem body. Domain errors keep their code; Nest's
+ * HttpExceptions map by status; body-parser errors become 400/413; anything else is a 500 whose
+ * body carries only the request id, the error itself going to the log.
+ */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ProblemDetails');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<Request & { id?: string }>();
+    const response = http.getResponse<Response>();
+    const error = this.toDomainError(exception);
+    const body: ProblemBody = {
+      type: problemTypeUri(error.problem.code),
+      title: error.problem.title,
+      status: error.problem.status,
+      detail: error.message,
+      instance: request.originalUrl?.split('?')[0],
+      code: error.problem.code,
+      requestId: request.id,
+      ...(error.errors?.length ? { errors: error.errors } : {}),
+      ...error.extensions,
+    };
+    if (error.problem.code === 'internal_error') {
+      this.logger.error({ err: exception, requestId: request.id }, 'unhandled exception');
+    }
+    if (response.headersSent) {
+      response.end();
+      return;
+    }
+    for (const [name, value] of Object.entries(error.headers ?? {})) response.setHeader(name, value);
+    response.status(body.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
+  }
+
+  private toDomainError(exception: unknown): DomainError {
+    if (exception instanceof DomainError) return exception;
+    if (exception instanceof HttpException) return this.fromHttpException(exception);
+    return fromBodyParserError(exception) ?? new InternalError('An unexpected error occurred.', { cause: exception });
+  }
+
+  private fromHttpException(exception: HttpException): DomainError {
+    const status = exception.getStatus();
+    const payload = exception.getResponse() as Record<string, unknown> | string;
+    // @nestjs/terminus answers 503 with {status: 'error', error: {...}, details: {...}}.
+    if (typeof payload === 'object' && payload.status === 'error' && payload.details) {
+      const failing = Object.keys((payload.error as object) ?? {});
+      return new NotReady(`Not ready: ${failing.join(', ') || 'unknown'} failed its check.`, {
+        extensions: { checks: payload.details },
+      });
+    }
+    const detail =
+      typeof payload === 'string'
+        ? payload
+        : Array.isArray(payload.message)
+          ? payload.message.join('; ')
+          : String(payload.message ?? exception.message);
+    const ProblemClass = PROBLEM_BY_STATUS[status];
+    if (ProblemClass) return new ProblemClass(detail);
+    if (status >= 500) return new InternalError('An unexpected error occurred.', { cause: exception });
+    return new BadRequest(detail);
+  }
+}

@@ -1,0 +1,66 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { ValidationFailed } from '../errors/common-problems';
+
+export const DEFAULT_PAGE_LIMIT = 20;
+export const MAX_PAGE_LIMIT = 100;
+
+/** `?limit=&after=` query parameters of every list route. */
+export class PageQueryDto {
+  @ApiPropertyOptional({ minimum: 1, maximum: MAX_PAGE_LIMIT, default: DEFAULT_PAGE_LIMIT })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_PAGE_LIMIT)
+  limit: number = DEFAULT_PAGE_LIMIT;
+
+  @ApiPropertyOptional({ description: 'Opaque cursor: the `nextCursor` of the previous page.' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(512)
+  @Matches(/^[A-Za-z0-9_-]+$/, { message: 'after must be a cursor returned as nextCursor' })
+  after?: string;
+}
+
+/** `{"data": [...], "nextCursor": "..." | null}` (API.md, Lists). */
+export interface Page<T> {
+  data: T[];
+  nextCursor: string | null;
+}
+
+/** Keyset position: the sort key and id of the last row of a page. */
+export interface CursorPosition {
+  /** Sort key of the last row, e.g. an ISO timestamp or a sequence number as a string. */
+  k: string;
+  id: string;
+}
+
+export function encodeCursor(position: CursorPosition): string {
+  return Buffer.from(JSON.stringify(position)).toString('base64url');
+}
+
+/**
+ * @throws ValidationFailed (400, path `after`) when the cursor was not made by {@link encodeCursor}.
+ */
+export function decodeCursor(cursor: string): CursorPosition {
+  try {
+    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as CursorPosition;
+    if (typeof value?.k === 'string' && typeof value?.id === 'string') return value;
+  } catch {
+    // fall through to the validation error
+  }
+  throw new ValidationFailed('The cursor is not valid.', {
+    errors: [{ path: 'after', message: 'after must be a cursor returned as nextCursor' }],
+  });
+}
+
+/**
+ * Builds a page from `limit + 1` fetched rows: the extra row only proves there is a next page.
+ */
+export function toPage<T>(rows: T[], limit: number, positionOf: (row: T) => CursorPosition): Page<T> {
+  const data = rows.slice(0, limit);
+  const next = rows.length > limit ? encodeCursor(positionOf(data[data.length - 1])) : null;
+  return { data, nextCursor: next };
+}

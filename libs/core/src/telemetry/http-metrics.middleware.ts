@@ -1,0 +1,25 @@
+import { Injectable, NestMiddleware } from '@nestjs/common';
+import type { NextFunction, Request, Response } from 'express';
+import { MetricsService } from './metrics.service';
+
+/** The catch-all route Nest registers to answer 404 for unknown paths. */
+const NEST_NOT_FOUND_ROUTE = '/{*path}';
+
+/**
+ * Times every request. The `route` label is the matched route template (`/v1/tenants/:tenantId`),
+ * never the raw URL, so label cardinality stays bounded; unmatched requests share `unmatched`.
+ */
+@Injectable()
+export class HttpMetricsMiddleware implements NestMiddleware {
+  constructor(private readonly metrics: MetricsService) {}
+
+  use(req: Request, res: Response, next: NextFunction): void {
+    const stop = this.metrics.httpRequestDuration.startTimer({ method: req.method });
+    res.once('finish', () => {
+      const template = req.route?.path ? `${req.baseUrl}${req.route.path}` : undefined;
+      const route = !template || template === NEST_NOT_FOUND_ROUTE ? 'unmatched' : template;
+      stop({ route, status_code: String(res.statusCode) });
+    });
+    next();
+  }
+}

@@ -1,0 +1,3 @@
+export * from './expect-eventually';
+export * from './test-app';
+export * from './test-database';
