@@ -15,7 +15,9 @@ export class WorkerHeartbeats1764460800000 implements MigrationInterface {
         beats        bigint NOT NULL DEFAULT 0,
         last_job_id  text
       )`);
-    await queryRunner.query(`CREATE INDEX worker_heartbeats_last_beat_at_idx ON worker_heartbeats (last_beat_at DESC)`);
+    await queryRunner.query(
+      `CREATE INDEX worker_heartbeats_last_beat_at_idx ON worker_heartbeats (last_beat_at DESC)`,
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

@@ -3,7 +3,9 @@ import { createTestApp, dropDatabase, withDatabase, withMaintenanceClient } from
 import { loadConfig } from '@app/core';
 
 const api = (env: Record<string, string> = {}) =>
-  createTestApp((config, options) => AppModule.register(config, options), API_HTTP_OPTIONS, { env });
+  createTestApp((config, options) => AppModule.register(config, options), API_HTTP_OPTIONS, {
+    env,
+  });
 
 describe('health probes', () => {
   it('is ready when PostgreSQL, Redis and the schema are', async () => {
@@ -26,7 +28,11 @@ describe('health probes', () => {
       await t.http.get('/health/live').expect(200, { status: 'ok' });
       const res = await t.http.get('/health/ready').expect(503);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-      expect(res.body).toMatchObject({ code: 'not_ready', status: 503, detail: 'Not ready: redis failed its check.' });
+      expect(res.body).toMatchObject({
+        code: 'not_ready',
+        status: 503,
+        detail: 'Not ready: redis failed its check.',
+      });
       expect(res.body.checks.redis.status).toBe('down');
       expect(res.body.checks.postgres.status).toBe('up');
     } finally {

@@ -44,7 +44,10 @@ describe('HTTP foundation (api)', () => {
 
   beforeAll(async () => {
     t = await createTestApp(
-      (config, options) => ({ ...AppModule.register(config, options), imports: [...AppModule.register(config, options).imports!, ProbeModule] }),
+      (config, options) => ({
+        ...AppModule.register(config, options),
+        imports: [...AppModule.register(config, options).imports!, ProbeModule],
+      }),
       API_HTTP_OPTIONS,
       { env: { BODY_LIMIT: '1kb' }, captureLogs: true },
     );
@@ -65,9 +68,17 @@ describe('HTTP foundation (api)', () => {
   });
 
   it('answers malformed JSON with a 400 malformed_json problem', async () => {
-    const res = await t.http.post('/test-probe/echo').set('Content-Type', 'application/json').send('{"name": ').expect(400);
+    const res = await t.http
+      .post('/test-probe/echo')
+      .set('Content-Type', 'application/json')
+      .send('{"name": ')
+      .expect(400);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(res.body).toMatchObject({ status: 400, code: 'malformed_json', type: '/problems/malformed-json' });
+    expect(res.body).toMatchObject({
+      status: 400,
+      code: 'malformed_json',
+      type: '/problems/malformed-json',
+    });
   });
 
   it('answers a body over BODY_LIMIT with a 413 problem', async () => {
@@ -90,11 +101,17 @@ describe('HTTP foundation (api)', () => {
   });
 
   it('passes valid input through', async () => {
-    await t.http.post('/test-probe/echo').send({ name: 'ok', lines: [{ limit: 3 }] }).expect(201, { name: 'ok', lines: [{ limit: 3 }] });
+    await t.http
+      .post('/test-probe/echo')
+      .send({ name: 'ok', lines: [{ limit: 3 }] })
+      .expect(201, { name: 'ok', lines: [{ limit: 3 }] });
   });
 
   it('answers an unexpected exception with a bare 500 and logs it with the request id', async () => {
-    const res = await t.http.get('/test-probe/boom').set('X-Request-Id', 'req-500-test').expect(500);
+    const res = await t.http
+      .get('/test-probe/boom')
+      .set('X-Request-Id', 'req-500-test')
+      .expect(500);
     expect(res.body).toEqual({
       type: '/problems/internal-error',
       title: 'Internal server error',
@@ -105,7 +122,9 @@ describe('HTTP foundation (api)', () => {
       requestId: 'req-500-test',
     });
     expect(JSON.stringify(res.body)).not.toContain('hunter2');
-    const logged = t.logs.find((line) => line.requestId === 'req-500-test' && line.msg === 'unhandled exception');
+    const logged = t.logs.find(
+      (line) => line.requestId === 'req-500-test' && line.msg === 'unhandled exception',
+    );
     expect(logged).toBeDefined();
     expect(JSON.stringify(logged)).toContain('stack');
   });
@@ -113,7 +132,10 @@ describe('HTTP foundation (api)', () => {
   it('echoes an acceptable X-Request-Id and replaces an unacceptable one', async () => {
     const kept = await t.http.get('/health/live').set('X-Request-Id', 'abc-123_x.y:z').expect(200);
     expect(kept.headers['x-request-id']).toBe('abc-123_x.y:z');
-    const replaced = await t.http.get('/health/live').set('X-Request-Id', 'bad id <script>').expect(200);
+    const replaced = await t.http
+      .get('/health/live')
+      .set('X-Request-Id', 'bad id <script>')
+      .expect(200);
     expect(replaced.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     const made = await t.http.get('/health/live').expect(200);
     expect(made.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
@@ -121,7 +143,11 @@ describe('HTTP foundation (api)', () => {
 
   it('serves the page a problem type points to', async () => {
     const res = await t.http.get('/problems/malformed-json').expect(200);
-    expect(res.body).toMatchObject({ code: 'malformed_json', status: 400, type: '/problems/malformed-json' });
+    expect(res.body).toMatchObject({
+      code: 'malformed_json',
+      status: 400,
+      type: '/problems/malformed-json',
+    });
     await t.http.get('/problems/no-such-thing').expect(404);
   });
 
@@ -145,13 +171,17 @@ describe('HTTP foundation (api)', () => {
     expect(res.text).toMatch(
       /http_server_request_duration_seconds_count\{method="GET",route="\/health\/live",status_code="200"\} [1-9]/,
     );
-    expect(res.text).toMatch(/http_server_request_duration_seconds_bucket\{le="0.005",method="GET",route="unmatched",status_code="404"\}/);
+    expect(res.text).toMatch(
+      /http_server_request_duration_seconds_bucket\{le="0.005",method="GET",route="unmatched",status_code="404"\}/,
+    );
   });
 
   it('serves OpenAPI at /docs-json and the UI at /docs', async () => {
     const json = await t.http.get('/docs-json').expect(200);
     expect(json.body.openapi).toMatch(/^3\./);
-    expect(Object.keys(json.body.paths)).toEqual(expect.arrayContaining(['/health/live', '/health/ready']));
+    expect(Object.keys(json.body.paths)).toEqual(
+      expect.arrayContaining(['/health/live', '/health/ready']),
+    );
     const ui = await t.http.get('/docs').expect(200);
     expect(ui.text).toContain('swagger');
   });

@@ -12,7 +12,9 @@ describe('migrations', () => {
       await dropDatabase(client, name);
       await client.query(`CREATE DATABASE "${name}"`);
     });
-    dataSource = await new DataSource(dataSourceOptions({ ...base, DATABASE_URL: withDatabase(base.DATABASE_URL, name) })).initialize();
+    dataSource = await new DataSource(
+      dataSourceOptions({ ...base, DATABASE_URL: withDatabase(base.DATABASE_URL, name) }),
+    ).initialize();
   });
 
   afterAll(async () => {
@@ -43,9 +45,14 @@ describe('migrations', () => {
 
   it('never run twice when two processes start at once', async () => {
     await revertAllMigrations(dataSource);
-    const other = await new DataSource(dataSourceOptions({ ...base, DATABASE_URL: withDatabase(base.DATABASE_URL, name) })).initialize();
+    const other = await new DataSource(
+      dataSourceOptions({ ...base, DATABASE_URL: withDatabase(base.DATABASE_URL, name) }),
+    ).initialize();
     try {
-      const [a, b] = await Promise.all([runMigrationsLocked(dataSource), runMigrationsLocked(other)]);
+      const [a, b] = await Promise.all([
+        runMigrationsLocked(dataSource),
+        runMigrationsLocked(other),
+      ]);
       expect(a.length + b.length).toBe(Math.max(a.length, b.length));
       expect(await dataSource.showMigrations()).toBe(false);
     } finally {

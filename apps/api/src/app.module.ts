@@ -7,7 +7,10 @@ export class AppModule {
   static register(config: AppConfig, options: Partial<CoreModuleOptions> = {}): DynamicModule {
     return {
       module: AppModule,
-      imports: [CoreModule.forRoot(config, { service: 'api', ...options }), QueueModule.forRoot('queue')],
+      imports: [
+        CoreModule.forRoot(config, { service: 'api', ...options }),
+        QueueModule.forRoot('queue'),
+      ],
     };
   }
 }

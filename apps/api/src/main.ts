@@ -1,5 +1,10 @@
 import './instrument';
-import { configureHttpApp, installGracefulShutdown, loadConfigOrExit, stopTelemetry } from '@app/core';
+import {
+  configureHttpApp,
+  installGracefulShutdown,
+  loadConfigOrExit,
+  stopTelemetry,
+} from '@app/core';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { API_HTTP_OPTIONS, AppModule } from './app.module';

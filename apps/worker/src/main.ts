@@ -14,7 +14,11 @@ import { WORKER_HTTP_OPTIONS, WorkerModule } from './worker.module';
 
 /** Refuses to run BullMQ against a Redis that may evict job keys (unless REDIS_ALLOW_EVICTION). */
 async function checkRedisEvictionPolicy(redisUrl: string, allowEviction: boolean): Promise<void> {
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 5_000 });
+  const redis = new Redis(redisUrl, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 5_000,
+  });
   redis.on('error', () => undefined);
   let policy: string | undefined;
   try {
@@ -43,7 +47,9 @@ async function bootstrap(): Promise<void> {
   configureHttpApp(app, config, WORKER_HTTP_OPTIONS);
   installGracefulShutdown(app, config.SHUTDOWN_TIMEOUT_MS, stopTelemetry);
   await app.listen(config.WORKER_PORT, '0.0.0.0');
-  process.stdout.write(`control-plane worker running; health at http://localhost:${config.WORKER_PORT}/health/ready\n`);
+  process.stdout.write(
+    `control-plane worker running; health at http://localhost:${config.WORKER_PORT}/health/ready\n`,
+  );
 }
 
 void bootstrap().catch((error: Error) => {

@@ -1,4 +1,11 @@
-import { AppConfig, CoreModule, CoreModuleOptions, HeartbeatModule, HttpAppOptions, QueueModule } from '@app/core';
+import {
+  AppConfig,
+  CoreModule,
+  CoreModuleOptions,
+  HeartbeatModule,
+  HttpAppOptions,
+  QueueModule,
+} from '@app/core';
 import { DynamicModule, Module } from '@nestjs/common';
 
 /**

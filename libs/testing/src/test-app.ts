@@ -44,16 +44,20 @@ export async function createTestApp(
   const logDestination = options.captureLogs
     ? new Writable({
         write(chunk: Buffer, _encoding, callback) {
-          for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) logs.push(JSON.parse(line));
+          for (const line of chunk.toString('utf8').split('\n').filter(Boolean))
+            logs.push(JSON.parse(line));
           callback();
         },
       })
     : undefined;
-  const app = await NestFactory.create<NestExpressApplication>(moduleFor(config, { logDestination }), {
-    bodyParser: false,
-    bufferLogs: true,
-    abortOnError: false,
-  });
+  const app = await NestFactory.create<NestExpressApplication>(
+    moduleFor(config, { logDestination }),
+    {
+      bodyParser: false,
+      bufferLogs: true,
+      abortOnError: false,
+    },
+  );
   configureHttpApp(app, config, httpOptions);
   await app.listen(0, '127.0.0.1');
   return {

@@ -9,7 +9,10 @@ export function withDatabase(databaseUrl: string, database: string): string {
 }
 
 /** Runs `fn` with a client on the server's `postgres` maintenance database. */
-export async function withMaintenanceClient<T>(databaseUrl: string, fn: (client: Client) => Promise<T>): Promise<T> {
+export async function withMaintenanceClient<T>(
+  databaseUrl: string,
+  fn: (client: Client) => Promise<T>,
+): Promise<T> {
   const client = new Client({ connectionString: withDatabase(databaseUrl, 'postgres') });
   await client.connect();
   try {

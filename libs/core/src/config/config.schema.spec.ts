@@ -26,8 +26,18 @@ describe('loadConfig', () => {
   });
 
   it('parses sizes, booleans and numbers', () => {
-    const config = loadConfig({ BODY_LIMIT: '512kb', MIGRATIONS_RUN: 'false', PORT: '8080', REDIS_ALLOW_EVICTION: 'yes' });
-    expect(config).toMatchObject({ BODY_LIMIT: 512 * 1024, MIGRATIONS_RUN: false, PORT: 8080, REDIS_ALLOW_EVICTION: true });
+    const config = loadConfig({
+      BODY_LIMIT: '512kb',
+      MIGRATIONS_RUN: 'false',
+      PORT: '8080',
+      REDIS_ALLOW_EVICTION: 'yes',
+    });
+    expect(config).toMatchObject({
+      BODY_LIMIT: 512 * 1024,
+      MIGRATIONS_RUN: false,
+      PORT: 8080,
+      REDIS_ALLOW_EVICTION: true,
+    });
   });
 
   it('treats an empty value as unset', () => {
@@ -39,20 +49,68 @@ describe('loadConfig', () => {
     ['PORT', '70000', 'PORT: must be an integer between 1 and 65535 (got "70000")'],
     ['PORT', '3.5', 'PORT: must be an integer between 1 and 65535 (got "3.5")'],
     ['WORKER_PORT', '0', 'WORKER_PORT: must be an integer between 1 and 65535 (got "0")'],
-    ['DATABASE_URL', 'mysql://root@localhost/x', 'DATABASE_URL: must be a URL starting with postgres:// or postgresql://'],
-    ['DATABASE_URL', 'not a url', 'DATABASE_URL: must be a URL starting with postgres:// or postgresql://'],
-    ['DATABASE_POOL_SIZE', '0', 'DATABASE_POOL_SIZE: must be an integer between 1 and 200 (got "0")'],
-    ['REDIS_URL', 'http://localhost:6379', 'REDIS_URL: must be a URL starting with redis:// or rediss://'],
-    ['REDIS_KEY_PREFIX', 'has space', 'REDIS_KEY_PREFIX: must be 1-64 characters of letters, digits, _ . : - (got "has space")'],
-    ['REDIS_ALLOW_EVICTION', 'maybe', 'REDIS_ALLOW_EVICTION: must be one of true, false, 1, 0, yes, no (got "maybe")'],
-    ['MIGRATIONS_RUN', 'sometimes', 'MIGRATIONS_RUN: must be one of true, false, 1, 0, yes, no (got "sometimes")'],
-    ['BODY_LIMIT', 'lots', 'BODY_LIMIT: must be a positive size such as 1048576, 512kb or 1mb (got "lots")'],
-    ['BODY_LIMIT', '10gb', 'BODY_LIMIT: must be a positive size such as 1048576, 512kb or 1mb (got "10gb")'],
+    [
+      'DATABASE_URL',
+      'mysql://root@localhost/x',
+      'DATABASE_URL: must be a URL starting with postgres:// or postgresql://',
+    ],
+    [
+      'DATABASE_URL',
+      'not a url',
+      'DATABASE_URL: must be a URL starting with postgres:// or postgresql://',
+    ],
+    [
+      'DATABASE_POOL_SIZE',
+      '0',
+      'DATABASE_POOL_SIZE: must be an integer between 1 and 200 (got "0")',
+    ],
+    [
+      'REDIS_URL',
+      'http://localhost:6379',
+      'REDIS_URL: must be a URL starting with redis:// or rediss://',
+    ],
+    [
+      'REDIS_KEY_PREFIX',
+      'has space',
+      'REDIS_KEY_PREFIX: must be 1-64 characters of letters, digits, _ . : - (got "has space")',
+    ],
+    [
+      'REDIS_ALLOW_EVICTION',
+      'maybe',
+      'REDIS_ALLOW_EVICTION: must be one of true, false, 1, 0, yes, no (got "maybe")',
+    ],
+    [
+      'MIGRATIONS_RUN',
+      'sometimes',
+      'MIGRATIONS_RUN: must be one of true, false, 1, 0, yes, no (got "sometimes")',
+    ],
+    [
+      'BODY_LIMIT',
+      'lots',
+      'BODY_LIMIT: must be a positive size such as 1048576, 512kb or 1mb (got "lots")',
+    ],
+    [
+      'BODY_LIMIT',
+      '10gb',
+      'BODY_LIMIT: must be a positive size such as 1048576, 512kb or 1mb (got "10gb")',
+    ],
     ['LOG_LEVEL', 'loud', 'LOG_LEVEL'],
     ['NODE_ENV', 'staging', 'NODE_ENV'],
-    ['SHUTDOWN_TIMEOUT_MS', '-5', 'SHUTDOWN_TIMEOUT_MS: must be a positive integer number of milliseconds (got "-5")'],
-    ['HEARTBEAT_INTERVAL_MS', 'soon', 'HEARTBEAT_INTERVAL_MS: must be a positive integer number of milliseconds (got "soon")'],
-    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4318', 'OTEL_EXPORTER_OTLP_ENDPOINT: must be a URL starting with http:// or https://'],
+    [
+      'SHUTDOWN_TIMEOUT_MS',
+      '-5',
+      'SHUTDOWN_TIMEOUT_MS: must be a positive integer number of milliseconds (got "-5")',
+    ],
+    [
+      'HEARTBEAT_INTERVAL_MS',
+      'soon',
+      'HEARTBEAT_INTERVAL_MS: must be a positive integer number of milliseconds (got "soon")',
+    ],
+    [
+      'OTEL_EXPORTER_OTLP_ENDPOINT',
+      'collector:4318',
+      'OTEL_EXPORTER_OTLP_ENDPOINT: must be a URL starting with http:// or https://',
+    ],
   ])('rejects %s=%j naming the variable and the problem', (name, value, expected) => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);
@@ -80,8 +138,19 @@ describe('loadConfig', () => {
     const root = join(__dirname, '..', '..', '..', '..');
     const result = spawnSync(
       process.execPath,
-      ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', 'apps/api/src/main.ts'],
-      { cwd: root, env: { ...process.env, PORT: 'abc', OTEL_EXPORTER_OTLP_ENDPOINT: '' }, encoding: 'utf8', timeout: 60_000 },
+      [
+        '-r',
+        'ts-node/register/transpile-only',
+        '-r',
+        'tsconfig-paths/register',
+        'apps/api/src/main.ts',
+      ],
+      {
+        cwd: root,
+        env: { ...process.env, PORT: 'abc', OTEL_EXPORTER_OTLP_ENDPOINT: '' },
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
     );
     expect(result.status).toBe(1);
     expect(result.stderr.trim().split('\n')).toEqual([

@@ -24,14 +24,24 @@ const urlWithProtocols = (protocols: string[]) =>
     { message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
   );
 
-const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, kib: 1024, mb: 1024 ** 2, mib: 1024 ** 2 };
+const BYTE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  kb: 1024,
+  kib: 1024,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+};
 
 /** Parses `1048576`, `512kb`, `1mb`, `1MiB` into bytes. */
 const byteSize = z.string().transform((value, ctx) => {
   const match = /^\s*(\d+)\s*([a-z]*)\s*$/i.exec(value);
   const unit = match ? BYTE_UNITS[match[2].toLowerCase()] : undefined;
   if (!match || unit === undefined || Number(match[1]) <= 0) {
-    ctx.addIssue({ code: 'custom', message: 'must be a positive size such as 1048576, 512kb or 1mb' });
+    ctx.addIssue({
+      code: 'custom',
+      message: 'must be a positive size such as 1048576, 512kb or 1mb',
+    });
     return z.NEVER;
   }
   return Number(match[1]) * unit;

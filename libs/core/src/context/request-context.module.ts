@@ -13,7 +13,9 @@ import { RequestContext, RequestContextStore } from './request-context';
         generateId: true,
         idGenerator: (req: Request & { id?: string }) => req.id ?? '',
         setup: (cls, req: Request & { id?: string }) => {
-          const store = cls as unknown as { set<K extends keyof RequestContextStore>(k: K, v: RequestContextStore[K]): void };
+          const store = cls as unknown as {
+            set<K extends keyof RequestContextStore>(k: K, v: RequestContextStore[K]): void;
+          };
           store.set('requestId', req.id);
           store.set('ip', req.ip);
           store.set('userAgent', req.header('user-agent'));

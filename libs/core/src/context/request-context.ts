@@ -45,7 +45,8 @@ export class RequestContext {
   /** Runs `fn` in a fresh context (for job processors and other work outside a request). */
   run<T>(values: Partial<RequestContextStore>, fn: () => Promise<T>): Promise<T> {
     return this.cls.run(async () => {
-      for (const [key, value] of Object.entries(values)) this.cls.set(key as 'actor', value as Actor);
+      for (const [key, value] of Object.entries(values))
+        this.cls.set(key as 'actor', value as Actor);
       return fn();
     });
   }

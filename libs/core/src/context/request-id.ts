@@ -11,7 +11,11 @@ const ACCEPTABLE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * acceptable, otherwise makes a UUID, stores it on `req.id` (read by the logger, the request
  * context and the problem filter) and echoes it in the response header.
  */
-export function requestIdMiddleware(req: Request & { id?: string }, res: Response, next: NextFunction): void {
+export function requestIdMiddleware(
+  req: Request & { id?: string },
+  res: Response,
+  next: NextFunction,
+): void {
   const offered = req.header(REQUEST_ID_HEADER);
   const id = offered && ACCEPTABLE_REQUEST_ID.test(offered) ? offered : randomUUID();
   req.id = id;

@@ -15,11 +15,14 @@ async function main(command: string | undefined, flags: string[]): Promise<void>
     switch (command) {
       case 'run': {
         const applied = await runMigrationsLocked(dataSource);
-        console.log(applied.length ? `applied: ${applied.map((m) => m.name).join(', ')}` : 'nothing to apply');
+        console.log(
+          applied.length ? `applied: ${applied.map((m) => m.name).join(', ')}` : 'nothing to apply',
+        );
         break;
       }
       case 'revert': {
-        if (flags.includes('--all')) console.log(`reverted ${await revertAllMigrations(dataSource)} migrations`);
+        if (flags.includes('--all'))
+          console.log(`reverted ${await revertAllMigrations(dataSource)} migrations`);
         else await dataSource.undoLastMigration({ transaction: 'each' });
         break;
       }

@@ -5,7 +5,8 @@ export const ValidationFailed = defineProblem({
   code: 'validation_failed',
   status: 400,
   title: 'Request validation failed',
-  description: 'One or more fields are missing or invalid; `errors` lists each field path and what is wrong. Nothing was changed.',
+  description:
+    'One or more fields are missing or invalid; `errors` lists each field path and what is wrong. Nothing was changed.',
 });
 export const MalformedJson = defineProblem({
   code: 'malformed_json',
@@ -23,7 +24,8 @@ export const Unauthorized = defineProblem({
   code: 'unauthorized',
   status: 401,
   title: 'Authentication required',
-  description: 'No valid credentials were presented. Send `Authorization: Bearer <api key or session token>`.',
+  description:
+    'No valid credentials were presented. Send `Authorization: Bearer <api key or session token>`.',
 });
 export const Forbidden = defineProblem({
   code: 'forbidden',
@@ -35,7 +37,8 @@ export const NotFound = defineProblem({
   code: 'not_found',
   status: 404,
   title: 'Not found',
-  description: 'No such route or resource, or it belongs to another tenant (existence is never revealed across tenants).',
+  description:
+    'No such route or resource, or it belongs to another tenant (existence is never revealed across tenants).',
 });
 export const MethodNotAllowed = defineProblem({
   code: 'method_not_allowed',
@@ -53,7 +56,8 @@ export const PayloadTooLarge = defineProblem({
   code: 'payload_too_large',
   status: 413,
   title: 'Request body too large',
-  description: 'The request body exceeds the configured limit (`BODY_LIMIT`, default 1 MiB). Nothing was changed.',
+  description:
+    'The request body exceeds the configured limit (`BODY_LIMIT`, default 1 MiB). Nothing was changed.',
 });
 export const UnsupportedMediaType = defineProblem({
   code: 'unsupported_media_type',
@@ -71,13 +75,15 @@ export const InternalError = defineProblem({
   code: 'internal_error',
   status: 500,
   title: 'Internal server error',
-  description: 'An unexpected error occurred. It was logged with the request id given in `requestId`; quote it when asking for help.',
+  description:
+    'An unexpected error occurred. It was logged with the request id given in `requestId`; quote it when asking for help.',
 });
 export const NotReady = defineProblem({
   code: 'not_ready',
   status: 503,
   title: 'Service not ready',
-  description: 'A dependency the service needs (PostgreSQL, Redis, schema migrations) is not available; `checks` says which.',
+  description:
+    'A dependency the service needs (PostgreSQL, Redis, schema migrations) is not available; `checks` says which.',
 });
 export const ServiceUnavailable = defineProblem({
   code: 'service_unavailable',

@@ -29,7 +29,9 @@ function fromBodyParserError(exception: unknown): DomainError | undefined {
     case 'entity.too.large':
       return new PayloadTooLarge(`The request body exceeds the limit of ${error.limit} bytes.`);
     default:
-      return error?.status && error.status < 500 ? new BadRequest((exception as Error).message) : undefined;
+      return error?.status && error.status < 500
+        ? new BadRequest((exception as Error).message)
+        : undefined;
   }
 }
 
@@ -38,7 +40,12 @@ function fromBodyParserError(exception: unknown): DomainError | undefined {
  * SyntaxError into a bare BadRequestException and lose the reason; this keeps it as
  * `malformed_json` (and a too-large body as `payload_too_large`).
  */
-export function bodyParserErrorMiddleware(error: unknown, _req: Request, _res: Response, next: NextFunction): void {
+export function bodyParserErrorMiddleware(
+  error: unknown,
+  _req: Request,
+  _res: Response,
+  next: NextFunction,
+): void {
   next(fromBodyParserError(error) ?? error);
 }
 
@@ -74,14 +81,18 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       response.end();
       return;
     }
-    for (const [name, value] of Object.entries(error.headers ?? {})) response.setHeader(name, value);
+    for (const [name, value] of Object.entries(error.headers ?? {}))
+      response.setHeader(name, value);
     response.status(body.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
   }
 
   private toDomainError(exception: unknown): DomainError {
     if (exception instanceof DomainError) return exception;
     if (exception instanceof HttpException) return this.fromHttpException(exception);
-    return fromBodyParserError(exception) ?? new InternalError('An unexpected error occurred.', { cause: exception });
+    return (
+      fromBodyParserError(exception) ??
+      new InternalError('An unexpected error occurred.', { cause: exception })
+    );
   }
 
   private fromHttpException(exception: HttpException): DomainError {
@@ -102,7 +113,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
           : String(payload.message ?? exception.message);
     const ProblemClass = PROBLEM_BY_STATUS[status];
     if (ProblemClass) return new ProblemClass(detail);
-    if (status >= 500) return new InternalError('An unexpected error occurred.', { cause: exception });
+    if (status >= 500)
+      return new InternalError('An unexpected error occurred.', { cause: exception });
     return new BadRequest(detail);
   }
 }

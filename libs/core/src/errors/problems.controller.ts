@@ -11,7 +11,12 @@ import { Public } from '../http/public.decorator';
 export class ProblemsController {
   @Get()
   list(): { data: (ProblemType & { type: string })[] } {
-    return { data: [...problemTypes().values()].map((type) => ({ type: problemTypeUri(type.code), ...type })) };
+    return {
+      data: [...problemTypes().values()].map((type) => ({
+        type: problemTypeUri(type.code),
+        ...type,
+      })),
+    };
   }
 
   @Get(':slug')

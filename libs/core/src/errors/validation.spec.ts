@@ -8,7 +8,16 @@ describe('flattenValidationErrors', () => {
       {
         property: 'quotaLines',
         children: [
-          { property: '0', children: [{ property: 'limit', constraints: { min: 'limit must not be less than 1' }, children: [] }] },
+          {
+            property: '0',
+            children: [
+              {
+                property: 'limit',
+                constraints: { min: 'limit must not be less than 1' },
+                children: [],
+              },
+            ],
+          },
         ],
       },
     ];

@@ -47,10 +47,16 @@ export class HealthController {
   @Get('ready')
   @HealthCheck()
   @ApiOkResponse({ description: 'PostgreSQL and Redis answer and the schema is current.' })
-  @ApiServiceUnavailableResponse({ description: 'problem+json `not_ready` naming the failing checks.' })
+  @ApiServiceUnavailableResponse({
+    description: 'problem+json `not_ready` naming the failing checks.',
+  })
   ready(): Promise<HealthCheckResult> {
     return this.health.check([
-      () => this.database.pingCheck('postgres', { connection: this.dataSource, timeout: CHECK_TIMEOUT_MS }),
+      () =>
+        this.database.pingCheck('postgres', {
+          connection: this.dataSource,
+          timeout: CHECK_TIMEOUT_MS,
+        }),
       () => this.checkRedis(),
       () => this.checkMigrations(),
     ]);
@@ -71,7 +77,9 @@ export class HealthController {
     const indicator = this.indicators.check('migrations');
     try {
       const pending = await withTimeout(this.dataSource.showMigrations(), CHECK_TIMEOUT_MS);
-      return pending ? indicator.down({ message: 'pending migrations; run npm run migration:run' }) : indicator.up();
+      return pending
+        ? indicator.down({ message: 'pending migrations; run npm run migration:run' })
+        : indicator.up();
     } catch (error) {
       return indicator.down({ message: (error as Error).message });
     }

@@ -8,7 +8,10 @@ import { WorkerHeartbeat } from './worker-heartbeat.entity';
 
 /** The worker's heartbeat: a repeatable job and its processor. Imported by `apps/worker` only. */
 @Module({
-  imports: [BullModule.registerQueue({ name: HEARTBEAT_QUEUE }), TypeOrmModule.forFeature([WorkerHeartbeat])],
+  imports: [
+    BullModule.registerQueue({ name: HEARTBEAT_QUEUE }),
+    TypeOrmModule.forFeature([WorkerHeartbeat]),
+  ],
   providers: [HeartbeatProcessor, HeartbeatScheduler],
 })
 export class HeartbeatModule {}

@@ -22,7 +22,9 @@ export class HeartbeatProcessor extends WorkerHost {
     super();
   }
 
-  async process(job: Job<Traced<HeartbeatJobs[typeof HEARTBEAT_JOB]>>): Promise<{ workerId: string }> {
+  async process(
+    job: Job<Traced<HeartbeatJobs[typeof HEARTBEAT_JOB]>>,
+  ): Promise<{ workerId: string }> {
     return runInJobTrace(job, async () => {
       await this.dataSource.query(
         `INSERT INTO worker_heartbeats (worker_id, hostname, pid, started_at, last_beat_at, beats, last_job_id)

@@ -19,12 +19,19 @@ export interface HttpAppOptions {
  * and the test harness so tests exercise the same stack: request ids, body limits, problem+json
  * errors, validation and OpenAPI. Create the app with `{ bodyParser: false, bufferLogs: true }`.
  */
-export function configureHttpApp(app: NestExpressApplication, config: AppConfig, options: HttpAppOptions): void {
+export function configureHttpApp(
+  app: NestExpressApplication,
+  config: AppConfig,
+  options: HttpAppOptions,
+): void {
   app.useLogger(app.get(Logger));
   app.use(requestIdMiddleware);
   app.set('trust proxy', 'loopback, linklocal, uniquelocal');
   app.disable('x-powered-by');
-  app.useBodyParser('json', { limit: config.BODY_LIMIT, type: ['application/json', 'application/*+json'] });
+  app.useBodyParser('json', {
+    limit: config.BODY_LIMIT,
+    type: ['application/json', 'application/*+json'],
+  });
   app.useBodyParser('urlencoded', { limit: config.BODY_LIMIT, extended: false });
   app.use(bodyParserErrorMiddleware);
   app.useGlobalFilters(new ProblemDetailsFilter());
@@ -36,10 +43,17 @@ export function configureHttpApp(app: NestExpressApplication, config: AppConfig,
         .setTitle(options.title)
         .setDescription(options.description)
         .setVersion('1')
-        .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API key (cp_...) or session token' })
+        .addBearerAuth({
+          type: 'http',
+          scheme: 'bearer',
+          description: 'API key (cp_...) or session token',
+        })
         .build(),
     );
-    SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
+    SwaggerModule.setup('docs', app, document, {
+      jsonDocumentUrl: 'docs-json',
+      yamlDocumentUrl: 'docs-yaml',
+    });
   }
 }
 

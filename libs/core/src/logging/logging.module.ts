@@ -38,7 +38,11 @@ export function pinoOptions(config: Pick<AppConfig, 'LOG_LEVEL'>, service: strin
 /** nestjs-pino for an app; `destination` lets tests capture the lines. */
 @Module({})
 export class LoggingModule {
-  static forRoot(config: AppConfig, service: string, destination?: DestinationStream): DynamicModule {
+  static forRoot(
+    config: AppConfig,
+    service: string,
+    destination?: DestinationStream,
+  ): DynamicModule {
     const options = pinoOptions(config, service);
     return {
       module: LoggingModule,

@@ -8,13 +8,21 @@ describe('redactSecrets', () => {
     const input = {
       name: 'ci',
       password: 'p',
-      nested: { apiKey: 'cp_live_x', list: [{ clientSecret: 's', ok: 1 }], SAMLResponse: 'PHNhbWw+' },
+      nested: {
+        apiKey: 'cp_live_x',
+        list: [{ clientSecret: 's', ok: 1 }],
+        SAMLResponse: 'PHNhbWw+',
+      },
       headers: { Authorization: 'Bearer t', cookie: 'sid=1' },
     };
     expect(redactSecrets(input)).toEqual({
       name: 'ci',
       password: REDACTED,
-      nested: { apiKey: REDACTED, list: [{ clientSecret: REDACTED, ok: 1 }], SAMLResponse: REDACTED },
+      nested: {
+        apiKey: REDACTED,
+        list: [{ clientSecret: REDACTED, ok: 1 }],
+        SAMLResponse: REDACTED,
+      },
       headers: { Authorization: REDACTED, cookie: REDACTED },
     });
     expect(input.password).toBe('p');
@@ -37,7 +45,10 @@ describe('pinoOptions', () => {
       },
     });
     const logger = pino(pinoOptions({ LOG_LEVEL: 'info' }, 'unit'), sink);
-    logger.info({ req: { headers: { authorization: 'Bearer cp_live_secret' } }, token: 'tok_secret' }, 'hello');
+    logger.info(
+      { req: { headers: { authorization: 'Bearer cp_live_secret' } }, token: 'tok_secret' },
+      'hello',
+    );
     expect(lines).toHaveLength(1);
     const line = JSON.parse(lines[0]);
     expect(line).toMatchObject({ msg: 'hello', service: 'unit', level: 30 });

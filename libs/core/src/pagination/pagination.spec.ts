@@ -3,7 +3,10 @@ import { decodeCursor, encodeCursor, toPage } from './pagination';
 
 describe('cursor pagination', () => {
   it('round-trips a cursor', () => {
-    expect(decodeCursor(encodeCursor({ k: '2026-01-01T00:00:00Z', id: 'a' }))).toEqual({ k: '2026-01-01T00:00:00Z', id: 'a' });
+    expect(decodeCursor(encodeCursor({ k: '2026-01-01T00:00:00Z', id: 'a' }))).toEqual({
+      k: '2026-01-01T00:00:00Z',
+      id: 'a',
+    });
   });
 
   it('rejects a forged cursor as a validation problem on `after`', () => {
@@ -12,7 +15,9 @@ describe('cursor pagination', () => {
       decodeCursor(Buffer.from('{"k":1}').toString('base64url'));
     } catch (error) {
       expect((error as DomainError).problem.code).toBe('validation_failed');
-      expect((error as DomainError).errors).toEqual([{ path: 'after', message: expect.any(String) }]);
+      expect((error as DomainError).errors).toEqual([
+        { path: 'after', message: expect.any(String) },
+      ]);
     }
   });
 

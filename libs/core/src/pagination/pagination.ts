@@ -59,7 +59,11 @@ export function decodeCursor(cursor: string): CursorPosition {
 /**
  * Builds a page from `limit + 1` fetched rows: the extra row only proves there is a next page.
  */
-export function toPage<T>(rows: T[], limit: number, positionOf: (row: T) => CursorPosition): Page<T> {
+export function toPage<T>(
+  rows: T[],
+  limit: number,
+  positionOf: (row: T) => CursorPosition,
+): Page<T> {
   const data = rows.slice(0, limit);
   const next = rows.length > limit ? encodeCursor(positionOf(data[data.length - 1])) : null;
   return { data, nextCursor: next };

@@ -7,7 +7,9 @@ describe('Redis eviction policy check', () => {
     const redis = new Redis(loadConfig(process.env).REDIS_URL);
     try {
       const policy = await readEvictionPolicy(redis);
-      expect(policy).toEqual(await redis.config('GET', 'maxmemory-policy').then((r) => (r as string[])[1]));
+      expect(policy).toEqual(
+        await redis.config('GET', 'maxmemory-policy').then((r) => (r as string[])[1]),
+      );
     } finally {
       redis.disconnect();
     }

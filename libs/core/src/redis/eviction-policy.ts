@@ -17,7 +17,10 @@ export async function readEvictionPolicy(redis: Redis): Promise<string | undefin
  *
  * @returns `undefined` when it may, else the one-line reason it may not.
  */
-export function evictionPolicyProblem(policy: string | undefined, allowEviction: boolean): string | undefined {
+export function evictionPolicyProblem(
+  policy: string | undefined,
+  allowEviction: boolean,
+): string | undefined {
   if (policy === REQUIRED_EVICTION_POLICY || allowEviction) return undefined;
   const seen = policy ? `is "${policy}"` : 'could not be read';
   return (

@@ -20,14 +20,23 @@ let sdk: NodeSDK | undefined;
  * nor Redis arguments (only the command name is recorded), so no secret or tenant data leaks
  * into traces.
  */
-export function startTelemetry(defaultServiceName: string, env: NodeJS.ProcessEnv = process.env): void {
+export function startTelemetry(
+  defaultServiceName: string,
+  env: NodeJS.ProcessEnv = process.env,
+): void {
   if (sdk) return;
   if (env.OTEL_LOG_LEVEL === 'debug') diag.setLogger(new DiagConsoleLogger(), DiagLogLevel.DEBUG);
   const endpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
   sdk = new NodeSDK({
-    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME || defaultServiceName }),
+    resource: resourceFromAttributes({
+      [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME || defaultServiceName,
+    }),
     spanProcessors: endpoint
-      ? [new BatchSpanProcessor(new OTLPTraceExporter({ url: `${endpoint.replace(/\/$/, '')}/v1/traces` }))]
+      ? [
+          new BatchSpanProcessor(
+            new OTLPTraceExporter({ url: `${endpoint.replace(/\/$/, '')}/v1/traces` }),
+          ),
+        ]
       : [],
     instrumentations: [
       new HttpInstrumentation({

@@ -5,7 +5,12 @@ import { dataSourceOptions } from '@app/core/database/data-source-options';
 import { runMigrationsLocked } from '@app/core/database/migrations';
 import { loadConfig } from '@app/core/config/config.schema';
 import { quoteIdentifier } from '@app/core/database/ensure-database';
-import { dropDatabase, TEST_DATABASE_PREFIX, withDatabase, withMaintenanceClient } from '../test-database';
+import {
+  dropDatabase,
+  TEST_DATABASE_PREFIX,
+  withDatabase,
+  withMaintenanceClient,
+} from '../test-database';
 
 interface JestGlobalConfig {
   maxWorkers: number;
@@ -32,14 +37,19 @@ export default async function globalSetup(globalConfig: JestGlobalConfig): Promi
     await client.query(`CREATE DATABASE ${quoteIdentifier(template)}`);
   });
   const dataSource = await new DataSource(
-    dataSourceOptions({ ...config, DATABASE_URL: withDatabase(config.DATABASE_URL, template) }, 'jest-global-setup'),
+    dataSourceOptions(
+      { ...config, DATABASE_URL: withDatabase(config.DATABASE_URL, template) },
+      'jest-global-setup',
+    ),
   ).initialize();
   await runMigrationsLocked(dataSource);
   await dataSource.destroy();
   await withMaintenanceClient(config.DATABASE_URL, async (client) => {
     for (let worker = 1; worker <= Math.max(1, globalConfig.maxWorkers); worker += 1) {
       await dropDatabase(client, `${run}_w${worker}`);
-      await client.query(`CREATE DATABASE ${quoteIdentifier(`${run}_w${worker}`)} TEMPLATE ${quoteIdentifier(template)}`);
+      await client.query(
+        `CREATE DATABASE ${quoteIdentifier(`${run}_w${worker}`)} TEMPLATE ${quoteIdentifier(template)}`,
+      );
     }
   });
   process.env.CP_TEST_RUN = run;

@@ -9,9 +9,10 @@ export default async function globalTeardown(): Promise<void> {
   if (!run || process.env.CP_TEST_KEEP_DATABASES === 'true') return;
   const config = loadConfig(process.env);
   await withMaintenanceClient(config.DATABASE_URL, async (client) => {
-    const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [
-      `${run}\\_%`,
-    ]);
+    const { rows } = await client.query<{ datname: string }>(
+      'SELECT datname FROM pg_database WHERE datname LIKE $1',
+      [`${run}\\_%`],
+    );
     for (const { datname } of rows) await dropDatabase(client, datname);
   });
   await deleteRedisKeys(config.REDIS_URL, `cptest:${run.slice('cp_test_'.length)}:*`);
