@@ -17,7 +17,10 @@ async function main(): Promise<void> {
   await new Promise((resolve) => server.once('listening', resolve));
   const barePort = (server.address() as AddressInfo).port;
 
-  const api = await createTestApp((config, options) => AppModule.register(config, options), API_HTTP_OPTIONS);
+  const api = await createTestApp(
+    (config, options) => AppModule.register(config, options),
+    API_HTTP_OPTIONS,
+  );
   const apiPort = (api.app.getHttpServer().address() as AddressInfo).port;
 
   // Warm both up, then measure.
