@@ -225,7 +225,8 @@ async function ensure(kind, configuredUrl) {
     );
   }
   const privateUrl = savedEnv()[kind === 'postgres' ? 'DATABASE_URL' : 'REDIS_URL'];
-  if (privateUrl && privateUrl !== configuredUrl && (await answers(privateUrl, kind))) return privateUrl;
+  if (privateUrl && privateUrl !== configuredUrl && (await answers(privateUrl, kind)))
+    return privateUrl;
   log(`${name} does not answer at ${new URL(configuredUrl).host}`);
   if (dockerAnswers()) {
     log(`starting ${name} with docker compose`);

@@ -36,13 +36,18 @@ describe('local services (scripts/services.mjs)', () => {
       const databaseUrl = /^DATABASE_URL=(.+)$/m.exec(out)![1];
       const redisUrl = /^REDIS_URL=(.+)$/m.exec(out)![1];
       expect(databaseUrl).not.toContain(':1/');
-      const pg = new Client({ connectionString: databaseUrl.replace('/controlplane', '/postgres') });
+      const pg = new Client({
+        connectionString: databaseUrl.replace('/controlplane', '/postgres'),
+      });
       await pg.connect();
       expect((await pg.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
       await pg.end();
       const redis = new Redis(redisUrl);
       expect(await redis.ping()).toBe('PONG');
-      expect(await redis.config('GET', 'maxmemory-policy')).toEqual(['maxmemory-policy', 'noeviction']);
+      expect(await redis.config('GET', 'maxmemory-policy')).toEqual([
+        'maxmemory-policy',
+        'noeviction',
+      ]);
       redis.disconnect();
       // Second run: quick and idempotent, same instances.
       expect(services([], env)).toBe(out);
