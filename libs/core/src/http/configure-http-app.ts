@@ -78,9 +78,12 @@ export function installGracefulShutdown(
       process.exit(1);
     }, timeoutMs).unref();
     try {
+      const started = Date.now();
       const server = app.getHttpServer() as import('node:http').Server | undefined;
       if (server?.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+      logger.log(`HTTP server closed after ${Date.now() - started} ms`);
       await app.close();
+      logger.log(`app closed after ${Date.now() - started} ms`);
       await afterClose();
       process.exit(0);
     } catch (error) {

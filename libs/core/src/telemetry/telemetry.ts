@@ -38,6 +38,10 @@ export function startTelemetry(
           ),
         ]
       : [],
+    // Metrics are served by prom-client at /metrics and logs go to stdout through pino; without
+    // these empty lists the SDK would default to OTLP exporters for both and dial localhost:4318.
+    metricReaders: [],
+    logRecordProcessors: [],
     instrumentations: [
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (req) => /^\/(health|metrics)/.test(req.url ?? ''),
