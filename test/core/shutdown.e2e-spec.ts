@@ -50,11 +50,12 @@ describe('graceful shutdown', () => {
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
       expect(Date.now() - started).toBeLessThan(10_000);
-      const order = ['SIGTERM received', 'HTTP server closed', 'app closed'].map((m) =>
-        output.indexOf(m),
-      );
-      expect(order.every((index) => index >= 0)).toBe(true);
-      expect([...order].sort((a, b) => a - b)).toEqual(order);
+      // Lines come from two writers (pino, then Nest's console logger once the app is closed), so
+      // their order in the output proves nothing; the elapsed times they report do.
+      expect(output).toContain('SIGTERM received: draining');
+      const httpClosedAt = Number(/HTTP server closed after (\d+) ms/.exec(output)?.[1]);
+      const appClosedAt = Number(/app closed after (\d+) ms/.exec(output)?.[1]);
+      expect(httpClosedAt).toBeLessThanOrEqual(appClosedAt);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
