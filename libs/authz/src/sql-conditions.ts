@@ -87,7 +87,7 @@ export function accessibleSql(
   const rules = ability.rulesFor(action, subjectType);
   const cut = rules.findIndex((rule) => !rule.conditions);
   const deciding = cut === -1 ? rules : rules.slice(0, cut);
-  const conditions = deciding.map((rule) => `COALESCE(${translate(rule.ast)}, FALSE)`);
+  const conditions = deciding.map((rule) => `COALESCE(${translate(rule.ast!)}, FALSE)`);
   let sql = cut === -1 || rules[cut].inverted ? 'FALSE' : 'TRUE';
   // Fold from the lowest-priority rule up, so the highest-priority rule ends outermost.
   for (let i = deciding.length - 1; i >= 0; i -= 1) {

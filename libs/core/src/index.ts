@@ -23,3 +23,4 @@ export * from './redis/redis-connection.factory';
 export * from './telemetry/job-trace';
 export * from './telemetry/metrics.service';
 export * from './telemetry/telemetry';
+export * from './database/row-level-security';

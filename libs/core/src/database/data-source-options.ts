@@ -7,13 +7,22 @@ import type { AppConfig } from '../config/config.schema';
 export const MIGRATIONS_GLOB = join(__dirname, '..', '..', '..', '..', 'migrations', '*.{ts,js}');
 
 /**
- * The one set of TypeORM options used by the apps, the migration CLI and the test harness.
+ * The role the apps act as (`SET ROLE` at connection start). It owns no table and cannot bypass
+ * row-level security, so PostgreSQL enforces tenant isolation on every query the apps make.
+ * Migrations run as the login role (the tables' owner). Created by the AppRole migration.
+ */
+export const APP_DB_ROLE = 'cp_app';
+
+/**
+ * The one set of TypeORM options used by the apps (`asAppRole`), the migration CLI and the test
+ * harness (as the owner).
  * `synchronize` is never on: the schema changes only through migrations.
  * Entities register themselves per module through `TypeOrmModule.forFeature` (autoLoadEntities).
  */
 export function dataSourceOptions(
   config: Pick<AppConfig, 'DATABASE_URL' | 'DATABASE_POOL_SIZE'>,
   applicationName = 'control-plane',
+  { asAppRole = false }: { asAppRole?: boolean } = {},
 ): DataSourceOptions {
   return {
     type: 'postgres',
@@ -25,7 +34,10 @@ export function dataSourceOptions(
     migrationsTransactionMode: 'each',
     namingStrategy: new SnakeNamingStrategy(),
     applicationName,
-    extra: { max: config.DATABASE_POOL_SIZE },
+    extra: {
+      max: config.DATABASE_POOL_SIZE,
+      ...(asAppRole ? { options: `-c role=${APP_DB_ROLE}` } : {}),
+    },
     logging: false,
   };
 }

@@ -14,15 +14,19 @@ const logger = new Logger('Database');
  * `MIGRATIONS_RUN=false`, applies pending migrations under an advisory lock before any module
  * can use the connection.
  */
-async function openDataSource(options: DataSourceOptions): Promise<DataSource> {
-  const { url } = options as { url: string };
-  await ensureDatabase(url);
-  const dataSource = await new DataSource({ ...options, migrationsRun: false }).initialize();
-  if (options.migrationsRun) {
-    const applied = await runMigrationsLocked(dataSource);
-    if (applied.length) logger.log(`applied migrations: ${applied.map((m) => m.name).join(', ')}`);
+async function openDataSource(options: DataSourceOptions, config: AppConfig): Promise<DataSource> {
+  await ensureDatabase(config.DATABASE_URL);
+  if (config.MIGRATIONS_RUN) {
+    // Migrations run as the login role (the owner); the app's own pool then acts as APP_DB_ROLE.
+    const owner = await new DataSource(dataSourceOptions({ ...config, DATABASE_POOL_SIZE: 2 }, 'migrations')).initialize();
+    try {
+      const applied = await runMigrationsLocked(owner);
+      if (applied.length) logger.log(`applied migrations: ${applied.map((m) => m.name).join(', ')}`);
+    } finally {
+      await owner.destroy();
+    }
   }
-  return dataSource;
+  return new DataSource(options).initialize();
 }
 
 /** The TypeORM connection shared by every library of an app (entities via `forFeature`). */
@@ -31,12 +35,16 @@ async function openDataSource(options: DataSourceOptions): Promise<DataSource> {
     TypeOrmModule.forRootAsync({
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => ({
-        ...dataSourceOptions(config),
-        migrationsRun: config.MIGRATIONS_RUN,
+        ...dataSourceOptions(config, 'control-plane', { asAppRole: true }),
         autoLoadEntities: true,
         retryAttempts: 0,
+        // Not a TypeORM option: carried to dataSourceFactory, which has no injection of its own.
+        appConfig: config,
       }),
-      dataSourceFactory: async (options) => openDataSource(options!),
+      dataSourceFactory: async (options) => {
+        const { appConfig, ...rest } = options as DataSourceOptions & { appConfig: AppConfig };
+        return openDataSource(rest as DataSourceOptions, appConfig);
+      },
     }),
   ],
 })

@@ -4,7 +4,8 @@ import { DataSource, Migration } from 'typeorm';
 const MIGRATION_LOCK_KEY = 7_212_349_001;
 
 /**
- * Applies pending migrations while holding a PostgreSQL advisory lock, so an api and a worker
+ * Applies pending migrations while holding a PostgreSQL advisory lock (on a connection of its
+ * own: the data source's pool needs at least two), so an api and a worker
  * starting together (or several replicas) never run the same migration twice.
  *
  * @returns the migrations applied by this call (empty when another process already did them).
