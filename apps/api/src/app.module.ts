@@ -1,4 +1,7 @@
+import { AuthzModule } from '@app/authz';
 import { AppConfig, CoreModule, CoreModuleOptions, HttpAppOptions, QueueModule } from '@app/core';
+import { IdentityModule } from '@app/identity';
+import { TenancyModule } from '@app/tenancy';
 import { DynamicModule, Module } from '@nestjs/common';
 
 /** The control-plane HTTP API. Each bounded-context library adds its module here. */

@@ -80,6 +80,19 @@ export const configSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHUTDOWN_TIMEOUT_MS: positiveMs.default(25_000),
   HEARTBEAT_INTERVAL_MS: positiveMs.default(30_000),
+  API_KEY_ENVIRONMENT: z
+    .string()
+    .regex(/^[a-z]{2,8}$/, 'must be 2-8 lowercase letters, e.g. live or test')
+    .default('live'),
+  BOOTSTRAP_ADMIN_TOKEN: z
+    .string()
+    .min(32, 'must be at least 32 characters')
+    .max(256, 'must be at most 256 characters')
+    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+    .optional(),
+  SESSION_IDLE_TIMEOUT_MS: positiveMs.default(30 * 60 * 1000),
+  SESSION_ABSOLUTE_TIMEOUT_MS: positiveMs.default(12 * 60 * 60 * 1000),
+  SESSION_COOKIE_SECURE: booleanString.default(true),
   OTEL_SERVICE_NAME: z.string().min(1, 'must not be empty').optional(),
   OTEL_EXPORTER_OTLP_ENDPOINT: urlWithProtocols(['http:', 'https:']).optional(),
 });
@@ -120,7 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 }
 
 /** Variables whose value may carry credentials and so are never printed. */
-const SECRET_VARIABLES = new Set(['DATABASE_URL', 'REDIS_URL', 'OTEL_EXPORTER_OTLP_ENDPOINT']);
+const SECRET_VARIABLES = new Set(['DATABASE_URL', 'REDIS_URL', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'BOOTSTRAP_ADMIN_TOKEN']);
 
 /**
  * {@link loadConfig} for process entry points: on error prints one line to stderr and exits 1.

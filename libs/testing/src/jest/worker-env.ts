@@ -12,4 +12,7 @@ if (run) {
   process.env.REDIS_KEY_PREFIX = `cptest:${run.slice('cp_test_'.length)}:w${worker}`;
 }
 process.env.NODE_ENV = 'test';
+process.env.API_KEY_ENVIRONMENT = 'test';
+// The platform admin key every test app of this run bootstraps (see tenant-session.ts).
+process.env.BOOTSTRAP_ADMIN_TOKEN = `cp_test_bootstrap_${run ?? 'local'}_0123456789abcdef0123456789`;
 process.env.LOG_LEVEL = process.env.LOG_LEVEL || 'silent';

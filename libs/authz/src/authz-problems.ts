@@ -1,0 +1,23 @@
+import { defineProblem } from '@app/core';
+
+export const MissingPermission = defineProblem({
+  code: 'missing_permission',
+  status: 403,
+  title: 'Missing permission',
+  description:
+    'The caller is authenticated but its roles do not grant the permission this action needs; `missingPermission` names it.',
+});
+
+export const InvalidCredentials = defineProblem({
+  code: 'invalid_credentials',
+  status: 401,
+  title: 'Invalid credentials',
+  description: 'The API key or session token is unknown, revoked or expired. Nothing was changed.',
+});
+
+export const CredentialsRequired = defineProblem({
+  code: 'credentials_required',
+  status: 401,
+  title: 'Authentication required',
+  description: 'Send `Authorization: Bearer <api key or session token>` or the session cookie.',
+});

@@ -1,0 +1,14 @@
+export * from './ability';
+export * from './access-events';
+export * from './authz-problems';
+export * from './authz.module';
+export * from './permitted-fields';
+export * from './policies.guard';
+export * from './policy.decorators';
+export * from './ports';
+export * from './principal';
+export * from './request-principal';
+export * from './route-catalog';
+export * from './sql-conditions';
+export * from './tenant-db';
+export { Public } from '@app/core';

@@ -1,0 +1,154 @@
+import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { IS_PUBLIC, MetricsService, NotFound, RequestContext } from '@app/core';
+import type { Request } from 'express';
+import { ClsService } from 'nestjs-cls';
+import { AppAbility, buildAbility, subjectOf } from './ability';
+import { AccessDeniedEvent, AccessEvents } from './access-events';
+import { CredentialsRequired, InvalidCredentials, MissingPermission } from './authz-problems';
+import { AUTHENTICATED, POLICY_METADATA, RoutePolicy } from './policy.decorators';
+import { AUTHENTICATOR, Authenticator, SESSION_COOKIE, TENANT_DIRECTORY, TenantDirectory } from './ports';
+import { asTenantId, isPlatformPrincipal, isUuid, PLATFORM_TENANT_ID, Principal } from './principal';
+import { DbScope } from './tenant-db';
+
+export const CLS_PRINCIPAL = 'authz.principal';
+export const CLS_ABILITY = 'authz.ability';
+export const CLS_REQUEST_SCOPE = 'authz.requestScope';
+
+const WWW_AUTHENTICATE = 'Bearer realm="control-plane"';
+
+/**
+ * The global guard; denies by default. For every non-public route it (1) authenticates the
+ * bearer token or session cookie, (2) resolves the tenant the request is for and hides other
+ * tenants behind 404, (3) builds the caller's ability and checks the route's declared policy,
+ * and (4) records principal, ability and database scope in the request context for the
+ * transaction interceptor and the services.
+ */
+@Injectable()
+export class PoliciesGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly cls: ClsService,
+    private readonly context: RequestContext,
+    private readonly events: AccessEvents,
+    private readonly metrics: MetricsService,
+    @Inject(AUTHENTICATOR) private readonly authenticator: Authenticator,
+    @Inject(TENANT_DIRECTORY) private readonly tenants: TenantDirectory,
+  ) {}
+
+  async canActivate(execution: ExecutionContext): Promise<boolean> {
+    const targets = [execution.getHandler(), execution.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
+    const request = execution.switchToHttp().getRequest<Request>();
+    const policy = this.reflector.getAllAndOverride<RoutePolicy | undefined>(POLICY_METADATA, targets);
+
+    const credential = credentialOf(request);
+    if (!credential) {
+      await this.deny(request, { status: 401, reason: 'unauthenticated' });
+      throw new CredentialsRequired('No credentials were presented.', { headers: { 'WWW-Authenticate': WWW_AUTHENTICATE } });
+    }
+    const principal = await this.authenticator.authenticate(credential, request);
+    if (!principal) {
+      await this.deny(request, { status: 401, reason: 'invalid_credentials' });
+      throw new InvalidCredentials('The credentials are unknown, revoked or expired.', {
+        headers: { 'WWW-Authenticate': `${WWW_AUTHENTICATE}, error="invalid_token"` },
+      });
+    }
+    this.cls.set(CLS_PRINCIPAL, principal);
+    this.context.set({ actor: principal.actor });
+
+    if (!policy) {
+      // Deny by default: a route without a policy is a bug (the boot check should have caught it).
+      await this.deny(request, { status: 403, reason: 'no_policy', actor: principal.actor });
+      throw new MissingPermission('This route declares no policy.');
+    }
+
+    const scope = await this.resolveScope(request, policy, principal);
+    const ability = buildAbility(principal);
+    this.cls.set(CLS_ABILITY, ability);
+    if (policy !== AUTHENTICATED && !this.permits(ability, policy, scope)) {
+      await this.deny(request, {
+        status: 403,
+        reason: 'missing_permission',
+        actor: principal.actor,
+        tenantId: scope.kind === 'tenant' ? scope.tenantId : undefined,
+        action: policy.action,
+        subject: policy.subject,
+      });
+      throw new MissingPermission(`Missing permission: ${policy.action} ${policy.subject}.`, {
+        extensions: { missingPermission: { action: policy.action, subject: policy.subject } },
+      });
+    }
+    this.cls.set(CLS_REQUEST_SCOPE, scope);
+    if (scope.kind === 'tenant') this.context.set({ tenantId: scope.tenantId });
+    return true;
+  }
+
+  /**
+   * The tenant a request is for: its `:tenantId` (which must exist and be reachable by the
+   * caller, else 404), or for platform-scope routes called by staff, platform-wide; otherwise
+   * the caller's own tenant.
+   */
+  private async resolveScope(request: Request, policy: RoutePolicy, principal: Principal): Promise<DbScope> {
+    const raw = request.params?.tenantId as string | string[] | undefined;
+    const param = Array.isArray(raw) ? raw[0] : raw;
+    if (param !== undefined) {
+      const reachable =
+        isUuid(param) &&
+        param.toLowerCase() !== PLATFORM_TENANT_ID &&
+        reaches(principal, param.toLowerCase()) &&
+        (await this.tenants.lookup(param.toLowerCase())) !== null;
+      if (!reachable) {
+        await this.deny(request, { status: 404, reason: 'tenant_not_reachable', actor: principal.actor, tenantId: param });
+        throw new NotFound('No such tenant.');
+      }
+      return { kind: 'tenant', tenantId: asTenantId(param) };
+    }
+    if (policy.scope === 'operator') {
+      if (!isPlatformPrincipal(principal)) {
+        await this.deny(request, { status: 404, reason: 'tenant_not_reachable', actor: principal.actor });
+        throw new NotFound(`Cannot ${request.method} ${request.path}`);
+      }
+      return { kind: 'tenant', tenantId: asTenantId(PLATFORM_TENANT_ID) };
+    }
+    if (policy.scope === 'platform' && isPlatformPrincipal(principal)) {
+      return { kind: 'platform', reason: `${request.method} ${request.route?.path ?? request.path} by ${principal.actor.type}:${principal.actor.id}` };
+    }
+    return { kind: 'tenant', tenantId: asTenantId(principal.homeTenantId) };
+  }
+
+  /** Checks the policy on the tenant the request is for, never on the subject type alone. */
+  private permits(ability: AppAbility, policy: RoutePolicy, scope: DbScope): boolean {
+    if (scope.kind === 'platform') return ability.can(policy.action, policy.subject);
+    const record = policy.subject === 'Tenant' ? { id: scope.tenantId, tenantId: scope.tenantId } : { tenantId: scope.tenantId };
+    return ability.can(policy.action, subjectOf(policy.subject, record));
+  }
+
+  private async deny(request: Request, event: Omit<AccessDeniedEvent, 'method' | 'path' | 'requestId'>): Promise<void> {
+    this.metrics.accessDenied.inc({ status_code: String(event.status), reason: event.reason });
+    await this.events.denied({ ...event, method: request.method, path: request.originalUrl.split('?')[0], requestId: this.context.requestId });
+  }
+}
+
+/** Whether the principal may see the tenant at all (else its existence is hidden: 404). */
+function reaches(principal: Principal, tenantId: string): boolean {
+  if (!isPlatformPrincipal(principal)) return principal.homeTenantId === tenantId;
+  if (principal.roles.includes('platform_admin') || principal.roles.includes('compliance_officer')) return true;
+  return principal.roles.includes('account_manager') && principal.assignedTenantIds.includes(tenantId);
+}
+
+/** `Authorization: Bearer <token>`, else the session cookie. */
+function credentialOf(request: Request): string | undefined {
+  const header = request.header('authorization');
+  if (header) {
+    const match = /^Bearer\s+(\S{1,512})\s*$/i.exec(header);
+    return match?.[1];
+  }
+  const cookie = request.header('cookie');
+  if (!cookie) return undefined;
+  for (const part of cookie.split(';')) {
+    const [name, ...value] = part.trim().split('=');
+    if (name === SESSION_COOKIE) return decodeURIComponent(value.join('=')) || undefined;
+  }
+  return undefined;
+}

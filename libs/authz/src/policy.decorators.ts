@@ -1,0 +1,48 @@
+import { applyDecorators, SetMetadata } from '@nestjs/common';
+import { ApiBearerAuth, ApiForbiddenResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import type { Action, SubjectType } from './ability';
+
+export const POLICY_METADATA = 'authz:policy';
+
+/**
+ * Which tenant a route works on:
+ * - `tenant`: the `:tenantId` path parameter, or the caller's own tenant when there is none;
+ * - `platform`: every tenant, for operator staff (an explicit RLS bypass, narrowed by SQL
+ *   conditions from the caller's rules); other callers get their own tenant;
+ * - `operator`: the operator's own organization (platform keys and staff users); others get 404.
+ */
+export type RouteScope = 'tenant' | 'platform' | 'operator';
+
+/** A route's declared policy. */
+export interface RoutePolicy {
+  action: Action;
+  subject: SubjectType;
+  scope: RouteScope;
+}
+
+/** Marker policy: any authenticated caller, no permission needed (`/v1/me`, logout). */
+export const AUTHENTICATED: RoutePolicy = { action: 'read', subject: 'Self', scope: 'tenant' };
+
+/**
+ * Declares the permission a route needs: `@CheckPolicies('create', 'ApiKey')`. The guard checks
+ * it against the tenant the request is for before the handler runs; missing → 403 problem
+ * naming the permission. Every non-public route must declare one (checked at boot).
+ */
+export function CheckPolicies(action: Action, subject: SubjectType, options: { scope?: RouteScope } = {}) {
+  const policy: RoutePolicy = { action, subject, scope: options.scope ?? 'tenant' };
+  return applyDecorators(
+    SetMetadata(POLICY_METADATA, policy),
+    ApiBearerAuth(),
+    ApiUnauthorizedResponse({ description: 'problem+json: missing, unknown, revoked or expired credentials' }),
+    ApiForbiddenResponse({ description: `problem+json: lacks permission \`${action} ${subject}\`` }),
+  );
+}
+
+/** The route only needs an authenticated caller. */
+export function Authenticated() {
+  return applyDecorators(
+    SetMetadata(POLICY_METADATA, AUTHENTICATED),
+    ApiBearerAuth(),
+    ApiUnauthorizedResponse({ description: 'problem+json: missing or invalid credentials' }),
+  );
+}

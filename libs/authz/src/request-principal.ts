@@ -1,0 +1,32 @@
+import { createParamDecorator, ExecutionContext, Injectable } from '@nestjs/common';
+import { ClsService, ClsServiceManager } from 'nestjs-cls';
+import type { AppAbility } from './ability';
+import { CLS_ABILITY, CLS_PRINCIPAL } from './policies.guard';
+import type { Principal } from './principal';
+
+/** The authenticated principal and ability of the current request. */
+@Injectable()
+export class CurrentAccess {
+  constructor(private readonly cls: ClsService) {}
+
+  /** @throws Error outside an authenticated request (a bug: the route must declare a policy). */
+  get principal(): Principal {
+    const principal = this.cls.get<Principal | undefined>(CLS_PRINCIPAL);
+    if (!principal) throw new Error('no authenticated principal in this context');
+    return principal;
+  }
+
+  /** @throws Error outside an authenticated request. */
+  get ability(): AppAbility {
+    const ability = this.cls.get<AppAbility | undefined>(CLS_ABILITY);
+    if (!ability) throw new Error('no ability in this context');
+    return ability;
+  }
+}
+
+/** Handler parameter: the current principal. */
+export const CurrentPrincipal = createParamDecorator((_data: unknown, _context: ExecutionContext): Principal => {
+  const principal = ClsServiceManager.getClsService().get<Principal | undefined>(CLS_PRINCIPAL);
+  if (!principal) throw new Error('no authenticated principal in this context');
+  return principal;
+});

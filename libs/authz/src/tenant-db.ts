@@ -1,0 +1,94 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { ClsService } from 'nestjs-cls';
+import { DataSource, EntityManager } from 'typeorm';
+import { isUuid, TenantId } from './principal';
+
+/**
+ * Where a transaction's rows may come from. `tenant`: only that tenant's rows (RLS on
+ * `app.tenant_id`). `platform`: every tenant's rows, an explicit bypass for platform staff and
+ * system work, always with a reason (logged, and recorded by the audit log once it exists).
+ */
+export type DbScope = { kind: 'tenant'; tenantId: TenantId } | { kind: 'platform'; reason: string };
+
+const CLS_MANAGER = 'authz.entityManager';
+const CLS_SCOPE = 'authz.dbScope';
+
+/** Thrown when tenant data is touched outside a scoped transaction (a bug, never "any tenant"). */
+export class NoTenantScopeError extends Error {
+  constructor() {
+    super('no scoped transaction: use TenantDb.inTenant/asPlatform or a route with a declared policy');
+  }
+}
+
+/**
+ * The only way libraries reach tenant-owned tables. Every unit of work is a transaction whose
+ * first statement sets `app.tenant_id` (or the platform bypass) with `set_config(..., true)`, so
+ * the setting dies with the transaction and a pooled connection never carries it over.
+ */
+@Injectable()
+export class TenantDb {
+  private readonly logger = new Logger('TenantDb');
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly cls: ClsService,
+  ) {}
+
+  /**
+   * The entity manager of the current request's (or job's) scoped transaction.
+   *
+   * @throws NoTenantScopeError outside one.
+   */
+  get manager(): EntityManager {
+    const manager = this.cls.isActive() ? this.cls.get<EntityManager | undefined>(CLS_MANAGER) : undefined;
+    if (!manager) throw new NoTenantScopeError();
+    return manager;
+  }
+
+  /** The scope of the current transaction, if any. */
+  get scope(): DbScope | undefined {
+    return this.cls.isActive() ? this.cls.get<DbScope | undefined>(CLS_SCOPE) : undefined;
+  }
+
+  /** Runs `work` in a new transaction that sees only `tenantId`'s rows. */
+  inTenant<T>(tenantId: TenantId, work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.transaction({ kind: 'tenant', tenantId }, work);
+  }
+
+  /** Runs `work` in a new transaction that sees every tenant's rows; `reason` says why. */
+  asPlatform<T>(reason: string, work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.transaction({ kind: 'platform', reason }, work);
+  }
+
+  /**
+   * Runs `work` in a scoped transaction and makes it the current one ({@link manager}) for
+   * everything `work` calls, in this async context. Used by the request interceptor and jobs.
+   */
+  run<T>(scope: DbScope, work: () => Promise<T>): Promise<T> {
+    const inContext = () =>
+      this.transaction(scope, async (manager) => {
+        this.cls.set(CLS_MANAGER, manager);
+        this.cls.set(CLS_SCOPE, scope);
+        try {
+          return await work();
+        } finally {
+          this.cls.set(CLS_MANAGER, undefined);
+          this.cls.set(CLS_SCOPE, undefined);
+        }
+      });
+    return this.cls.isActive() ? inContext() : this.cls.run(inContext);
+  }
+
+  private transaction<T>(scope: DbScope, work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    if (scope.kind === 'tenant' && !isUuid(scope.tenantId)) throw new NoTenantScopeError();
+    if (scope.kind === 'platform') this.logger.debug(`platform-wide access: ${scope.reason}`);
+    return this.dataSource.transaction(async (manager) => {
+      await manager.query(`SELECT set_config('app.tenant_id', $1, true), set_config('app.bypass_rls', $2, true)`, [
+        scope.kind === 'tenant' ? scope.tenantId : '',
+        scope.kind === 'platform' ? 'on' : 'off',
+      ]);
+      return work(manager);
+    });
+  }
+}

@@ -1,0 +1,37 @@
+import { API_KEY_SCOPES, ApiKeyScope, PLATFORM_ROLES, Role, TENANT_ROLES } from '@app/authz';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, ArrayUnique, IsArray, IsDate, IsIn, IsOptional, IsString, Length, MinDate } from 'class-validator';
+
+/**
+ * `POST /v1/tenants/{tenantId}/api-keys` and `POST /v1/platform/api-keys` (API.md). A key needs
+ * at least one role or scope; roles must belong to the key's scope (tenant or platform roles).
+ */
+export class CreateApiKeyDto {
+  @ApiProperty({ example: 'ci', maxLength: 100 })
+  @IsString()
+  @Length(1, 100)
+  name!: string;
+
+  @ApiPropertyOptional({ enum: [...new Set([...TENANT_ROLES, ...PLATFORM_ROLES])], isArray: true, default: [] })
+  @IsOptional()
+  @IsArray()
+  @ArrayUnique()
+  @ArrayMaxSize(8)
+  @IsIn([...new Set([...TENANT_ROLES, ...PLATFORM_ROLES])], { each: true })
+  roles: Role[] = [];
+
+  @ApiPropertyOptional({ enum: API_KEY_SCOPES, isArray: true, default: [] })
+  @IsOptional()
+  @IsArray()
+  @ArrayUnique()
+  @IsIn([...API_KEY_SCOPES], { each: true })
+  scopes: ApiKeyScope[] = [];
+
+  @ApiPropertyOptional({ type: String, format: 'date-time', nullable: true, description: 'Must be in the future.' })
+  @IsOptional()
+  @Type(() => Date)
+  @IsDate({ message: 'expiresAt must be an ISO 8601 date-time' })
+  @MinDate(() => new Date(), { message: 'expiresAt must be in the future' })
+  expiresAt: Date | null = null;
+}

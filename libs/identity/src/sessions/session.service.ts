@@ -1,0 +1,53 @@
+import { TenantDb, TenantId } from '@app/authz';
+import { AppConfig, InjectConfig } from '@app/core';
+import { Injectable } from '@nestjs/common';
+import { newSessionToken, secretHash } from '../secrets';
+import { Session } from './session.entity';
+
+/**
+ * Sessions of people (SSO creates them). Tokens are opaque (`cps_` + 256 random bits) and stored
+ * only as SHA-256. A session ends at logout, after `SESSION_IDLE_TIMEOUT_MS` without use, or at
+ * `SESSION_ABSOLUTE_TIMEOUT_MS` after sign-in, whichever comes first.
+ */
+@Injectable()
+export class SessionService {
+  constructor(
+    private readonly db: TenantDb,
+    @InjectConfig() private readonly config: AppConfig,
+  ) {}
+
+  /** Starts a session for a user of `tenantId`; returns the token, shown only here. */
+  async start(
+    tenantId: TenantId,
+    userId: string,
+    client: { ip?: string; userAgent?: string } = {},
+  ): Promise<{ session: Session; token: string }> {
+    const token = newSessionToken();
+    const session = await this.db.inTenant(tenantId, (manager) => {
+      const repository = manager.getRepository(Session);
+      return repository.save(
+        repository.create({
+          tenantId,
+          userId,
+          tokenHash: secretHash(token),
+          lastSeenAt: new Date(),
+          absoluteExpiresAt: new Date(Date.now() + this.config.SESSION_ABSOLUTE_TIMEOUT_MS),
+          ip: client.ip ?? null,
+          userAgent: client.userAgent?.slice(0, 512) ?? null,
+        }),
+      );
+    });
+    return { session, token };
+  }
+
+  /** Ends the session now (idempotent). Runs in the request's transaction. */
+  async end(tenantId: TenantId, sessionId: string): Promise<void> {
+    await this.db.manager
+      .getRepository(Session)
+      .createQueryBuilder()
+      .update()
+      .set({ revokedAt: () => 'now()' })
+      .where('tenant_id = :tenantId AND id = :sessionId AND revoked_at IS NULL', { tenantId, sessionId })
+      .execute();
+  }
+}

@@ -1,0 +1,34 @@
+import { PLATFORM_ROLES, PlatformRole } from '@app/authz';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ArrayMinSize, ArrayUnique, IsArray, IsEmail, IsIn, IsOptional, IsString, Length } from 'class-validator';
+
+/** `POST /v1/platform/users`: operator staff (people of the tenant come through SSO). */
+export class CreateStaffUserDto {
+  @ApiProperty({ example: 'am@operator.example' })
+  @IsEmail()
+  @Length(3, 320)
+  email!: string;
+
+  @ApiPropertyOptional({ example: 'Ada Manager' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  displayName?: string;
+
+  @ApiProperty({ enum: PLATFORM_ROLES, isArray: true })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayUnique()
+  @IsIn([...PLATFORM_ROLES], { each: true })
+  roles!: PlatformRole[];
+}
+
+export class UserResponse {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ format: 'uuid' }) tenantId!: string;
+  @ApiProperty() email!: string;
+  @ApiProperty({ type: String, nullable: true }) displayName!: string | null;
+  @ApiProperty({ enum: ['active', 'disabled'] }) status!: string;
+  @ApiProperty({ type: [String] }) roles!: string[];
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+}

@@ -1,0 +1,59 @@
+import { Role, StaffDirectory, TenantDb, TenantId, PLATFORM_TENANT_ID } from '@app/authz';
+import { Injectable } from '@nestjs/common';
+import { QueryFailedError } from 'typeorm';
+import { EmailTaken } from '../identity-problems';
+import { RoleAssignment, User } from './user.entity';
+
+/** Users and their role assignments. */
+@Injectable()
+export class UserService implements StaffDirectory {
+  constructor(private readonly db: TenantDb) {}
+
+  /**
+   * Creates a user of `tenantId` holding `roles`, in the current transaction (or in a new one
+   * scoped to the tenant when there is none, e.g. SSO provisioning and test factories).
+   *
+   * @throws EmailTaken (409) when the email is in use in that tenant (case-insensitive).
+   */
+  async create(tenantId: TenantId, input: { email: string; displayName?: string; roles: Role[] }): Promise<User & { roles: Role[] }> {
+    const work = async () => {
+      const manager = this.db.manager;
+      try {
+        const user = await manager.transaction((tx) =>
+          tx.getRepository(User).save(
+            tx.getRepository(User).create({ tenantId, email: input.email, displayName: input.displayName ?? null, status: 'active' }),
+          ),
+        );
+        await manager.getRepository(RoleAssignment).insert(input.roles.map((role) => ({ tenantId, userId: user.id, role })));
+        return Object.assign(user, { roles: input.roles });
+      } catch (error) {
+        if (error instanceof QueryFailedError && (error.driverError as { code?: string }).code === '23505') {
+          throw new EmailTaken(`A user with email ${input.email} already exists here.`);
+        }
+        throw error;
+      }
+    };
+    return this.db.scope ? work() : this.db.run({ kind: 'tenant', tenantId }, work);
+  }
+
+  /** Users of the tenant with their roles, oldest first (at most `limit`). */
+  async list(tenantId: TenantId, limit: number): Promise<(User & { roles: Role[] })[]> {
+    const users = await this.db.manager.getRepository(User).find({ where: { tenantId }, order: { createdAt: 'ASC', id: 'ASC' }, take: limit });
+    const assignments = await this.db.manager.getRepository(RoleAssignment).find({ where: { tenantId } });
+    return users.map((user) =>
+      Object.assign(user, { roles: assignments.filter((a) => a.userId === user.id).map((a) => a.role as Role).sort() }),
+    );
+  }
+
+  /** {@link StaffDirectory}: active operator staff holding `role` (one lookup, RLS-scoped to the operator). */
+  async hasPlatformRole(userId: string, role: Role): Promise<boolean> {
+    const rows: unknown[] = await this.db.inTenant(PLATFORM_TENANT_ID as TenantId, (manager) =>
+      manager.query(
+        `SELECT 1 FROM users u JOIN role_assignments r ON r.user_id = u.id
+          WHERE u.id = $1 AND u.status = 'active' AND r.role = $2`,
+        [userId, role],
+      ),
+    );
+    return rows.length > 0;
+  }
+}

@@ -1,0 +1,38 @@
+import { Actor } from '@app/core';
+import { STAFF_DIRECTORY, StaffDirectory, TenantDb, TenantId } from '@app/authz';
+import { Inject, Injectable } from '@nestjs/common';
+import { NotAnAccountManager } from '../tenancy-problems';
+import { AccountManagerAssignment } from './account-manager-assignment.entity';
+
+@Injectable()
+export class AccountManagerService {
+  constructor(
+    private readonly db: TenantDb,
+    @Inject(STAFF_DIRECTORY) private readonly staff: StaffDirectory,
+  ) {}
+
+  /**
+   * Assigns an account manager to the tenant (idempotent: assigning twice keeps one row).
+   *
+   * @throws NotAnAccountManager (422) when the user is not active staff with that role.
+   */
+  async assign(tenantId: TenantId, userId: string, by: Actor): Promise<AccountManagerAssignment> {
+    if (!(await this.staff.hasPlatformRole(userId, 'account_manager'))) {
+      throw new NotAnAccountManager('The user is not an active account manager.', {
+        errors: [{ path: 'userId', message: 'must be an active operator user with the account_manager role' }],
+      });
+    }
+    const repository = this.db.manager.getRepository(AccountManagerAssignment);
+    await repository
+      .createQueryBuilder()
+      .insert()
+      .values({ tenantId, userId, createdBy: `${by.type}:${by.id}` })
+      .orIgnore()
+      .execute();
+    return repository.findOneByOrFail({ tenantId, userId });
+  }
+
+  async list(tenantId: TenantId): Promise<AccountManagerAssignment[]> {
+    return this.db.manager.getRepository(AccountManagerAssignment).find({ where: { tenantId }, order: { createdAt: 'ASC' } });
+  }
+}

@@ -1,0 +1,15 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IsUUID } from 'class-validator';
+
+/** `POST /v1/tenants/{tenantId}/account-managers`. */
+export class AssignAccountManagerDto {
+  @ApiProperty({ format: 'uuid', description: 'An operator staff user holding the account_manager role.' })
+  @IsUUID()
+  userId!: string;
+}
+
+export class AccountManagerAssignmentResponse {
+  @ApiProperty({ format: 'uuid' }) tenantId!: string;
+  @ApiProperty({ format: 'uuid' }) userId!: string;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+}
