@@ -13,6 +13,9 @@ export class AppModule {
       imports: [
         CoreModule.forRoot(config, { service: 'api', ...options }),
         QueueModule.forRoot('queue'),
+        AuthzModule,
+        TenancyModule,
+        IdentityModule,
       ],
     };
   }
