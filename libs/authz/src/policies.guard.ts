@@ -131,7 +131,7 @@ export class PoliciesGuard implements CanActivate {
 }
 
 /** Whether the principal may see the tenant at all (else its existence is hidden: 404). */
-function reaches(principal: Principal, tenantId: string): boolean {
+export function reaches(principal: Principal, tenantId: string): boolean {
   if (!isPlatformPrincipal(principal)) return principal.homeTenantId === tenantId;
   if (principal.roles.includes('platform_admin') || principal.roles.includes('compliance_officer')) return true;
   return principal.roles.includes('account_manager') && principal.assignedTenantIds.includes(tenantId);
