@@ -25,7 +25,9 @@ export class AppRole1764547200000 implements MigrationInterface {
     await queryRunner.query(
       `ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO cp_app`,
     );
-    await queryRunner.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO cp_app`);
+    await queryRunner.query(
+      `ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO cp_app`,
+    );
     await queryRunner.query(`
       CREATE FUNCTION app_current_tenant() RETURNS uuid LANGUAGE sql STABLE PARALLEL SAFE AS
       $$ SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid $$`);
@@ -37,7 +39,9 @@ export class AppRole1764547200000 implements MigrationInterface {
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`DROP FUNCTION app_rls_bypass()`);
     await queryRunner.query(`DROP FUNCTION app_current_tenant()`);
-    await queryRunner.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE USAGE, SELECT ON SEQUENCES FROM cp_app`);
+    await queryRunner.query(
+      `ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE USAGE, SELECT ON SEQUENCES FROM cp_app`,
+    );
     await queryRunner.query(
       `ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM cp_app`,
     );

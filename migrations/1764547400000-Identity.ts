@@ -16,7 +16,9 @@ export class Identity1764547400000 implements MigrationInterface {
         created_at   timestamptz NOT NULL DEFAULT now(),
         updated_at   timestamptz NOT NULL DEFAULT now()
       )`);
-    await queryRunner.query(`CREATE UNIQUE INDEX users_tenant_email_key ON users (tenant_id, lower(email))`);
+    await queryRunner.query(
+      `CREATE UNIQUE INDEX users_tenant_email_key ON users (tenant_id, lower(email))`,
+    );
     await queryRunner.query(`
       CREATE TABLE role_assignments (
         id         uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -25,7 +27,9 @@ export class Identity1764547400000 implements MigrationInterface {
         role       text NOT NULL,
         created_at timestamptz NOT NULL DEFAULT now()
       )`);
-    await queryRunner.query(`CREATE UNIQUE INDEX role_assignments_user_role_key ON role_assignments (tenant_id, user_id, role)`);
+    await queryRunner.query(
+      `CREATE UNIQUE INDEX role_assignments_user_role_key ON role_assignments (tenant_id, user_id, role)`,
+    );
     await queryRunner.query(`
       CREATE TABLE api_keys (
         id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -42,8 +46,12 @@ export class Identity1764547400000 implements MigrationInterface {
         created_by   text,
         created_at   timestamptz NOT NULL DEFAULT now()
       )`);
-    await queryRunner.query(`CREATE UNIQUE INDEX api_keys_secret_hash_key ON api_keys (secret_hash)`);
-    await queryRunner.query(`CREATE INDEX api_keys_tenant_created_idx ON api_keys (tenant_id, created_at DESC, id DESC)`);
+    await queryRunner.query(
+      `CREATE UNIQUE INDEX api_keys_secret_hash_key ON api_keys (secret_hash)`,
+    );
+    await queryRunner.query(
+      `CREATE INDEX api_keys_tenant_created_idx ON api_keys (tenant_id, created_at DESC, id DESC)`,
+    );
     await queryRunner.query(`
       CREATE TABLE sessions (
         id                  uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -58,7 +66,9 @@ export class Identity1764547400000 implements MigrationInterface {
         user_agent          text
       )`);
     await queryRunner.query(`CREATE UNIQUE INDEX sessions_token_hash_key ON sessions (token_hash)`);
-    await queryRunner.query(`CREATE INDEX sessions_tenant_user_idx ON sessions (tenant_id, user_id)`);
+    await queryRunner.query(
+      `CREATE INDEX sessions_tenant_user_idx ON sessions (tenant_id, user_id)`,
+    );
     for (const table of ['users', 'role_assignments', 'api_keys', 'sessions']) {
       await enableTenantRowLevelSecurity(queryRunner, table);
     }

@@ -14,7 +14,9 @@ export class AccountManagerAssignments1764547500000 implements MigrationInterfac
         created_by text,
         PRIMARY KEY (tenant_id, user_id)
       )`);
-    await queryRunner.query(`CREATE INDEX account_manager_assignments_user_idx ON account_manager_assignments (user_id)`);
+    await queryRunner.query(
+      `CREATE INDEX account_manager_assignments_user_idx ON account_manager_assignments (user_id)`,
+    );
     await enableTenantRowLevelSecurity(queryRunner, 'account_manager_assignments');
   }
 

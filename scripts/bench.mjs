@@ -1,10 +1,22 @@
 // `npm run bench [-- name]`: runs bench/*.bench.ts (or those whose name contains the argument)
-// one after another against the local services, each printing ratios to its own baseline.
+// one after another, each printing ratios to its own baseline. Benches use a database of their
+// own (`<database>_bench`, made anew each run) so they never touch the product's data.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+import pg from 'pg';
 import { ensureServices } from './services.mjs';
 
 const services = await ensureServices();
+const url = new URL(services.DATABASE_URL);
+const benchDatabase = `${url.pathname.slice(1) || 'controlplane'}_bench`;
+const maintenance = new URL(services.DATABASE_URL);
+maintenance.pathname = '/postgres';
+const client = new pg.Client({ connectionString: maintenance.toString() });
+await client.connect();
+await client.query(`DROP DATABASE IF EXISTS "${benchDatabase}" WITH (FORCE)`);
+await client.end();
+url.pathname = `/${benchDatabase}`;
+
 const filter = process.argv[2] ?? '';
 const benches = readdirSync('bench').filter((f) => f.endsWith('.bench.ts') && f.includes(filter));
 for (const file of benches) {
@@ -12,7 +24,18 @@ for (const file of benches) {
   const result = spawnSync(
     process.execPath,
     ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', `bench/${file}`],
-    { stdio: 'inherit', env: { ...process.env, ...services, LOG_LEVEL: 'warn' } },
+    {
+      stdio: 'inherit',
+      env: {
+        ...process.env,
+        ...services,
+        DATABASE_URL: url.toString(),
+        REDIS_KEY_PREFIX: 'cpbench',
+        LOG_LEVEL: 'warn',
+        API_KEY_ENVIRONMENT: 'bench',
+        BOOTSTRAP_ADMIN_TOKEN: 'cp_bench_bootstrap_admin_token_for_benchmarks_only',
+      },
+    },
   );
   if (result.status !== 0) process.exit(result.status ?? 1);
 }

@@ -9,7 +9,15 @@ import {
   RoutePolicy,
   subjectOf,
 } from '@app/authz';
-import { bearer, createTenant, createTenantKey, createTestApp, platformAdminKey, signIn, TestApp } from '@app/testing';
+import {
+  bearer,
+  createTenant,
+  createTenantKey,
+  createTestApp,
+  platformAdminKey,
+  signIn,
+  TestApp,
+} from '@app/testing';
 import { randomUUID } from 'node:crypto';
 import { API_HTTP_OPTIONS, AppModule } from '../../apps/api/src/app.module';
 
@@ -23,7 +31,10 @@ describe('authorization', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await createTestApp((config, options) => AppModule.register(config, options), API_HTTP_OPTIONS);
+    t = await createTestApp(
+      (config, options) => AppModule.register(config, options),
+      API_HTTP_OPTIONS,
+    );
   });
   afterAll(() => t.close());
 
@@ -53,33 +64,58 @@ describe('authorization', () => {
     beforeAll(async () => {
       own = (await createTenant(t)).id;
       otherTenant = (await createTenant(t)).id;
-      const principal = (homeTenantId: string, roles: Role[], assignedTenantIds: string[] = []): Principal => ({
+      const principal = (
+        homeTenantId: string,
+        roles: Role[],
+        assignedTenantIds: string[] = [],
+      ): Principal => ({
         actor: { type: 'user', id: 'x' },
         homeTenantId,
         roles,
         scopes: [],
         assignedTenantIds,
       });
-      callers.push({ name: 'platform_admin', token: platformAdminKey(), principal: principal(PLATFORM_TENANT_ID, ['platform_admin']) });
+      callers.push({
+        name: 'platform_admin',
+        token: platformAdminKey(),
+        principal: principal(PLATFORM_TENANT_ID, ['platform_admin']),
+      });
       const manager = await signIn(t, ['account_manager']);
       await t.http
         .post(`/v1/tenants/${own}/account-managers`)
         .set(bearer(platformAdminKey()))
         .send({ userId: manager.userId })
         .expect(201);
-      callers.push({ name: 'account_manager', token: manager.token, principal: principal(PLATFORM_TENANT_ID, ['account_manager'], [own]) });
+      callers.push({
+        name: 'account_manager',
+        token: manager.token,
+        principal: principal(PLATFORM_TENANT_ID, ['account_manager'], [own]),
+      });
       callers.push({
         name: 'platform compliance_officer',
         token: (await signIn(t, ['compliance_officer'])).token,
         principal: principal(PLATFORM_TENANT_ID, ['compliance_officer']),
       });
-      for (const role of ['tenant_admin', 'ml_engineer', 'compliance_officer', 'viewer'] as Role[]) {
-        callers.push({ name: `tenant ${role}`, token: (await createTenantKey(t, own, [role])).key, principal: principal(own, [role]) });
+      for (const role of [
+        'tenant_admin',
+        'ml_engineer',
+        'compliance_officer',
+        'viewer',
+      ] as Role[]) {
+        callers.push({
+          name: `tenant ${role}`,
+          token: (await createTenantKey(t, own, [role])).key,
+          principal: principal(own, [role]),
+        });
       }
     });
 
     /** What the guard must answer, computed from the declarations: 404, 403, or allowed. */
-    function expected(policy: RoutePolicy, caller: Caller, tenantId: string | undefined): 404 | 403 | 'allowed' {
+    function expected(
+      policy: RoutePolicy,
+      caller: Caller,
+      tenantId: string | undefined,
+    ): 404 | 403 | 'allowed' {
       const { principal } = caller;
       const platform = principal.homeTenantId === PLATFORM_TENANT_ID;
       const ability = buildAbility(principal);
@@ -97,7 +133,12 @@ describe('authorization', () => {
       const allowed = scopeTenant
         ? ability.can(
             policy.action,
-            subjectOf(policy.subject, policy.subject === 'Tenant' ? { id: scopeTenant, tenantId: scopeTenant } : { tenantId: scopeTenant }),
+            subjectOf(
+              policy.subject,
+              policy.subject === 'Tenant'
+                ? { id: scopeTenant, tenantId: scopeTenant }
+                : { tenantId: scopeTenant },
+            ),
           )
         : ability.can(policy.action, policy.subject);
       return allowed ? 'allowed' : 403;
@@ -107,9 +148,13 @@ describe('authorization', () => {
       const routes = t.app
         .get(RouteCatalog)
         .routes()
-        .filter((r) => r.access !== 'public' && r.access !== 'undeclared' && r.path.startsWith('/v1/'))
+        .filter(
+          (r) => r.access !== 'public' && r.access !== 'undeclared' && r.path.startsWith('/v1/'),
+        )
         // Logout ends the callers' sessions, so it goes last.
-        .sort((x, y) => Number(x.path === '/v1/auth/logout') - Number(y.path === '/v1/auth/logout'));
+        .sort(
+          (x, y) => Number(x.path === '/v1/auth/logout') - Number(y.path === '/v1/auth/logout'),
+        );
       expect(routes.length).toBeGreaterThan(10);
       const mismatches: string[] = [];
       let checked = 0;
@@ -118,15 +163,26 @@ describe('authorization', () => {
         const targets = route.path.includes(':tenantId') ? [own, otherTenant] : [undefined];
         for (const tenantId of targets) {
           for (const caller of callers) {
-            const path = route.path.replace(':tenantId', tenantId ?? '').replace(/:(\w+)/g, () => randomUUID());
-            const method = route.method.toLowerCase() as 'get' | 'post' | 'put' | 'patch' | 'delete';
+            const path = route.path
+              .replace(':tenantId', tenantId ?? '')
+              .replace(/:(\w+)/g, () => randomUUID());
+            const method = route.method.toLowerCase() as
+              'get' | 'post' | 'put' | 'patch' | 'delete';
             const res = await t.http[method](path).set(bearer(caller.token)).send({});
             const want = expected(policy, caller, tenantId);
-            const gotDenied = res.status === 403 || res.status === 401 || (res.status === 404 && res.body.detail === 'No such tenant.');
+            const gotDenied =
+              res.status === 403 ||
+              res.status === 401 ||
+              (res.status === 404 && res.body.detail === 'No such tenant.');
             const ok =
-              want === 'allowed' ? !gotDenied && res.status !== 401 : res.status === want && (want !== 404 || res.body.code === 'not_found');
+              want === 'allowed'
+                ? !gotDenied && res.status !== 401
+                : res.status === want && (want !== 404 || res.body.code === 'not_found');
             checked += 1;
-            if (!ok) mismatches.push(`${caller.name} ${route.method} ${path} (${tenantId === own ? 'own' : tenantId ? 'other' : '-'}): want ${want}, got ${res.status} ${res.body.code ?? ''}`);
+            if (!ok)
+              mismatches.push(
+                `${caller.name} ${route.method} ${path} (${tenantId === own ? 'own' : tenantId ? 'other' : '-'}): want ${want}, got ${res.status} ${res.body.code ?? ''}`,
+              );
           }
         }
       }
@@ -136,7 +192,11 @@ describe('authorization', () => {
 
     it('names the missing permission in a 403', async () => {
       const viewer = callers.find((c) => c.name === 'tenant viewer')!;
-      const res = await t.http.post(`/v1/tenants/${own}/api-keys`).set(bearer(viewer.token)).send({}).expect(403);
+      const res = await t.http
+        .post(`/v1/tenants/${own}/api-keys`)
+        .set(bearer(viewer.token))
+        .send({})
+        .expect(403);
       expect(res.body).toMatchObject({
         code: 'missing_permission',
         detail: 'Missing permission: create ApiKey.',

@@ -10,9 +10,13 @@ describe('row-level security', () => {
 
   beforeAll(async () => {
     // One connection: every transaction below reuses it, so a leaked tenant setting would show.
-    t = await createTestApp((config, options) => AppModule.register(config, options), API_HTTP_OPTIONS, {
-      env: { DATABASE_POOL_SIZE: '1' },
-    });
+    t = await createTestApp(
+      (config, options) => AppModule.register(config, options),
+      API_HTTP_OPTIONS,
+      {
+        env: { DATABASE_POOL_SIZE: '1' },
+      },
+    );
     a = (await createTenant(t)).id;
     b = (await createTenant(t)).id;
     for (const tenant of [a, b]) {
@@ -25,10 +29,14 @@ describe('row-level security', () => {
   const db = () => t.app.get(TenantDb);
 
   it("returns none of tenant B's rows to a raw query without a filter under tenant A", async () => {
-    const rows: { tenant_id: string }[] = await db().inTenant(asTenantId(a), (m) => m.query('SELECT tenant_id FROM api_keys'));
+    const rows: { tenant_id: string }[] = await db().inTenant(asTenantId(a), (m) =>
+      m.query('SELECT tenant_id FROM api_keys'),
+    );
     expect(rows.length).toBe(2);
     expect(new Set(rows.map((r) => r.tenant_id))).toEqual(new Set([a]));
-    const tenants: { id: string }[] = await db().inTenant(asTenantId(a), (m) => m.query('SELECT id FROM tenants'));
+    const tenants: { id: string }[] = await db().inTenant(asTenantId(a), (m) =>
+      m.query('SELECT id FROM tenants'),
+    );
     expect(tenants.map((r) => r.id)).toEqual([a]);
   });
 
@@ -43,7 +51,10 @@ describe('row-level security', () => {
   it('refuses to write a row of another tenant', async () => {
     await expect(
       db().inTenant(asTenantId(a), (m) =>
-        m.query(`INSERT INTO api_keys (tenant_id, name, prefix, secret_hash) VALUES ($1, 'x', 'x', '\\x00')`, [b]),
+        m.query(
+          `INSERT INTO api_keys (tenant_id, name, prefix, secret_hash) VALUES ($1, 'x', 'x', '\\x00')`,
+          [b],
+        ),
       ),
     ).rejects.toThrow(/row-level security/);
   });

@@ -18,9 +18,13 @@ describe('API keys', () => {
   let admin: string;
 
   beforeAll(async () => {
-    t = await createTestApp((config, options) => AppModule.register(config, options), API_HTTP_OPTIONS, {
-      captureLogs: true,
-    });
+    t = await createTestApp(
+      (config, options) => AppModule.register(config, options),
+      API_HTTP_OPTIONS,
+      {
+        captureLogs: true,
+      },
+    );
     tenant = await createTenant(t);
     other = await createTenant(t);
     admin = (await signIn(t, ['tenant_admin'], tenant.id)).token;
@@ -36,11 +40,19 @@ describe('API keys', () => {
       .send({ name: 'ci', roles: ['ml_engineer'], scopes: ['inference'] })
       .expect(201);
     expect(res.body.key).toMatch(/^cp_test_[A-Za-z0-9_-]{43}$/);
-    expect(res.body).toMatchObject({ name: 'ci', roles: ['ml_engineer'], scopes: ['inference'], status: 'active' });
+    expect(res.body).toMatchObject({
+      name: 'ci',
+      roles: ['ml_engineer'],
+      scopes: ['inference'],
+      status: 'active',
+    });
     expect(res.body.key.startsWith(res.body.prefix)).toBe(true);
     expect(res.body).not.toHaveProperty('secretHash');
 
-    const got = await t.http.get(`${keysOf(tenant.id)}/${res.body.id}`).set(bearer(admin)).expect(200);
+    const got = await t.http
+      .get(`${keysOf(tenant.id)}/${res.body.id}`)
+      .set(bearer(admin))
+      .expect(200);
     expect(got.body).not.toHaveProperty('key');
     expect(got.body).not.toHaveProperty('secretHash');
     const listed = await t.http.get(keysOf(tenant.id)).set(bearer(admin)).expect(200);
@@ -60,25 +72,40 @@ describe('API keys', () => {
   it('records when a key was last used', async () => {
     const { id, key } = await createTenantKey(t, tenant.id, ['viewer']);
     await t.http.get('/v1/me').set(bearer(key)).expect(200);
-    const got = await t.http.get(`${keysOf(tenant.id)}/${id}`).set(bearer(admin)).expect(200);
+    const got = await t.http
+      .get(`${keysOf(tenant.id)}/${id}`)
+      .set(bearer(admin))
+      .expect(200);
     expect(Date.parse(got.body.lastUsedAt)).toBeGreaterThan(Date.now() - 60_000);
   });
 
   it('answers 401 for a revoked key at once, and 409 when revoking it again', async () => {
     const { id, key } = await createTenantKey(t, tenant.id, ['viewer']);
     await t.http.get('/v1/me').set(bearer(key)).expect(200);
-    const revoked = await t.http.post(`${keysOf(tenant.id)}/${id}/revoke`).set(bearer(admin)).expect(200);
+    const revoked = await t.http
+      .post(`${keysOf(tenant.id)}/${id}/revoke`)
+      .set(bearer(admin))
+      .expect(200);
     expect(revoked.body.status).toBe('revoked');
     const res = await t.http.get('/v1/me').set(bearer(key)).expect(401);
     expect(res.headers['www-authenticate']).toContain('Bearer');
     expect(res.body).toMatchObject({ code: 'invalid_credentials', status: 401 });
-    await t.http.post(`${keysOf(tenant.id)}/${id}/revoke`).set(bearer(admin)).expect(409);
-    await t.http.post(`${keysOf(tenant.id)}/${id}/rotate`).set(bearer(admin)).expect(409);
+    await t.http
+      .post(`${keysOf(tenant.id)}/${id}/revoke`)
+      .set(bearer(admin))
+      .expect(409);
+    await t.http
+      .post(`${keysOf(tenant.id)}/${id}/rotate`)
+      .set(bearer(admin))
+      .expect(409);
   });
 
   it('rotates: new secret, same id, the old secret stops working', async () => {
     const { id, key } = await createTenantKey(t, tenant.id, ['viewer']);
-    const rotated = await t.http.post(`${keysOf(tenant.id)}/${id}/rotate`).set(bearer(admin)).expect(200);
+    const rotated = await t.http
+      .post(`${keysOf(tenant.id)}/${id}/rotate`)
+      .set(bearer(admin))
+      .expect(200);
     expect(rotated.body.id).toBe(id);
     expect(rotated.body.key).not.toBe(key);
     await t.http.get('/v1/me').set(bearer(key)).expect(401);
@@ -94,7 +121,9 @@ describe('API keys', () => {
       .send({ name: 'short', roles: ['viewer'], expiresAt })
       .expect(201);
     await t.http.get('/v1/me').set(bearer(res.body.key)).expect(200);
-    await expectEventually(() => t.http.get('/v1/me').set(bearer(res.body.key)).expect(401), { timeoutMs: 5000 });
+    await expectEventually(() => t.http.get('/v1/me').set(bearer(res.body.key)).expect(401), {
+      timeoutMs: 5000,
+    });
   });
 
   it.each([
@@ -108,11 +137,13 @@ describe('API keys', () => {
     [{ name: 'k', roles: ['viewer'], expiresAt: 'tomorrow' }, 'expiresAt'],
     [{ name: 'k', roles: ['viewer'], admin: true }, 'admin'],
   ])('rejects %j with a field error on %s and creates nothing', async (body, path) => {
-    const before = (await t.http.get(`${keysOf(tenant.id)}?limit=100`).set(bearer(admin))).body.data.length;
+    const before = (await t.http.get(`${keysOf(tenant.id)}?limit=100`).set(bearer(admin))).body.data
+      .length;
     const res = await t.http.post(keysOf(tenant.id)).set(bearer(admin)).send(body).expect(400);
     expect(res.body.code).toBe('validation_failed');
     expect(res.body.errors.map((e: { path: string }) => e.path)).toContain(path);
-    const after = (await t.http.get(`${keysOf(tenant.id)}?limit=100`).set(bearer(admin))).body.data.length;
+    const after = (await t.http.get(`${keysOf(tenant.id)}?limit=100`).set(bearer(admin))).body.data
+      .length;
     expect(after).toBe(before);
   });
 
@@ -129,10 +160,23 @@ describe('API keys', () => {
   it("answers 404 for another tenant's keys and key ids", async () => {
     const otherKey = await createTenantKey(t, other.id, ['viewer']);
     await t.http.get(keysOf(other.id)).set(bearer(admin)).expect(404);
-    await t.http.post(keysOf(other.id)).set(bearer(admin)).send({ name: 'x', roles: ['viewer'] }).expect(404);
-    await t.http.get(`${keysOf(tenant.id)}/${otherKey.id}`).set(bearer(admin)).expect(404);
-    await t.http.post(`${keysOf(tenant.id)}/${otherKey.id}/revoke`).set(bearer(admin)).expect(404);
-    await t.http.post(`${keysOf(other.id)}/${otherKey.id}/revoke`).set(bearer(admin)).expect(404);
+    await t.http
+      .post(keysOf(other.id))
+      .set(bearer(admin))
+      .send({ name: 'x', roles: ['viewer'] })
+      .expect(404);
+    await t.http
+      .get(`${keysOf(tenant.id)}/${otherKey.id}`)
+      .set(bearer(admin))
+      .expect(404);
+    await t.http
+      .post(`${keysOf(tenant.id)}/${otherKey.id}/revoke`)
+      .set(bearer(admin))
+      .expect(404);
+    await t.http
+      .post(`${keysOf(other.id)}/${otherKey.id}/revoke`)
+      .set(bearer(admin))
+      .expect(404);
     await t.http.get('/v1/me').set(bearer(otherKey.key)).expect(200);
   });
 
@@ -154,7 +198,8 @@ describe('API keys', () => {
   it('pages through keys with a cursor', async () => {
     const pageTenant = await createTenant(t);
     const created = [];
-    for (let i = 0; i < 5; i += 1) created.push((await createTenantKey(t, pageTenant.id, ['viewer'])).id);
+    for (let i = 0; i < 5; i += 1)
+      created.push((await createTenantKey(t, pageTenant.id, ['viewer'])).id);
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
@@ -167,8 +212,17 @@ describe('API keys', () => {
       cursor = res.body.nextCursor;
     } while (cursor);
     expect(seen).toEqual([...created].reverse());
-    await t.http.get(`${keysOf(pageTenant.id)}?limit=0`).set(bearer(platformAdminKey())).expect(400);
-    await t.http.get(`${keysOf(pageTenant.id)}?limit=101`).set(bearer(platformAdminKey())).expect(400);
-    await t.http.get(`${keysOf(pageTenant.id)}?after=forged`).set(bearer(platformAdminKey())).expect(400);
+    await t.http
+      .get(`${keysOf(pageTenant.id)}?limit=0`)
+      .set(bearer(platformAdminKey()))
+      .expect(400);
+    await t.http
+      .get(`${keysOf(pageTenant.id)}?limit=101`)
+      .set(bearer(platformAdminKey()))
+      .expect(400);
+    await t.http
+      .get(`${keysOf(pageTenant.id)}?after=forged`)
+      .set(bearer(platformAdminKey()))
+      .expect(400);
   });
 });

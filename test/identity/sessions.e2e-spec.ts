@@ -1,8 +1,17 @@
 import { API_HTTP_OPTIONS, AppModule } from '../../apps/api/src/app.module';
-import { bearer, createTenant, createTestApp, expectEventually, signIn, TestApp } from '@app/testing';
+import {
+  bearer,
+  createTenant,
+  createTestApp,
+  expectEventually,
+  signIn,
+  TestApp,
+} from '@app/testing';
 
 const api = (env: Record<string, string> = {}) =>
-  createTestApp((config, options) => AppModule.register(config, options), API_HTTP_OPTIONS, { env });
+  createTestApp((config, options) => AppModule.register(config, options), API_HTTP_OPTIONS, {
+    env,
+  });
 
 describe('sessions and /v1/me', () => {
   let t: TestApp;
@@ -13,9 +22,15 @@ describe('sessions and /v1/me', () => {
     const tenant = await createTenant(t);
     const { token, userId, email } = await signIn(t, ['ml_engineer'], tenant.id);
     const me = await t.http.get('/v1/me').set(bearer(token)).expect(200);
-    expect(me.body).toMatchObject({ actor: { type: 'user', id: userId, email }, tenantId: tenant.id, roles: ['ml_engineer'] });
+    expect(me.body).toMatchObject({
+      actor: { type: 'user', id: userId, email },
+      tenantId: tenant.id,
+      roles: ['ml_engineer'],
+    });
     expect(me.body.permissions).toEqual(
-      expect.arrayContaining([{ action: 'read', subject: 'Tenant', conditions: { id: tenant.id } }]),
+      expect.arrayContaining([
+        { action: 'read', subject: 'Tenant', conditions: { id: tenant.id } },
+      ]),
     );
     await t.http.get('/v1/me').set('Cookie', `other=1; cp_session=${token}`).expect(200);
   });
@@ -35,7 +50,11 @@ describe('sessions and /v1/me', () => {
 
   it.each([
     ['no credentials', {}, 'credentials_required'],
-    ['an unknown key', bearer('cp_test_not-a-real-key-000000000000000000000000'), 'invalid_credentials'],
+    [
+      'an unknown key',
+      bearer('cp_test_not-a-real-key-000000000000000000000000'),
+      'invalid_credentials',
+    ],
     ['an unknown session', bearer('cps_nope'), 'invalid_credentials'],
     ['a non-bearer scheme', { Authorization: 'Basic dXNlcjpwYXNz' }, 'credentials_required'],
   ])('answers 401 with WWW-Authenticate for %s', async (_name, headers, code) => {
@@ -47,7 +66,9 @@ describe('sessions and /v1/me', () => {
   it('counts denials in metrics', async () => {
     await t.http.get('/v1/me').expect(401);
     const metrics = await t.http.get('/metrics').expect(200);
-    expect(metrics.text).toMatch(/access_denied_total\{status_code="401",reason="unauthenticated"\} [1-9]/);
+    expect(metrics.text).toMatch(
+      /access_denied_total\{status_code="401",reason="unauthenticated"\} [1-9]/,
+    );
   });
 });
 
@@ -71,7 +92,10 @@ describe('session expiry', () => {
     const t = await api({ SESSION_ABSOLUTE_TIMEOUT_MS: '800' });
     try {
       const { token } = await signIn(t, ['viewer'], (await createTenant(t)).id);
-      await expectEventually(() => t.http.get('/v1/me').set(bearer(token)).expect(401), { timeoutMs: 5000, intervalMs: 100 });
+      await expectEventually(() => t.http.get('/v1/me').set(bearer(token)).expect(401), {
+        timeoutMs: 5000,
+        intervalMs: 100,
+      });
     } finally {
       await t.close();
     }

@@ -1,4 +1,11 @@
-import { bearer, createTenant, createTestApp, platformAdminKey, signIn, TestApp } from '@app/testing';
+import {
+  bearer,
+  createTenant,
+  createTestApp,
+  platformAdminKey,
+  signIn,
+  TestApp,
+} from '@app/testing';
 import { randomUUID } from 'node:crypto';
 import { API_HTTP_OPTIONS, AppModule } from '../../apps/api/src/app.module';
 
@@ -7,22 +14,42 @@ describe('tenants', () => {
   const admin = () => bearer(platformAdminKey());
 
   beforeAll(async () => {
-    t = await createTestApp((config, options) => AppModule.register(config, options), API_HTTP_OPTIONS);
+    t = await createTestApp(
+      (config, options) => AppModule.register(config, options),
+      API_HTTP_OPTIONS,
+    );
   });
   afterAll(() => t.close());
 
   it('creates a tenant and reads it back', async () => {
     const slug = `acme-${randomUUID().slice(0, 8)}`;
-    const res = await t.http.post('/v1/tenants').set(admin()).send({ slug, name: 'Acme Corp' }).expect(201);
-    expect(res.body).toMatchObject({ slug, name: 'Acme Corp', id: expect.any(String), createdAt: expect.any(String) });
+    const res = await t.http
+      .post('/v1/tenants')
+      .set(admin())
+      .send({ slug, name: 'Acme Corp' })
+      .expect(201);
+    expect(res.body).toMatchObject({
+      slug,
+      name: 'Acme Corp',
+      id: expect.any(String),
+      createdAt: expect.any(String),
+    });
     await t.http.get(`/v1/tenants/${res.body.id}`).set(admin()).expect(200, res.body);
   });
 
   it('refuses a duplicate slug with 409 and keeps the first tenant', async () => {
     const first = await createTenant(t, 'First');
-    const res = await t.http.post('/v1/tenants').set(admin()).send({ slug: first.slug, name: 'Second' }).expect(409);
+    const res = await t.http
+      .post('/v1/tenants')
+      .set(admin())
+      .send({ slug: first.slug, name: 'Second' })
+      .expect(409);
     expect(res.body.code).toBe('tenant_slug_taken');
-    await t.http.get(`/v1/tenants/${first.id}`).set(admin()).expect(200).expect((r) => expect(r.body.name).toBe('First'));
+    await t.http
+      .get(`/v1/tenants/${first.id}`)
+      .set(admin())
+      .expect(200)
+      .expect((r) => expect(r.body.name).toBe('First'));
   });
 
   it.each([
@@ -47,8 +74,16 @@ describe('tenants', () => {
   it('shows each caller only the tenants its rules allow, in the list and one by one', async () => {
     const [a, b, c] = [await createTenant(t), await createTenant(t), await createTenant(t)];
     const manager = await signIn(t, ['account_manager']);
-    await t.http.post(`/v1/tenants/${a.id}/account-managers`).set(admin()).send({ userId: manager.userId }).expect(201);
-    await t.http.post(`/v1/tenants/${b.id}/account-managers`).set(admin()).send({ userId: manager.userId }).expect(201);
+    await t.http
+      .post(`/v1/tenants/${a.id}/account-managers`)
+      .set(admin())
+      .send({ userId: manager.userId })
+      .expect(201);
+    await t.http
+      .post(`/v1/tenants/${b.id}/account-managers`)
+      .set(admin())
+      .send({ userId: manager.userId })
+      .expect(201);
     const member = await signIn(t, ['tenant_admin'], c.id);
     const officer = await signIn(t, ['compliance_officer']);
 
@@ -73,8 +108,16 @@ describe('tenants', () => {
     await t.http.get(`/v1/tenants/${a.id}`).set(bearer(manager.token)).expect(200);
     await t.http.get(`/v1/tenants/${c.id}`).set(bearer(manager.token)).expect(404);
     await t.http.get(`/v1/tenants/${a.id}`).set(bearer(member.token)).expect(404);
-    await t.http.post('/v1/tenants').set(bearer(manager.token)).send({ slug: 'nope', name: 'x' }).expect(403);
-    await t.http.post('/v1/tenants').set(bearer(member.token)).send({ slug: 'nope', name: 'x' }).expect(403);
+    await t.http
+      .post('/v1/tenants')
+      .set(bearer(manager.token))
+      .send({ slug: 'nope', name: 'x' })
+      .expect(403);
+    await t.http
+      .post('/v1/tenants')
+      .set(bearer(member.token))
+      .send({ slug: 'nope', name: 'x' })
+      .expect(403);
   });
 
   it('pages tenants with a stable cursor', async () => {
@@ -97,18 +140,37 @@ describe('account-manager assignments', () => {
   let t: TestApp;
   const admin = () => bearer(platformAdminKey());
   beforeAll(async () => {
-    t = await createTestApp((config, options) => AppModule.register(config, options), API_HTTP_OPTIONS);
+    t = await createTestApp(
+      (config, options) => AppModule.register(config, options),
+      API_HTTP_OPTIONS,
+    );
   });
   afterAll(() => t.close());
 
   it('assigns idempotently and lists the assignment', async () => {
     const tenant = await createTenant(t);
     const manager = await signIn(t, ['account_manager']);
-    await t.http.post(`/v1/tenants/${tenant.id}/account-managers`).set(admin()).send({ userId: manager.userId }).expect(201);
-    await t.http.post(`/v1/tenants/${tenant.id}/account-managers`).set(admin()).send({ userId: manager.userId }).expect(201);
-    const list = await t.http.get(`/v1/tenants/${tenant.id}/account-managers`).set(admin()).expect(200);
-    expect(list.body.data).toEqual([expect.objectContaining({ tenantId: tenant.id, userId: manager.userId })]);
-    const own = await t.http.get(`/v1/tenants/${tenant.id}/account-managers`).set(bearer(manager.token)).expect(200);
+    await t.http
+      .post(`/v1/tenants/${tenant.id}/account-managers`)
+      .set(admin())
+      .send({ userId: manager.userId })
+      .expect(201);
+    await t.http
+      .post(`/v1/tenants/${tenant.id}/account-managers`)
+      .set(admin())
+      .send({ userId: manager.userId })
+      .expect(201);
+    const list = await t.http
+      .get(`/v1/tenants/${tenant.id}/account-managers`)
+      .set(admin())
+      .expect(200);
+    expect(list.body.data).toEqual([
+      expect.objectContaining({ tenantId: tenant.id, userId: manager.userId }),
+    ]);
+    const own = await t.http
+      .get(`/v1/tenants/${tenant.id}/account-managers`)
+      .set(bearer(manager.token))
+      .expect(200);
     expect(own.body.data).toHaveLength(1);
   });
 
@@ -117,10 +179,18 @@ describe('account-manager assignments', () => {
     const officer = await signIn(t, ['compliance_officer']);
     const member = await signIn(t, ['tenant_admin'], tenant.id);
     for (const userId of [officer.userId, member.userId, randomUUID()]) {
-      const res = await t.http.post(`/v1/tenants/${tenant.id}/account-managers`).set(admin()).send({ userId }).expect(422);
+      const res = await t.http
+        .post(`/v1/tenants/${tenant.id}/account-managers`)
+        .set(admin())
+        .send({ userId })
+        .expect(422);
       expect(res.body.errors).toEqual([expect.objectContaining({ path: 'userId' })]);
     }
-    await t.http.post(`/v1/tenants/${tenant.id}/account-managers`).set(admin()).send({ userId: 'x' }).expect(400);
+    await t.http
+      .post(`/v1/tenants/${tenant.id}/account-managers`)
+      .set(admin())
+      .send({ userId: 'x' })
+      .expect(400);
   });
 });
 
@@ -128,17 +198,36 @@ describe('platform staff users', () => {
   let t: TestApp;
   const admin = () => bearer(platformAdminKey());
   beforeAll(async () => {
-    t = await createTestApp((config, options) => AppModule.register(config, options), API_HTTP_OPTIONS);
+    t = await createTestApp(
+      (config, options) => AppModule.register(config, options),
+      API_HTTP_OPTIONS,
+    );
   });
   afterAll(() => t.close());
 
   it('creates staff with platform roles and refuses duplicates and tenant roles', async () => {
     const email = `am-${randomUUID().slice(0, 6)}@operator.test`;
-    const res = await t.http.post('/v1/platform/users').set(admin()).send({ email, roles: ['account_manager'] }).expect(201);
+    const res = await t.http
+      .post('/v1/platform/users')
+      .set(admin())
+      .send({ email, roles: ['account_manager'] })
+      .expect(201);
     expect(res.body).toMatchObject({ email, roles: ['account_manager'], status: 'active' });
-    await t.http.post('/v1/platform/users').set(admin()).send({ email: email.toUpperCase(), roles: ['account_manager'] }).expect(409);
-    await t.http.post('/v1/platform/users').set(admin()).send({ email: 'x@y.test', roles: ['tenant_admin'] }).expect(400);
-    await t.http.post('/v1/platform/users').set(admin()).send({ email: 'not-an-email', roles: ['viewer'] }).expect(400);
+    await t.http
+      .post('/v1/platform/users')
+      .set(admin())
+      .send({ email: email.toUpperCase(), roles: ['account_manager'] })
+      .expect(409);
+    await t.http
+      .post('/v1/platform/users')
+      .set(admin())
+      .send({ email: 'x@y.test', roles: ['tenant_admin'] })
+      .expect(400);
+    await t.http
+      .post('/v1/platform/users')
+      .set(admin())
+      .send({ email: 'not-an-email', roles: ['viewer'] })
+      .expect(400);
     const list = await t.http.get('/v1/platform/users').set(admin()).expect(200);
     expect(list.body.data.map((u: { email: string }) => u.email)).toContain(email);
   });

@@ -1,7 +1,13 @@
-import { AbilityBuilder, createMongoAbility, MongoAbility, subject as asSubject } from '@casl/ability';
+import {
+  AbilityBuilder,
+  createMongoAbility,
+  MongoAbility,
+  subject as asSubject,
+} from '@casl/ability';
 import { PLATFORM_TENANT_ID, Principal } from './principal';
 
-export type Action = 'manage' | 'create' | 'read' | 'update' | 'delete' | 'revoke' | 'rotate' | 'assign';
+export type Action =
+  'manage' | 'create' | 'read' | 'update' | 'delete' | 'revoke' | 'rotate' | 'assign';
 
 /**
  * Subject types. Each library adds its own when it declares a policy; `all` matches every one.
@@ -27,7 +33,10 @@ const contributors = new Map<SubjectType, PolicyContributor>();
  *
  * @throws Error when the subject already has rules (one declaration per subject).
  */
-export function definePolicy(subjectType: SubjectType, contributor: PolicyContributor): SubjectType {
+export function definePolicy(
+  subjectType: SubjectType,
+  contributor: PolicyContributor,
+): SubjectType {
   if (contributors.has(subjectType)) throw new Error(`policy for ${subjectType} declared twice`);
   contributors.set(subjectType, contributor);
   return subjectType;

@@ -4,7 +4,12 @@ import type { Actor } from '@app/core';
 /** A refused request: 401 (no or bad credentials), 403 (missing permission) or 404-by-policy. */
 export interface AccessDeniedEvent {
   status: 401 | 403 | 404;
-  reason: 'unauthenticated' | 'invalid_credentials' | 'missing_permission' | 'tenant_not_reachable' | 'no_policy';
+  reason:
+    | 'unauthenticated'
+    | 'invalid_credentials'
+    | 'missing_permission'
+    | 'tenant_not_reachable'
+    | 'no_policy';
   actor?: Actor;
   tenantId?: string;
   action?: string;

@@ -7,8 +7,20 @@ import { AppAbility, buildAbility, subjectOf } from './ability';
 import { AccessDeniedEvent, AccessEvents } from './access-events';
 import { CredentialsRequired, InvalidCredentials, MissingPermission } from './authz-problems';
 import { AUTHENTICATED, POLICY_METADATA, RoutePolicy } from './policy.decorators';
-import { AUTHENTICATOR, Authenticator, SESSION_COOKIE, TENANT_DIRECTORY, TenantDirectory } from './ports';
-import { asTenantId, isPlatformPrincipal, isUuid, PLATFORM_TENANT_ID, Principal } from './principal';
+import {
+  AUTHENTICATOR,
+  Authenticator,
+  SESSION_COOKIE,
+  TENANT_DIRECTORY,
+  TenantDirectory,
+} from './ports';
+import {
+  asTenantId,
+  isPlatformPrincipal,
+  isUuid,
+  PLATFORM_TENANT_ID,
+  Principal,
+} from './principal';
 import { DbScope } from './tenant-db';
 
 export const CLS_PRINCIPAL = 'authz.principal';
@@ -40,12 +52,17 @@ export class PoliciesGuard implements CanActivate {
     const targets = [execution.getHandler(), execution.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
     const request = execution.switchToHttp().getRequest<Request>();
-    const policy = this.reflector.getAllAndOverride<RoutePolicy | undefined>(POLICY_METADATA, targets);
+    const policy = this.reflector.getAllAndOverride<RoutePolicy | undefined>(
+      POLICY_METADATA,
+      targets,
+    );
 
     const credential = credentialOf(request);
     if (!credential) {
       await this.deny(request, { status: 401, reason: 'unauthenticated' });
-      throw new CredentialsRequired('No credentials were presented.', { headers: { 'WWW-Authenticate': WWW_AUTHENTICATE } });
+      throw new CredentialsRequired('No credentials were presented.', {
+        headers: { 'WWW-Authenticate': WWW_AUTHENTICATE },
+      });
     }
     const principal = await this.authenticator.authenticate(credential, request);
     if (!principal) {
@@ -89,7 +106,11 @@ export class PoliciesGuard implements CanActivate {
    * caller, else 404), or for platform-scope routes called by staff, platform-wide; otherwise
    * the caller's own tenant.
    */
-  private async resolveScope(request: Request, policy: RoutePolicy, principal: Principal): Promise<DbScope> {
+  private async resolveScope(
+    request: Request,
+    policy: RoutePolicy,
+    principal: Principal,
+  ): Promise<DbScope> {
     const raw = request.params?.tenantId as string | string[] | undefined;
     const param = Array.isArray(raw) ? raw[0] : raw;
     if (param !== undefined) {
@@ -99,20 +120,32 @@ export class PoliciesGuard implements CanActivate {
         reaches(principal, param.toLowerCase()) &&
         (await this.tenants.lookup(param.toLowerCase())) !== null;
       if (!reachable) {
-        await this.deny(request, { status: 404, reason: 'tenant_not_reachable', actor: principal.actor, tenantId: param });
+        await this.deny(request, {
+          status: 404,
+          reason: 'tenant_not_reachable',
+          actor: principal.actor,
+          tenantId: param,
+        });
         throw new NotFound('No such tenant.');
       }
       return { kind: 'tenant', tenantId: asTenantId(param) };
     }
     if (policy.scope === 'operator') {
       if (!isPlatformPrincipal(principal)) {
-        await this.deny(request, { status: 404, reason: 'tenant_not_reachable', actor: principal.actor });
+        await this.deny(request, {
+          status: 404,
+          reason: 'tenant_not_reachable',
+          actor: principal.actor,
+        });
         throw new NotFound(`Cannot ${request.method} ${request.path}`);
       }
       return { kind: 'tenant', tenantId: asTenantId(PLATFORM_TENANT_ID) };
     }
     if (policy.scope === 'platform' && isPlatformPrincipal(principal)) {
-      return { kind: 'platform', reason: `${request.method} ${request.route?.path ?? request.path} by ${principal.actor.type}:${principal.actor.id}` };
+      return {
+        kind: 'platform',
+        reason: `${request.method} ${request.route?.path ?? request.path} by ${principal.actor.type}:${principal.actor.id}`,
+      };
     }
     return { kind: 'tenant', tenantId: asTenantId(principal.homeTenantId) };
   }
@@ -120,21 +153,35 @@ export class PoliciesGuard implements CanActivate {
   /** Checks the policy on the tenant the request is for, never on the subject type alone. */
   private permits(ability: AppAbility, policy: RoutePolicy, scope: DbScope): boolean {
     if (scope.kind === 'platform') return ability.can(policy.action, policy.subject);
-    const record = policy.subject === 'Tenant' ? { id: scope.tenantId, tenantId: scope.tenantId } : { tenantId: scope.tenantId };
+    const record =
+      policy.subject === 'Tenant'
+        ? { id: scope.tenantId, tenantId: scope.tenantId }
+        : { tenantId: scope.tenantId };
     return ability.can(policy.action, subjectOf(policy.subject, record));
   }
 
-  private async deny(request: Request, event: Omit<AccessDeniedEvent, 'method' | 'path' | 'requestId'>): Promise<void> {
+  private async deny(
+    request: Request,
+    event: Omit<AccessDeniedEvent, 'method' | 'path' | 'requestId'>,
+  ): Promise<void> {
     this.metrics.accessDenied.inc({ status_code: String(event.status), reason: event.reason });
-    await this.events.denied({ ...event, method: request.method, path: request.originalUrl.split('?')[0], requestId: this.context.requestId });
+    await this.events.denied({
+      ...event,
+      method: request.method,
+      path: request.originalUrl.split('?')[0],
+      requestId: this.context.requestId,
+    });
   }
 }
 
 /** Whether the principal may see the tenant at all (else its existence is hidden: 404). */
 export function reaches(principal: Principal, tenantId: string): boolean {
   if (!isPlatformPrincipal(principal)) return principal.homeTenantId === tenantId;
-  if (principal.roles.includes('platform_admin') || principal.roles.includes('compliance_officer')) return true;
-  return principal.roles.includes('account_manager') && principal.assignedTenantIds.includes(tenantId);
+  if (principal.roles.includes('platform_admin') || principal.roles.includes('compliance_officer'))
+    return true;
+  return (
+    principal.roles.includes('account_manager') && principal.assignedTenantIds.includes(tenantId)
+  );
 }
 
 /** `Authorization: Bearer <token>`, else the session cookie. */

@@ -28,13 +28,21 @@ export const AUTHENTICATED: RoutePolicy = { action: 'read', subject: 'Self', sco
  * it against the tenant the request is for before the handler runs; missing → 403 problem
  * naming the permission. Every non-public route must declare one (checked at boot).
  */
-export function CheckPolicies(action: Action, subject: SubjectType, options: { scope?: RouteScope } = {}) {
+export function CheckPolicies(
+  action: Action,
+  subject: SubjectType,
+  options: { scope?: RouteScope } = {},
+) {
   const policy: RoutePolicy = { action, subject, scope: options.scope ?? 'tenant' };
   return applyDecorators(
     SetMetadata(POLICY_METADATA, policy),
     ApiBearerAuth(),
-    ApiUnauthorizedResponse({ description: 'problem+json: missing, unknown, revoked or expired credentials' }),
-    ApiForbiddenResponse({ description: `problem+json: lacks permission \`${action} ${subject}\`` }),
+    ApiUnauthorizedResponse({
+      description: 'problem+json: missing, unknown, revoked or expired credentials',
+    }),
+    ApiForbiddenResponse({
+      description: `problem+json: lacks permission \`${action} ${subject}\``,
+    }),
   );
 }
 

@@ -2,7 +2,12 @@ import type { Actor } from '@app/core';
 
 /** Roles a person or key may hold. Platform roles apply to the operator's staff. */
 export const PLATFORM_ROLES = ['platform_admin', 'account_manager', 'compliance_officer'] as const;
-export const TENANT_ROLES = ['tenant_admin', 'ml_engineer', 'compliance_officer', 'viewer'] as const;
+export const TENANT_ROLES = [
+  'tenant_admin',
+  'ml_engineer',
+  'compliance_officer',
+  'viewer',
+] as const;
 export type PlatformRole = (typeof PLATFORM_ROLES)[number];
 export type TenantRole = (typeof TENANT_ROLES)[number];
 export type Role = PlatformRole | TenantRole;

@@ -25,8 +25,10 @@ export class CurrentAccess {
 }
 
 /** Handler parameter: the current principal. */
-export const CurrentPrincipal = createParamDecorator((_data: unknown, _context: ExecutionContext): Principal => {
-  const principal = ClsServiceManager.getClsService().get<Principal | undefined>(CLS_PRINCIPAL);
-  if (!principal) throw new Error('no authenticated principal in this context');
-  return principal;
-});
+export const CurrentPrincipal = createParamDecorator(
+  (_data: unknown, _context: ExecutionContext): Principal => {
+    const principal = ClsServiceManager.getClsService().get<Principal | undefined>(CLS_PRINCIPAL);
+    if (!principal) throw new Error('no authenticated principal in this context');
+    return principal;
+  },
+);

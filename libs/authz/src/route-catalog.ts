@@ -49,7 +49,10 @@ export class RouteCatalog {
         if (path === undefined || method === undefined) continue;
         const targets = [handler, metatype];
         const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets);
-        const policy = this.reflector.getAllAndOverride<RoutePolicy | undefined>(POLICY_METADATA, targets);
+        const policy = this.reflector.getAllAndOverride<RoutePolicy | undefined>(
+          POLICY_METADATA,
+          targets,
+        );
         entries.push({
           method: RequestMethod[method],
           path: joinPath(prefix, path),

@@ -5,7 +5,11 @@ import { loadConfig } from '@app/core';
 import type { AppAbility } from './ability';
 import { accessibleSql, UntranslatableConditionError } from './sql-conditions';
 
-const TENANTS = ['11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222', '33333333-3333-4333-8333-333333333333'];
+const TENANTS = [
+  '11111111-1111-4111-8111-111111111111',
+  '22222222-2222-4222-8222-222222222222',
+  '33333333-3333-4333-8333-333333333333',
+];
 const STATUSES = ['active', 'revoked', 'expired'];
 
 interface Row {
@@ -15,7 +19,12 @@ interface Row {
   priority: number;
 }
 
-const COLUMNS: Record<string, string> = { tenantId: 'tenant_id', status: 'status', priority: 'priority', id: 'id' };
+const COLUMNS: Record<string, string> = {
+  tenantId: 'tenant_id',
+  status: 'status',
+  priority: 'priority',
+  id: 'id',
+};
 
 const fieldCondition = fc.oneof(
   fc.record({ tenantId: fc.constantFrom(...TENANTS) }),
@@ -67,34 +76,54 @@ describe('accessibleSql', () => {
 
   it('returns exactly the rows ability.can allows, for random rule sets and rows', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(ruleArb, { maxLength: 5 }), fc.array(rowArb, { minLength: 1, maxLength: 12 }), async (rules, rawRows) => {
-        const rows: Row[] = rawRows.map((row, id) => ({ id, ...row }));
-        const ability = abilityFrom(rules);
-        await client.query('TRUNCATE things');
-        for (const row of rows) {
-          await client.query('INSERT INTO things VALUES ($1, $2, $3, $4)', [row.id, row.tenantId, row.status, row.priority]);
-        }
-        const where = accessibleSql(ability, 'read', 'Thing', (field) => COLUMNS[field]);
-        const { rows: found } = await client.query<{ id: number }>(`SELECT id FROM things WHERE ${where.sql} ORDER BY id`, where.params);
-        const expected = rows.filter((row) => ability.can('read', subject('Thing', { ...row }))).map((row) => row.id);
-        expect(found.map((r) => r.id)).toEqual(expected);
-      }),
+      fc.asyncProperty(
+        fc.array(ruleArb, { maxLength: 5 }),
+        fc.array(rowArb, { minLength: 1, maxLength: 12 }),
+        async (rules, rawRows) => {
+          const rows: Row[] = rawRows.map((row, id) => ({ id, ...row }));
+          const ability = abilityFrom(rules);
+          await client.query('TRUNCATE things');
+          for (const row of rows) {
+            await client.query('INSERT INTO things VALUES ($1, $2, $3, $4)', [
+              row.id,
+              row.tenantId,
+              row.status,
+              row.priority,
+            ]);
+          }
+          const where = accessibleSql(ability, 'read', 'Thing', (field) => COLUMNS[field]);
+          const { rows: found } = await client.query<{ id: number }>(
+            `SELECT id FROM things WHERE ${where.sql} ORDER BY id`,
+            where.params,
+          );
+          const expected = rows
+            .filter((row) => ability.can('read', subject('Thing', { ...row })))
+            .map((row) => row.id);
+          expect(found.map((r) => r.id)).toEqual(expected);
+        },
+      ),
       { numRuns: 150 },
     );
   });
 
   it('answers FALSE when nothing is allowed and TRUE for an unconditional rule', () => {
     expect(accessibleSql(abilityFrom([]), 'read', 'Thing', (f) => COLUMNS[f]).sql).toBe('FALSE');
-    expect(accessibleSql(abilityFrom([{ inverted: false }]), 'read', 'Thing', (f) => COLUMNS[f]).sql).toBe('TRUE');
+    expect(
+      accessibleSql(abilityFrom([{ inverted: false }]), 'read', 'Thing', (f) => COLUMNS[f]).sql,
+    ).toBe('TRUE');
   });
 
   it('throws on an operator it cannot translate instead of dropping the clause', () => {
     const ability = abilityFrom([{ inverted: false, conditions: { name: { $regex: '^a' } } }]);
-    expect(() => accessibleSql(ability, 'read', 'Thing', (f) => f)).toThrow(UntranslatableConditionError);
+    expect(() => accessibleSql(ability, 'read', 'Thing', (f) => f)).toThrow(
+      UntranslatableConditionError,
+    );
   });
 
   it('throws on a field without a column', () => {
     const ability = abilityFrom([{ inverted: false, conditions: { secret: 'x' } }]);
-    expect(() => accessibleSql(ability, 'read', 'Thing', (f) => COLUMNS[f])).toThrow(UntranslatableConditionError);
+    expect(() => accessibleSql(ability, 'read', 'Thing', (f) => COLUMNS[f])).toThrow(
+      UntranslatableConditionError,
+    );
   });
 });

@@ -10,7 +10,14 @@ export interface SqlCondition {
 /** Thrown when a rule uses an operator we do not translate: never drop a clause silently. */
 export class UntranslatableConditionError extends Error {}
 
-const COMPARISONS: Record<string, string> = { eq: '=', ne: '<>', lt: '<', lte: '<=', gt: '>', gte: '>=' };
+const COMPARISONS: Record<string, string> = {
+  eq: '=',
+  ne: '<>',
+  lt: '<',
+  lte: '<=',
+  gt: '>',
+  gte: '>=',
+};
 
 /**
  * Turns the actor's rules for `action` on `subjectType` into a SQL condition, so list routes
@@ -42,7 +49,8 @@ export function accessibleSql(
   };
   const columnOf = (field: string) => {
     const sql = column(field);
-    if (!sql) throw new UntranslatableConditionError(`no column for field "${field}" of ${subjectType}`);
+    if (!sql)
+      throw new UntranslatableConditionError(`no column for field "${field}" of ${subjectType}`);
     return sql;
   };
   const translate = (node: Condition): string => {
@@ -56,11 +64,15 @@ export function accessibleSql(
         case 'not':
           return `(NOT COALESCE(${parts.length === 1 ? parts[0] : `(${parts.join(' AND ')})`}, FALSE))`;
         default:
-          throw new UntranslatableConditionError(`operator "${node.operator}" is not translated to SQL`);
+          throw new UntranslatableConditionError(
+            `operator "${node.operator}" is not translated to SQL`,
+          );
       }
     }
     if (!(node instanceof FieldCondition)) {
-      throw new UntranslatableConditionError(`condition "${node.operator}" is not translated to SQL`);
+      throw new UntranslatableConditionError(
+        `condition "${node.operator}" is not translated to SQL`,
+      );
     }
     const field = node;
     const sqlColumn = columnOf(field.field);
@@ -71,12 +83,15 @@ export function accessibleSql(
         throw new UntranslatableConditionError(`"${field.operator}" against null`);
       }
       // `ne` in CASL also matches rows where the field is null.
-      if (field.operator === 'ne') return `(${sqlColumn} IS DISTINCT FROM ${placeholder(field.value)})`;
+      if (field.operator === 'ne')
+        return `(${sqlColumn} IS DISTINCT FROM ${placeholder(field.value)})`;
       return `(${sqlColumn} ${COMPARISONS[field.operator]} ${placeholder(field.value)})`;
     }
     if (field.operator === 'in' || field.operator === 'nin') {
-      if (!Array.isArray(field.value)) throw new UntranslatableConditionError(`"${field.operator}" needs an array`);
-      if (field.value.some((v) => v === null)) throw new UntranslatableConditionError(`"${field.operator}" with null`);
+      if (!Array.isArray(field.value))
+        throw new UntranslatableConditionError(`"${field.operator}" needs an array`);
+      if (field.value.some((v) => v === null))
+        throw new UntranslatableConditionError(`"${field.operator}" with null`);
       const list = `${sqlColumn} = ANY(${placeholder(field.value)})`;
       return field.operator === 'in' ? `(${list})` : `(NOT COALESCE(${list}, FALSE))`;
     }
@@ -91,8 +106,9 @@ export function accessibleSql(
   let sql = cut === -1 || rules[cut].inverted ? 'FALSE' : 'TRUE';
   // Fold from the lowest-priority rule up, so the highest-priority rule ends outermost.
   for (let i = deciding.length - 1; i >= 0; i -= 1) {
-    sql = deciding[i].inverted ? `(NOT ${conditions[i]} AND ${sql})` : `(${conditions[i]} OR ${sql})`;
+    sql = deciding[i].inverted
+      ? `(NOT ${conditions[i]} AND ${sql})`
+      : `(${conditions[i]} OR ${sql})`;
   }
   return { sql, params };
 }
-

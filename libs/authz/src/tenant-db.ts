@@ -17,7 +17,9 @@ const CLS_SCOPE = 'authz.dbScope';
 /** Thrown when tenant data is touched outside a scoped transaction (a bug, never "any tenant"). */
 export class NoTenantScopeError extends Error {
   constructor() {
-    super('no scoped transaction: use TenantDb.inTenant/asPlatform or a route with a declared policy');
+    super(
+      'no scoped transaction: use TenantDb.inTenant/asPlatform or a route with a declared policy',
+    );
   }
 }
 
@@ -41,7 +43,9 @@ export class TenantDb {
    * @throws NoTenantScopeError outside one.
    */
   get manager(): EntityManager {
-    const manager = this.cls.isActive() ? this.cls.get<EntityManager | undefined>(CLS_MANAGER) : undefined;
+    const manager = this.cls.isActive()
+      ? this.cls.get<EntityManager | undefined>(CLS_MANAGER)
+      : undefined;
     if (!manager) throw new NoTenantScopeError();
     return manager;
   }
@@ -80,15 +84,36 @@ export class TenantDb {
     return this.cls.isActive() ? inContext() : this.cls.run(inContext);
   }
 
-  private transaction<T>(scope: DbScope, work: (manager: EntityManager) => Promise<T>): Promise<T> {
+  /**
+   * BEGIN and the RLS settings go to PostgreSQL as one simple-protocol round trip (the tenant id
+   * is a validated UUID, so inlining it is safe); TypeORM's runner is then marked as inside a
+   * transaction so that nested `manager.transaction()` calls become savepoints as usual.
+   */
+  private async transaction<T>(
+    scope: DbScope,
+    work: (manager: EntityManager) => Promise<T>,
+  ): Promise<T> {
     if (scope.kind === 'tenant' && !isUuid(scope.tenantId)) throw new NoTenantScopeError();
     if (scope.kind === 'platform') this.logger.debug(`platform-wide access: ${scope.reason}`);
-    return this.dataSource.transaction(async (manager) => {
-      await manager.query(`SELECT set_config('app.tenant_id', $1, true), set_config('app.bypass_rls', $2, true)`, [
-        scope.kind === 'tenant' ? scope.tenantId : '',
-        scope.kind === 'platform' ? 'on' : 'off',
-      ]);
-      return work(manager);
-    });
+    const tenant = scope.kind === 'tenant' ? scope.tenantId.toLowerCase() : '';
+    const bypass = scope.kind === 'platform' ? 'on' : 'off';
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.query(
+        `BEGIN; SELECT set_config('app.tenant_id', '${tenant}', true), set_config('app.bypass_rls', '${bypass}', true)`,
+      );
+      Object.assign(runner, { isTransactionActive: true, transactionDepth: 1 });
+      try {
+        const result = await work(runner.manager);
+        await runner.commitTransaction();
+        return result;
+      } catch (error) {
+        if (runner.isTransactionActive) await runner.rollbackTransaction();
+        throw error;
+      }
+    } finally {
+      await runner.release();
+    }
   }
 }

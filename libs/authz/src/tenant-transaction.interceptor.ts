@@ -17,8 +17,12 @@ export class TenantTransactionInterceptor implements NestInterceptor {
   ) {}
 
   intercept(_context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const scope = this.cls.isActive() ? this.cls.get<DbScope | undefined>(CLS_REQUEST_SCOPE) : undefined;
+    const scope = this.cls.isActive()
+      ? this.cls.get<DbScope | undefined>(CLS_REQUEST_SCOPE)
+      : undefined;
     if (!scope) return next.handle();
-    return from(this.db.run(scope, () => lastValueFrom(next.handle(), { defaultValue: undefined })));
+    return from(
+      this.db.run(scope, () => lastValueFrom(next.handle(), { defaultValue: undefined })),
+    );
   }
 }

@@ -1,4 +1,11 @@
-import { ApiKeyScope, Authenticator, Principal, Role, TENANT_DIRECTORY, TenantDirectory } from '@app/authz';
+import {
+  ApiKeyScope,
+  Authenticator,
+  Principal,
+  Role,
+  TENANT_DIRECTORY,
+  TenantDirectory,
+} from '@app/authz';
 import { AppConfig, InjectConfig } from '@app/core';
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -52,7 +59,9 @@ export class IdentityAuthenticator implements Authenticator {
   }
 
   private async fromApiKey(credential: string): Promise<Principal | null> {
-    const [key]: ApiKeyRow[] = await this.dataSource.query('SELECT * FROM auth_api_key($1)', [secretHash(credential)]);
+    const [key]: ApiKeyRow[] = await this.dataSource.query('SELECT * FROM auth_api_key($1)', [
+      secretHash(credential),
+    ]);
     const now = Date.now();
     if (!key || key.revoked_at || (key.expires_at && key.expires_at.getTime() <= now)) return null;
     if (!key.last_used_at || now - key.last_used_at.getTime() > TOUCH_INTERVAL_MS) {
@@ -63,12 +72,16 @@ export class IdentityAuthenticator implements Authenticator {
       homeTenantId: key.tenant_id,
       roles: key.roles,
       scopes: key.scopes,
-      assignedTenantIds: key.roles.includes('account_manager') ? await this.tenants.assignedTenantIds(key.id) : [],
+      assignedTenantIds: key.roles.includes('account_manager')
+        ? await this.tenants.assignedTenantIds(key.id)
+        : [],
     };
   }
 
   private async fromSession(token: string): Promise<Principal | null> {
-    const [session]: SessionRow[] = await this.dataSource.query('SELECT * FROM auth_session($1)', [secretHash(token)]);
+    const [session]: SessionRow[] = await this.dataSource.query('SELECT * FROM auth_session($1)', [
+      secretHash(token),
+    ]);
     const now = Date.now();
     if (
       !session ||
@@ -79,7 +92,10 @@ export class IdentityAuthenticator implements Authenticator {
     ) {
       return null;
     }
-    if (now - session.last_seen_at.getTime() > Math.min(TOUCH_INTERVAL_MS, this.config.SESSION_IDLE_TIMEOUT_MS / 4)) {
+    if (
+      now - session.last_seen_at.getTime() >
+      Math.min(TOUCH_INTERVAL_MS, this.config.SESSION_IDLE_TIMEOUT_MS / 4)
+    ) {
       await this.dataSource.query('SELECT auth_touch_session($1)', [session.id]);
     }
     return {
@@ -87,7 +103,9 @@ export class IdentityAuthenticator implements Authenticator {
       homeTenantId: session.tenant_id,
       roles: session.roles,
       scopes: [],
-      assignedTenantIds: session.roles.includes('account_manager') ? await this.tenants.assignedTenantIds(session.user_id) : [],
+      assignedTenantIds: session.roles.includes('account_manager')
+        ? await this.tenants.assignedTenantIds(session.user_id)
+        : [],
       sessionId: session.id,
     };
   }

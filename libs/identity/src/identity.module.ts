@@ -17,7 +17,12 @@ import { PlatformUsersController } from './users/users.controller';
 @Global()
 @Module({
   imports: [TypeOrmModule.forFeature([User, RoleAssignment, ApiKey, Session])],
-  controllers: [TenantApiKeysController, PlatformApiKeysController, PlatformUsersController, MeController],
+  controllers: [
+    TenantApiKeysController,
+    PlatformApiKeysController,
+    PlatformUsersController,
+    MeController,
+  ],
   providers: [
     ApiKeyService,
     SessionService,
@@ -27,6 +32,13 @@ import { PlatformUsersController } from './users/users.controller';
     { provide: AUTHENTICATOR, useExisting: IdentityAuthenticator },
     { provide: STAFF_DIRECTORY, useExisting: UserService },
   ],
-  exports: [ApiKeyService, SessionService, UserService, BootstrapService, AUTHENTICATOR, STAFF_DIRECTORY],
+  exports: [
+    ApiKeyService,
+    SessionService,
+    UserService,
+    BootstrapService,
+    AUTHENTICATOR,
+    STAFF_DIRECTORY,
+  ],
 })
 export class IdentityModule {}

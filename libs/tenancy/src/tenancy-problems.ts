@@ -11,5 +11,6 @@ export const NotAnAccountManager = defineProblem({
   code: 'not_an_account_manager',
   status: 422,
   title: 'User is not an account manager',
-  description: 'Only active operator staff holding the `account_manager` role can be assigned to tenants.',
+  description:
+    'Only active operator staff holding the `account_manager` role can be assigned to tenants.',
 });

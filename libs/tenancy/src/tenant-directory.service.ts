@@ -12,14 +12,18 @@ export class TenantDirectoryService implements TenantDirectory {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   async lookup(tenantId: string): Promise<{ id: string; status: string } | null> {
-    const rows: { id: string }[] = await this.dataSource.query('SELECT id FROM auth_customer_tenant($1)', [tenantId]);
+    const rows: { id: string }[] = await this.dataSource.query(
+      'SELECT id FROM auth_customer_tenant($1)',
+      [tenantId],
+    );
     return rows[0] ? { id: rows[0].id, status: 'active' } : null;
   }
 
   async assignedTenantIds(userId: string): Promise<string[]> {
-    const rows: { tenant_id: string }[] = await this.dataSource.query('SELECT tenant_id FROM auth_assigned_tenants($1)', [
-      userId,
-    ]);
+    const rows: { tenant_id: string }[] = await this.dataSource.query(
+      'SELECT tenant_id FROM auth_assigned_tenants($1)',
+      [userId],
+    );
     return rows.map((row) => row.tenant_id);
   }
 }

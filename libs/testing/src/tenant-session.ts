@@ -22,7 +22,8 @@ export interface TestTenant {
 export async function createTenant(t: TestApp, name = 'Test tenant'): Promise<TestTenant> {
   const slug = `t-${randomUUID().slice(0, 12)}`;
   const res = await t.http.post('/v1/tenants').set(bearer(platformAdminKey())).send({ slug, name });
-  if (res.status !== 201) throw new Error(`creating a tenant answered ${res.status}: ${JSON.stringify(res.body)}`);
+  if (res.status !== 201)
+    throw new Error(`creating a tenant answered ${res.status}: ${JSON.stringify(res.body)}`);
   return res.body as TestTenant;
 }
 
@@ -37,7 +38,8 @@ export async function createTenantKey(
     .post(`/v1/tenants/${tenantId}/api-keys`)
     .set(bearer(platformAdminKey()))
     .send({ name: `test ${roles.join('+')}`, roles, scopes });
-  if (res.status !== 201) throw new Error(`creating a key answered ${res.status}: ${JSON.stringify(res.body)}`);
+  if (res.status !== 201)
+    throw new Error(`creating a key answered ${res.status}: ${JSON.stringify(res.body)}`);
   return res.body;
 }
 
@@ -57,7 +59,9 @@ export async function signIn(
 }
 
 /** A tenant with one signed-in user per tenant role, for cross-tenant and role tests. */
-export async function tenantWithMembers(t: TestApp): Promise<TestTenant & { tokens: Record<Role, string> }> {
+export async function tenantWithMembers(
+  t: TestApp,
+): Promise<TestTenant & { tokens: Record<Role, string> }> {
   const tenant = await createTenant(t);
   const tokens = {} as Record<Role, string>;
   for (const role of ['tenant_admin', 'ml_engineer', 'compliance_officer', 'viewer'] as const) {

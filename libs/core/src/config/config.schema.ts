@@ -133,7 +133,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 }
 
 /** Variables whose value may carry credentials and so are never printed. */
-const SECRET_VARIABLES = new Set(['DATABASE_URL', 'REDIS_URL', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'BOOTSTRAP_ADMIN_TOKEN']);
+const SECRET_VARIABLES = new Set([
+  'DATABASE_URL',
+  'REDIS_URL',
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
+  'BOOTSTRAP_ADMIN_TOKEN',
+]);
 
 /**
  * {@link loadConfig} for process entry points: on error prints one line to stderr and exits 1.

@@ -18,10 +18,13 @@ async function openDataSource(options: DataSourceOptions, config: AppConfig): Pr
   await ensureDatabase(config.DATABASE_URL);
   if (config.MIGRATIONS_RUN) {
     // Migrations run as the login role (the owner); the app's own pool then acts as APP_DB_ROLE.
-    const owner = await new DataSource(dataSourceOptions({ ...config, DATABASE_POOL_SIZE: 2 }, 'migrations')).initialize();
+    const owner = await new DataSource(
+      dataSourceOptions({ ...config, DATABASE_POOL_SIZE: 2 }, 'migrations'),
+    ).initialize();
     try {
       const applied = await runMigrationsLocked(owner);
-      if (applied.length) logger.log(`applied migrations: ${applied.map((m) => m.name).join(', ')}`);
+      if (applied.length)
+        logger.log(`applied migrations: ${applied.map((m) => m.name).join(', ')}`);
     } finally {
       await owner.destroy();
     }

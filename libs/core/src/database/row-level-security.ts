@@ -23,7 +23,10 @@ export async function enableTenantRowLevelSecurity(
 }
 
 /** The `down` of {@link enableTenantRowLevelSecurity}. */
-export async function disableTenantRowLevelSecurity(queryRunner: QueryRunner, table: string): Promise<void> {
+export async function disableTenantRowLevelSecurity(
+  queryRunner: QueryRunner,
+  table: string,
+): Promise<void> {
   await queryRunner.query(`DROP POLICY IF EXISTS ${table}_tenant_isolation ON ${table}`);
   await queryRunner.query(`ALTER TABLE ${table} NO FORCE ROW LEVEL SECURITY`);
   await queryRunner.query(`ALTER TABLE ${table} DISABLE ROW LEVEL SECURITY`);

@@ -54,7 +54,11 @@ export class ApiKeyService {
    * @throws RoleNotAllowedHere (422) when a role or scope does not belong to this kind of key,
    *   or when it has neither.
    */
-  async create(tenantId: TenantId, input: NewApiKey, by: Actor): Promise<{ apiKey: ApiKey; key: string }> {
+  async create(
+    tenantId: TenantId,
+    input: NewApiKey,
+    by: Actor,
+  ): Promise<{ apiKey: ApiKey; key: string }> {
     assertGrantable(tenantId, input.roles, input.scopes);
     const key = newApiKey(this.config.API_KEY_ENVIRONMENT);
     const repository = this.db.manager.getRepository(ApiKey);
@@ -84,10 +88,17 @@ export class ApiKeyService {
       .limit(limit + 1);
     if (after) {
       const cursor = decodeCursor(after);
-      query.andWhere('(k.created_at, k.id) < (:at::timestamptz, :id::uuid)', { at: cursor.k, id: cursor.id });
+      query.andWhere('(k.created_at, k.id) < (:at::timestamptz, :id::uuid)', {
+        at: cursor.k,
+        id: cursor.id,
+      });
     }
-    const rows = await query.addSelect(`to_json(k.created_at) #>> '{}'`, 'cursor_at').getRawAndEntities();
-    const cursors = new Map(rows.raw.map((raw: { k_id: string; cursor_at: string }) => [raw.k_id, raw.cursor_at]));
+    const rows = await query
+      .addSelect(`to_json(k.created_at) #>> '{}'`, 'cursor_at')
+      .getRawAndEntities();
+    const cursors = new Map(
+      rows.raw.map((raw: { k_id: string; cursor_at: string }) => [raw.k_id, raw.cursor_at]),
+    );
     return toPage(rows.entities, limit, (key) => ({ k: cursors.get(key.id)!, id: key.id }));
   }
 
@@ -159,9 +170,29 @@ function assertGrantable(tenantId: TenantId, roles: Role[], scopes: ApiKeyScope[
   const allowedRoles: readonly string[] = platform ? PLATFORM_ROLES : TENANT_ROLES;
   const allowedScopes: readonly ApiKeyScope[] = platform ? ['usage:write'] : ['inference'];
   const errors = [
-    ...roles.flatMap((role, i) => (allowedRoles.includes(role) ? [] : [{ path: `roles[${i}]`, message: `${role} is not a ${platform ? 'platform' : 'tenant'} role` }])),
-    ...scopes.flatMap((scope, i) => (allowedScopes.includes(scope) ? [] : [{ path: `scopes[${i}]`, message: `${scope} is not available on ${platform ? 'platform' : 'tenant'} keys` }])),
+    ...roles.flatMap((role, i) =>
+      allowedRoles.includes(role)
+        ? []
+        : [
+            {
+              path: `roles[${i}]`,
+              message: `${role} is not a ${platform ? 'platform' : 'tenant'} role`,
+            },
+          ],
+    ),
+    ...scopes.flatMap((scope, i) =>
+      allowedScopes.includes(scope)
+        ? []
+        : [
+            {
+              path: `scopes[${i}]`,
+              message: `${scope} is not available on ${platform ? 'platform' : 'tenant'} keys`,
+            },
+          ],
+    ),
   ];
-  if (!roles.length && !scopes.length) errors.push({ path: 'roles', message: 'a key needs at least one role or scope' });
-  if (errors.length) throw new RoleNotAllowedHere(`${errors.length} role or scope problem(s).`, { errors });
+  if (!roles.length && !scopes.length)
+    errors.push({ path: 'roles', message: 'a key needs at least one role or scope' });
+  if (errors.length)
+    throw new RoleNotAllowedHere(`${errors.length} role or scope problem(s).`, { errors });
 }

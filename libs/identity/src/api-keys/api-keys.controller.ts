@@ -3,7 +3,12 @@ import { PageQueryDto } from '@app/core';
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { ApiKeyService } from './api-key.service';
-import { ApiKeyPage, ApiKeyResponse, CreatedApiKeyResponse, RotatedApiKeyResponse } from './dto/api-key.response';
+import {
+  ApiKeyPage,
+  ApiKeyResponse,
+  CreatedApiKeyResponse,
+  RotatedApiKeyResponse,
+} from './dto/api-key.response';
 import { CreateApiKeyDto } from './dto/create-api-key.dto';
 
 /** Shared handlers of the tenant and platform key routes; only where the tenant comes from differs. */
@@ -13,14 +18,20 @@ abstract class ApiKeyRoutes {
     protected readonly access: CurrentAccess,
   ) {}
 
-  protected async createKey(tenantId: TenantId, body: CreateApiKeyDto): Promise<CreatedApiKeyResponse> {
+  protected async createKey(
+    tenantId: TenantId,
+    body: CreateApiKeyDto,
+  ): Promise<CreatedApiKeyResponse> {
     const { apiKey, key } = await this.keys.create(tenantId, body, this.access.principal.actor);
     return { ...this.keys.view(this.access.ability, apiKey), key };
   }
 
   protected async listKeys(tenantId: TenantId, query: PageQueryDto): Promise<ApiKeyPage> {
     const page = await this.keys.list(tenantId, query.limit, query.after);
-    return { data: page.data.map((key) => this.keys.view(this.access.ability, key)), nextCursor: page.nextCursor };
+    return {
+      data: page.data.map((key) => this.keys.view(this.access.ability, key)),
+      nextCursor: page.nextCursor,
+    };
   }
 
   protected async getKey(tenantId: TenantId, id: string): Promise<ApiKeyResponse> {
@@ -49,7 +60,10 @@ export class TenantApiKeysController extends ApiKeyRoutes {
 
   @Post()
   @CheckPolicies('create', 'ApiKey')
-  @ApiCreatedResponse({ type: CreatedApiKeyResponse, description: 'The secret `key` is shown only here.' })
+  @ApiCreatedResponse({
+    type: CreatedApiKeyResponse,
+    description: 'The secret `key` is shown only here.',
+  })
   create(@Param('tenantId') tenantId: string, @Body() body: CreateApiKeyDto) {
     return this.createKey(asTenantId(tenantId), body);
   }

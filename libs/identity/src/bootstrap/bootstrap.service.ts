@@ -1,6 +1,8 @@
 import { PLATFORM_TENANT_ID, TenantDb, TenantId } from '@app/authz';
 import { AppConfig, InjectConfig } from '@app/core';
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import { ApiKey } from '../api-keys/api-key.entity';
 import { newApiKey, secretHash } from '../secrets';
 
@@ -19,10 +21,19 @@ export class BootstrapService implements OnApplicationBootstrap {
 
   constructor(
     private readonly db: TenantDb,
+    @InjectDataSource() private readonly dataSource: DataSource,
     @InjectConfig() private readonly config: AppConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    // An empty database makes TypeORM try to create its migrations table, which the app role may not.
+    const pending = await this.dataSource.showMigrations().catch(() => true);
+    if (pending) {
+      // MIGRATIONS_RUN=false and the schema is behind: /health/ready says so; bootstrap waits for
+      // the next start after the migrations have run.
+      this.logger.warn('pending migrations: platform admin bootstrap skipped until the schema is current');
+      return;
+    }
     const created = await this.ensurePlatformAdmin();
     if (created && !this.config.BOOTSTRAP_ADMIN_TOKEN) {
       process.stdout.write(
@@ -48,7 +59,9 @@ export class BootstrapService implements OnApplicationBootstrap {
       const key = this.config.BOOTSTRAP_ADMIN_TOKEN ?? newApiKey(this.config.API_KEY_ENVIRONMENT);
       const hash = secretHash(key);
       // A token that was a revoked bootstrap key before is not resurrected: it stays revoked.
-      const [existing] = await manager.query('SELECT id FROM api_keys WHERE secret_hash = $1', [hash]);
+      const [existing] = await manager.query('SELECT id FROM api_keys WHERE secret_hash = $1', [
+        hash,
+      ]);
       if (existing) {
         this.logger.warn('BOOTSTRAP_ADMIN_TOKEN names a revoked or expired key; set a new one');
         return undefined;

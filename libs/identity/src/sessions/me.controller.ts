@@ -1,4 +1,10 @@
-import { asTenantId, Authenticated, CurrentAccess, PLATFORM_TENANT_ID, SESSION_COOKIE } from '@app/authz';
+import {
+  asTenantId,
+  Authenticated,
+  CurrentAccess,
+  PLATFORM_TENANT_ID,
+  SESSION_COOKIE,
+} from '@app/authz';
 import { Controller, Get, HttpCode, Post, Res } from '@nestjs/common';
 import { ApiNoContentResponse, ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
@@ -11,7 +17,10 @@ class MeResponse {
   tenantId!: string | null;
   @ApiProperty({ type: [String] }) roles!: string[];
   @ApiProperty({ type: [String] }) scopes!: string[];
-  @ApiProperty({ description: 'Effective permissions as CASL rules: [{action, subject, conditions?, fields?, inverted?}]' })
+  @ApiProperty({
+    description:
+      'Effective permissions as CASL rules: [{action, subject, conditions?, fields?, inverted?}]',
+  })
   permissions!: unknown[];
 }
 
@@ -51,7 +60,8 @@ export class MeController {
   @ApiNoContentResponse()
   async logout(@Res({ passthrough: true }) response: Response): Promise<void> {
     const { principal } = this.access;
-    if (principal.sessionId) await this.sessions.end(asTenantId(principal.homeTenantId), principal.sessionId);
+    if (principal.sessionId)
+      await this.sessions.end(asTenantId(principal.homeTenantId), principal.sessionId);
     response.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'lax' });
   }
 }

@@ -47,7 +47,10 @@ export class SessionService {
       .createQueryBuilder()
       .update()
       .set({ revokedAt: () => 'now()' })
-      .where('tenant_id = :tenantId AND id = :sessionId AND revoked_at IS NULL', { tenantId, sessionId })
+      .where('tenant_id = :tenantId AND id = :sessionId AND revoked_at IS NULL', {
+        tenantId,
+        sessionId,
+      })
       .execute();
   }
 }

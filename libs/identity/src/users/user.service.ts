@@ -15,19 +15,32 @@ export class UserService implements StaffDirectory {
    *
    * @throws EmailTaken (409) when the email is in use in that tenant (case-insensitive).
    */
-  async create(tenantId: TenantId, input: { email: string; displayName?: string; roles: Role[] }): Promise<User & { roles: Role[] }> {
+  async create(
+    tenantId: TenantId,
+    input: { email: string; displayName?: string; roles: Role[] },
+  ): Promise<User & { roles: Role[] }> {
     const work = async () => {
       const manager = this.db.manager;
       try {
         const user = await manager.transaction((tx) =>
           tx.getRepository(User).save(
-            tx.getRepository(User).create({ tenantId, email: input.email, displayName: input.displayName ?? null, status: 'active' }),
+            tx.getRepository(User).create({
+              tenantId,
+              email: input.email,
+              displayName: input.displayName ?? null,
+              status: 'active',
+            }),
           ),
         );
-        await manager.getRepository(RoleAssignment).insert(input.roles.map((role) => ({ tenantId, userId: user.id, role })));
+        await manager
+          .getRepository(RoleAssignment)
+          .insert(input.roles.map((role) => ({ tenantId, userId: user.id, role })));
         return Object.assign(user, { roles: input.roles });
       } catch (error) {
-        if (error instanceof QueryFailedError && (error.driverError as { code?: string }).code === '23505') {
+        if (
+          error instanceof QueryFailedError &&
+          (error.driverError as { code?: string }).code === '23505'
+        ) {
           throw new EmailTaken(`A user with email ${input.email} already exists here.`);
         }
         throw error;
@@ -38,10 +51,19 @@ export class UserService implements StaffDirectory {
 
   /** Users of the tenant with their roles, oldest first (at most `limit`). */
   async list(tenantId: TenantId, limit: number): Promise<(User & { roles: Role[] })[]> {
-    const users = await this.db.manager.getRepository(User).find({ where: { tenantId }, order: { createdAt: 'ASC', id: 'ASC' }, take: limit });
-    const assignments = await this.db.manager.getRepository(RoleAssignment).find({ where: { tenantId } });
+    const users = await this.db.manager
+      .getRepository(User)
+      .find({ where: { tenantId }, order: { createdAt: 'ASC', id: 'ASC' }, take: limit });
+    const assignments = await this.db.manager
+      .getRepository(RoleAssignment)
+      .find({ where: { tenantId } });
     return users.map((user) =>
-      Object.assign(user, { roles: assignments.filter((a) => a.userId === user.id).map((a) => a.role as Role).sort() }),
+      Object.assign(user, {
+        roles: assignments
+          .filter((a) => a.userId === user.id)
+          .map((a) => a.role as Role)
+          .sort(),
+      }),
     );
   }
 

@@ -33,6 +33,8 @@ export class PlatformUsersController {
   @CheckPolicies('read', 'User', { scope: 'operator' })
   @ApiOkResponse({ type: [UserResponse] })
   async list(@Query() query: PageQueryDto): Promise<{ data: UserResponse[] }> {
-    return { data: (await this.users.list(asTenantId(PLATFORM_TENANT_ID), query.limit)).map(toResponse) };
+    return {
+      data: (await this.users.list(asTenantId(PLATFORM_TENANT_ID), query.limit)).map(toResponse),
+    };
   }
 }

@@ -19,7 +19,12 @@ export class AccountManagerService {
   async assign(tenantId: TenantId, userId: string, by: Actor): Promise<AccountManagerAssignment> {
     if (!(await this.staff.hasPlatformRole(userId, 'account_manager'))) {
       throw new NotAnAccountManager('The user is not an active account manager.', {
-        errors: [{ path: 'userId', message: 'must be an active operator user with the account_manager role' }],
+        errors: [
+          {
+            path: 'userId',
+            message: 'must be an active operator user with the account_manager role',
+          },
+        ],
       });
     }
     const repository = this.db.manager.getRepository(AccountManagerAssignment);
@@ -33,6 +38,8 @@ export class AccountManagerService {
   }
 
   async list(tenantId: TenantId): Promise<AccountManagerAssignment[]> {
-    return this.db.manager.getRepository(AccountManagerAssignment).find({ where: { tenantId }, order: { createdAt: 'ASC' } });
+    return this.db.manager
+      .getRepository(AccountManagerAssignment)
+      .find({ where: { tenantId }, order: { createdAt: 'ASC' } });
   }
 }

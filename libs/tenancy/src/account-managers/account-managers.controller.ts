@@ -2,7 +2,10 @@ import { asTenantId, CheckPolicies, CurrentAccess } from '@app/authz';
 import { Body, Controller, Get, Param, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AccountManagerService } from './account-manager.service';
-import { AccountManagerAssignmentResponse, AssignAccountManagerDto } from './dto/assign-account-manager.dto';
+import {
+  AccountManagerAssignmentResponse,
+  AssignAccountManagerDto,
+} from './dto/assign-account-manager.dto';
 import type { AccountManagerAssignment } from './account-manager-assignment.entity';
 
 const toResponse = (a: AccountManagerAssignment): AccountManagerAssignmentResponse => ({
@@ -26,13 +29,17 @@ export class AccountManagersController {
     @Param('tenantId') tenantId: string,
     @Body() body: AssignAccountManagerDto,
   ): Promise<AccountManagerAssignmentResponse> {
-    return toResponse(await this.assignments.assign(asTenantId(tenantId), body.userId, this.access.principal.actor));
+    return toResponse(
+      await this.assignments.assign(asTenantId(tenantId), body.userId, this.access.principal.actor),
+    );
   }
 
   @Get()
   @CheckPolicies('read', 'AccountManagerAssignment')
   @ApiOkResponse({ type: [AccountManagerAssignmentResponse] })
-  async list(@Param('tenantId') tenantId: string): Promise<{ data: AccountManagerAssignmentResponse[] }> {
+  async list(
+    @Param('tenantId') tenantId: string,
+  ): Promise<{ data: AccountManagerAssignmentResponse[] }> {
     return { data: (await this.assignments.list(asTenantId(tenantId))).map(toResponse) };
   }
 }

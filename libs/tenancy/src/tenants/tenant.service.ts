@@ -43,7 +43,10 @@ export class TenantService {
         manager.getRepository(Tenant).save(repository.create({ ...input, kind: 'customer' })),
       );
     } catch (error) {
-      if (error instanceof QueryFailedError && (error.driverError as { code?: string }).code === '23505') {
+      if (
+        error instanceof QueryFailedError &&
+        (error.driverError as { code?: string }).code === '23505'
+      ) {
         throw new TenantSlugTaken(`A tenant with slug "${input.slug}" already exists.`);
       }
       throw error;
@@ -77,7 +80,9 @@ export class TenantService {
 
   /** @throws NotFound when the tenant is not visible in this scope. */
   async get(tenantId: TenantId): Promise<Tenant> {
-    const tenant = await this.db.manager.getRepository(Tenant).findOneBy({ id: tenantId, kind: 'customer' });
+    const tenant = await this.db.manager
+      .getRepository(Tenant)
+      .findOneBy({ id: tenantId, kind: 'customer' });
     if (!tenant) throw new NotFound('No such tenant.');
     return tenant;
   }

@@ -11,7 +11,8 @@ export class ApiKeyResponse {
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) lastUsedAt!: string | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) revokedAt!: string | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) rotatedAt!: string | null;
-  @ApiProperty({ enum: ['active', 'revoked', 'expired'] }) status!: 'active' | 'revoked' | 'expired';
+  @ApiProperty({ enum: ['active', 'revoked', 'expired'] }) status!:
+    'active' | 'revoked' | 'expired';
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
 }
 

@@ -1,7 +1,17 @@
 import { API_KEY_SCOPES, ApiKeyScope, PLATFORM_ROLES, Role, TENANT_ROLES } from '@app/authz';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayUnique, IsArray, IsDate, IsIn, IsOptional, IsString, Length, MinDate } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayUnique,
+  IsArray,
+  IsDate,
+  IsIn,
+  IsOptional,
+  IsString,
+  Length,
+  MinDate,
+} from 'class-validator';
 
 /**
  * `POST /v1/tenants/{tenantId}/api-keys` and `POST /v1/platform/api-keys` (API.md). A key needs
@@ -13,7 +23,11 @@ export class CreateApiKeyDto {
   @Length(1, 100)
   name!: string;
 
-  @ApiPropertyOptional({ enum: [...new Set([...TENANT_ROLES, ...PLATFORM_ROLES])], isArray: true, default: [] })
+  @ApiPropertyOptional({
+    enum: [...new Set([...TENANT_ROLES, ...PLATFORM_ROLES])],
+    isArray: true,
+    default: [],
+  })
   @IsOptional()
   @IsArray()
   @ArrayUnique()
@@ -28,7 +42,12 @@ export class CreateApiKeyDto {
   @IsIn([...API_KEY_SCOPES], { each: true })
   scopes: ApiKeyScope[] = [];
 
-  @ApiPropertyOptional({ type: String, format: 'date-time', nullable: true, description: 'Must be in the future.' })
+  @ApiPropertyOptional({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'Must be in the future.',
+  })
   @IsOptional()
   @Type(() => Date)
   @IsDate({ message: 'expiresAt must be an ISO 8601 date-time' })

@@ -1,6 +1,15 @@
 import { PLATFORM_ROLES, PlatformRole } from '@app/authz';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMinSize, ArrayUnique, IsArray, IsEmail, IsIn, IsOptional, IsString, Length } from 'class-validator';
+import {
+  ArrayMinSize,
+  ArrayUnique,
+  IsArray,
+  IsEmail,
+  IsIn,
+  IsOptional,
+  IsString,
+  Length,
+} from 'class-validator';
 
 /** `POST /v1/platform/users`: operator staff (people of the tenant come through SSO). */
 export class CreateStaffUserDto {

@@ -3,7 +3,10 @@ import { IsUUID } from 'class-validator';
 
 /** `POST /v1/tenants/{tenantId}/account-managers`. */
 export class AssignAccountManagerDto {
-  @ApiProperty({ format: 'uuid', description: 'An operator staff user holding the account_manager role.' })
+  @ApiProperty({
+    format: 'uuid',
+    description: 'An operator staff user holding the account_manager role.',
+  })
   @IsUUID()
   userId!: string;
 }

@@ -3,10 +3,14 @@ import { IsString, Length, Matches } from 'class-validator';
 
 /** `POST /v1/tenants` (API.md, Tenants and access). */
 export class CreateTenantDto {
-  @ApiProperty({ example: 'acme', description: 'Unique handle: 1-63 lowercase letters, digits, inner hyphens.' })
+  @ApiProperty({
+    example: 'acme',
+    description: 'Unique handle: 1-63 lowercase letters, digits, inner hyphens.',
+  })
   @IsString()
   @Matches(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, {
-    message: 'slug must be 1-63 lowercase letters, digits or hyphens, not starting or ending with a hyphen',
+    message:
+      'slug must be 1-63 lowercase letters, digits or hyphens, not starting or ending with a hyphen',
   })
   slug!: string;
 
