@@ -7,6 +7,12 @@ export interface LoadResult {
   non2xx: number;
 }
 
+export interface LoadOptions {
+  durationSeconds?: number;
+  connections?: number;
+  headers?: Record<string, string>;
+}
+
 /**
  * Drives `url` from this process for `durationSeconds` with `connections` keep-alive
  * connections (loopback only) and returns throughput and tail latency.
@@ -14,7 +20,7 @@ export interface LoadResult {
 export async function load(
   name: string,
   url: string,
-  { durationSeconds = 5, connections = 16, headers = {} as Record<string, string> } = {},
+  { durationSeconds = 4, connections = 16, headers = {} }: LoadOptions = {},
 ): Promise<LoadResult> {
   const result = await autocannon({ url, connections, duration: durationSeconds, headers });
   return {
@@ -25,17 +31,47 @@ export async function load(
   };
 }
 
-/** Prints results and each one's ratio to the first (the baseline measured in the same run). */
-export function report(title: string, results: LoadResult[]): void {
-  const [baseline] = results;
-  console.log(`\n${title}`);
+export interface Case {
+  name: string;
+  url: string;
+  headers?: Record<string, string>;
+}
+
+/**
+ * Runs the cases in turn for `rounds` rounds (baseline first each round), so drift in the
+ * machine's load hits every case alike, and reports each case's median against the baseline's.
+ */
+export async function compare(
+  title: string,
+  cases: Case[],
+  rounds = 3,
+  options: LoadOptions = {},
+): Promise<void> {
+  for (const c of cases)
+    await load('warm-up', c.url, { ...options, durationSeconds: 1, headers: c.headers });
+  const runs = new Map<string, LoadResult[]>(cases.map((c) => [c.name, []]));
+  for (let round = 0; round < rounds; round += 1) {
+    for (const c of cases)
+      runs.get(c.name)!.push(await load(c.name, c.url, { ...options, headers: c.headers }));
+  }
+  const median = (values: number[]) =>
+    [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  const rows = cases.map((c) => {
+    const results = runs.get(c.name)!;
+    return {
+      case: c.name,
+      'req/s (median)': median(results.map((r) => r.requestsPerSecond)),
+      'req/s (each round)': results.map((r) => r.requestsPerSecond).join(' / '),
+      'p99 ms (median)': median(results.map((r) => r.p99Ms)),
+      'non-2xx': results.reduce((sum, r) => sum + r.non2xx, 0),
+    };
+  });
+  const baseline = rows[0]['req/s (median)'];
+  console.log(`\n${title} (${rounds} rounds)`);
   console.table(
-    results.map((r) => ({
-      case: r.name,
-      'req/s': r.requestsPerSecond,
-      'p99 ms': r.p99Ms,
-      'non-2xx': r.non2xx,
-      'ratio to baseline': (r.requestsPerSecond / baseline.requestsPerSecond).toFixed(2),
+    rows.map((row) => ({
+      ...row,
+      'ratio to baseline': (row['req/s (median)'] / baseline).toFixed(2),
     })),
   );
 }

@@ -8,7 +8,7 @@ import { createTestApp } from '@app/testing';
 import express from 'express';
 import type { AddressInfo } from 'node:net';
 import { API_HTTP_OPTIONS, AppModule } from '../apps/api/src/app.module';
-import { load, report } from './harness';
+import { compare } from './harness';
 
 async function main(): Promise<void> {
   const bare = express();
@@ -23,14 +23,10 @@ async function main(): Promise<void> {
   );
   const apiPort = (api.app.getHttpServer().address() as AddressInfo).port;
 
-  // Warm both up, then measure.
-  await load('warm-up', `http://127.0.0.1:${barePort}/health/live`, { durationSeconds: 1 });
-  await load('warm-up', `http://127.0.0.1:${apiPort}/health/live`, { durationSeconds: 1 });
-  const results = [
-    await load('bare express (baseline)', `http://127.0.0.1:${barePort}/health/live`),
-    await load('full api stack', `http://127.0.0.1:${apiPort}/health/live`),
-  ];
-  report('GET /health/live', results);
+  await compare('GET /health/live', [
+    { name: 'bare express (baseline)', url: `http://127.0.0.1:${barePort}/health/live` },
+    { name: 'full api stack', url: `http://127.0.0.1:${apiPort}/health/live` },
+  ]);
   await api.close();
   server.close();
 }

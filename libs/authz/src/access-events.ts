@@ -21,25 +21,51 @@ export interface AccessDeniedEvent {
 
 export type AccessDeniedListener = (event: AccessDeniedEvent) => void | Promise<void>;
 
+/** A request granted platform-wide access (the RLS bypass): who, which route, why. */
+export interface PlatformAccessEvent {
+  actor: Actor;
+  reason: string;
+  requestId?: string;
+}
+
+export type PlatformAccessListener = (event: PlatformAccessEvent) => void | Promise<void>;
+
 /**
- * The single hook point for denials: the guard reports every one here; the audit library
- * subscribes when it exists, so no other code needs to know about denials.
+ * The single hook point for denials and platform-wide (RLS bypass) grants: the guard reports
+ * every one here; the audit library subscribes when it exists, so no other code needs to know.
  */
 @Injectable()
 export class AccessEvents {
   private readonly logger = new Logger('AccessEvents');
-  private readonly listeners: AccessDeniedListener[] = [];
+  private readonly deniedListeners: AccessDeniedListener[] = [];
+  private readonly platformListeners: PlatformAccessListener[] = [];
 
   onDenied(listener: AccessDeniedListener): void {
-    this.listeners.push(listener);
+    this.deniedListeners.push(listener);
   }
 
-  async denied(event: AccessDeniedEvent): Promise<void> {
-    for (const listener of this.listeners) {
+  onPlatformAccess(listener: PlatformAccessListener): void {
+    this.platformListeners.push(listener);
+  }
+
+  denied(event: AccessDeniedEvent): Promise<void> {
+    return this.notify(this.deniedListeners, event);
+  }
+
+  platformAccess(event: PlatformAccessEvent): Promise<void> {
+    this.logger.log({ actor: event.actor, reason: event.reason }, 'platform-wide access');
+    return this.notify(this.platformListeners, event);
+  }
+
+  private async notify<E>(
+    listeners: ((event: E) => void | Promise<void>)[],
+    event: E,
+  ): Promise<void> {
+    for (const listener of listeners) {
       try {
         await listener(event);
       } catch (error) {
-        this.logger.error({ err: error }, 'access-denied listener failed');
+        this.logger.error({ err: error }, 'access listener failed');
       }
     }
   }

@@ -7,13 +7,7 @@ import { AppAbility, buildAbility, subjectOf } from './ability';
 import { AccessDeniedEvent, AccessEvents } from './access-events';
 import { CredentialsRequired, InvalidCredentials, MissingPermission } from './authz-problems';
 import { AUTHENTICATED, POLICY_METADATA, RoutePolicy } from './policy.decorators';
-import {
-  AUTHENTICATOR,
-  Authenticator,
-  SESSION_COOKIE,
-  TENANT_DIRECTORY,
-  TenantDirectory,
-} from './ports';
+import { AUTHENTICATOR, Authenticator, SESSION_COOKIE } from './ports';
 import {
   asTenantId,
   isPlatformPrincipal,
@@ -45,7 +39,6 @@ export class PoliciesGuard implements CanActivate {
     private readonly events: AccessEvents,
     private readonly metrics: MetricsService,
     @Inject(AUTHENTICATOR) private readonly authenticator: Authenticator,
-    @Inject(TENANT_DIRECTORY) private readonly tenants: TenantDirectory,
   ) {}
 
   async canActivate(execution: ExecutionContext): Promise<boolean> {
@@ -98,6 +91,12 @@ export class PoliciesGuard implements CanActivate {
     }
     this.cls.set(CLS_REQUEST_SCOPE, scope);
     if (scope.kind === 'tenant') this.context.set({ tenantId: scope.tenantId });
+    else
+      await this.events.platformAccess({
+        actor: principal.actor,
+        reason: scope.reason,
+        requestId: this.context.requestId,
+      });
     return true;
   }
 
@@ -114,11 +113,11 @@ export class PoliciesGuard implements CanActivate {
     const raw = request.params?.tenantId as string | string[] | undefined;
     const param = Array.isArray(raw) ? raw[0] : raw;
     if (param !== undefined) {
+      // Existence is checked in the request transaction's first round trip (TenantDb `verify`).
       const reachable =
         isUuid(param) &&
         param.toLowerCase() !== PLATFORM_TENANT_ID &&
-        reaches(principal, param.toLowerCase()) &&
-        (await this.tenants.lookup(param.toLowerCase())) !== null;
+        reaches(principal, param.toLowerCase());
       if (!reachable) {
         await this.deny(request, {
           status: 404,
@@ -128,7 +127,7 @@ export class PoliciesGuard implements CanActivate {
         });
         throw new NotFound('No such tenant.');
       }
-      return { kind: 'tenant', tenantId: asTenantId(param) };
+      return { kind: 'tenant', tenantId: asTenantId(param), verify: true };
     }
     if (policy.scope === 'operator') {
       if (!isPlatformPrincipal(principal)) {

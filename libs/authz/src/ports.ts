@@ -14,10 +14,14 @@ export interface Authenticator {
 }
 export const AUTHENTICATOR = Symbol('AUTHENTICATOR');
 
-/** What the guard needs from the tenancy library: whether a tenant exists. */
+/** What authorization needs from the tenancy library. */
 export interface TenantDirectory {
-  /** @returns the tenant's status, or null when there is no such customer tenant */
-  lookup(tenantId: string): Promise<{ id: string; status: string } | null>;
+  /**
+   * A statement, run inside a tenant-scoped transaction right after the RLS settings (same round
+   * trip), answering one row with a boolean `tenant_exists`: whether the scope's tenant
+   * (`app_current_tenant()`) is a customer tenant that requests may reach.
+   */
+  readonly scopeCheckSql: string;
   /** Tenants the user is assigned to as account manager. */
   assignedTenantIds(userId: string): Promise<string[]>;
 }

@@ -1,7 +1,10 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { NotFound } from '@app/core';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { ClsService } from 'nestjs-cls';
+import type { PoolClient, QueryResult } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
+import { TENANT_DIRECTORY, TenantDirectory } from './ports';
 import { isUuid, TenantId } from './principal';
 
 /**
@@ -9,7 +12,13 @@ import { isUuid, TenantId } from './principal';
  * `app.tenant_id`). `platform`: every tenant's rows, an explicit bypass for platform staff and
  * system work, always with a reason (logged, and recorded by the audit log once it exists).
  */
-export type DbScope = { kind: 'tenant'; tenantId: TenantId } | { kind: 'platform'; reason: string };
+export type DbScope =
+  | {
+      kind: 'tenant';
+      tenantId: TenantId;
+      /** Answer 404 unless the tenant is reachable (requests' path tenants). */ verify?: boolean;
+    }
+  | { kind: 'platform'; reason: string };
 
 const CLS_MANAGER = 'authz.entityManager';
 const CLS_SCOPE = 'authz.dbScope';
@@ -35,6 +44,7 @@ export class TenantDb {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly cls: ClsService,
+    @Inject(TENANT_DIRECTORY) private readonly tenants: TenantDirectory,
   ) {}
 
   /**
@@ -97,14 +107,17 @@ export class TenantDb {
     if (scope.kind === 'platform') this.logger.debug(`platform-wide access: ${scope.reason}`);
     const tenant = scope.kind === 'tenant' ? scope.tenantId.toLowerCase() : '';
     const bypass = scope.kind === 'platform' ? 'on' : 'off';
+    const verify = scope.kind === 'tenant' && scope.verify;
     const runner = this.dataSource.createQueryRunner();
-    await runner.connect();
+    const client = (await runner.connect()) as PoolClient;
     try {
-      await runner.query(
-        `BEGIN; SELECT set_config('app.tenant_id', '${tenant}', true), set_config('app.bypass_rls', '${bypass}', true)`,
-      );
+      const results = (await client.query(
+        `BEGIN; SELECT set_config('app.tenant_id', '${tenant}', true), set_config('app.bypass_rls', '${bypass}', true)` +
+          (verify ? `; ${this.tenants.scopeCheckSql}` : ''),
+      )) as unknown as QueryResult<{ tenant_exists?: boolean }>[];
       Object.assign(runner, { isTransactionActive: true, transactionDepth: 1 });
       try {
+        if (verify && !results[2]?.rows[0]?.tenant_exists) throw new NotFound('No such tenant.');
         const result = await work(runner.manager);
         await runner.commitTransaction();
         return result;

@@ -4,20 +4,16 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 
 /**
- * The guard's view of tenants, before any tenant scope exists: one-statement lookups through
- * the `auth_*` SQL functions, which bypass RLS for their own body only (AuthLookups migration).
+ * Authorization's view of tenants: the scope check run at the start of each tenant-scoped
+ * transaction, and account-manager assignments for authentication (through the `auth_*` SQL
+ * function, which bypasses RLS for its own body only; AuthLookups migration).
  */
 @Injectable()
 export class TenantDirectoryService implements TenantDirectory {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  async lookup(tenantId: string): Promise<{ id: string; status: string } | null> {
-    const rows: { id: string }[] = await this.dataSource.query(
-      'SELECT id FROM auth_customer_tenant($1)',
-      [tenantId],
-    );
-    return rows[0] ? { id: rows[0].id, status: 'active' } : null;
-  }
+  readonly scopeCheckSql =
+    "SELECT EXISTS (SELECT 1 FROM tenants WHERE id = app_current_tenant() AND kind = 'customer') AS tenant_exists";
 
   async assignedTenantIds(userId: string): Promise<string[]> {
     const rows: { tenant_id: string }[] = await this.dataSource.query(

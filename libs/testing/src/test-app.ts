@@ -65,6 +65,11 @@ export async function createTestApp(
     config,
     http: request(app.getHttpServer()),
     logs,
-    close: () => app.close(),
+    // As in production: stop taking connections and let in-flight requests finish, then close.
+    close: async () => {
+      const server = app.getHttpServer() as import('node:http').Server;
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await app.close();
+    },
   };
 }

@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { trace } from '@opentelemetry/api';
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import type { IncomingMessage } from 'node:http';
 import { LoggerModule, Params } from 'nestjs-pino';
 import type { DestinationStream, LoggerOptions } from 'pino';
@@ -30,7 +30,7 @@ export function pinoOptions(config: Pick<AppConfig, 'LOG_LEVEL'>, service: strin
     },
     mixin: () => {
       const span = trace.getActiveSpan()?.spanContext();
-      return span ? { traceId: span.traceId, spanId: span.spanId } : {};
+      return span && isSpanContextValid(span) ? { traceId: span.traceId, spanId: span.spanId } : {};
     },
   };
 }

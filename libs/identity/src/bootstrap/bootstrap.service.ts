@@ -31,7 +31,9 @@ export class BootstrapService implements OnApplicationBootstrap {
     if (pending) {
       // MIGRATIONS_RUN=false and the schema is behind: /health/ready says so; bootstrap waits for
       // the next start after the migrations have run.
-      this.logger.warn('pending migrations: platform admin bootstrap skipped until the schema is current');
+      this.logger.warn(
+        'pending migrations: platform admin bootstrap skipped until the schema is current',
+      );
       return;
     }
     const created = await this.ensurePlatformAdmin();
