@@ -129,7 +129,7 @@ function runPg(bin, args, options = {}) {
   execFileSync(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'inherit'], ...options });
 }
 
-async function startPrivatePostgres(bin) {
+async function startPrivatePostgres(bin, configuredUrl) {
   const dataDir = join(LOCAL, 'pg');
   const saved = savedEnv();
   const port = saved.CP_PRIVATE_PG_PORT ? Number(saved.CP_PRIVATE_PG_PORT) : await freePort();
@@ -157,7 +157,9 @@ async function startPrivatePostgres(bin) {
     `-p ${port} -k /tmp -c listen_addresses=127.0.0.1`,
     'start',
   ]);
-  const url = `postgres://postgres@127.0.0.1:${port}/controlplane`;
+  // Keep the database name the configuration asked for; the private server trusts local users.
+  const database = new URL(configuredUrl).pathname.slice(1) || 'controlplane';
+  const url = `postgres://postgres@127.0.0.1:${port}/${database}`;
   saveEnv({ CP_PRIVATE_PG_PORT: String(port), DATABASE_URL: url });
   return url;
 }
@@ -245,8 +247,11 @@ async function ensure(kind, configuredUrl) {
     let bin = findPostgresBin();
     if (bin === undefined && aptInstall(['postgresql'])) bin = findPostgresBin();
     if (bin !== undefined) {
-      const url = await startPrivatePostgres(bin);
-      if (await waitFor(url, kind)) return url;
+      const url = await startPrivatePostgres(bin, configuredUrl);
+      if (await waitFor(url, kind)) {
+        log(`using the private PostgreSQL: DATABASE_URL=${maskUrl(url)}`);
+        return url;
+      }
     }
     throw new Error(
       'PostgreSQL is not running and could not be started. Install PostgreSQL 15 (Debian/Ubuntu: apt-get install postgresql; macOS: brew install postgresql@15), or Docker, or set DATABASE_URL to a running server.',
@@ -255,7 +260,10 @@ async function ensure(kind, configuredUrl) {
   if (!commandExists('redis-server')) aptInstall(['redis-server']);
   if (commandExists('redis-server')) {
     const url = await startPrivateRedis();
-    if (await waitFor(url, kind)) return url;
+    if (await waitFor(url, kind)) {
+      log(`using the private Redis: REDIS_URL=${url}`);
+      return url;
+    }
   }
   throw new Error(
     'Redis is not running and could not be started. Install Redis 7 (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis), or Docker, or set REDIS_URL to a running server.',
@@ -270,6 +278,16 @@ export async function ensureServices(env = process.env) {
   const saved = savedEnv();
   const databaseUrl = env.DATABASE_URL || saved.DATABASE_URL || DEFAULT_DATABASE_URL;
   const redisUrl = env.REDIS_URL || saved.REDIS_URL || DEFAULT_REDIS_URL;
+  for (const [name, value] of [
+    ['DATABASE_URL', databaseUrl],
+    ['REDIS_URL', redisUrl],
+  ]) {
+    try {
+      new URL(value);
+    } catch {
+      throw new Error(`${name} is not a valid URL (is a % in the password not encoded as %25?)`);
+    }
+  }
   const [DATABASE_URL, REDIS_URL] = [
     await ensure('postgres', databaseUrl),
     await ensure('redis', redisUrl),
@@ -286,12 +304,25 @@ export function stopPrivateServices() {
   }
   if (saved.CP_PRIVATE_REDIS_PORT && existsSync(join(LOCAL, 'redis', 'redis.pid'))) {
     const pid = Number(readFileSync(join(LOCAL, 'redis', 'redis.pid'), 'utf8'));
-    try {
+    // The pid file may be stale: only signal a process that is our redis-server.
+    const cmdline = existsSync(`/proc/${pid}/cmdline`)
+      ? readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      : '';
+    if (cmdline.includes('redis-server') && cmdline.includes(saved.CP_PRIVATE_REDIS_PORT)) {
       process.kill(pid, 'SIGTERM');
       log('stopped the private Redis');
-    } catch {
-      // already gone
     }
+  }
+}
+
+/** A URL fit for printing: its password replaced. */
+export function maskUrl(url) {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparsable URL)';
   }
 }
 
@@ -300,7 +331,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.includes(
 } else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   ensureServices()
     .then((env) => {
-      for (const [key, value] of Object.entries(env)) process.stdout.write(`${key}=${value}\n`);
+      for (const [key, value] of Object.entries(env))
+        process.stdout.write(`${key}=${maskUrl(value)}\n`);
     })
     .catch((error) => {
       log(error.message);

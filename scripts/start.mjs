@@ -1,52 +1,86 @@
 // `npm start`: local services if needed, build, then the api and the worker together (each runs
-// pending migrations at start under an advisory lock). Ctrl-C stops both gracefully.
+// pending migrations at start under an advisory lock). Ctrl-C or SIGTERM stops both gracefully;
+// the exit code is non-zero when either process failed.
 import { spawn, spawnSync } from 'node:child_process';
+import net from 'node:net';
 import { ensureServices } from './services.mjs';
 
-const services = await ensureServices().catch((error) => {
-  process.stderr.write(`[start] ${error.message}\n`);
+const fail = (message) => {
+  process.stderr.write(`[start] ${message}\n`);
   process.exit(1);
-});
+};
+
+const services = await ensureServices().catch((error) => fail(error.message));
+const env = { ...process.env, ...services };
+const ports = { api: Number(env.PORT || 3000), worker: Number(env.WORKER_PORT || 3002) };
+
+/** Refuse early, and clearly, when another process (another `npm start`?) holds a port. */
+for (const [app, port] of Object.entries(ports)) {
+  const free = await new Promise((resolve) => {
+    const probe = net.createServer().once('error', () => resolve(false));
+    probe.listen(port, '0.0.0.0', () => probe.close(() => resolve(true)));
+  });
+  if (!free)
+    fail(
+      `port ${port} (${app}) is in use; stop what holds it or set ${app === 'api' ? 'PORT' : 'WORKER_PORT'}`,
+    );
+}
+
 process.stderr.write('[start] building\n');
 if (spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' }).status !== 0)
-  process.exit(1);
+  fail('build failed');
 
-const env = { ...process.env, ...services };
-const port = Number(env.PORT || 3000);
-const children = ['api', 'worker'].map((app) =>
+const children = Object.keys(ports).map((app) =>
   spawn(process.execPath, [`dist/apps/${app}/src/main.js`], { stdio: 'inherit', env }),
 );
 let stopping = false;
-const stop = (signal) => {
+let failed = false;
+const stop = () => {
   if (stopping) return;
   stopping = true;
-  for (const child of children) if (child.exitCode === null) child.kill(signal);
+  for (const child of children)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
 };
-process.on('SIGINT', () => stop('SIGTERM'));
-process.on('SIGTERM', () => stop('SIGTERM'));
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
+process.on('SIGHUP', stop);
+// npm does not always forward signals: when our parent goes away, stop the apps with it.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) stop();
+}, 1000).unref();
+
 for (const child of children) {
-  child.on('exit', (code) => {
+  child.on('exit', (code, signal) => {
     if (!stopping) {
-      process.stderr.write(`[start] a process exited (code ${code}); stopping the others\n`);
-      stop('SIGTERM');
+      failed = true;
+      process.stderr.write(
+        `[start] a process exited (${signal ?? `code ${code}`}); stopping the others\n`,
+      );
+      stop();
+    } else if (code !== 0 && code !== null) {
+      failed = true;
     }
     if (children.every((c) => c.exitCode !== null || c.signalCode !== null))
-      process.exit(code ?? 0);
+      process.exit(failed ? 1 : 0);
   });
 }
 
-// Tell the person where to go once the api answers.
+// Tell the person where to go once this api answers (and say so if it never does).
 const deadline = Date.now() + 60_000;
-while (Date.now() < deadline && !stopping) {
-  const ready = await fetch(`http://127.0.0.1:${port}/health/ready`).then(
+let ready = false;
+while (!ready && Date.now() < deadline && !stopping) {
+  ready = await fetch(`http://127.0.0.1:${ports.api}/health/ready`).then(
     (r) => r.ok,
     () => false,
   );
-  if (ready) {
-    process.stderr.write(
-      `\n[start] ready: API docs at http://localhost:${port}/docs (Ctrl-C to stop)\n\n`,
-    );
-    break;
-  }
-  await new Promise((r) => setTimeout(r, 500));
+  if (!ready) await new Promise((r) => setTimeout(r, 500));
 }
+if (ready)
+  process.stderr.write(
+    `\n[start] ready: API docs at http://localhost:${ports.api}/docs (Ctrl-C to stop)\n\n`,
+  );
+else if (!stopping)
+  process.stderr.write(
+    `[start] the api is not ready after 60 s; see the log above and /health/ready\n`,
+  );

@@ -1,6 +1,7 @@
 import { API_HTTP_OPTIONS, AppModule } from '../../apps/api/src/app.module';
 import { createTestApp, dropDatabase, withDatabase, withMaintenanceClient } from '@app/testing';
 import { loadConfig } from '@app/core';
+import { DataSource } from 'typeorm';
 
 const api = (env: Record<string, string> = {}) =>
   createTestApp((config, options) => AppModule.register(config, options), API_HTTP_OPTIONS, {
@@ -47,6 +48,9 @@ describe('health probes', () => {
     try {
       const res = await t.http.get('/health/ready').expect(503);
       expect(res.body.detail).toBe('Not ready: migrations failed its check.');
+      // The probe only reads: it must not create TypeORM's migrations table.
+      const [{ table }] = await t.app.get(DataSource).query(`SELECT to_regclass('migrations') AS table`);
+      expect(table).toBeNull();
     } finally {
       await t.close();
       await withMaintenanceClient(base, (client) => dropDatabase(client, name));

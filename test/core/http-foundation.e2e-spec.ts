@@ -164,6 +164,66 @@ describe('HTTP foundation (api)', () => {
     expect(all).not.toContain('sessionsecretvalue');
   });
 
+  it('logs each request with its status, masking secret query values and headers', async () => {
+    await t.http
+      .get('/problems?token=QSECRET&limit=5')
+      .set('X-Request-Id', 'req-access-log')
+      .set('X-Auth-Token', 'HEADERSECRET')
+      .set('X-Amz-Security-Token', 'AMZSECRET')
+      .expect(200);
+    const line = t.logs.find(
+      (l) => l.requestId === 'req-access-log' && l.msg === 'request completed',
+    );
+    expect(line).toMatchObject({ res: { statusCode: 200 }, req: { method: 'GET' } });
+    const all = JSON.stringify(t.logs);
+    expect(all).toContain('limit=5');
+    for (const secret of ['QSECRET', 'HEADERSECRET', 'AMZSECRET'])
+      expect(all).not.toContain(secret);
+  });
+
+  it('logs and counts requests refused before routing', async () => {
+    await t.http
+      .post('/test-probe/echo?password=hunter2')
+      .set('X-Request-Id', 'req-before-routing')
+      .set('Content-Type', 'application/json')
+      .send('{bad')
+      .expect(400);
+    const line = t.logs.find((l) => l.requestId === 'req-before-routing');
+    expect(line).toMatchObject({
+      status: 400,
+      code: 'malformed_json',
+      msg: 'request refused before routing',
+    });
+    expect(JSON.stringify(line)).not.toContain('hunter2');
+    const metrics = await t.http.get('/metrics').expect(200);
+    expect(metrics.text).toMatch(
+      /http_server_request_duration_seconds_count\{method="POST",route="unmatched",status_code="400"\} [1-9]/,
+    );
+  });
+
+  it.each([
+    ['a body that is not gzip though it says so', { 'Content-Encoding': 'gzip' }, '{}', 400],
+    [
+      'a charset body-parser cannot read',
+      { 'Content-Type': 'application/json; charset=latin1' },
+      '{}',
+      415,
+    ],
+    ['an unknown content encoding', { 'Content-Encoding': 'br2' }, '{}', 415],
+  ])('answers %s with a 4xx problem, not a 500', async (_name, headers, body, status) => {
+    const res = await t.http
+      .post('/test-probe/echo')
+      .set({ 'Content-Type': 'application/json', ...headers })
+      .send(body)
+      .expect(status);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  });
+
+  it('never echoes the query string of an unknown route', async () => {
+    const res = await t.http.get('/nope?token=QSECRET').expect(404);
+    expect(res.body.detail).toBe('No route matches GET /nope.');
+  });
+
   it('exposes the HTTP duration histogram by route and status after a request', async () => {
     await t.http.get('/health/live').expect(200);
     const res = await t.http.get('/metrics').expect(200);

@@ -1,6 +1,7 @@
 import './instrument';
 import {
   configureHttpApp,
+  ensureDatabase,
   installGracefulShutdown,
   loadConfigOrExit,
   stopTelemetry,
@@ -11,9 +12,16 @@ import { API_HTTP_OPTIONS, AppModule } from './app.module';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfigOrExit();
+  // Pre-flight, before Nest logs anything: one clear line when PostgreSQL is not usable.
+  await ensureDatabase(config.DATABASE_URL).catch((error: Error) => {
+    process.stderr.write(`api cannot start: ${error.message}\n`);
+    process.exit(1);
+  });
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), {
     bodyParser: false,
     bufferLogs: true,
+    // Let start-up errors reach the catch below (one line) instead of Nest's abort.
+    abortOnError: false,
   });
   configureHttpApp(app, config, API_HTTP_OPTIONS);
   installGracefulShutdown(app, config.SHUTDOWN_TIMEOUT_MS, stopTelemetry);

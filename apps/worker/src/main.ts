@@ -1,6 +1,7 @@
 import './instrument';
 import {
   configureHttpApp,
+  ensureDatabase,
   evictionPolicyProblem,
   installGracefulShutdown,
   loadConfigOrExit,
@@ -39,10 +40,17 @@ async function checkRedisEvictionPolicy(redisUrl: string, allowEviction: boolean
 
 async function bootstrap(): Promise<void> {
   const config = loadConfigOrExit();
+  // Pre-flight, before Nest logs anything: one clear line when PostgreSQL is not usable.
+  await ensureDatabase(config.DATABASE_URL).catch((error: Error) => {
+    process.stderr.write(`worker cannot start: ${error.message}\n`);
+    process.exit(1);
+  });
   await checkRedisEvictionPolicy(config.REDIS_URL, config.REDIS_ALLOW_EVICTION);
   const app = await NestFactory.create<NestExpressApplication>(WorkerModule.register(config), {
     bodyParser: false,
     bufferLogs: true,
+    // Let start-up errors reach the catch below (one line) instead of Nest's abort.
+    abortOnError: false,
   });
   configureHttpApp(app, config, WORKER_HTTP_OPTIONS);
   installGracefulShutdown(app, config.SHUTDOWN_TIMEOUT_MS, stopTelemetry);

@@ -26,5 +26,5 @@ export async function dropDatabase(client: Client, name: string): Promise<void> 
   await client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`);
 }
 
-/** Prefix of every database the test harness creates: `cp_test_<pid of the jest run>_...`. */
+/** Prefix of every database the test harness creates: `cp_test_<host tag>_<pid of the jest run>_...`. */
 export const TEST_DATABASE_PREFIX = 'cp_test_';

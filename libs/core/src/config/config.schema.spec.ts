@@ -48,6 +48,17 @@ describe('loadConfig', () => {
     ['PORT', 'abc', 'PORT: must be an integer between 1 and 65535 (got "abc")'],
     ['PORT', '70000', 'PORT: must be an integer between 1 and 65535 (got "70000")'],
     ['PORT', '3.5', 'PORT: must be an integer between 1 and 65535 (got "3.5")'],
+    ['PORT', '0x1005', 'PORT: must be an integer between 1 and 65535 (got "0x1005")'],
+    ['PORT', '4.1e3', 'PORT: must be an integer between 1 and 65535 (got "4.1e3")'],
+    [
+      'SHUTDOWN_TIMEOUT_MS',
+      '3000000000',
+      'SHUTDOWN_TIMEOUT_MS: must be a positive integer number of milliseconds up to 2147483647',
+    ],
+    ['TRUST_PROXY', 'everyone; DROP', 'TRUST_PROXY: must be a comma-separated list'],
+    ['API_KEY_ENVIRONMENT', 'Live!', 'API_KEY_ENVIRONMENT: must be 2-8 lowercase letters'],
+    ['BOOTSTRAP_ADMIN_TOKEN', 'short', 'BOOTSTRAP_ADMIN_TOKEN: must be at least 32 characters'],
+    ['SESSION_COOKIE_SECURE', 'sometimes', 'SESSION_COOKIE_SECURE: must be one of'],
     ['WORKER_PORT', '0', 'WORKER_PORT: must be an integer between 1 and 65535 (got "0")'],
     [
       'DATABASE_URL',
@@ -117,9 +128,9 @@ describe('loadConfig', () => {
     expect(problems[0].startsWith(expected)).toBe(true);
   });
 
-  it('never echoes a URL that may hold credentials', () => {
-    const [problem] = problemsOf({ DATABASE_URL: 'mysql://admin:hunter2@db/x' });
-    expect(problem).not.toContain('hunter2');
+  it('never echoes a URL or token that may hold credentials', () => {
+    expect(problemsOf({ DATABASE_URL: 'mysql://admin:hunter2@db/x' })[0]).not.toContain('hunter2');
+    expect(problemsOf({ BOOTSTRAP_ADMIN_TOKEN: 'hunter2' })[0]).not.toContain('hunter2');
   });
 
   it('reports every bad variable at once in one line', () => {

@@ -6,12 +6,12 @@ const booleanString = z
   })
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
 
-const port = z.coerce
-  .number({ error: 'must be an integer between 1 and 65535' })
-  .int('must be an integer between 1 and 65535')
-  .min(1, 'must be an integer between 1 and 65535')
-  .max(65535, 'must be an integer between 1 and 65535');
-
+const port = z
+  .string()
+  .regex(/^\d{1,5}$/, 'must be an integer between 1 and 65535')
+  .transform(Number)
+  .pipe(z.number())
+  .refine((n) => n >= 1 && n <= 65535, 'must be an integer between 1 and 65535');
 const urlWithProtocols = (protocols: string[]) =>
   z.string().refine(
     (value) => {
@@ -47,10 +47,16 @@ const byteSize = z.string().transform((value, ctx) => {
   return Number(match[1]) * unit;
 });
 
-const positiveMs = z.coerce
-  .number({ error: 'must be a positive integer number of milliseconds' })
-  .int('must be a positive integer number of milliseconds')
-  .positive('must be a positive integer number of milliseconds');
+/** Milliseconds for timers: positive, and at most 2^31-1 (Node's setTimeout limit, ~24.8 days). */
+const positiveMs = z
+  .string()
+  .regex(/^\d{1,10}$/, 'must be a positive integer number of milliseconds')
+  .transform(Number)
+  .pipe(z.number())
+  .refine(
+    (n) => n >= 1 && n <= 2_147_483_647,
+    'must be a positive integer number of milliseconds up to 2147483647',
+  );
 
 /**
  * Every environment variable the processes read, with its default. The README's
@@ -93,6 +99,13 @@ export const configSchema = z.object({
   SESSION_IDLE_TIMEOUT_MS: positiveMs.default(30 * 60 * 1000),
   SESSION_ABSOLUTE_TIMEOUT_MS: positiveMs.default(12 * 60 * 60 * 1000),
   SESSION_COOKIE_SECURE: booleanString.default(true),
+  TRUST_PROXY: z
+    .string()
+    .regex(
+      /^[a-z0-9.:/, ]+$/i,
+      'must be a comma-separated list of addresses, CIDRs or loopback/linklocal/uniquelocal',
+    )
+    .default('loopback'),
   OTEL_SERVICE_NAME: z.string().min(1, 'must not be empty').optional(),
   OTEL_EXPORTER_OTLP_ENDPOINT: urlWithProtocols(['http:', 'https:']).optional(),
 });

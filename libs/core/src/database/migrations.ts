@@ -42,3 +42,28 @@ async function appliedMigrationCount(dataSource: DataSource): Promise<number> {
   const rows = await dataSource.query(`SELECT count(*)::int AS n FROM "${table}"`);
   return rows[0].n;
 }
+
+/**
+ * Names of the migrations not yet applied, read without side effects (TypeORM's
+ * `showMigrations` would create its table, which the app role may not and a probe should not).
+ */
+export async function pendingMigrations(dataSource: DataSource): Promise<string[]> {
+  const table = dataSource.options.migrationsTableName ?? 'migrations';
+  const known = migrationNames(dataSource);
+  const [{ t }] = await dataSource.query('SELECT to_regclass($1) AS t', [table]);
+  if (!t) return known;
+  const applied = new Set(
+    (await dataSource.query(`SELECT name FROM "${table}"`)).map(
+      (row: { name: string }) => row.name,
+    ),
+  );
+  return known.filter((name) => !applied.has(name));
+}
+
+/** Every migration's name, oldest first (by the timestamp that ends each name). */
+export function migrationNames(dataSource: DataSource): string[] {
+  const timestamp = (name: string) => Number(/(\d+)$/.exec(name)?.[1] ?? 0);
+  return dataSource.migrations
+    .map((migration) => migration.name ?? migration.constructor.name)
+    .sort((a, b) => timestamp(a) - timestamp(b));
+}

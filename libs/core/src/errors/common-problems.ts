@@ -40,12 +40,6 @@ export const NotFound = defineProblem({
   description:
     'No such route or resource, or it belongs to another tenant (existence is never revealed across tenants).',
 });
-export const MethodNotAllowed = defineProblem({
-  code: 'method_not_allowed',
-  status: 405,
-  title: 'Method not allowed',
-  description: 'The resource exists but does not accept this HTTP method.',
-});
 export const Conflict = defineProblem({
   code: 'conflict',
   status: 409,
@@ -98,7 +92,6 @@ export const PROBLEM_BY_STATUS: Record<number, ReturnType<typeof defineProblem>>
   401: Unauthorized,
   403: Forbidden,
   404: NotFound,
-  405: MethodNotAllowed,
   409: Conflict,
   413: PayloadTooLarge,
   415: UnsupportedMediaType,

@@ -7,32 +7,39 @@ import {
   PayloadTooLarge,
   PROBLEM_BY_STATUS,
   BadRequest,
+  UnsupportedMediaType,
 } from './common-problems';
+import { redactUrl } from '../logging/redaction';
 import { DomainError, ProblemBody, problemTypeUri } from './problem';
+import { NotFound } from './common-problems';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
-/** body-parser (Express) marks its errors with `type`; these are the client's fault. */
+/** body-parser (Express) errors: http-errors with a `status` and usually a `type`. */
 interface BodyParserError {
   type?: string;
   status?: number;
+  statusCode?: number;
+  expose?: boolean;
   limit?: number;
+  message?: string;
 }
 
 function fromBodyParserError(exception: unknown): DomainError | undefined {
   const error = exception as BodyParserError | undefined;
-  switch (error?.type) {
-    case undefined:
-      return undefined;
-    case 'entity.parse.failed':
-      return new MalformedJson('The request body is not valid JSON.');
-    case 'entity.too.large':
-      return new PayloadTooLarge(`The request body exceeds the limit of ${error.limit} bytes.`);
-    default:
-      return error?.status && error.status < 500
-        ? new BadRequest((exception as Error).message)
-        : undefined;
+  const status = error?.status ?? error?.statusCode;
+  if (!error || !status || status >= 500 || !(error.type || error.expose)) return undefined;
+  if (error.type === 'entity.parse.failed')
+    return new MalformedJson('The request body is not valid JSON.');
+  if (status === 413) {
+    return new PayloadTooLarge(
+      error.limit
+        ? `The request body exceeds the limit of ${error.limit} bytes.`
+        : 'The request body is too large.',
+    );
   }
+  if (status === 415) return new UnsupportedMediaType(error.message ?? 'Unsupported media type.');
+  return new BadRequest(error.message ?? 'The request body could not be read.');
 }
 
 /**
@@ -62,7 +69,11 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<Request & { id?: string }>();
     const response = http.getResponse<Response>();
-    const error = this.toDomainError(exception);
+    let error = this.toDomainError(exception);
+    if (error.problem.code === 'not_found' && /^Cannot [A-Z]+ /.test(error.message)) {
+      // Nest's router says "Cannot GET /path?query"; the query may hold secrets.
+      error = new NotFound(`No route matches ${request.method} ${request.path}.`);
+    }
     const body: ProblemBody = {
       type: problemTypeUri(error.problem.code),
       title: error.problem.title,
@@ -76,6 +87,18 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     };
     if (error.problem.code === 'internal_error') {
       this.logger.error({ err: exception, requestId: request.id }, 'unhandled exception');
+    } else if (!(request as { log?: unknown }).log) {
+      // Refused before the request logger ran (body parsing, path decoding): log it here.
+      this.logger.warn(
+        {
+          requestId: request.id,
+          method: request.method,
+          url: redactUrl(request.originalUrl),
+          status: body.status,
+          code: body.code,
+        },
+        'request refused before routing',
+      );
     }
     if (response.headersSent) {
       response.end();

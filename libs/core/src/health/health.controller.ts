@@ -12,6 +12,8 @@ import type Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { Public } from '../http/public.decorator';
 import { RedisConnectionFactory } from '../redis/redis-connection.factory';
+import { pendingMigrations } from '../database/migrations';
+import { NOT_READY_SCHEMA } from './health.openapi';
 
 /** How long each readiness check may take, in milliseconds. */
 const CHECK_TIMEOUT_MS = 1_500;
@@ -46,9 +48,22 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck()
-  @ApiOkResponse({ description: 'PostgreSQL and Redis answer and the schema is current.' })
+  @ApiOkResponse({
+    description: 'PostgreSQL and Redis answer and the schema is current.',
+    schema: {
+      example: {
+        status: 'ok',
+        details: {
+          postgres: { status: 'up' },
+          redis: { status: 'up' },
+          migrations: { status: 'up' },
+        },
+      },
+    },
+  })
   @ApiServiceUnavailableResponse({
     description: 'problem+json `not_ready` naming the failing checks.',
+    content: { 'application/problem+json': { schema: NOT_READY_SCHEMA } },
   })
   ready(): Promise<HealthCheckResult> {
     return this.health.check([
@@ -76,9 +91,9 @@ export class HealthController {
   private async checkMigrations() {
     const indicator = this.indicators.check('migrations');
     try {
-      const pending = await withTimeout(this.dataSource.showMigrations(), CHECK_TIMEOUT_MS);
-      return pending
-        ? indicator.down({ message: 'pending migrations; run npm run migration:run' })
+      const pending = await withTimeout(pendingMigrations(this.dataSource), CHECK_TIMEOUT_MS);
+      return pending.length
+        ? indicator.down({ message: `${pending.length} pending migrations; run npm run migration:run` })
         : indicator.up();
     } catch (error) {
       return indicator.down({ message: (error as Error).message });

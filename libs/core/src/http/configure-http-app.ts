@@ -6,6 +6,8 @@ import type { AppConfig } from '../config/config.schema';
 import { requestIdMiddleware } from '../context/request-id';
 import { bodyParserErrorMiddleware, ProblemDetailsFilter } from '../errors/problem-details.filter';
 import { createValidationPipe } from '../errors/validation';
+import { httpMetricsMiddleware } from '../telemetry/http-metrics.middleware';
+import { MetricsService } from '../telemetry/metrics.service';
 
 export interface HttpAppOptions {
   title: string;
@@ -26,7 +28,9 @@ export function configureHttpApp(
 ): void {
   app.useLogger(app.get(Logger));
   app.use(requestIdMiddleware);
-  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+  app.use(httpMetricsMiddleware(app.get(MetricsService)));
+  // Only these proxies may set the client address (X-Forwarded-For); see TRUST_PROXY.
+  app.set('trust proxy', config.TRUST_PROXY);
   app.disable('x-powered-by');
   app.useBodyParser('json', {
     limit: config.BODY_LIMIT,

@@ -4,7 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import { LoggerModule, Params } from 'nestjs-pino';
 import type { DestinationStream, LoggerOptions } from 'pino';
 import type { AppConfig } from '../config/config.schema';
-import { REDACTED, redactSecrets } from './redaction';
+import { REDACTED, redactSecrets, redactUrl } from './redaction';
 
 /**
  * pino options shared by every process: JSON lines, the active trace and span ids on each line,
@@ -27,6 +27,25 @@ export function pinoOptions(config: Pick<AppConfig, 'LOG_LEVEL'>, service: strin
     },
     formatters: {
       log: (object) => redactSecrets(object) as Record<string, unknown>,
+    },
+    serializers: {
+      // An allowlist: no header but these reaches a log line, and query values named like
+      // secrets are masked.
+      req: (req: {
+        id?: string;
+        method?: string;
+        url?: string;
+        remoteAddress?: string;
+        headers?: Record<string, string>;
+      }) => ({
+        id: req.id,
+        method: req.method,
+        url: redactUrl(req.url),
+        remoteAddress: req.remoteAddress,
+        userAgent: req.headers?.['user-agent'],
+        contentLength: req.headers?.['content-length'],
+      }),
+      res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
     },
     mixin: () => {
       const span = trace.getActiveSpan()?.spanContext();

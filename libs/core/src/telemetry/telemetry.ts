@@ -6,7 +6,7 @@ import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BatchSpanProcessor, NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 
 let sdk: NodeSDK | undefined;
@@ -26,18 +26,28 @@ export function startTelemetry(
 ): void {
   if (sdk) return;
   if (env.OTEL_LOG_LEVEL === 'debug') diag.setLogger(new DiagConsoleLogger(), DiagLogLevel.DEBUG);
-  const endpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  const endpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || undefined;
+  if (endpoint && !/^https?:\/\/[^/\s]+/.test(endpoint)) {
+    // Runs before the configuration is validated, so it says the same one line and never echoes
+    // the value (it may carry credentials).
+    process.stderr.write(
+      'Invalid configuration: OTEL_EXPORTER_OTLP_ENDPOINT: must be a URL starting with http:// or https://\n',
+    );
+    process.exit(1);
+  }
   sdk = new NodeSDK({
     resource: resourceFromAttributes({
       [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME || defaultServiceName,
     }),
+    // Without an exporter, a no-op processor still makes the SDK register its tracer provider, so
+    // spans (and their ids in logs and jobs) exist; they are just not sent anywhere.
     spanProcessors: endpoint
       ? [
           new BatchSpanProcessor(
             new OTLPTraceExporter({ url: `${endpoint.replace(/\/$/, '')}/v1/traces` }),
           ),
         ]
-      : [],
+      : [new NoopSpanProcessor()],
     // Metrics are served by prom-client at /metrics and logs go to stdout through pino; without
     // these empty lists the SDK would default to OTLP exporters for both and dial localhost:4318.
     metricReaders: [],

@@ -1,5 +1,5 @@
 import { PLATFORM_TENANT_ID, TenantDb, TenantId } from '@app/authz';
-import { AppConfig, InjectConfig } from '@app/core';
+import { AppConfig, InjectConfig, pendingMigrations } from '@app/core';
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -26,9 +26,8 @@ export class BootstrapService implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    // An empty database makes TypeORM try to create its migrations table, which the app role may not.
-    const pending = await this.dataSource.showMigrations().catch(() => true);
-    if (pending) {
+    const pending = await pendingMigrations(this.dataSource).catch(() => ['unknown']);
+    if (pending.length) {
       // MIGRATIONS_RUN=false and the schema is behind: /health/ready says so; bootstrap waits for
       // the next start after the migrations have run.
       this.logger.warn(

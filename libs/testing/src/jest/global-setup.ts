@@ -1,5 +1,7 @@
 import 'tsconfig-paths/register';
 import 'reflect-metadata';
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '@app/core/database/data-source-options';
 import { runMigrationsLocked } from '@app/core/database/migrations';
@@ -23,15 +25,19 @@ interface JestGlobalConfig {
  */
 export default async function globalSetup(globalConfig: JestGlobalConfig): Promise<void> {
   const config = loadConfig(process.env);
-  const run = `${TEST_DATABASE_PREFIX}${process.pid}`;
+  // Host tag + pid: leftovers are dropped only when they are this host's and their run is dead,
+  // so runs on other machines sharing the server are never touched.
+  const hostTag = createHash('sha1').update(hostname()).digest('hex').slice(0, 6);
+  const run = `${TEST_DATABASE_PREFIX}${hostTag}_${process.pid}`;
   const template = `${run}_template`;
   await withMaintenanceClient(config.DATABASE_URL, async (client) => {
     const { rows } = await client.query<{ datname: string }>(
       `SELECT datname FROM pg_database WHERE datname LIKE '${TEST_DATABASE_PREFIX}%'`,
     );
     for (const { datname } of rows) {
-      const pid = Number(/^cp_test_(\d+)_/.exec(datname)?.[1]);
-      if (pid && !isAlive(pid)) await dropDatabase(client, datname);
+      const match = /^cp_test_([0-9a-f]{6})_(\d+)_/.exec(datname);
+      if (match && match[1] === hostTag && !isAlive(Number(match[2])))
+        await dropDatabase(client, datname);
     }
     await dropDatabase(client, template);
     await client.query(`CREATE DATABASE ${quoteIdentifier(template)}`);
