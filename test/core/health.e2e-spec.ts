@@ -49,7 +49,9 @@ describe('health probes', () => {
       const res = await t.http.get('/health/ready').expect(503);
       expect(res.body.detail).toBe('Not ready: migrations failed its check.');
       // The probe only reads: it must not create TypeORM's migrations table.
-      const [{ table }] = await t.app.get(DataSource).query(`SELECT to_regclass('migrations') AS table`);
+      const [{ table }] = await t.app
+        .get(DataSource)
+        .query(`SELECT to_regclass('migrations') AS table`);
       expect(table).toBeNull();
     } finally {
       await t.close();

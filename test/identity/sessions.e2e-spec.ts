@@ -45,6 +45,9 @@ describe('sessions and /v1/me', () => {
     const { token } = await signIn(t, ['viewer'], (await createTenant(t)).id);
     const res = await t.http.post('/v1/auth/logout').set(bearer(token)).expect(204);
     expect(res.headers['set-cookie']?.[0]).toMatch(/^cp_session=;/);
+    expect(res.headers['set-cookie']?.[0]).toMatch(/HttpOnly/);
+    expect(res.headers['set-cookie']?.[0]).toMatch(/Secure/);
+    expect(res.headers['set-cookie']?.[0]).toMatch(/SameSite=Lax/);
     await t.http.get('/v1/me').set(bearer(token)).expect(401);
   });
 

@@ -93,7 +93,9 @@ export class HealthController {
     try {
       const pending = await withTimeout(pendingMigrations(this.dataSource), CHECK_TIMEOUT_MS);
       return pending.length
-        ? indicator.down({ message: `${pending.length} pending migrations; run npm run migration:run` })
+        ? indicator.down({
+            message: `${pending.length} pending migrations; run npm run migration:run`,
+          })
         : indicator.up();
     } catch (error) {
       return indicator.down({ message: (error as Error).message });

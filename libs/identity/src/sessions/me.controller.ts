@@ -62,6 +62,7 @@ export class MeController {
     const { principal } = this.access;
     if (principal.sessionId)
       await this.sessions.end(asTenantId(principal.homeTenantId), principal.sessionId);
-    response.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'lax' });
+    const { maxAge: _maxAge, ...cookie } = this.sessions.cookieOptions();
+    response.clearCookie(SESSION_COOKIE, cookie);
   }
 }

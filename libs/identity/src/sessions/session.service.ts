@@ -40,6 +40,20 @@ export class SessionService {
     return { session, token };
   }
 
+  /**
+   * Options of the `cp_session` cookie: HttpOnly, SameSite=Lax, Secure unless
+   * `SESSION_COOKIE_SECURE=false`, expiring with the session's absolute lifetime (ms).
+   */
+  cookieOptions(): { httpOnly: true; secure: boolean; sameSite: 'lax'; path: '/'; maxAge: number } {
+    return {
+      httpOnly: true,
+      secure: this.config.SESSION_COOKIE_SECURE,
+      sameSite: 'lax',
+      path: '/',
+      maxAge: this.config.SESSION_ABSOLUTE_TIMEOUT_MS,
+    };
+  }
+
   /** Ends the session now (idempotent). Runs in the request's transaction. */
   async end(tenantId: TenantId, sessionId: string): Promise<void> {
     await this.db.manager
