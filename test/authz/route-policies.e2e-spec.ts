@@ -13,13 +13,12 @@ import {
   bearer,
   createTenant,
   createTenantKey,
-  createTestApp,
   platformAdminKey,
   signIn,
   TestApp,
 } from '@app/testing';
 import { randomUUID } from 'node:crypto';
-import { API_HTTP_OPTIONS, AppModule } from '../../apps/api/src/app.module';
+import { startApi } from '../support/api';
 
 interface Caller {
   name: string;
@@ -31,10 +30,7 @@ describe('authorization', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await createTestApp(
-      (config, options) => AppModule.register(config, options),
-      API_HTTP_OPTIONS,
-    );
+    t = await startApi();
   });
   afterAll(() => t.close());
 

@@ -1,7 +1,7 @@
 import { asTenantId, TenantDb } from '@app/authz';
-import { createTenant, createTenantKey, createTestApp, TestApp } from '@app/testing';
+import { createTenant, createTenantKey, TestApp } from '@app/testing';
 import { DataSource } from 'typeorm';
-import { API_HTTP_OPTIONS, AppModule } from '../../apps/api/src/app.module';
+import { startApi } from '../support/api';
 
 describe('row-level security', () => {
   let t: TestApp;
@@ -10,13 +10,9 @@ describe('row-level security', () => {
 
   beforeAll(async () => {
     // One connection: every transaction below reuses it, so a leaked tenant setting would show.
-    t = await createTestApp(
-      (config, options) => AppModule.register(config, options),
-      API_HTTP_OPTIONS,
-      {
-        env: { DATABASE_POOL_SIZE: '1' },
-      },
-    );
+    t = await startApi({
+      env: { DATABASE_POOL_SIZE: '1' },
+    });
     a = (await createTenant(t)).id;
     b = (await createTenant(t)).id;
     for (const tenant of [a, b]) {

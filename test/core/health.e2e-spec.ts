@@ -1,10 +1,10 @@
-import { API_HTTP_OPTIONS, AppModule } from '../../apps/api/src/app.module';
-import { createTestApp, dropDatabase, withDatabase, withMaintenanceClient } from '@app/testing';
+import { dropDatabase, withDatabase, withMaintenanceClient } from '@app/testing';
 import { loadConfig } from '@app/core';
 import { DataSource } from 'typeorm';
+import { startApi } from '../support/api';
 
 const api = (env: Record<string, string> = {}) =>
-  createTestApp((config, options) => AppModule.register(config, options), API_HTTP_OPTIONS, {
+  startApi({
     env,
   });
 

@@ -1,15 +1,14 @@
-import { API_HTTP_OPTIONS, AppModule } from '../../apps/api/src/app.module';
 import {
   bearer,
   createTenant,
   createTenantKey,
-  createTestApp,
   expectEventually,
   platformAdminKey,
   signIn,
   TestApp,
   TestTenant,
 } from '@app/testing';
+import { startApi } from '../support/api';
 
 describe('API keys', () => {
   let t: TestApp;
@@ -18,13 +17,9 @@ describe('API keys', () => {
   let admin: string;
 
   beforeAll(async () => {
-    t = await createTestApp(
-      (config, options) => AppModule.register(config, options),
-      API_HTTP_OPTIONS,
-      {
-        captureLogs: true,
-      },
-    );
+    t = await startApi({
+      captureLogs: true,
+    });
     tenant = await createTenant(t);
     other = await createTenant(t);
     admin = (await signIn(t, ['tenant_admin'], tenant.id)).token;

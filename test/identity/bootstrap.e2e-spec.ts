@@ -1,13 +1,7 @@
 import { BootstrapService } from '@app/identity';
 import { loadConfig } from '@app/core';
-import {
-  bearer,
-  createTestApp,
-  dropDatabase,
-  withDatabase,
-  withMaintenanceClient,
-} from '@app/testing';
-import { API_HTTP_OPTIONS, AppModule } from '../../apps/api/src/app.module';
+import { bearer, dropDatabase, withDatabase, withMaintenanceClient } from '@app/testing';
+import { startApi } from '../support/api';
 
 describe('platform admin bootstrap', () => {
   const base = loadConfig(process.env).DATABASE_URL;
@@ -25,13 +19,9 @@ describe('platform admin bootstrap', () => {
       });
     let t;
     try {
-      t = await createTestApp(
-        (config, options) => AppModule.register(config, options),
-        API_HTTP_OPTIONS,
-        {
-          env: { DATABASE_URL: withDatabase(base, name), BOOTSTRAP_ADMIN_TOKEN: '' },
-        },
-      );
+      t = await startApi({
+        env: { DATABASE_URL: withDatabase(base, name), BOOTSTRAP_ADMIN_TOKEN: '' },
+      });
     } finally {
       spy.mockRestore();
     }

@@ -1,15 +1,8 @@
-import { API_HTTP_OPTIONS, AppModule } from '../../apps/api/src/app.module';
-import {
-  bearer,
-  createTenant,
-  createTestApp,
-  expectEventually,
-  signIn,
-  TestApp,
-} from '@app/testing';
+import { bearer, createTenant, expectEventually, signIn, TestApp } from '@app/testing';
+import { startApi } from '../support/api';
 
 const api = (env: Record<string, string> = {}) =>
-  createTestApp((config, options) => AppModule.register(config, options), API_HTTP_OPTIONS, {
+  startApi({
     env,
   });
 

@@ -1,23 +1,13 @@
-import {
-  bearer,
-  createTenant,
-  createTestApp,
-  platformAdminKey,
-  signIn,
-  TestApp,
-} from '@app/testing';
+import { bearer, createTenant, platformAdminKey, signIn, TestApp } from '@app/testing';
 import { randomUUID } from 'node:crypto';
-import { API_HTTP_OPTIONS, AppModule } from '../../apps/api/src/app.module';
+import { startApi } from '../support/api';
 
 describe('tenants', () => {
   let t: TestApp;
   const admin = () => bearer(platformAdminKey());
 
   beforeAll(async () => {
-    t = await createTestApp(
-      (config, options) => AppModule.register(config, options),
-      API_HTTP_OPTIONS,
-    );
+    t = await startApi();
   });
   afterAll(() => t.close());
 
@@ -140,10 +130,7 @@ describe('account-manager assignments', () => {
   let t: TestApp;
   const admin = () => bearer(platformAdminKey());
   beforeAll(async () => {
-    t = await createTestApp(
-      (config, options) => AppModule.register(config, options),
-      API_HTTP_OPTIONS,
-    );
+    t = await startApi();
   });
   afterAll(() => t.close());
 
@@ -198,10 +185,7 @@ describe('platform staff users', () => {
   let t: TestApp;
   const admin = () => bearer(platformAdminKey());
   beforeAll(async () => {
-    t = await createTestApp(
-      (config, options) => AppModule.register(config, options),
-      API_HTTP_OPTIONS,
-    );
+    t = await startApi();
   });
   afterAll(() => t.close());
 
