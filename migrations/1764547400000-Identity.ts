@@ -19,13 +19,19 @@ export class Identity1764547400000 implements MigrationInterface {
     await queryRunner.query(
       `CREATE UNIQUE INDEX users_tenant_email_key ON users (tenant_id, lower(email))`,
     );
+    // Lets sessions and role assignments reference (tenant_id, user_id): a row can never pair a
+    // tenant with another tenant's user.
+    await queryRunner.query(
+      `ALTER TABLE users ADD CONSTRAINT users_tenant_id_id_key UNIQUE (tenant_id, id)`,
+    );
     await queryRunner.query(`
       CREATE TABLE role_assignments (
         id         uuid PRIMARY KEY DEFAULT gen_random_uuid(),
         tenant_id  uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
-        user_id    uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        user_id    uuid NOT NULL,
         role       text NOT NULL,
-        created_at timestamptz NOT NULL DEFAULT now()
+        created_at timestamptz NOT NULL DEFAULT now(),
+        FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE
       )`);
     await queryRunner.query(
       `CREATE UNIQUE INDEX role_assignments_user_role_key ON role_assignments (tenant_id, user_id, role)`,
@@ -56,14 +62,15 @@ export class Identity1764547400000 implements MigrationInterface {
       CREATE TABLE sessions (
         id                  uuid PRIMARY KEY DEFAULT gen_random_uuid(),
         tenant_id           uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
-        user_id             uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        user_id             uuid NOT NULL,
         token_hash          bytea NOT NULL,
         created_at          timestamptz NOT NULL DEFAULT now(),
         last_seen_at        timestamptz NOT NULL DEFAULT now(),
         absolute_expires_at timestamptz NOT NULL,
         revoked_at          timestamptz,
         ip                  text,
-        user_agent          text
+        user_agent          text,
+        FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE
       )`);
     await queryRunner.query(`CREATE UNIQUE INDEX sessions_token_hash_key ON sessions (token_hash)`);
     await queryRunner.query(

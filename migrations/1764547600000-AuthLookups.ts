@@ -51,10 +51,19 @@ export class AuthLookups1764547600000 implements MigrationInterface {
       LANGUAGE sql STABLE SET app.bypass_rls = 'on' AS $$
         SELECT a.tenant_id FROM account_manager_assignments a WHERE a.user_id = p_user_id
       $$`);
+    await queryRunner.query(`
+      CREATE FUNCTION auth_staff_has_role(p_user_id uuid, p_role text) RETURNS boolean
+      LANGUAGE sql STABLE SET app.bypass_rls = 'on' AS $$
+        SELECT EXISTS (
+          SELECT 1 FROM users u JOIN role_assignments r ON r.user_id = u.id AND r.tenant_id = u.tenant_id
+           WHERE u.id = p_user_id AND u.status = 'active' AND r.role = p_role
+             AND u.tenant_id = '00000000-0000-0000-0000-000000000000')
+      $$`);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
     for (const fn of [
+      'auth_staff_has_role(uuid, text)',
       'auth_assigned_tenants(uuid)',
       'auth_customer_tenant(uuid)',
       'auth_touch_session(uuid)',

@@ -1,6 +1,8 @@
 import { asTenantId, TenantDb } from '@app/authz';
-import { createTenant, createTenantKey, TestApp } from '@app/testing';
+import { createTenant, createTenantKey, expectEventually, TestApp } from '@app/testing';
 import { DataSource } from 'typeorm';
+import { Client } from 'pg';
+import { loadConfig } from '@app/core';
 import { startApi } from '../support/api';
 
 describe('row-level security', () => {
@@ -73,6 +75,37 @@ describe('row-level security', () => {
   it('lets the explicit platform bypass see every tenant', async () => {
     const rows: { tenant_id: string }[] = await db().asPlatform('test', (m) =>
       m.query('SELECT DISTINCT tenant_id FROM api_keys WHERE tenant_id = ANY($1)', [[a, b]]),
+    );
+    expect(rows.length).toBe(2);
+  });
+
+  it('never returns a connection stuck in a failed transaction to the pool', async () => {
+    const owner = new Client({ connectionString: loadConfig(process.env).DATABASE_URL });
+    await owner.connect();
+    try {
+      await owner.query('BEGIN');
+      await owner.query('LOCK TABLE tenants IN ACCESS EXCLUSIVE MODE');
+      // The request's first round trip (BEGIN, settings, tenant check) now waits on the lock...
+      const blocked = db().run(
+        { kind: 'tenant', tenantId: asTenantId(a), verify: true },
+        async () => 'ran',
+      );
+      await expectEventually(async () => {
+        const { rowCount } = await owner.query(
+          `SELECT pg_cancel_backend(pid) FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
+        );
+        expect(rowCount).toBe(1);
+      });
+      // ...and is cancelled, as a DBA or a statement_timeout would.
+      await expect(blocked).rejects.toThrow(/cancel/);
+      await owner.query('ROLLBACK');
+    } finally {
+      await owner.end();
+    }
+    // The single pooled connection still works.
+    const rows: unknown[] = await db().inTenant(asTenantId(a), (m) =>
+      m.query('SELECT 1 FROM api_keys'),
     );
     expect(rows.length).toBe(2);
   });

@@ -221,3 +221,94 @@ describe('API keys', () => {
       .expect(400);
   });
 });
+
+describe('API keys: hostile input', () => {
+  let t: TestApp;
+  let tenant: TestTenant;
+  let admin: string;
+
+  beforeAll(async () => {
+    t = await startApi({ captureLogs: true });
+    tenant = await createTenant(t);
+    admin = (await signIn(t, ['tenant_admin'], tenant.id)).token;
+  });
+  afterAll(() => t.close());
+
+  const keys = () => `/v1/tenants/${tenant.id}/api-keys`;
+  const count = async () =>
+    (await t.http.get(`${keys()}?limit=100`).set(bearer(admin))).body.data.length;
+
+  it.each([
+    ['null roles', { name: 'x', roles: null }],
+    ['null scopes', { name: 'x', roles: ['viewer'], scopes: null }],
+    ['a NUL character', { name: 'a\u0000b', roles: ['viewer'] }],
+    ['a blank name', { name: '   ', roles: ['viewer'] }],
+    [
+      'deep nesting',
+      '{"name":"x","roles":["viewer"],"deep":' +
+        '{"a":'.repeat(5000) +
+        '1' +
+        '}'.repeat(5000) +
+        '}',
+    ],
+  ])('answers %s with 400 and creates nothing', async (_name, body) => {
+    const before = await count();
+    const res = await t.http
+      .post(keys())
+      .set(bearer(admin))
+      .type('json')
+      .send(typeof body === 'string' ? body : JSON.stringify(body))
+      .expect(400);
+    expect(res.body.code).toBe('validation_failed');
+    expect(await count()).toBe(before);
+  });
+
+  it('accepts no form-encoded bodies', async () => {
+    const before = await count();
+    await t.http
+      .post(keys())
+      .set(bearer(admin))
+      .type('form')
+      .send('name=formkey&roles=viewer')
+      .expect(400);
+    expect(await count()).toBe(before);
+  });
+
+  it.each([
+    ['a bad percent-encoding', 'cp_session=%'],
+    ['an API key in the session cookie', 'cp_session=KEY'],
+  ])('answers 401 for %s', async (_name, cookie) => {
+    const { key } = await createTenantKey(t, tenant.id, ['viewer']);
+    await t.http.get('/v1/me').set('Cookie', cookie.replace('KEY', key)).expect(401);
+  });
+
+  it('answers 400 for forged cursors', async () => {
+    for (const value of [
+      { k: '2020-01-01', id: 'x' },
+      { k: 'notadate', id: '6f1c2a52-8a4e-4a43-9c38-5a0f1d3f1e10' },
+    ]) {
+      const cursor = Buffer.from(JSON.stringify(value)).toString('base64url');
+      await t.http.get(`${keys()}?after=${cursor}`).set(bearer(admin)).expect(400);
+      await t.http.get(`/v1/tenants?after=${cursor}`).set(bearer(admin)).expect(400);
+    }
+  });
+
+  it('refuses to rotate an expired key, and marks secrets no-store', async () => {
+    const res = await t.http
+      .post(keys())
+      .set(bearer(admin))
+      .send({
+        name: 'short',
+        roles: ['viewer'],
+        expiresAt: new Date(Date.now() + 500).toISOString(),
+      })
+      .expect(201);
+    expect(res.headers['cache-control']).toBe('no-store');
+    await expectEventually(
+      () => t.http.post(`${keys()}/${res.body.id}/rotate`).set(bearer(admin)).expect(409),
+      {
+        timeoutMs: 5000,
+      },
+    );
+  });
+});

@@ -181,6 +181,29 @@ describe('account-manager assignments', () => {
   });
 });
 
+describe('account-manager assignments under load', () => {
+  it('answers 20 concurrent assignments on a pool of 3 without exhausting it', async () => {
+    const t = await startApi({ env: { DATABASE_POOL_SIZE: '3' } });
+    try {
+      const tenant = await createTenant(t);
+      const manager = await signIn(t, ['account_manager']);
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          t.http
+            .post(`/v1/tenants/${tenant.id}/account-managers`)
+            .set(bearer(platformAdminKey()))
+            .send({ userId: manager.userId })
+            .then((r) => r.status),
+        ),
+      );
+      expect(answers).toEqual(Array(20).fill(201));
+      await t.http.get('/v1/me').set(bearer(platformAdminKey())).expect(200);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('platform staff users', () => {
   let t: TestApp;
   const admin = () => bearer(platformAdminKey());

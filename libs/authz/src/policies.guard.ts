@@ -194,7 +194,10 @@ function credentialOf(request: Request): string | undefined {
   if (!cookie) return undefined;
   for (const part of cookie.split(';')) {
     const [name, ...value] = part.trim().split('=');
-    if (name === SESSION_COOKIE) return decodeURIComponent(value.join('=')) || undefined;
+    if (name !== SESSION_COOKIE) continue;
+    // The cookie carries session tokens only, never API keys (those are for Authorization).
+    const token = value.join('=');
+    return /^cps_[A-Za-z0-9_-]{1,128}$/.test(token) ? token : undefined;
   }
   return undefined;
 }

@@ -23,6 +23,8 @@ export type DbScope =
 const CLS_MANAGER = 'authz.entityManager';
 const CLS_SCOPE = 'authz.dbScope';
 
+type ReleasableRunner = { releasePostgresConnection(error?: Error): Promise<void> };
+
 /** Thrown when tenant data is touched outside a scoped transaction (a bug, never "any tenant"). */
 export class NoTenantScopeError extends Error {
   constructor() {
@@ -110,11 +112,20 @@ export class TenantDb {
     const verify = scope.kind === 'tenant' && scope.verify;
     const runner = this.dataSource.createQueryRunner();
     const client = (await runner.connect()) as PoolClient;
+    let broken: Error | undefined;
     try {
-      const results = (await client.query(
-        `BEGIN; SELECT set_config('app.tenant_id', '${tenant}', true), set_config('app.bypass_rls', '${bypass}', true)` +
-          (verify ? `; ${this.tenants.scopeCheckSql}` : ''),
-      )) as unknown as QueryResult<{ tenant_exists?: boolean }>[];
+      let results: QueryResult<{ tenant_exists?: boolean }>[];
+      try {
+        results = (await client.query(
+          `BEGIN; SELECT set_config('app.tenant_id', '${tenant}', true), set_config('app.bypass_rls', '${bypass}', true)` +
+            (verify ? `; ${this.tenants.scopeCheckSql}` : ''),
+        )) as unknown as QueryResult<{ tenant_exists?: boolean }>[];
+      } catch (error) {
+        // The transaction may be open and aborted: end it, or drop the connection, so the pool
+        // never hands out a connection stuck "in failed transaction".
+        await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+        throw error;
+      }
       Object.assign(runner, { isTransactionActive: true, transactionDepth: 1 });
       try {
         if (verify && !results[2]?.rows[0]?.tenant_exists) throw new NotFound('No such tenant.');
@@ -122,11 +133,17 @@ export class TenantDb {
         await runner.commitTransaction();
         return result;
       } catch (error) {
-        if (runner.isTransactionActive) await runner.rollbackTransaction();
+        if (runner.isTransactionActive) {
+          await runner
+            .rollbackTransaction()
+            .catch((rollbackError: Error) => (broken = rollbackError));
+        }
         throw error;
       }
     } finally {
-      await runner.release();
+      // TypeORM's own release path, with the error so pg-pool destroys a broken connection
+      // (the public release() never passes one).
+      await (runner as unknown as ReleasableRunner).releasePostgresConnection(broken);
     }
   }
 }

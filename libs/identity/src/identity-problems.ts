@@ -11,8 +11,9 @@ export const RoleNotAllowedHere = defineProblem({
 export const ApiKeyRevoked = defineProblem({
   code: 'api_key_revoked',
   status: 409,
-  title: 'API key revoked',
-  description: 'A revoked key cannot be rotated or revoked again; create a new key.',
+  title: 'API key revoked or expired',
+  description:
+    'A revoked or expired key cannot be rotated, and a revoked key cannot be revoked again; create a new key.',
 });
 
 export const EmailTaken = defineProblem({

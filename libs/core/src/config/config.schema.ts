@@ -95,6 +95,10 @@ export const configSchema = z.object({
     .min(32, 'must be at least 32 characters')
     .max(256, 'must be at most 256 characters')
     .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+    .refine(
+      (token) => !token.startsWith('cps_'),
+      'must not start with cps_ (that prefix marks session tokens)',
+    )
     .optional(),
   SESSION_IDLE_TIMEOUT_MS: positiveMs.default(30 * 60 * 1000),
   SESSION_ABSOLUTE_TIMEOUT_MS: positiveMs.default(12 * 60 * 60 * 1000),

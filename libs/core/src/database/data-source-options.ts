@@ -36,7 +36,15 @@ export function dataSourceOptions(
     applicationName,
     extra: {
       max: config.DATABASE_POOL_SIZE,
-      ...(asAppRole ? { options: `-c role=${APP_DB_ROLE}` } : {}),
+      // Waiting for a pooled connection fails after 10 s instead of hanging the request forever.
+      connectionTimeoutMillis: 10_000,
+      // A transaction left idle (a stuck client) is ended by the server after 60 s.
+      options: [
+        asAppRole ? `-c role=${APP_DB_ROLE}` : '',
+        '-c idle_in_transaction_session_timeout=60000',
+      ]
+        .filter(Boolean)
+        .join(' '),
     },
     logging: false,
   };

@@ -1,4 +1,4 @@
-import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
 import { ValidationFailed } from './common-problems';
 import { FieldError } from './problem';
 
@@ -15,12 +15,39 @@ export function flattenValidationErrors(errors: ValidationError[], parent = ''):
   });
 }
 
+/** Deepest nesting accepted in a request body or query (deeper input is refused, not walked). */
+export const MAX_INPUT_DEPTH = 32;
+
+/**
+ * Finds what no field may hold, before class-validator walks the input: nesting deeper than
+ * {@link MAX_INPUT_DEPTH} (which would overflow the stack) and strings with U+0000 (which
+ * PostgreSQL refuses in text).
+ */
+export function unsafeInput(value: unknown, path = '', depth = 0): FieldError | undefined {
+  if (typeof value === 'string') {
+    return value.includes('\u0000')
+      ? { path: path || '(body)', message: 'must not contain the NUL character (U+0000)' }
+      : undefined;
+  }
+  if (value === null || typeof value !== 'object') return undefined;
+  if (depth >= MAX_INPUT_DEPTH)
+    return { path: path || '(body)', message: `nests deeper than ${MAX_INPUT_DEPTH} levels` };
+  for (const [key, item] of Object.entries(value)) {
+    const child = Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
+    if (typeof key === 'string' && key.includes('\u0000'))
+      return { path: child, message: 'must not contain the NUL character (U+0000)' };
+    const found = unsafeInput(item, child, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 /**
  * The global validation pipe: DTOs are class-validator classes; unknown fields are refused
  * (a typo must not silently do nothing); failures become a `validation_failed` problem.
  */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new SafeValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,
@@ -32,4 +59,15 @@ export function createValidationPipe(): ValidationPipe {
       );
     },
   });
+}
+
+/** ValidationPipe that first refuses input no DTO may hold (see {@link unsafeInput}). */
+class SafeValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'body' || metadata.type === 'query') {
+      const problem = unsafeInput(value);
+      if (problem) throw new ValidationFailed('1 field is invalid.', { errors: [problem] });
+    }
+    return super.transform(value, metadata);
+  }
 }

@@ -36,7 +36,7 @@ export function configureHttpApp(
     limit: config.BODY_LIMIT,
     type: ['application/json', 'application/*+json'],
   });
-  app.useBodyParser('urlencoded', { limit: config.BODY_LIMIT, extended: false });
+  // JSON only: no form bodies, which an HTML form on another site could send with a cookie.
   app.use(bodyParserErrorMiddleware);
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.useGlobalPipes(createValidationPipe());

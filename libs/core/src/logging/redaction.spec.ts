@@ -75,6 +75,18 @@ describe('redactSecrets', () => {
     expect(JSON.stringify(out)).not.toContain('hunter2');
   });
 
+  it("drops a failed query's bound parameters, which may be hashes or tokens", () => {
+    const error = Object.assign(new Error('query failed'), {
+      query: 'SELECT * FROM auth_api_key($1)',
+      parameters: ['\\xdeadbeef'],
+    });
+    const out = redactSecrets({ err: error }) as { err: Record<string, unknown> };
+    expect(out.err).toMatchObject({
+      query: 'SELECT * FROM auth_api_key($1)',
+      parameters: REDACTED,
+    });
+  });
+
   it('leaves class instances such as dates to their serializers', () => {
     const date = new Date(0);
     expect(redactSecrets({ at: date })).toEqual({ at: date });

@@ -23,8 +23,12 @@ const SECRET_ENDINGS = [
   'tokenhash',
 ];
 
-/** Field names that are secret on their own (`key` is the API key secret in create responses). */
-const SECRET_NAMES = new Set(['key', 'pass', 'pwd']);
+/**
+ * Field names that are secret on their own: `key` is the API key secret in create responses;
+ * `parameters` are the bound values of a failed query (TypeORM's QueryFailedError), which may be
+ * key hashes, tokens or personal data.
+ */
+const SECRET_NAMES = new Set(['key', 'pass', 'pwd', 'parameters']);
 
 export const REDACTED = '[REDACTED]';
 

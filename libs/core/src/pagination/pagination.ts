@@ -41,13 +41,26 @@ export function encodeCursor(position: CursorPosition): string {
   return Buffer.from(JSON.stringify(position)).toString('base64url');
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** What a cursor's sort key must be, so a forged one fails here and not in SQL. */
+export type CursorKey = 'timestamp' | 'integer';
+
 /**
- * @throws ValidationFailed (400, path `after`) when the cursor was not made by {@link encodeCursor}.
+ * @param key what the sort key of this list is (`timestamp`: ISO 8601; `integer`: digits)
+ * @throws ValidationFailed (400, path `after`) when the cursor was not made by {@link encodeCursor}
+ *   for this kind of list (its id must be a UUID).
  */
-export function decodeCursor(cursor: string): CursorPosition {
+export function decodeCursor(cursor: string, key: CursorKey = 'timestamp'): CursorPosition {
   try {
     const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as CursorPosition;
-    if (typeof value?.k === 'string' && typeof value?.id === 'string') return value;
+    const keyOk =
+      typeof value?.k === 'string' &&
+      (key === 'integer'
+        ? /^-?\d{1,19}$/.test(value.k)
+        : /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/.test(value.k) &&
+          !Number.isNaN(Date.parse(value.k)));
+    if (keyOk && typeof value.id === 'string' && UUID.test(value.id)) return value;
   } catch {
     // fall through to the validation error
   }

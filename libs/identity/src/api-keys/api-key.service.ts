@@ -160,6 +160,9 @@ export class ApiKeyService {
       .getOne();
     if (!key) throw new NotFound('No such API key.');
     if (key.revokedAt) throw new ApiKeyRevoked('This key is revoked.');
+    if (key.expiresAt && key.expiresAt.getTime() <= Date.now()) {
+      throw new ApiKeyRevoked('This key has expired; create a new key.');
+    }
     return key;
   }
 }

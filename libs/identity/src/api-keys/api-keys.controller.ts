@@ -1,6 +1,16 @@
 import { asTenantId, CheckPolicies, CurrentAccess, PLATFORM_TENANT_ID, TenantId } from '@app/authz';
 import { PageQueryDto } from '@app/core';
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Header,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+} from '@nestjs/common';
 import { ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { ApiKeyService } from './api-key.service';
 import {
@@ -59,6 +69,7 @@ export class TenantApiKeysController extends ApiKeyRoutes {
   }
 
   @Post()
+  @Header('Cache-Control', 'no-store')
   @CheckPolicies('create', 'ApiKey')
   @ApiCreatedResponse({
     type: CreatedApiKeyResponse,
@@ -92,6 +103,7 @@ export class TenantApiKeysController extends ApiKeyRoutes {
   }
 
   @Post(':id/rotate')
+  @Header('Cache-Control', 'no-store')
   @HttpCode(200)
   @CheckPolicies('rotate', 'ApiKey')
   @ApiOkResponse({ type: RotatedApiKeyResponse })
@@ -112,6 +124,7 @@ export class PlatformApiKeysController extends ApiKeyRoutes {
   }
 
   @Post()
+  @Header('Cache-Control', 'no-store')
   @CheckPolicies('create', 'ApiKey', OPERATOR)
   @ApiCreatedResponse({ type: CreatedApiKeyResponse })
   create(@Body() body: CreateApiKeyDto) {
@@ -141,6 +154,7 @@ export class PlatformApiKeysController extends ApiKeyRoutes {
   }
 
   @Post(':id/rotate')
+  @Header('Cache-Control', 'no-store')
   @HttpCode(200)
   @CheckPolicies('rotate', 'ApiKey', OPERATOR)
   @ApiOkResponse({ type: RotatedApiKeyResponse })

@@ -1,7 +1,15 @@
-import { Role, StaffDirectory, TenantDb, TenantId, PLATFORM_TENANT_ID } from '@app/authz';
+import {
+  PLATFORM_ROLES,
+  PLATFORM_TENANT_ID,
+  Role,
+  StaffDirectory,
+  TENANT_ROLES,
+  TenantDb,
+  TenantId,
+} from '@app/authz';
 import { Injectable } from '@nestjs/common';
-import { QueryFailedError } from 'typeorm';
-import { EmailTaken } from '../identity-problems';
+import { EntityManager, QueryFailedError } from 'typeorm';
+import { EmailTaken, RoleNotAllowedHere } from '../identity-problems';
 import { RoleAssignment, User } from './user.entity';
 
 /** Users and their role assignments. */
@@ -19,6 +27,17 @@ export class UserService implements StaffDirectory {
     tenantId: TenantId,
     input: { email: string; displayName?: string; roles: Role[] },
   ): Promise<User & { roles: Role[] }> {
+    const allowed: readonly string[] =
+      tenantId === PLATFORM_TENANT_ID ? PLATFORM_ROLES : TENANT_ROLES;
+    const wrong = input.roles.findIndex((role) => !allowed.includes(role));
+    if (wrong !== -1) {
+      throw new RoleNotAllowedHere(
+        `${input.roles[wrong]} is not a ${tenantId === PLATFORM_TENANT_ID ? 'platform' : 'tenant'} role.`,
+        {
+          errors: [{ path: `roles[${wrong}]`, message: 'not a role of this organization' }],
+        },
+      );
+    }
     const work = async () => {
       const manager = this.db.manager;
       try {
@@ -67,15 +86,19 @@ export class UserService implements StaffDirectory {
     );
   }
 
-  /** {@link StaffDirectory}: active operator staff holding `role` (one lookup, RLS-scoped to the operator). */
+  /**
+   * {@link StaffDirectory}: active operator staff holding `role`. One statement through the
+   * `auth_staff_has_role` function, on the current transaction's connection when there is one:
+   * taking a second pooled connection while holding one can exhaust the pool under load.
+   */
   async hasPlatformRole(userId: string, role: Role): Promise<boolean> {
-    const rows: unknown[] = await this.db.inTenant(PLATFORM_TENANT_ID as TenantId, (manager) =>
-      manager.query(
-        `SELECT 1 FROM users u JOIN role_assignments r ON r.user_id = u.id
-          WHERE u.id = $1 AND u.status = 'active' AND r.role = $2`,
-        [userId, role],
-      ),
-    );
-    return rows.length > 0;
+    const run = (manager: EntityManager) =>
+      manager.query('SELECT auth_staff_has_role($1, $2) AS ok', [userId, role]) as Promise<
+        { ok: boolean }[]
+      >;
+    const [row] = this.db.scope
+      ? await run(this.db.manager)
+      : await this.db.asPlatform('staff role lookup', run);
+    return row.ok;
   }
 }

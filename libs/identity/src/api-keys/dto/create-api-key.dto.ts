@@ -10,7 +10,9 @@ import {
   IsOptional,
   IsString,
   Length,
+  Matches,
   MinDate,
+  ValidateIf,
 } from 'class-validator';
 
 /**
@@ -21,6 +23,7 @@ export class CreateApiKeyDto {
   @ApiProperty({ example: 'ci', maxLength: 100 })
   @IsString()
   @Length(1, 100)
+  @Matches(/\S/, { message: 'name must not be blank' })
   name!: string;
 
   @ApiPropertyOptional({
@@ -28,7 +31,7 @@ export class CreateApiKeyDto {
     isArray: true,
     default: [],
   })
-  @IsOptional()
+  @ValidateIf((dto: CreateApiKeyDto) => dto.roles !== undefined)
   @IsArray()
   @ArrayUnique()
   @ArrayMaxSize(8)
@@ -36,7 +39,7 @@ export class CreateApiKeyDto {
   roles: Role[] = [];
 
   @ApiPropertyOptional({ enum: API_KEY_SCOPES, isArray: true, default: [] })
-  @IsOptional()
+  @ValidateIf((dto: CreateApiKeyDto) => dto.scopes !== undefined)
   @IsArray()
   @ArrayUnique()
   @IsIn([...API_KEY_SCOPES], { each: true })

@@ -9,6 +9,7 @@ import {
   IsOptional,
   IsString,
   Length,
+  Matches,
 } from 'class-validator';
 
 /** `POST /v1/platform/users`: operator staff (people of the tenant come through SSO). */
@@ -22,6 +23,7 @@ export class CreateStaffUserDto {
   @IsOptional()
   @IsString()
   @Length(1, 200)
+  @Matches(/\S/, { message: 'displayName must not be blank' })
   displayName?: string;
 
   @ApiProperty({ enum: PLATFORM_ROLES, isArray: true })

@@ -17,5 +17,6 @@ export class CreateTenantDto {
   @ApiProperty({ example: 'Acme Corp' })
   @IsString()
   @Length(1, 200)
+  @Matches(/\S/, { message: 'name must not be blank' })
   name!: string;
 }
