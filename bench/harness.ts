@@ -44,11 +44,11 @@ export interface Case {
 export async function compare(
   title: string,
   cases: Case[],
-  rounds = 3,
+  rounds = 5,
   options: LoadOptions = {},
 ): Promise<void> {
   for (const c of cases)
-    await load('warm-up', c.url, { ...options, durationSeconds: 1, headers: c.headers });
+    await load('warm-up', c.url, { ...options, durationSeconds: 3, headers: c.headers });
   const runs = new Map<string, LoadResult[]>(cases.map((c) => [c.name, []]));
   for (let round = 0; round < rounds; round += 1) {
     for (const c of cases)
