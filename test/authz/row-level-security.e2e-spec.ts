@@ -116,3 +116,22 @@ describe('row-level security', () => {
     expect(() => asTenantId("1' OR '1'='1")).toThrow();
   });
 });
+
+describe('read-only requests', () => {
+  it('runs GET handlers in read-only transactions, so a read can never write', async () => {
+    const t = await startApi();
+    try {
+      const tenant = await createTenant(t);
+      const db = t.app.get(TenantDb);
+      await expect(
+        db.run(
+          { kind: 'tenant', tenantId: asTenantId(tenant.id) },
+          () => db.manager.query(`UPDATE tenants SET name = 'changed' WHERE id = $1`, [tenant.id]),
+          { readOnly: true },
+        ),
+      ).rejects.toThrow(/read-only transaction/);
+    } finally {
+      await t.close();
+    }
+  });
+});

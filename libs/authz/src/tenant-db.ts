@@ -23,6 +23,11 @@ export type DbScope =
 const CLS_MANAGER = 'authz.entityManager';
 const CLS_SCOPE = 'authz.dbScope';
 
+export interface TransactionOptions {
+  /** `BEGIN READ ONLY`: a write fails loudly. Used for GET and HEAD requests. */
+  readOnly?: boolean;
+}
+
 type ReleasableRunner = { releasePostgresConnection(error?: Error): Promise<void> };
 
 /** Thrown when tenant data is touched outside a scoped transaction (a bug, never "any tenant"). */
@@ -81,18 +86,22 @@ export class TenantDb {
    * Runs `work` in a scoped transaction and makes it the current one ({@link manager}) for
    * everything `work` calls, in this async context. Used by the request interceptor and jobs.
    */
-  run<T>(scope: DbScope, work: () => Promise<T>): Promise<T> {
+  run<T>(scope: DbScope, work: () => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     const inContext = () =>
-      this.transaction(scope, async (manager) => {
-        this.cls.set(CLS_MANAGER, manager);
-        this.cls.set(CLS_SCOPE, scope);
-        try {
-          return await work();
-        } finally {
-          this.cls.set(CLS_MANAGER, undefined);
-          this.cls.set(CLS_SCOPE, undefined);
-        }
-      });
+      this.transaction(
+        scope,
+        async (manager) => {
+          this.cls.set(CLS_MANAGER, manager);
+          this.cls.set(CLS_SCOPE, scope);
+          try {
+            return await work();
+          } finally {
+            this.cls.set(CLS_MANAGER, undefined);
+            this.cls.set(CLS_SCOPE, undefined);
+          }
+        },
+        options,
+      );
     return this.cls.isActive() ? inContext() : this.cls.run(inContext);
   }
 
@@ -104,6 +113,7 @@ export class TenantDb {
   private async transaction<T>(
     scope: DbScope,
     work: (manager: EntityManager) => Promise<T>,
+    { readOnly = false }: TransactionOptions = {},
   ): Promise<T> {
     if (scope.kind === 'tenant' && !isUuid(scope.tenantId)) throw new NoTenantScopeError();
     if (scope.kind === 'platform') this.logger.debug(`platform-wide access: ${scope.reason}`);
@@ -117,7 +127,7 @@ export class TenantDb {
       let results: QueryResult<{ tenant_exists?: boolean }>[];
       try {
         results = (await client.query(
-          `BEGIN; SELECT set_config('app.tenant_id', '${tenant}', true), set_config('app.bypass_rls', '${bypass}', true)` +
+          `BEGIN${readOnly ? ' READ ONLY' : ''}; SELECT set_config('app.tenant_id', '${tenant}', true), set_config('app.bypass_rls', '${bypass}', true)` +
             (verify ? `; ${this.tenants.scopeCheckSql}` : ''),
         )) as unknown as QueryResult<{ tenant_exists?: boolean }>[];
       } catch (error) {
