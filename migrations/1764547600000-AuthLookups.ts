@@ -2,7 +2,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * Narrow, single-round-trip lookups that must run before the tenant is known (authentication and
- * the guard's tenant check). Each function turns on the RLS bypass for its own body only
+ * staff checks). Each function turns on the RLS bypass for its own body only
  * (`SET app.bypass_rls = 'on'` as a function attribute), so nothing else in the calling session
  * gains it, and each returns only what authentication needs (never the hash).
  */
@@ -42,11 +42,6 @@ export class AuthLookups1764547600000 implements MigrationInterface {
         UPDATE sessions SET last_seen_at = now() WHERE id = p_id
       $$`);
     await queryRunner.query(`
-      CREATE FUNCTION auth_customer_tenant(p_id uuid) RETURNS TABLE (id uuid)
-      LANGUAGE sql STABLE SET app.bypass_rls = 'on' AS $$
-        SELECT t.id FROM tenants t WHERE t.id = p_id AND t.kind = 'customer'
-      $$`);
-    await queryRunner.query(`
       CREATE FUNCTION auth_assigned_tenants(p_user_id uuid) RETURNS TABLE (tenant_id uuid)
       LANGUAGE sql STABLE SET app.bypass_rls = 'on' AS $$
         SELECT a.tenant_id FROM account_manager_assignments a WHERE a.user_id = p_user_id
@@ -65,7 +60,6 @@ export class AuthLookups1764547600000 implements MigrationInterface {
     for (const fn of [
       'auth_staff_has_role(uuid, text)',
       'auth_assigned_tenants(uuid)',
-      'auth_customer_tenant(uuid)',
       'auth_touch_session(uuid)',
       'auth_session(bytea)',
       'auth_touch_api_key(uuid)',

@@ -41,13 +41,4 @@ export class RequestContext {
   set(values: Partial<Pick<RequestContextStore, 'actor' | 'tenantId'>>): void {
     for (const [key, value] of Object.entries(values)) this.cls.set(key as 'actor', value as Actor);
   }
-
-  /** Runs `fn` in a fresh context (for job processors and other work outside a request). */
-  run<T>(values: Partial<RequestContextStore>, fn: () => Promise<T>): Promise<T> {
-    return this.cls.run(async () => {
-      for (const [key, value] of Object.entries(values))
-        this.cls.set(key as 'actor', value as Actor);
-      return fn();
-    });
-  }
 }
