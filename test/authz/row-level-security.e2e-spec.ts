@@ -135,3 +135,45 @@ describe('read-only requests', () => {
     }
   });
 });
+
+describe('a dedicated login role for the app pool (DATABASE_APP_URL)', () => {
+  it('serves requests as a non-superuser login, so RESET ROLE gains nothing', async () => {
+    const base = loadConfig(process.env).DATABASE_URL;
+    const owner = new Client({ connectionString: base });
+    await owner.connect();
+    await owner.query(`DO $$ BEGIN
+      IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'cp_test_app_login') THEN
+        CREATE ROLE cp_test_app_login LOGIN NOSUPERUSER NOBYPASSRLS IN ROLE cp_app;
+      END IF; END $$`);
+    await owner.end();
+    const appUrl = new URL(base);
+    appUrl.username = 'cp_test_app_login';
+    const t = await startApi({ env: { DATABASE_APP_URL: appUrl.toString() } });
+    try {
+      const tenant = await createTenant(t);
+      expect(tenant.id).toBeDefined();
+      const dataSource = t.app.get(DataSource);
+      const [who] = await dataSource.query(
+        'SELECT session_user AS login, current_user AS role, (SELECT rolsuper FROM pg_roles WHERE rolname = session_user) AS super',
+      );
+      expect(who).toEqual({ login: 'cp_test_app_login', role: 'cp_app', super: false });
+      const runner = dataSource.createQueryRunner();
+      try {
+        await runner.query('RESET ROLE');
+        const [reset] = await runner.query(
+          'SELECT current_user AS role, count(*)::int AS n FROM api_keys GROUP BY 1',
+        );
+        expect(reset ?? { n: 0 }).toMatchObject({ n: 0 });
+        const [{ bypass }] = await runner.query(
+          'SELECT rolbypassrls AS bypass FROM pg_roles WHERE rolname = current_user',
+        );
+        expect(bypass).toBe(false);
+      } finally {
+        await runner.query('SET ROLE cp_app');
+        await runner.release();
+      }
+    } finally {
+      await t.close();
+    }
+  });
+});

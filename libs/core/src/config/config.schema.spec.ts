@@ -128,6 +128,16 @@ describe('loadConfig', () => {
     expect(problems[0].startsWith(expected)).toBe(true);
   });
 
+  it('requires DATABASE_APP_URL to name the same database as DATABASE_URL', () => {
+    expect(problemsOf({ DATABASE_APP_URL: 'postgres://app@127.0.0.1:5432/other' })).toEqual([
+      'DATABASE_APP_URL: must name the same database as DATABASE_URL',
+    ]);
+    expect(
+      loadConfig({ DATABASE_APP_URL: 'postgres://app:pw@127.0.0.1:5432/controlplane' })
+        .DATABASE_APP_URL,
+    ).toContain('app');
+  });
+
   it('never echoes a URL or token that may hold credentials', () => {
     expect(problemsOf({ DATABASE_URL: 'mysql://admin:hunter2@db/x' })[0]).not.toContain('hunter2');
     expect(problemsOf({ BOOTSTRAP_ADMIN_TOKEN: 'hunter2' })[0]).not.toContain('hunter2');

@@ -62,57 +62,81 @@ const positiveMs = z
  * Every environment variable the processes read, with its default. The README's
  * "Configuration" table documents each of them; keep the two in step.
  */
-export const configSchema = z.object({
-  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
-  PORT: port.default(3000),
-  WORKER_PORT: port.default(3002),
-  DATABASE_URL: urlWithProtocols(['postgres:', 'postgresql:']).default(
-    'postgres://postgres@127.0.0.1:5432/controlplane',
-  ),
-  DATABASE_POOL_SIZE: z.coerce
-    .number({ error: 'must be an integer between 1 and 200' })
-    .int('must be an integer between 1 and 200')
-    .min(1, 'must be an integer between 1 and 200')
-    .max(200, 'must be an integer between 1 and 200')
-    .default(10),
-  MIGRATIONS_RUN: booleanString.default(true),
-  REDIS_URL: urlWithProtocols(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
-  REDIS_KEY_PREFIX: z
-    .string()
-    .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1-64 characters of letters, digits, _ . : -')
-    .default('cp'),
-  REDIS_ALLOW_EVICTION: booleanString.default(false),
-  BODY_LIMIT: byteSize.default(1024 * 1024),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  SHUTDOWN_TIMEOUT_MS: positiveMs.default(25_000),
-  HEARTBEAT_INTERVAL_MS: positiveMs.default(30_000),
-  API_KEY_ENVIRONMENT: z
-    .string()
-    .regex(/^[a-z]{2,8}$/, 'must be 2-8 lowercase letters, e.g. live or test')
-    .default('live'),
-  BOOTSTRAP_ADMIN_TOKEN: z
-    .string()
-    .min(32, 'must be at least 32 characters')
-    .max(256, 'must be at most 256 characters')
-    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
-    .refine(
-      (token) => !token.startsWith('cps_'),
-      'must not start with cps_ (that prefix marks session tokens)',
-    )
-    .optional(),
-  SESSION_IDLE_TIMEOUT_MS: positiveMs.default(30 * 60 * 1000),
-  SESSION_ABSOLUTE_TIMEOUT_MS: positiveMs.default(12 * 60 * 60 * 1000),
-  SESSION_COOKIE_SECURE: booleanString.default(true),
-  TRUST_PROXY: z
-    .string()
-    .regex(
-      /^[a-z0-9.:/, ]+$/i,
-      'must be a comma-separated list of addresses, CIDRs or loopback/linklocal/uniquelocal',
-    )
-    .default('loopback'),
-  OTEL_SERVICE_NAME: z.string().min(1, 'must not be empty').optional(),
-  OTEL_EXPORTER_OTLP_ENDPOINT: urlWithProtocols(['http:', 'https:']).optional(),
-});
+export const configSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    PORT: port.default(3000),
+    WORKER_PORT: port.default(3002),
+    DATABASE_URL: urlWithProtocols(['postgres:', 'postgresql:']).default(
+      'postgres://postgres@127.0.0.1:5432/controlplane',
+    ),
+    /**
+     * Optional login for the apps' own pool: a role that is neither owner nor superuser and is a
+     * member of cp_app. Unset: the pool logs in with DATABASE_URL and switches to cp_app.
+     */
+    DATABASE_APP_URL: urlWithProtocols(['postgres:', 'postgresql:']).optional(),
+    DATABASE_POOL_SIZE: z.coerce
+      .number({ error: 'must be an integer between 1 and 200' })
+      .int('must be an integer between 1 and 200')
+      .min(1, 'must be an integer between 1 and 200')
+      .max(200, 'must be an integer between 1 and 200')
+      .default(10),
+    MIGRATIONS_RUN: booleanString.default(true),
+    REDIS_URL: urlWithProtocols(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+    REDIS_KEY_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1-64 characters of letters, digits, _ . : -')
+      .default('cp'),
+    REDIS_ALLOW_EVICTION: booleanString.default(false),
+    BODY_LIMIT: byteSize.default(1024 * 1024),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info'),
+    SHUTDOWN_TIMEOUT_MS: positiveMs.default(25_000),
+    HEARTBEAT_INTERVAL_MS: positiveMs.default(30_000),
+    API_KEY_ENVIRONMENT: z
+      .string()
+      .regex(/^[a-z]{2,8}$/, 'must be 2-8 lowercase letters, e.g. live or test')
+      .default('live'),
+    BOOTSTRAP_ADMIN_TOKEN: z
+      .string()
+      .min(32, 'must be at least 32 characters')
+      .max(256, 'must be at most 256 characters')
+      .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+      .refine(
+        (token) => !token.startsWith('cps_'),
+        'must not start with cps_ (that prefix marks session tokens)',
+      )
+      .optional(),
+    SESSION_IDLE_TIMEOUT_MS: positiveMs.default(30 * 60 * 1000),
+    SESSION_ABSOLUTE_TIMEOUT_MS: positiveMs.default(12 * 60 * 60 * 1000),
+    SESSION_COOKIE_SECURE: booleanString.default(true),
+    TRUST_PROXY: z
+      .string()
+      .regex(
+        /^[a-z0-9.:/, ]+$/i,
+        'must be a comma-separated list of addresses, CIDRs or loopback/linklocal/uniquelocal',
+      )
+      .default('loopback'),
+    OTEL_SERVICE_NAME: z.string().min(1, 'must not be empty').optional(),
+    OTEL_EXPORTER_OTLP_ENDPOINT: urlWithProtocols(['http:', 'https:']).optional(),
+  })
+  .superRefine((config, ctx) => {
+    if (
+      config.DATABASE_APP_URL &&
+      databaseOf(config.DATABASE_APP_URL) !== databaseOf(config.DATABASE_URL)
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DATABASE_APP_URL'],
+        message: 'must name the same database as DATABASE_URL',
+      });
+    }
+  });
+
+function databaseOf(url: string): string {
+  return new URL(url).pathname.replace(/^\//, '');
+}
 
 /** The validated configuration; numbers and booleans are already parsed. */
 export type AppConfig = z.infer<typeof configSchema>;
@@ -152,6 +176,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 /** Variables whose value may carry credentials and so are never printed. */
 const SECRET_VARIABLES = new Set([
   'DATABASE_URL',
+  'DATABASE_APP_URL',
   'REDIS_URL',
   'OTEL_EXPORTER_OTLP_ENDPOINT',
   'BOOTSTRAP_ADMIN_TOKEN',

@@ -38,7 +38,11 @@ async function openDataSource(options: DataSourceOptions, config: AppConfig): Pr
     TypeOrmModule.forRootAsync({
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => ({
-        ...dataSourceOptions(config, 'control-plane', { asAppRole: true }),
+        ...dataSourceOptions(
+          { ...config, DATABASE_URL: config.DATABASE_APP_URL ?? config.DATABASE_URL },
+          'control-plane',
+          { asAppRole: true },
+        ),
         autoLoadEntities: true,
         retryAttempts: 0,
         // Not a TypeORM option: carried to dataSourceFactory, which has no injection of its own.
