@@ -4,3 +4,4 @@ export * from './tenancy.module';
 export * from './tenants/tenant.entity';
 export * from './tenants/tenant.policy';
 export * from './tenants/tenant.service';
+export * from './contracts/periods';
