@@ -139,15 +139,14 @@ describe('read-only requests', () => {
 describe('a dedicated login role for the app pool (DATABASE_APP_URL)', () => {
   it('serves requests as a non-superuser login, so RESET ROLE gains nothing', async () => {
     const base = loadConfig(process.env).DATABASE_URL;
+    // Roles are cluster-wide: one per run and worker, dropped at the end.
+    const login = `${process.env.CP_TEST_RUN}_login_${process.env.JEST_WORKER_ID}`;
     const owner = new Client({ connectionString: base });
     await owner.connect();
-    await owner.query(`DO $$ BEGIN
-      IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'cp_test_app_login') THEN
-        CREATE ROLE cp_test_app_login LOGIN NOSUPERUSER NOBYPASSRLS IN ROLE cp_app;
-      END IF; END $$`);
-    await owner.end();
+    await owner.query(`DROP ROLE IF EXISTS "${login}"`);
+    await owner.query(`CREATE ROLE "${login}" LOGIN NOSUPERUSER NOBYPASSRLS IN ROLE cp_app`);
     const appUrl = new URL(base);
-    appUrl.username = 'cp_test_app_login';
+    appUrl.username = login;
     const t = await startApi({ env: { DATABASE_APP_URL: appUrl.toString() } });
     try {
       const tenant = await createTenant(t);
@@ -156,7 +155,7 @@ describe('a dedicated login role for the app pool (DATABASE_APP_URL)', () => {
       const [who] = await dataSource.query(
         'SELECT session_user AS login, current_user AS role, (SELECT rolsuper FROM pg_roles WHERE rolname = session_user) AS super',
       );
-      expect(who).toEqual({ login: 'cp_test_app_login', role: 'cp_app', super: false });
+      expect(who).toEqual({ login, role: 'cp_app', super: false });
       const runner = dataSource.createQueryRunner();
       try {
         await runner.query('RESET ROLE');
@@ -174,6 +173,8 @@ describe('a dedicated login role for the app pool (DATABASE_APP_URL)', () => {
       }
     } finally {
       await t.close();
+      await owner.query(`DROP ROLE IF EXISTS "${login}"`);
+      await owner.end();
     }
   });
 });

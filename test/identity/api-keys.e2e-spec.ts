@@ -243,6 +243,7 @@ describe('API keys: hostile input', () => {
     ['null scopes', { name: 'x', roles: ['viewer'], scopes: null }],
     ['a NUL character', { name: 'a\u0000b', roles: ['viewer'] }],
     ['a blank name', { name: '   ', roles: ['viewer'] }],
+    ['a lone surrogate', '{"name":"a\\ud800b","roles":["viewer"]}'],
     [
       'deep nesting',
       '{"name":"x","roles":["viewer"],"deep":' +

@@ -235,7 +235,29 @@ describe('platform staff users', () => {
       .set(admin())
       .send({ email: 'not-an-email', roles: ['viewer'] })
       .expect(400);
-    const list = await t.http.get('/v1/platform/users').set(admin()).expect(200);
-    expect(list.body.data.map((u: { email: string }) => u.email)).toContain(email);
+    for (let i = 0; i < 3; i += 1) {
+      await t.http
+        .post('/v1/platform/users')
+        .set(admin())
+        .send({
+          email: `page-${i}-${randomUUID().slice(0, 6)}@operator.test`,
+          roles: ['compliance_officer'],
+        })
+        .expect(201);
+    }
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res: { body: { data: { email: string }[]; nextCursor: string | null } } = await t.http
+        .get(`/v1/platform/users?limit=2${cursor ? `&after=${cursor}` : ''}`)
+        .set(admin())
+        .expect(200);
+      expect(res.body.data.length).toBeLessThanOrEqual(2);
+      seen.push(...res.body.data.map((u) => u.email));
+      cursor = res.body.nextCursor;
+    } while (cursor);
+    expect(seen).toContain(email);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen.length).toBeGreaterThanOrEqual(4);
   });
 });

@@ -1,5 +1,7 @@
 import './instrument';
 import {
+  APP_DB_ROLE,
+  checkAppLogin,
   configureHttpApp,
   ensureDatabase,
   installGracefulShutdown,
@@ -13,7 +15,11 @@ import { API_HTTP_OPTIONS, AppModule } from './app.module';
 async function bootstrap(): Promise<void> {
   const config = loadConfigOrExit();
   // Pre-flight, before Nest logs anything: one clear line when PostgreSQL is not usable.
-  await ensureDatabase(config.DATABASE_URL).catch((error: Error) => {
+  const preflight = async () => {
+    await ensureDatabase(config.DATABASE_URL);
+    if (config.DATABASE_APP_URL) await checkAppLogin(config.DATABASE_APP_URL, APP_DB_ROLE);
+  };
+  await preflight().catch((error: Error) => {
     process.stderr.write(`api cannot start: ${error.message}\n`);
     process.exit(1);
   });

@@ -1,5 +1,7 @@
 import './instrument';
 import {
+  APP_DB_ROLE,
+  checkAppLogin,
   configureHttpApp,
   ensureDatabase,
   evictionPolicyProblem,
@@ -41,7 +43,11 @@ async function checkRedisEvictionPolicy(redisUrl: string, allowEviction: boolean
 async function bootstrap(): Promise<void> {
   const config = loadConfigOrExit();
   // Pre-flight, before Nest logs anything: one clear line when PostgreSQL is not usable.
-  await ensureDatabase(config.DATABASE_URL).catch((error: Error) => {
+  const preflight = async () => {
+    await ensureDatabase(config.DATABASE_URL);
+    if (config.DATABASE_APP_URL) await checkAppLogin(config.DATABASE_APP_URL, APP_DB_ROLE);
+  };
+  await preflight().catch((error: Error) => {
     process.stderr.write(`worker cannot start: ${error.message}\n`);
     process.exit(1);
   });

@@ -136,7 +136,7 @@ export class PoliciesGuard implements CanActivate {
           reason: 'tenant_not_reachable',
           actor: principal.actor,
         });
-        throw new NotFound(`Cannot ${request.method} ${request.path}`);
+        throw new NotFound('Not found.');
       }
       return { kind: 'tenant', tenantId: asTenantId(PLATFORM_TENANT_ID) };
     }

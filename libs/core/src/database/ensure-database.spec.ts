@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { loadConfig } from '../config/config.schema';
-import { DatabaseUnavailableError, ensureDatabase, quoteIdentifier } from './ensure-database';
+import {
+  checkAppLogin,
+  DatabaseUnavailableError,
+  ensureDatabase,
+  quoteIdentifier,
+} from './ensure-database';
 
 const base = () => loadConfig(process.env).DATABASE_URL;
 const withName = (name: string, url = base()) => {
@@ -40,6 +45,16 @@ describe('ensureDatabase', () => {
     );
     expect((error as Error).message).not.toContain('hunter2');
     expect((error as Error).message).not.toContain('\n');
+  });
+
+  it('names DATABASE_APP_URL when the app login cannot act as the app role', async () => {
+    const url = new URL(base());
+    url.username = 'no_such_login_role';
+    const error = await checkAppLogin(url.toString(), 'cp_app').catch((e: Error) => e);
+    expect(error).toBeInstanceOf(DatabaseUnavailableError);
+    expect((error as Error).message).toMatch(
+      /^PostgreSQL at DATABASE_APP_URL \(.* as no_such_login_role\): /,
+    );
   });
 
   it('refuses a URL without a database name', async () => {

@@ -33,6 +33,19 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
   }
 }
 
+/**
+ * Checks that the apps' own login (`DATABASE_APP_URL`) can connect and act as `role`.
+ *
+ * @throws DatabaseUnavailableError naming DATABASE_APP_URL, in one line without the password.
+ */
+export async function checkAppLogin(appUrl: string, role: string): Promise<void> {
+  try {
+    await withClient(appUrl, (client) => client.query(`SET ROLE ${quoteIdentifier(role)}`));
+  } catch (error) {
+    throw unavailable(appUrl, error, 'DATABASE_APP_URL');
+  }
+}
+
 /** A PostgreSQL problem at start, described in one line without credentials. */
 export class DatabaseUnavailableError extends Error {}
 
@@ -52,12 +65,16 @@ function databaseName(databaseUrl: string): string {
   return name;
 }
 
-function unavailable(databaseUrl: string, error: unknown): DatabaseUnavailableError {
+function unavailable(
+  databaseUrl: string,
+  error: unknown,
+  variable = 'DATABASE_URL',
+): DatabaseUnavailableError {
   const url = new URL(databaseUrl);
   const where = `${url.hostname}:${url.port || 5432}/${databaseName(databaseUrl)} as ${decodeURIComponent(url.username) || '(default user)'}`;
   const message = (error as Error).message;
   const reason = url.password ? message.replaceAll(url.password, '***') : message;
-  return new DatabaseUnavailableError(`PostgreSQL at DATABASE_URL (${where}): ${reason}`);
+  return new DatabaseUnavailableError(`PostgreSQL at ${variable} (${where}): ${reason}`);
 }
 
 async function withClient<T>(

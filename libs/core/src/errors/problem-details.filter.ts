@@ -8,6 +8,7 @@ import {
   PROBLEM_BY_STATUS,
   BadRequest,
   UnsupportedMediaType,
+  ServiceUnavailable,
 } from './common-problems';
 import { redactUrl } from '../logging/redaction';
 import { DomainError, ProblemBody, problemTypeUri } from './problem';
@@ -40,6 +41,27 @@ function fromBodyParserError(exception: unknown): DomainError | undefined {
   }
   if (status === 415) return new UnsupportedMediaType(error.message ?? 'Unsupported media type.');
   return new BadRequest(error.message ?? 'The request body could not be read.');
+}
+
+/** SQLSTATEs meaning "busy right now, retry": query_canceled, lock_not_available. */
+const RETRYABLE_SQLSTATES = new Set(['57014', '55P03']);
+
+/**
+ * A database too busy to serve the request (pool wait timed out, statement cancelled or timed
+ * out, lock not available): 503 with Retry-After, not a 500.
+ */
+function fromDatabaseOverload(exception: unknown): DomainError | undefined {
+  const error = exception as
+    { message?: string; code?: string; driverError?: { code?: string } } | undefined;
+  const code = error?.driverError?.code ?? error?.code;
+  const poolTimeout =
+    typeof error?.message === 'string' &&
+    error.message.includes('timeout exceeded when trying to connect');
+  if (!poolTimeout && !(code && RETRYABLE_SQLSTATES.has(code))) return undefined;
+  return new ServiceUnavailable('The database is busy; retry shortly.', {
+    headers: { 'Retry-After': '1' },
+    cause: exception,
+  });
 }
 
 /**
@@ -113,6 +135,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (exception instanceof DomainError) return exception;
     if (exception instanceof HttpException) return this.fromHttpException(exception);
     return (
+      fromDatabaseOverload(exception) ??
       fromBodyParserError(exception) ??
       new InternalError('An unexpected error occurred.', { cause: exception })
     );

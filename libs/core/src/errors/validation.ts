@@ -15,19 +15,27 @@ export function flattenValidationErrors(errors: ValidationError[], parent = ''):
   });
 }
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /** Deepest nesting accepted in a request body or query (deeper input is refused, not walked). */
 export const MAX_INPUT_DEPTH = 32;
 
 /**
  * Finds what no field may hold, before class-validator walks the input: nesting deeper than
- * {@link MAX_INPUT_DEPTH} (which would overflow the stack) and strings with U+0000 (which
- * PostgreSQL refuses in text).
+ * {@link MAX_INPUT_DEPTH} (which would overflow the stack), strings with U+0000 (which
+ * PostgreSQL refuses in text) and strings with lone surrogates (not Unicode).
  */
 export function unsafeInput(value: unknown, path = '', depth = 0): FieldError | undefined {
   if (typeof value === 'string') {
-    return value.includes('\u0000')
-      ? { path: path || '(body)', message: 'must not contain the NUL character (U+0000)' }
-      : undefined;
+    if (value.includes('\u0000'))
+      return { path: path || '(body)', message: 'must not contain the NUL character (U+0000)' };
+    // A lone UTF-16 surrogate is not Unicode text: validators and PostgreSQL would mangle it.
+    if (LONE_SURROGATE.test(value))
+      return {
+        path: path || '(body)',
+        message: 'must be well-formed Unicode (no lone surrogates)',
+      };
+    return undefined;
   }
   if (value === null || typeof value !== 'object') return undefined;
   if (depth >= MAX_INPUT_DEPTH)

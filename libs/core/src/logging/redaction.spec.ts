@@ -105,6 +105,16 @@ describe('redactUrl', () => {
       `/problems?token=${encodeURIComponent(REDACTED)}&password=${encodeURIComponent(REDACTED)}&limit=5`,
     );
     expect(redactUrl('/health/live')).toBe('/health/live');
+    for (const url of [
+      '/x?token[0]=LEAK',
+      '/x?password[x]=LEAK',
+      '/x?refresh_tokens=LEAK',
+      '/x?apiKeys=LEAK',
+      '/x?signature=LEAK',
+    ]) {
+      expect(redactUrl(url)).not.toContain('LEAK');
+    }
+    expect(redactUrl('/x?limit=7&after=abc')).toBe('/x?limit=7&after=abc');
   });
 });
 

@@ -60,7 +60,7 @@ export function redactSecrets(value: unknown, depth = 0, seen = new WeakSet<obje
     const own = redactSecrets({ ...value }, depth + 1, seen) as Record<string, unknown>;
     const cause =
       value.cause === undefined ? {} : { cause: redactSecrets(value.cause, depth + 1, seen) };
-    return { type: name, message, stack, ...own, ...cause };
+    return { type: name, name, message, stack, ...own, ...cause };
   }
   if (!Array.isArray(value) && !isPlainObject(value)) return value;
   seen.add(value);
@@ -72,11 +72,20 @@ export function redactSecrets(value: unknown, depth = 0, seen = new WeakSet<obje
   return copy;
 }
 
+/**
+ * Query parameter names are judged more strictly than fields: Express reads `token[0]` as
+ * `token`, and plurals (`tokens`, `apiKeys`) or signatures in a URL are secrets, not counts.
+ */
+function isSecretQueryKey(key: string): boolean {
+  const base = key.replace(/\[.*$/, '');
+  return isSecretKey(base) || isSecretKey(base.replace(/s$/i, '')) || /signature|sig$/i.test(base);
+}
+
 /** A URL path with the values of secret-looking query parameters replaced. */
 export function redactUrl(url: string | undefined): string | undefined {
   if (!url || !url.includes('?')) return url;
   const [path, query] = url.split('?', 2);
   const params = new URLSearchParams(query);
-  for (const key of [...params.keys()]) if (isSecretKey(key)) params.set(key, REDACTED);
+  for (const key of [...params.keys()]) if (isSecretQueryKey(key)) params.set(key, REDACTED);
   return `${path}?${params.toString()}`;
 }

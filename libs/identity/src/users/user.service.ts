@@ -8,7 +8,8 @@ import {
   TenantId,
 } from '@app/authz';
 import { Injectable } from '@nestjs/common';
-import { EntityManager, QueryFailedError } from 'typeorm';
+import { decodeCursor, Page, toPage } from '@app/core';
+import { EntityManager, In, QueryFailedError } from 'typeorm';
 import { EmailTaken, RoleNotAllowedHere } from '../identity-problems';
 import { RoleAssignment, User } from './user.entity';
 
@@ -68,22 +69,52 @@ export class UserService implements StaffDirectory {
     return this.db.scope ? work() : this.db.run({ kind: 'tenant', tenantId }, work);
   }
 
-  /** Users of the tenant with their roles, oldest first (at most `limit`). */
-  async list(tenantId: TenantId, limit: number): Promise<(User & { roles: Role[] })[]> {
-    const users = await this.db.manager
+  /**
+   * Users of the tenant with their roles, oldest first, `limit` per page.
+   *
+   * @throws ValidationFailed for a forged cursor.
+   */
+  async list(
+    tenantId: TenantId,
+    limit: number,
+    after?: string,
+  ): Promise<Page<User & { roles: Role[] }>> {
+    const query = this.db.manager
       .getRepository(User)
-      .find({ where: { tenantId }, order: { createdAt: 'ASC', id: 'ASC' }, take: limit });
-    const assignments = await this.db.manager
-      .getRepository(RoleAssignment)
-      .find({ where: { tenantId } });
-    return users.map((user) =>
-      Object.assign(user, {
-        roles: assignments
-          .filter((a) => a.userId === user.id)
-          .map((a) => a.role as Role)
-          .sort(),
-      }),
+      .createQueryBuilder('u')
+      .where('u.tenant_id = :tenantId', { tenantId })
+      .orderBy('u.created_at', 'ASC')
+      .addOrderBy('u.id', 'ASC')
+      .limit(limit + 1)
+      .addSelect(`to_json(u.created_at) #>> '{}'`, 'cursor_at');
+    if (after) {
+      const cursor = decodeCursor(after);
+      query.andWhere('(u.created_at, u.id) > (:at::timestamptz, :id::uuid)', {
+        at: cursor.k,
+        id: cursor.id,
+      });
+    }
+    const { entities, raw } = await query.getRawAndEntities();
+    const cursors = new Map(
+      raw.map((row: { u_id: string; cursor_at: string }) => [row.u_id, row.cursor_at]),
     );
+    const page = toPage(entities, limit, (user) => ({ k: cursors.get(user.id)!, id: user.id }));
+    const assignments = page.data.length
+      ? await this.db.manager
+          .getRepository(RoleAssignment)
+          .find({ where: { tenantId, userId: In(page.data.map((user) => user.id)) } })
+      : [];
+    return {
+      data: page.data.map((user) =>
+        Object.assign(user, {
+          roles: assignments
+            .filter((a) => a.userId === user.id)
+            .map((a) => a.role as Role)
+            .sort(),
+        }),
+      ),
+      nextCursor: page.nextCursor,
+    };
   }
 
   /**

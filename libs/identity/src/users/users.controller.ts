@@ -31,10 +31,11 @@ export class PlatformUsersController {
 
   @Get()
   @CheckPolicies('read', 'User', { scope: 'operator' })
-  @ApiOkResponse({ type: [UserResponse] })
-  async list(@Query() query: PageQueryDto): Promise<{ data: UserResponse[] }> {
-    return {
-      data: (await this.users.list(asTenantId(PLATFORM_TENANT_ID), query.limit)).map(toResponse),
-    };
+  @ApiOkResponse({ type: [UserResponse], description: '`{data, nextCursor}`, oldest first.' })
+  async list(
+    @Query() query: PageQueryDto,
+  ): Promise<{ data: UserResponse[]; nextCursor: string | null }> {
+    const page = await this.users.list(asTenantId(PLATFORM_TENANT_ID), query.limit, query.after);
+    return { data: page.data.map(toResponse), nextCursor: page.nextCursor };
   }
 }

@@ -1,5 +1,6 @@
 import { asTenantId, CheckPolicies, CurrentAccess } from '@app/authz';
-import { Body, Controller, Get, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
+import { PageQueryDto } from '@app/core';
 import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AccountManagerService } from './account-manager.service';
 import {
@@ -36,10 +37,15 @@ export class AccountManagersController {
 
   @Get()
   @CheckPolicies('read', 'AccountManagerAssignment')
-  @ApiOkResponse({ type: [AccountManagerAssignmentResponse] })
+  @ApiOkResponse({
+    type: [AccountManagerAssignmentResponse],
+    description: '`{data, nextCursor}`, oldest first.',
+  })
   async list(
     @Param('tenantId') tenantId: string,
-  ): Promise<{ data: AccountManagerAssignmentResponse[] }> {
-    return { data: (await this.assignments.list(asTenantId(tenantId))).map(toResponse) };
+    @Query() query: PageQueryDto,
+  ): Promise<{ data: AccountManagerAssignmentResponse[]; nextCursor: string | null }> {
+    const page = await this.assignments.list(asTenantId(tenantId), query.limit, query.after);
+    return { data: page.data.map(toResponse), nextCursor: page.nextCursor };
   }
 }
