@@ -178,3 +178,29 @@ describe('a dedicated login role for the app pool (DATABASE_APP_URL)', () => {
     }
   });
 });
+
+describe('a busy database', () => {
+  it('answers 503 with Retry-After, not 500, when no pooled connection frees up in time', async () => {
+    const t = await startApi({ env: { DATABASE_POOL_SIZE: '1' } });
+    try {
+      const tenant = await createTenant(t);
+      const key = (await createTenantKey(t, tenant.id, ['viewer'])).key;
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      // Hold the only connection inside a transaction...
+      const holder = t.app.get(TenantDb).inTenant(asTenantId(tenant.id), () => held);
+      try {
+        // ...so the request's authentication waits for the pool until it gives up (10 s).
+        const res = await t.http.get('/v1/me').set('Authorization', `Bearer ${key}`).expect(503);
+        expect(res.headers['retry-after']).toBe('1');
+        expect(res.body).toMatchObject({ code: 'service_unavailable', status: 503 });
+      } finally {
+        release();
+        await holder;
+      }
+      await t.http.get('/v1/me').set('Authorization', `Bearer ${key}`).expect(200);
+    } finally {
+      await t.close();
+    }
+  }, 30_000);
+});
