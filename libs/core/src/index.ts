@@ -24,3 +24,4 @@ export * from './telemetry/job-trace';
 export * from './telemetry/metrics.service';
 export * from './telemetry/telemetry';
 export * from './database/row-level-security';
+export * from './pagination/keyset';

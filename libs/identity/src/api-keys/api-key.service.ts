@@ -9,7 +9,7 @@ import {
   TenantDb,
   TenantId,
 } from '@app/authz';
-import { Actor, AppConfig, decodeCursor, InjectConfig, NotFound, Page, toPage } from '@app/core';
+import { Actor, AppConfig, InjectConfig, keysetPage, NotFound, Page } from '@app/core';
 import { Injectable } from '@nestjs/common';
 import { ApiKeyRevoked, RoleNotAllowedHere } from '../identity-problems';
 import { apiKeyPrefix, newApiKey, secretHash } from '../secrets';
@@ -82,24 +82,8 @@ export class ApiKeyService {
     const query = this.db.manager
       .getRepository(ApiKey)
       .createQueryBuilder('k')
-      .where('k.tenant_id = :tenantId', { tenantId })
-      .orderBy('k.created_at', 'DESC')
-      .addOrderBy('k.id', 'DESC')
-      .limit(limit + 1);
-    if (after) {
-      const cursor = decodeCursor(after);
-      query.andWhere('(k.created_at, k.id) < (:at::timestamptz, :id::uuid)', {
-        at: cursor.k,
-        id: cursor.id,
-      });
-    }
-    const rows = await query
-      .addSelect(`to_json(k.created_at) #>> '{}'`, 'cursor_at')
-      .getRawAndEntities();
-    const cursors = new Map(
-      rows.raw.map((raw: { k_id: string; cursor_at: string }) => [raw.k_id, raw.cursor_at]),
-    );
-    return toPage(rows.entities, limit, (key) => ({ k: cursors.get(key.id)!, id: key.id }));
+      .where('k.tenant_id = :tenantId', { tenantId });
+    return keysetPage(query, { alias: 'k', idOf: (key) => key.id, order: 'DESC', limit, after });
   }
 
   /** @throws NotFound when there is no such key in this tenant (another tenant's key is not found). */

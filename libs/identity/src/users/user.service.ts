@@ -8,7 +8,7 @@ import {
   TenantId,
 } from '@app/authz';
 import { Injectable } from '@nestjs/common';
-import { decodeCursor, Page, toPage } from '@app/core';
+import { keysetPage, Page } from '@app/core';
 import { EntityManager, In, QueryFailedError } from 'typeorm';
 import { EmailTaken, RoleNotAllowedHere } from '../identity-problems';
 import { RoleAssignment, User } from './user.entity';
@@ -82,23 +82,14 @@ export class UserService implements StaffDirectory {
     const query = this.db.manager
       .getRepository(User)
       .createQueryBuilder('u')
-      .where('u.tenant_id = :tenantId', { tenantId })
-      .orderBy('u.created_at', 'ASC')
-      .addOrderBy('u.id', 'ASC')
-      .limit(limit + 1)
-      .addSelect(`to_json(u.created_at) #>> '{}'`, 'cursor_at');
-    if (after) {
-      const cursor = decodeCursor(after);
-      query.andWhere('(u.created_at, u.id) > (:at::timestamptz, :id::uuid)', {
-        at: cursor.k,
-        id: cursor.id,
-      });
-    }
-    const { entities, raw } = await query.getRawAndEntities();
-    const cursors = new Map(
-      raw.map((row: { u_id: string; cursor_at: string }) => [row.u_id, row.cursor_at]),
-    );
-    const page = toPage(entities, limit, (user) => ({ k: cursors.get(user.id)!, id: user.id }));
+      .where('u.tenant_id = :tenantId', { tenantId });
+    const page = await keysetPage(query, {
+      alias: 'u',
+      idOf: (user) => user.id,
+      order: 'ASC',
+      limit,
+      after,
+    });
     const assignments = page.data.length
       ? await this.db.manager
           .getRepository(RoleAssignment)

@@ -1,4 +1,4 @@
-import { Actor, decodeCursor, Page, toPage } from '@app/core';
+import { Actor, keysetPage, Page } from '@app/core';
 import { STAFF_DIRECTORY, StaffDirectory, TenantDb, TenantId } from '@app/authz';
 import { Inject, Injectable } from '@nestjs/common';
 import { NotAnAccountManager } from '../tenancy-problems';
@@ -46,22 +46,14 @@ export class AccountManagerService {
     const query = this.db.manager
       .getRepository(AccountManagerAssignment)
       .createQueryBuilder('a')
-      .where('a.tenant_id = :tenantId', { tenantId })
-      .orderBy('a.created_at', 'ASC')
-      .addOrderBy('a.user_id', 'ASC')
-      .limit(limit + 1)
-      .addSelect(`to_json(a.created_at) #>> '{}'`, 'cursor_at');
-    if (after) {
-      const cursor = decodeCursor(after);
-      query.andWhere('(a.created_at, a.user_id) > (:at::timestamptz, :id::uuid)', {
-        at: cursor.k,
-        id: cursor.id,
-      });
-    }
-    const { entities, raw } = await query.getRawAndEntities();
-    const cursors = new Map(
-      raw.map((row: { a_user_id: string; cursor_at: string }) => [row.a_user_id, row.cursor_at]),
-    );
-    return toPage(entities, limit, (a) => ({ k: cursors.get(a.userId)!, id: a.userId }));
+      .where('a.tenant_id = :tenantId', { tenantId });
+    return keysetPage(query, {
+      alias: 'a',
+      idColumn: 'user_id',
+      idOf: (assignment) => assignment.userId,
+      order: 'ASC',
+      limit,
+      after,
+    });
   }
 }
