@@ -1,6 +1,7 @@
 import { AuthzModule } from '@app/authz';
 import { AppConfig, CoreModule, CoreModuleOptions, HttpAppOptions, QueueModule } from '@app/core';
 import { IdentityModule } from '@app/identity';
+import { MeteringModule } from '@app/metering';
 import { TenancyModule } from '@app/tenancy';
 import { DynamicModule, Module } from '@nestjs/common';
 
@@ -16,6 +17,7 @@ export class AppModule {
         AuthzModule,
         TenancyModule,
         IdentityModule,
+        MeteringModule,
       ],
     };
   }

@@ -7,7 +7,20 @@ import {
 import { PLATFORM_TENANT_ID, Principal } from './principal';
 
 export type Action =
-  'manage' | 'create' | 'read' | 'update' | 'delete' | 'revoke' | 'rotate' | 'assign';
+  | 'manage'
+  | 'create'
+  | 'read'
+  | 'update'
+  | 'delete'
+  | 'revoke'
+  | 'rotate'
+  | 'assign'
+  | 'activate'
+  | 'suspend'
+  | 'offboard'
+  | 'terminate'
+  | 'renew'
+  | 'amend';
 
 /**
  * Subject types. Each library adds its own when it declares a policy; `all` matches every one.

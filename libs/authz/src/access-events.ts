@@ -9,6 +9,7 @@ export interface AccessDeniedEvent {
     | 'invalid_credentials'
     | 'missing_permission'
     | 'tenant_not_reachable'
+    | 'tenant_suspended'
     | 'no_policy';
   actor?: Actor;
   tenantId?: string;

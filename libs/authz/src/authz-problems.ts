@@ -21,3 +21,11 @@ export const CredentialsRequired = defineProblem({
   title: 'Authentication required',
   description: 'Send `Authorization: Bearer <api key or session token>` or the session cookie.',
 });
+
+export const TenantSuspended = defineProblem({
+  code: 'tenant_suspended',
+  status: 403,
+  title: 'Tenant suspended',
+  description:
+    "The caller's tenant is suspended: its API keys and sessions are refused until the operator reactivates it. Nothing was changed.",
+});

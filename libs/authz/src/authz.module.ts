@@ -1,5 +1,6 @@
 import { Global, Module, OnApplicationBootstrap } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
+import { IdempotencyModule } from '@app/core';
 import { AccessEvents } from './access-events';
 import { PoliciesGuard } from './policies.guard';
 import { CurrentAccess } from './request-principal';
@@ -14,7 +15,7 @@ import { TenantTransactionInterceptor } from './tenant-transaction.interceptor';
  */
 @Global()
 @Module({
-  imports: [DiscoveryModule],
+  imports: [DiscoveryModule, IdempotencyModule],
   providers: [
     TenantDb,
     AccessEvents,

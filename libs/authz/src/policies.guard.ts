@@ -5,7 +5,12 @@ import type { Request } from 'express';
 import { ClsService } from 'nestjs-cls';
 import { AppAbility, buildAbility, subjectOf } from './ability';
 import { AccessDeniedEvent, AccessEvents } from './access-events';
-import { CredentialsRequired, InvalidCredentials, MissingPermission } from './authz-problems';
+import {
+  CredentialsRequired,
+  InvalidCredentials,
+  MissingPermission,
+  TenantSuspended,
+} from './authz-problems';
 import { AUTHENTICATED, POLICY_METADATA, RoutePolicy } from './policy.decorators';
 import { AUTHENTICATOR, Authenticator, SESSION_COOKIE } from './ports';
 import {
@@ -66,6 +71,15 @@ export class PoliciesGuard implements CanActivate {
     }
     this.cls.set(CLS_PRINCIPAL, principal);
     this.context.set({ actor: principal.actor });
+    if (principal.homeTenantStatus === 'suspended') {
+      await this.deny(request, {
+        status: 403,
+        reason: 'tenant_suspended',
+        actor: principal.actor,
+        tenantId: principal.homeTenantId,
+      });
+      throw new TenantSuspended('Your tenant is suspended; contact your account manager.');
+    }
 
     if (!policy) {
       // Deny by default: a route without a policy is a bug (the boot check should have caught it).
@@ -183,8 +197,11 @@ export function reaches(principal: Principal, tenantId: string): boolean {
   );
 }
 
-/** `Authorization: Bearer <token>`, else the session cookie. */
-function credentialOf(request: Request): string | undefined {
+/**
+ * The raw credential a request presents: `Authorization: Bearer <token>`, else the session
+ * cookie. Also keys the encryption of stored idempotent responses; never log it.
+ */
+export function credentialOf(request: Request): string | undefined {
   const header = request.header('authorization');
   if (header) {
     const match = /^Bearer\s+(\S{1,512})\s*$/i.exec(header);

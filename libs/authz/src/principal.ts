@@ -36,6 +36,11 @@ export interface Principal {
   assignedTenantIds: string[];
   /** The session this request came with, for logout. */
   sessionId?: string;
+  /**
+   * Lifecycle status of the home tenant (`onboarding`, `active`, `suspended`, `offboarded`),
+   * read with the credential. The guard refuses a suspended tenant's callers.
+   */
+  homeTenantStatus?: string;
 }
 
 export function isPlatformPrincipal(principal: Principal): boolean {

@@ -25,6 +25,7 @@ interface ApiKeyRow {
   expires_at: Date | null;
   revoked_at: Date | null;
   last_used_at: Date | null;
+  tenant_status: string;
 }
 
 interface SessionRow {
@@ -37,6 +38,7 @@ interface SessionRow {
   absolute_expires_at: Date;
   revoked_at: Date | null;
   roles: Role[];
+  tenant_status: string;
 }
 
 /**
@@ -63,7 +65,14 @@ export class IdentityAuthenticator implements Authenticator {
       secretHash(credential),
     ]);
     const now = Date.now();
-    if (!key || key.revoked_at || (key.expires_at && key.expires_at.getTime() <= now)) return null;
+    if (
+      !key ||
+      key.revoked_at ||
+      key.tenant_status === 'offboarded' ||
+      (key.expires_at && key.expires_at.getTime() <= now)
+    ) {
+      return null;
+    }
     if (!key.last_used_at || now - key.last_used_at.getTime() > TOUCH_INTERVAL_MS) {
       await this.dataSource.query('SELECT auth_touch_api_key($1)', [key.id]);
     }
@@ -75,6 +84,7 @@ export class IdentityAuthenticator implements Authenticator {
       assignedTenantIds: key.roles.includes('account_manager')
         ? await this.tenants.assignedTenantIds(key.id)
         : [],
+      homeTenantStatus: key.tenant_status,
     };
   }
 
@@ -87,6 +97,7 @@ export class IdentityAuthenticator implements Authenticator {
       !session ||
       session.revoked_at ||
       session.user_status !== 'active' ||
+      session.tenant_status === 'offboarded' ||
       session.absolute_expires_at.getTime() <= now ||
       now - session.last_seen_at.getTime() > this.config.SESSION_IDLE_TIMEOUT_MS
     ) {
@@ -107,6 +118,7 @@ export class IdentityAuthenticator implements Authenticator {
         ? await this.tenants.assignedTenantIds(session.user_id)
         : [],
       sessionId: session.id,
+      homeTenantStatus: session.tenant_status,
     };
   }
 }

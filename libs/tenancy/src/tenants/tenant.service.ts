@@ -1,9 +1,21 @@
 import { accessibleSql, AppAbility, TenantDb, TenantId } from '@app/authz';
-import { decodeCursor, NotFound, Page, toPage } from '@app/core';
+import { Actor, decodeCursor, NotFound, Page, toPage } from '@app/core';
 import { Injectable } from '@nestjs/common';
 import { QueryFailedError } from 'typeorm';
-import { TenantSlugTaken } from '../tenancy-problems';
-import { Tenant } from './tenant.entity';
+import {
+  ComplianceProfile,
+  complianceProfileErrors,
+  DEFAULT_COMPLIANCE_PROFILE,
+} from '../compliance/compliance-profile';
+import { RegionService } from '../regions/region.service';
+import {
+  IllegalTenantTransition,
+  InvalidComplianceProfile,
+  TenantOffboarded,
+  TenantSlugTaken,
+} from '../tenancy-problems';
+import { nextTenantStatus, TenantLifecycleAction, TenantStatus } from './tenant-lifecycle';
+import { ComplianceProfileVersion, Tenant } from './tenant.entity';
 
 const TENANT_COLUMNS: Record<string, string> = { id: 't.id', slug: 't.slug', name: 't.name' };
 
@@ -12,6 +24,12 @@ interface TenantRow {
   slug: string;
   name: string;
   kind: 'customer' | 'platform';
+  status: TenantStatus;
+  status_reason: string | null;
+  status_changed_at: Date | null;
+  billing_time_zone: string;
+  compliance_profile: Partial<ComplianceProfile>;
+  compliance_profile_version: number;
   created_at: Date;
   updated_at: Date;
 }
@@ -22,32 +40,72 @@ function toTenant(row: TenantRow): Tenant {
     slug: row.slug,
     name: row.name,
     kind: row.kind,
+    status: row.status,
+    statusReason: row.status_reason,
+    statusChangedAt: row.status_changed_at,
+    billingTimeZone: row.billing_time_zone,
+    complianceProfile: row.compliance_profile,
+    complianceProfileVersion: row.compliance_profile_version,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   });
 }
 
+const actorRef = (actor: Actor) => `${actor.type}:${actor.id}`;
+
+export interface CreateTenantInput {
+  slug: string;
+  name: string;
+  /** Default {@link DEFAULT_COMPLIANCE_PROFILE}: nothing permitted until staff set one. */
+  complianceProfile?: ComplianceProfile;
+  /** IANA time zone; default `UTC`. */
+  billingTimeZone?: string;
+}
+
 /** Customer tenants. Runs inside the request's scoped transaction ({@link TenantDb}). */
 @Injectable()
 export class TenantService {
-  constructor(private readonly db: TenantDb) {}
+  constructor(
+    private readonly db: TenantDb,
+    private readonly regions: RegionService,
+  ) {}
 
   /**
-   * @throws TenantSlugTaken (409) when the slug is in use.
+   * Creates a tenant in `onboarding` with version 1 of its compliance profile.
+   *
+   * @throws InvalidComplianceProfile (422) when the profile breaks a catalog rule
+   * @throws TenantSlugTaken (409) when the slug is in use
    */
-  async create(input: { slug: string; name: string }): Promise<Tenant> {
-    const repository = this.db.manager.getRepository(Tenant);
+  async create(input: CreateTenantInput, by: Actor): Promise<Tenant> {
+    const profile = input.complianceProfile ?? DEFAULT_COMPLIANCE_PROFILE;
+    await this.assertProfileValid(profile, 'complianceProfile.');
     try {
       // A savepoint keeps the request's transaction usable after a unique violation.
-      return await this.db.manager.transaction((manager) =>
-        manager.getRepository(Tenant).save(repository.create({ ...input, kind: 'customer' })),
-      );
+      return await this.db.manager.transaction(async (manager) => {
+        const tenant = await manager.getRepository(Tenant).save(
+          manager.getRepository(Tenant).create({
+            slug: input.slug,
+            name: input.name,
+            kind: 'customer',
+            status: 'onboarding',
+            billingTimeZone: input.billingTimeZone ?? 'UTC',
+            complianceProfile: profile,
+            complianceProfileVersion: 1,
+          }),
+        );
+        await manager
+          .getRepository(ComplianceProfileVersion)
+          .insert({ tenantId: tenant.id, version: 1, profile, createdBy: actorRef(by) });
+        return tenant;
+      });
     } catch (error) {
       if (
         error instanceof QueryFailedError &&
         (error.driverError as { code?: string }).code === '23505'
       ) {
-        throw new TenantSlugTaken(`A tenant with slug "${input.slug}" already exists.`);
+        throw new TenantSlugTaken(`A tenant with slug "${input.slug}" already exists.`, {
+          errors: [{ path: 'slug', message: 'is already in use' }],
+        });
       }
       throw error;
     }
@@ -85,5 +143,110 @@ export class TenantService {
       .findOneBy({ id: tenantId, kind: 'customer' });
     if (!tenant) throw new NotFound('No such tenant.');
     return tenant;
+  }
+
+  /**
+   * Moves the tenant through its lifecycle ({@link TENANT_TRANSITIONS}). The row is locked, so
+   * concurrent changes apply one after the other. A suspended or offboarded tenant's own keys
+   * and sessions are refused from the next request on (403 `tenant_suspended`/`tenant_offboarded`).
+   *
+   * @throws IllegalTenantTransition (409) when the table does not allow `action` now
+   * @throws NotFound when the tenant is not visible
+   */
+  async transition(
+    tenantId: TenantId,
+    action: TenantLifecycleAction,
+    reason: string | undefined,
+  ): Promise<Tenant> {
+    const tenant = await this.lock(tenantId);
+    const next = nextTenantStatus(tenant.status, action);
+    if (!next) {
+      throw new IllegalTenantTransition(`Cannot ${action} a tenant that is ${tenant.status}.`, {
+        extensions: { status: tenant.status, action },
+      });
+    }
+    tenant.status = next;
+    tenant.statusReason = reason ?? null;
+    tenant.statusChangedAt = new Date();
+    return this.db.manager.getRepository(Tenant).save(tenant);
+  }
+
+  /**
+   * Replaces the compliance profile: a new version, in force from the next request.
+   *
+   * @throws InvalidComplianceProfile (422) when the profile breaks a catalog rule
+   * @throws TenantOffboarded (409) for an offboarded tenant
+   * @throws NotFound when the tenant is not visible
+   */
+  async replaceComplianceProfile(
+    tenantId: TenantId,
+    profile: ComplianceProfile,
+    by: Actor,
+  ): Promise<Tenant> {
+    const tenant = await this.lock(tenantId);
+    if (tenant.status === 'offboarded') {
+      throw new TenantOffboarded('The tenant is offboarded; its profile no longer changes.');
+    }
+    await this.assertProfileValid(profile, '');
+    tenant.complianceProfile = profile;
+    tenant.complianceProfileVersion += 1;
+    await this.db.manager.getRepository(ComplianceProfileVersion).insert({
+      tenantId,
+      version: tenant.complianceProfileVersion,
+      profile,
+      createdBy: actorRef(by),
+    });
+    return this.db.manager.getRepository(Tenant).save(tenant);
+  }
+
+  /** Versions of the tenant's profile, oldest first. @throws ValidationFailed for a forged cursor. */
+  async profileVersions(
+    tenantId: TenantId,
+    limit: number,
+    after?: string,
+  ): Promise<Page<ComplianceProfileVersion>> {
+    const query = this.db.manager
+      .getRepository(ComplianceProfileVersion)
+      .createQueryBuilder('v')
+      .where('v.tenant_id = :tenantId', { tenantId })
+      .orderBy('v.version', 'ASC')
+      .limit(limit + 1);
+    if (after) {
+      const cursor = decodeCursor(after, 'integer');
+      query.andWhere('v.version > :version', { version: Number(cursor.k) });
+    }
+    return toPage(await query.getMany(), limit, (v) => ({ k: String(v.version), id: tenantId }));
+  }
+
+  /**
+   * Throws unless the tenant exists and is not offboarded (for other tenancy writes).
+   *
+   * @throws NotFound | TenantOffboarded
+   */
+  async assertWritable(tenantId: TenantId): Promise<Tenant> {
+    const tenant = await this.get(tenantId);
+    if (tenant.status === 'offboarded') {
+      throw new TenantOffboarded('The tenant is offboarded; it no longer changes.');
+    }
+    return tenant;
+  }
+
+  private async lock(tenantId: TenantId): Promise<Tenant> {
+    const tenant = await this.db.manager.getRepository(Tenant).findOne({
+      where: { id: tenantId, kind: 'customer' },
+      lock: { mode: 'pessimistic_write' },
+    });
+    if (!tenant) throw new NotFound('No such tenant.');
+    return tenant;
+  }
+
+  private async assertProfileValid(profile: ComplianceProfile, prefix: string): Promise<void> {
+    const errors = complianceProfileErrors(profile, await this.regions.all(), prefix);
+    if (errors.length > 0) {
+      throw new InvalidComplianceProfile(
+        `${errors.length} compliance rule${errors.length === 1 ? ' is' : 's are'} not met.`,
+        { errors },
+      );
+    }
   }
 }

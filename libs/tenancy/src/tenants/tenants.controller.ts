@@ -1,9 +1,26 @@
 import { asTenantId, CheckPolicies, CurrentAccess } from '@app/authz';
 import { PageQueryDto } from '@app/core';
-import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { CreateTenantDto } from './dto/create-tenant.dto';
-import { TenantPage, TenantResponse } from './dto/tenant.response';
+import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
+import {
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiTags,
+  ApiUnprocessableEntityResponse,
+} from '@nestjs/swagger';
+import {
+  ComplianceProfileDto,
+  ComplianceProfileResponse,
+  ComplianceProfileVersionPage,
+} from '../compliance/compliance-profile.dto';
+import { CreateTenantDto, TenantReasonDto, TenantTransitionDto } from './dto/create-tenant.dto';
+import {
+  profileResponse,
+  profileVersionResponse,
+  TenantPage,
+  TenantResponse,
+} from './dto/tenant.response';
 import { TenantService } from './tenant.service';
 
 @ApiTags('tenants')
@@ -16,9 +33,11 @@ export class TenantsController {
 
   @Post()
   @CheckPolicies('create', 'Tenant', { scope: 'platform' })
-  @ApiCreatedResponse({ type: TenantResponse })
+  @ApiCreatedResponse({ type: TenantResponse, description: 'The tenant, in `onboarding`.' })
+  @ApiUnprocessableEntityResponse({ description: '`invalid_compliance_profile`' })
+  @ApiConflictResponse({ description: '`tenant_slug_taken`' })
   async create(@Body() body: CreateTenantDto): Promise<TenantResponse> {
-    return TenantResponse.of(await this.tenants.create(body));
+    return TenantResponse.of(await this.tenants.create(body, this.access.principal.actor));
   }
 
   @Get()
@@ -35,5 +54,93 @@ export class TenantsController {
   @ApiNotFoundResponse({ description: 'No such tenant, or one the caller may not see.' })
   async get(@Param('tenantId') tenantId: string): Promise<TenantResponse> {
     return TenantResponse.of(await this.tenants.get(asTenantId(tenantId)));
+  }
+
+  @Post(':tenantId/activate')
+  @HttpCode(200)
+  @CheckPolicies('activate', 'Tenant')
+  @ApiOkResponse({ type: TenantResponse, description: 'onboarding or suspended → active.' })
+  @ApiConflictResponse({ description: '`illegal_tenant_transition`' })
+  async activate(
+    @Param('tenantId') tenantId: string,
+    @Body() body: TenantTransitionDto,
+  ): Promise<TenantResponse> {
+    return TenantResponse.of(
+      await this.tenants.transition(asTenantId(tenantId), 'activate', body.reason),
+    );
+  }
+
+  @Post(':tenantId/suspend')
+  @HttpCode(200)
+  @CheckPolicies('suspend', 'Tenant')
+  @ApiOkResponse({
+    type: TenantResponse,
+    description: "active → suspended: the tenant's keys and sessions get 403 `tenant_suspended`.",
+  })
+  @ApiConflictResponse({ description: '`illegal_tenant_transition`' })
+  async suspend(
+    @Param('tenantId') tenantId: string,
+    @Body() body: TenantReasonDto,
+  ): Promise<TenantResponse> {
+    return TenantResponse.of(
+      await this.tenants.transition(asTenantId(tenantId), 'suspend', body.reason),
+    );
+  }
+
+  @Post(':tenantId/offboard')
+  @HttpCode(200)
+  @CheckPolicies('offboard', 'Tenant')
+  @ApiOkResponse({ type: TenantResponse, description: 'Any status → offboarded (final).' })
+  @ApiConflictResponse({ description: '`illegal_tenant_transition`' })
+  async offboard(
+    @Param('tenantId') tenantId: string,
+    @Body() body: TenantReasonDto,
+  ): Promise<TenantResponse> {
+    return TenantResponse.of(
+      await this.tenants.transition(asTenantId(tenantId), 'offboard', body.reason),
+    );
+  }
+
+  @Get(':tenantId/compliance-profile')
+  @CheckPolicies('read', 'ComplianceProfile')
+  @ApiOkResponse({ type: ComplianceProfileResponse })
+  async profile(@Param('tenantId') tenantId: string): Promise<ComplianceProfileResponse> {
+    return profileResponse(await this.tenants.get(asTenantId(tenantId)));
+  }
+
+  @Put(':tenantId/compliance-profile')
+  @CheckPolicies('update', 'ComplianceProfile')
+  @ApiOkResponse({
+    type: ComplianceProfileResponse,
+    description: 'The new version, in force from the next request.',
+  })
+  @ApiUnprocessableEntityResponse({ description: '`invalid_compliance_profile`' })
+  @ApiConflictResponse({ description: '`tenant_offboarded`' })
+  async replaceProfile(
+    @Param('tenantId') tenantId: string,
+    @Body() body: ComplianceProfileDto,
+  ): Promise<ComplianceProfileResponse> {
+    return profileResponse(
+      await this.tenants.replaceComplianceProfile(
+        asTenantId(tenantId),
+        body,
+        this.access.principal.actor,
+      ),
+    );
+  }
+
+  @Get(':tenantId/compliance-profile/versions')
+  @CheckPolicies('read', 'ComplianceProfile')
+  @ApiOkResponse({ type: ComplianceProfileVersionPage, description: 'Oldest first.' })
+  async profileVersions(
+    @Param('tenantId') tenantId: string,
+    @Query() query: PageQueryDto,
+  ): Promise<ComplianceProfileVersionPage> {
+    const page = await this.tenants.profileVersions(
+      asTenantId(tenantId),
+      query.limit,
+      query.after,
+    );
+    return { data: page.data.map(profileVersionResponse), nextCursor: page.nextCursor };
   }
 }

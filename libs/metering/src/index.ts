@@ -1,0 +1,2 @@
+export * from './metering.module';
+export * from './usage/usage-ledger.service';
