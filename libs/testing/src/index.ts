@@ -2,3 +2,4 @@ export * from './expect-eventually';
 export * from './test-app';
 export * from './test-database';
 export * from './tenant-session';
+export * from './usage-ledger';

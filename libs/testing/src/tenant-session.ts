@@ -69,3 +69,20 @@ export async function tenantWithMembers(
   }
   return { ...tenant, tokens };
 }
+
+/** A signed-in account manager assigned (by the platform admin) to each of `tenantIds`. */
+export async function accountManagerFor(
+  t: TestApp,
+  ...tenantIds: string[]
+): Promise<{ userId: string; token: string }> {
+  const manager = await signIn(t, ['account_manager']);
+  for (const tenantId of tenantIds) {
+    const res = await t.http
+      .post(`/v1/tenants/${tenantId}/account-managers`)
+      .set(bearer(platformAdminKey()))
+      .send({ userId: manager.userId });
+    if (res.status !== 201)
+      throw new Error(`assigning answered ${res.status}: ${JSON.stringify(res.body)}`);
+  }
+  return manager;
+}

@@ -448,7 +448,7 @@ export class ContractService {
     if (!next) {
       throw new IllegalContractTransition(
         `Cannot ${action} contract ${contract.contractNumber}: it is ${status}.`,
-        { extensions: { status, action } },
+        { extensions: { contractStatus: status, action } },
       );
     }
     return next;

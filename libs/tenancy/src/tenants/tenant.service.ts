@@ -162,7 +162,7 @@ export class TenantService {
     const next = nextTenantStatus(tenant.status, action);
     if (!next) {
       throw new IllegalTenantTransition(`Cannot ${action} a tenant that is ${tenant.status}.`, {
-        extensions: { status: tenant.status, action },
+        extensions: { tenantStatus: tenant.status, action },
       });
     }
     tenant.status = next;
