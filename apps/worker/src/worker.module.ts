@@ -4,6 +4,7 @@ import {
   CoreModuleOptions,
   HeartbeatModule,
   HttpAppOptions,
+  IdempotencyPurgeModule,
   QueueModule,
 } from '@app/core';
 import { DynamicModule, Module } from '@nestjs/common';
@@ -21,6 +22,7 @@ export class WorkerModule {
         CoreModule.forRoot(config, { service: 'worker', ...options }),
         QueueModule.forRoot('worker'),
         HeartbeatModule,
+        IdempotencyPurgeModule,
       ],
     };
   }

@@ -77,8 +77,7 @@ export class TenantTransactionInterceptor implements NestInterceptor {
 function routeHeadersOf(context: ExecutionContext): Record<string, string> {
   const declared =
     (Reflect.getMetadata(HEADERS_METADATA, context.getHandler()) as
-      | { name: string; value: string | (() => string) }[]
-      | undefined) ?? [];
+      { name: string; value: string | (() => string) }[] | undefined) ?? [];
   return Object.fromEntries(
     declared.map(({ name, value }) => [name, typeof value === 'function' ? value() : value]),
   );

@@ -22,6 +22,7 @@ describe('loadConfig', () => {
       MIGRATIONS_RUN: true,
       BODY_LIMIT: 1024 * 1024,
       REDIS_ALLOW_EVICTION: false,
+      IDEMPOTENCY_KEY_TTL_HOURS: 24,
     });
   });
 
@@ -31,12 +32,14 @@ describe('loadConfig', () => {
       MIGRATIONS_RUN: 'false',
       PORT: '8080',
       REDIS_ALLOW_EVICTION: 'yes',
+      IDEMPOTENCY_KEY_TTL_HOURS: '48',
     });
     expect(config).toMatchObject({
       BODY_LIMIT: 512 * 1024,
       MIGRATIONS_RUN: false,
       PORT: 8080,
       REDIS_ALLOW_EVICTION: true,
+      IDEMPOTENCY_KEY_TTL_HOURS: 48,
     });
   });
 
@@ -116,6 +119,16 @@ describe('loadConfig', () => {
       'HEARTBEAT_INTERVAL_MS',
       'soon',
       'HEARTBEAT_INTERVAL_MS: must be a positive integer number of milliseconds (got "soon")',
+    ],
+    [
+      'IDEMPOTENCY_KEY_TTL_HOURS',
+      '12',
+      'IDEMPOTENCY_KEY_TTL_HOURS: must be an integer number of hours from 24 to 8760 (got "12")',
+    ],
+    [
+      'IDEMPOTENCY_KEY_TTL_HOURS',
+      '1.5',
+      'IDEMPOTENCY_KEY_TTL_HOURS: must be an integer number of hours from 24 to 8760 (got "1.5")',
     ],
     [
       'OTEL_EXPORTER_OTLP_ENDPOINT',

@@ -59,6 +59,17 @@ const positiveMs = z
   );
 
 /**
+ * Hours an `Idempotency-Key` and its stored response are kept: at least 24 (Stripe keeps keys
+ * 24 hours; clients retry within that window), at most a year.
+ */
+const idempotencyTtlHours = z
+  .string()
+  .regex(/^\d{1,4}$/, 'must be an integer number of hours from 24 to 8760')
+  .transform(Number)
+  .pipe(z.number())
+  .refine((n) => n >= 24 && n <= 8760, 'must be an integer number of hours from 24 to 8760');
+
+/**
  * Every environment variable the processes read, with its default. The README's
  * "Configuration" table documents each of them; keep the two in step.
  */
@@ -111,6 +122,7 @@ export const configSchema = z
     SESSION_IDLE_TIMEOUT_MS: positiveMs.default(30 * 60 * 1000),
     SESSION_ABSOLUTE_TIMEOUT_MS: positiveMs.default(12 * 60 * 60 * 1000),
     SESSION_COOKIE_SECURE: booleanString.default(true),
+    IDEMPOTENCY_KEY_TTL_HOURS: idempotencyTtlHours.default(24),
     TRUST_PROXY: z
       .string()
       .regex(

@@ -13,6 +13,8 @@ import {
 import { redactUrl } from '../logging/redaction';
 import { DomainError, ProblemBody, problemTypeUri } from './problem';
 import { NotFound } from './common-problems';
+import { RenderedResponse, writeResponse } from '../http/rendered-response';
+import { StoredResponse } from '../idempotency/stored-response';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -78,10 +80,53 @@ export function bodyParserErrorMiddleware(
   next(fromBodyParserError(error) ?? error);
 }
 
+/** A problem rendered for the wire, with the error it came from. */
+export interface RenderedProblem {
+  error: DomainError;
+  body: ProblemBody;
+  response: RenderedResponse;
+}
+
 /**
- * Turns every error into an RFC 9457 problem body. Domain errors keep their code; Nest's
- * HttpExceptions map by status; body-parser errors become 400/413; anything else is a 500 whose
- * body carries only the request id, the error itself going to the log.
+ * Renders any error as the RFC 9457 response {@link ProblemDetailsFilter} sends: domain errors
+ * keep their code; Nest's HttpExceptions map by status; body-parser errors become 400/413/415; a
+ * busy database 503; anything else a 500 whose body carries only the request id. The one place
+ * that decides status, headers and body bytes of an error response, used by the filter and by
+ * idempotent requests that store a 4xx answer for replay.
+ */
+export function renderProblem(exception: unknown, request: Request): RenderedProblem {
+  let error = toDomainError(exception);
+  if (error.problem.code === 'not_found' && /^Cannot [A-Z]+ /.test(error.message)) {
+    // Nest's router says "Cannot GET /path?query"; the query may hold secrets.
+    error = new NotFound(`No route matches ${request.method} ${request.path}.`);
+  }
+  const body: ProblemBody = {
+    type: problemTypeUri(error.problem.code),
+    title: error.problem.title,
+    status: error.problem.status,
+    detail: error.message,
+    instance: request.originalUrl?.split('?')[0],
+    code: error.problem.code,
+    requestId: (request as { id?: string }).id,
+    ...(error.errors?.length ? { errors: error.errors } : {}),
+    ...error.extensions,
+  };
+  return {
+    error,
+    body,
+    response: {
+      status: body.status,
+      // `res.type(...).send(string)` would add the charset; written as bytes, it is spelled out.
+      headers: { ...error.headers, 'Content-Type': `${PROBLEM_CONTENT_TYPE}; charset=utf-8` },
+      body: Buffer.from(JSON.stringify(body), 'utf8'),
+    },
+  };
+}
+
+/**
+ * The global filter. Writes a {@link StoredResponse} (an idempotent request's answer, after its
+ * transaction committed) verbatim; turns every other error into a problem with
+ * {@link renderProblem}, logging 500s with the error and requests refused before routing.
  */
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
@@ -91,22 +136,12 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<Request & { id?: string }>();
     const response = http.getResponse<Response>();
-    let error = this.toDomainError(exception);
-    if (error.problem.code === 'not_found' && /^Cannot [A-Z]+ /.test(error.message)) {
-      // Nest's router says "Cannot GET /path?query"; the query may hold secrets.
-      error = new NotFound(`No route matches ${request.method} ${request.path}.`);
+    if (exception instanceof StoredResponse) {
+      if (response.headersSent) response.end();
+      else exception.writeTo(response);
+      return;
     }
-    const body: ProblemBody = {
-      type: problemTypeUri(error.problem.code),
-      title: error.problem.title,
-      status: error.problem.status,
-      detail: error.message,
-      instance: request.originalUrl?.split('?')[0],
-      code: error.problem.code,
-      requestId: request.id,
-      ...(error.errors?.length ? { errors: error.errors } : {}),
-      ...error.extensions,
-    };
+    const { error, body, response: rendered } = renderProblem(exception, request);
     if (error.problem.code === 'internal_error') {
       this.logger.error({ err: exception, requestId: request.id }, 'unhandled exception');
     } else if (!(request as { log?: unknown }).log) {
@@ -126,41 +161,39 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       response.end();
       return;
     }
-    for (const [name, value] of Object.entries(error.headers ?? {}))
-      response.setHeader(name, value);
-    response.status(body.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
+    writeResponse(response, rendered);
   }
+}
 
-  private toDomainError(exception: unknown): DomainError {
-    if (exception instanceof DomainError) return exception;
-    if (exception instanceof HttpException) return this.fromHttpException(exception);
-    return (
-      fromDatabaseOverload(exception) ??
-      fromBodyParserError(exception) ??
-      new InternalError('An unexpected error occurred.', { cause: exception })
-    );
-  }
+function toDomainError(exception: unknown): DomainError {
+  if (exception instanceof DomainError) return exception;
+  if (exception instanceof HttpException) return fromHttpException(exception);
+  return (
+    fromDatabaseOverload(exception) ??
+    fromBodyParserError(exception) ??
+    new InternalError('An unexpected error occurred.', { cause: exception })
+  );
+}
 
-  private fromHttpException(exception: HttpException): DomainError {
-    const status = exception.getStatus();
-    const payload = exception.getResponse() as Record<string, unknown> | string;
-    // @nestjs/terminus answers 503 with {status: 'error', error: {...}, details: {...}}.
-    if (typeof payload === 'object' && payload.status === 'error' && payload.details) {
-      const failing = Object.keys((payload.error as object) ?? {});
-      return new NotReady(`Not ready: ${failing.join(', ') || 'unknown'} failed its check.`, {
-        extensions: { checks: payload.details },
-      });
-    }
-    const detail =
-      typeof payload === 'string'
-        ? payload
-        : Array.isArray(payload.message)
-          ? payload.message.join('; ')
-          : String(payload.message ?? exception.message);
-    const ProblemClass = PROBLEM_BY_STATUS[status];
-    if (ProblemClass) return new ProblemClass(detail);
-    if (status >= 500)
-      return new InternalError('An unexpected error occurred.', { cause: exception });
-    return new BadRequest(detail);
+function fromHttpException(exception: HttpException): DomainError {
+  const status = exception.getStatus();
+  const payload = exception.getResponse() as Record<string, unknown> | string;
+  // @nestjs/terminus answers 503 with {status: 'error', error: {...}, details: {...}}.
+  if (typeof payload === 'object' && payload.status === 'error' && payload.details) {
+    const failing = Object.keys((payload.error as object) ?? {});
+    return new NotReady(`Not ready: ${failing.join(', ') || 'unknown'} failed its check.`, {
+      extensions: { checks: payload.details },
+    });
   }
+  const detail =
+    typeof payload === 'string'
+      ? payload
+      : Array.isArray(payload.message)
+        ? payload.message.join('; ')
+        : String(payload.message ?? exception.message);
+  const ProblemClass = PROBLEM_BY_STATUS[status];
+  if (ProblemClass) return new ProblemClass(detail);
+  if (status >= 500)
+    return new InternalError('An unexpected error occurred.', { cause: exception });
+  return new BadRequest(detail);
 }

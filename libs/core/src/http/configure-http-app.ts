@@ -6,6 +6,7 @@ import type { AppConfig } from '../config/config.schema';
 import { requestIdMiddleware } from '../context/request-id';
 import { bodyParserErrorMiddleware, ProblemDetailsFilter } from '../errors/problem-details.filter';
 import { createValidationPipe } from '../errors/validation';
+import { documentIdempotencyKey } from '../idempotency/idempotency.openapi';
 import { httpMetricsMiddleware } from '../telemetry/http-metrics.middleware';
 import { MetricsService } from '../telemetry/metrics.service';
 
@@ -54,6 +55,7 @@ export function configureHttpApp(
         })
         .build(),
     );
+    documentIdempotencyKey(document);
     SwaggerModule.setup('docs', app, document, {
       jsonDocumentUrl: 'docs-json',
       yamlDocumentUrl: 'docs-yaml',
