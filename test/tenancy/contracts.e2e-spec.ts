@@ -64,12 +64,18 @@ describe('contracts', () => {
 
   async function activated(tenantId: string, body = draft()) {
     const contract = await create(tenantId, body);
-    await t.http.post(`${base(tenantId)}/${contract.id}/activate`).set(admin()).expect(200);
+    await t.http
+      .post(`${base(tenantId)}/${contract.id}/activate`)
+      .set(admin())
+      .expect(200);
     return contract;
   }
 
   async function count(tenantId: string): Promise<number> {
-    const res = await t.http.get(`${base(tenantId)}?limit=100`).set(admin()).expect(200);
+    const res = await t.http
+      .get(`${base(tenantId)}?limit=100`)
+      .set(admin())
+      .expect(200);
     return res.body.data.length;
   }
 
@@ -93,7 +99,10 @@ describe('contracts', () => {
       ],
       sla: { availabilityTarget: 99.9, measurementWindow: 'calendar_month' },
     });
-    await t.http.get(`${base(tenant.id)}/${res.body.id}`).set(admin()).expect(200, res.body);
+    await t.http
+      .get(`${base(tenant.id)}/${res.body.id}`)
+      .set(admin())
+      .expect(200, res.body);
   });
 
   it('defaults the term to one year in the billing time zone', async () => {
@@ -269,7 +278,10 @@ describe('contracts', () => {
       expect(res.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(
         ['billingModel', 'committedSpendMinor', 'currency', 'quotaLines', 'sla'].sort(),
       );
-      const after = await t.http.get(`${base(tenant.id)}/${contract.id}`).set(admin()).expect(200);
+      const after = await t.http
+        .get(`${base(tenant.id)}/${contract.id}`)
+        .set(admin())
+        .expect(200);
       expect(after.body.status).toBe('draft');
     });
 
@@ -316,7 +328,10 @@ describe('contracts', () => {
         .send({ committedSpendMinor: 1 })
         .expect(409);
       expect(res.body.code).toBe('contract_not_editable');
-      const after = await t.http.get(`${base(tenant.id)}/${contract.id}`).set(admin()).expect(200);
+      const after = await t.http
+        .get(`${base(tenant.id)}/${contract.id}`)
+        .set(admin())
+        .expect(200);
       expect(after.body.committedSpendMinor).toBe(120_000_000);
     });
 
@@ -352,7 +367,10 @@ describe('contracts', () => {
         .send(body)
         .expect(409);
       expect(res.body.code).toBe('illegal_contract_transition');
-      const after = await t.http.get(`${base(tenant.id)}/${contract.id}`).set(admin()).expect(200);
+      const after = await t.http
+        .get(`${base(tenant.id)}/${contract.id}`)
+        .set(admin())
+        .expect(200);
       expect(after.body.status).toBe(status);
       expect(after.body.latestVersion).toBe(1);
     });
@@ -368,14 +386,20 @@ describe('contracts', () => {
         }),
       );
       await new Promise((resolve) => setTimeout(resolve, 1600));
-      const res = await t.http.get(`${base(tenant.id)}/${contract.id}`).set(admin()).expect(200);
+      const res = await t.http
+        .get(`${base(tenant.id)}/${contract.id}`)
+        .set(admin())
+        .expect(200);
       expect(res.body.status).toBe('expired');
       await t.http
         .post(`${base(tenant.id)}/${contract.id}/terminate`)
         .set(admin())
         .send({ reason: 'late' })
         .expect(409);
-      const list = await t.http.get(`${base(tenant.id)}?status=expired`).set(admin()).expect(200);
+      const list = await t.http
+        .get(`${base(tenant.id)}?status=expired`)
+        .set(admin())
+        .expect(200);
       expect(list.body.data.map((c: { id: string }) => c.id)).toEqual([contract.id]);
     });
 
@@ -505,7 +529,10 @@ describe('contracts', () => {
           .expect(422);
         expect(res.body.code).toBe('as_of_outside_term');
       }
-      await t.http.get(`${base(tenant.id)}/${contract.id}?asOf=yesterday`).set(admin()).expect(400);
+      await t.http
+        .get(`${base(tenant.id)}/${contract.id}?asOf=yesterday`)
+        .set(admin())
+        .expect(400);
 
       const versions = await t.http
         .get(`${base(tenant.id)}/${contract.id}/versions`)
@@ -540,7 +567,10 @@ describe('contracts', () => {
       ]) {
         const res = await amend(tenant.id, contract.id, when, 400);
         expect(res.status).toBe(422);
-        expect(res.body).toMatchObject({ code: 'invalid_amendment', errors: [{ path: 'effectiveFrom' }] });
+        expect(res.body).toMatchObject({
+          code: 'invalid_amendment',
+          errors: [{ path: 'effectiveFrom' }],
+        });
         expect(res.body.detail).toContain(fragment);
       }
       const latest = await t.http.get(`${base(tenant.id)}/${contract.id}/versions`).set(admin());
@@ -553,7 +583,11 @@ describe('contracts', () => {
       [{ changes: { termEnd: '2032-01-01T00:00:00Z' } }, 'changes.termEnd'],
       [{ changes: { quotaLines: [] } }, 'changes.quotaLines'],
       [
-        { changes: { quotaLines: [{ metric: 'requests', limit: -1, period: 'day', enforcement: 'hard' }] } },
+        {
+          changes: {
+            quotaLines: [{ metric: 'requests', limit: -1, period: 'day', enforcement: 'hard' }],
+          },
+        },
         'changes.quotaLines[0].limit',
       ],
       [{}, 'changes'],
@@ -576,7 +610,10 @@ describe('contracts', () => {
       await t.http
         .post(`${base(tenant.id)}/${contract.id}/amendments`)
         .set(admin())
-        .send({ effectiveFrom: '2030-06-01T00:00:00Z', changes: { committedSpendMinor: 150_000_000 } })
+        .send({
+          effectiveFrom: '2030-06-01T00:00:00Z',
+          changes: { committedSpendMinor: 150_000_000 },
+        })
         .expect(201);
       const renewal = await t.http
         .post(`${base(tenant.id)}/${contract.id}/renew`)
@@ -619,14 +656,23 @@ describe('contracts', () => {
       const contract = await create(tenant.id);
       for (const role of ['tenant_admin', 'compliance_officer'] as const) {
         const key = (await createTenantKey(t, tenant.id, [role])).key;
-        await t.http.get(`${base(tenant.id)}/${contract.id}`).set(bearer(key)).expect(200);
+        await t.http
+          .get(`${base(tenant.id)}/${contract.id}`)
+          .set(bearer(key))
+          .expect(200);
         await t.http.get(base(tenant.id)).set(bearer(key)).expect(200);
         await t.http.post(base(tenant.id)).set(bearer(key)).send(draft()).expect(403);
-        await t.http.post(`${base(tenant.id)}/${contract.id}/activate`).set(bearer(key)).expect(403);
+        await t.http
+          .post(`${base(tenant.id)}/${contract.id}/activate`)
+          .set(bearer(key))
+          .expect(403);
       }
       for (const role of ['ml_engineer', 'viewer'] as const) {
         const key = (await createTenantKey(t, tenant.id, [role])).key;
-        await t.http.get(`${base(tenant.id)}/${contract.id}`).set(bearer(key)).expect(403);
+        await t.http
+          .get(`${base(tenant.id)}/${contract.id}`)
+          .set(bearer(key))
+          .expect(403);
       }
       expect(await count(tenant.id)).toBe(1);
     });
@@ -635,18 +681,31 @@ describe('contracts', () => {
       const mine = await createTenant(t);
       const other = await createTenant(t);
       const manager = await accountManagerFor(t, mine.id);
-      const res = await t.http.post(base(mine.id)).set(bearer(manager.token)).send(draft()).expect(201);
+      const res = await t.http
+        .post(base(mine.id))
+        .set(bearer(manager.token))
+        .send(draft())
+        .expect(201);
       await t.http
         .post(`${base(mine.id)}/${res.body.id}/activate`)
         .set(bearer(manager.token))
         .expect(200);
       await t.http.post(base(other.id)).set(bearer(manager.token)).send(draft()).expect(404);
       const theirs = await create(other.id);
-      await t.http.get(`${base(other.id)}/${theirs.id}`).set(bearer(manager.token)).expect(404);
+      await t.http
+        .get(`${base(other.id)}/${theirs.id}`)
+        .set(bearer(manager.token))
+        .expect(404);
       // Another tenant's contract id under my tenant's path is not found either.
       const adminKey = (await createTenantKey(t, mine.id, ['tenant_admin'])).key;
-      await t.http.get(`${base(mine.id)}/${theirs.id}`).set(bearer(adminKey)).expect(404);
-      await t.http.get(`${base(mine.id)}/not-a-uuid`).set(bearer(adminKey)).expect(400);
+      await t.http
+        .get(`${base(mine.id)}/${theirs.id}`)
+        .set(bearer(adminKey))
+        .expect(404);
+      await t.http
+        .get(`${base(mine.id)}/not-a-uuid`)
+        .set(bearer(adminKey))
+        .expect(400);
     });
   });
 
@@ -685,7 +744,13 @@ describe('contracts', () => {
           termEnd: termStart.plus({ years: 1 }).toUTC().toISO(),
           quotaLines: [
             { metric: 'total_tokens', limit: 1000, period: 'month', enforcement: 'hard' },
-            { metric: 'requests', limit: 3, period: 'term', enforcement: 'soft', overageUnitPriceMinor: 5 },
+            {
+              metric: 'requests',
+              limit: 3,
+              period: 'term',
+              enforcement: 'soft',
+              overageUnitPriceMinor: 5,
+            },
             { metric: 'dedicated_endpoints', limit: 2, period: 'term', enforcement: 'hard' },
           ],
         }),
@@ -698,7 +763,11 @@ describe('contracts', () => {
         { metric: 'total_tokens', quantity: 250, occurredAt: edge },
         { metric: 'total_tokens', quantity: 50, occurredAt: new Date(Date.now() - 1000) },
         { metric: 'requests', quantity: 4, occurredAt: new Date(Date.now() - 1000) },
-        { metric: 'dedicated_endpoints', quantity: 1, occurredAt: termStart.plus({ days: 1 }).toJSDate() },
+        {
+          metric: 'dedicated_endpoints',
+          quantity: 1,
+          occurredAt: termStart.plus({ days: 1 }).toJSDate(),
+        },
       ]);
       // Another tenant's usage never counts.
       const other = await createTenant(t);
@@ -730,7 +799,12 @@ describe('contracts', () => {
           periodStart: termStart.toUTC().toISO(),
           periodEnd: termStart.plus({ years: 1 }).toUTC().toISO(),
         },
-        expect.objectContaining({ metric: 'dedicated_endpoints', used: 1, remaining: 1, percent: 50 }),
+        expect.objectContaining({
+          metric: 'dedicated_endpoints',
+          used: 1,
+          remaining: 1,
+          percent: 50,
+        }),
       ]);
       // Local midnight in Tokyo is 15:00 UTC the day before.
       expect(res.body.data[0].periodStart).toMatch(/T15:00:00\.000Z$/);

@@ -69,15 +69,27 @@ describe('tenants: compliance profiles and lifecycle', () => {
     });
 
     it.each([
-      [{ allowedRegions: ['mars-north-1'] }, 'complianceProfile.allowedRegions[0]', 'unknown region'],
       [
-        { allowedRegions: ['eu-central-1'], requiredCertifications: ['hipaa'], auditRetentionDays: 2190 },
+        { allowedRegions: ['mars-north-1'] },
+        'complianceProfile.allowedRegions[0]',
+        'unknown region',
+      ],
+      [
+        {
+          allowedRegions: ['eu-central-1'],
+          requiredCertifications: ['hipaa'],
+          auditRetentionDays: 2190,
+        },
         'complianceProfile.allowedRegions[0]',
         'lacks required certification hipaa',
       ],
       [{ allowedDataZones: ['antarctica'] }, 'complianceProfile.allowedDataZones[0]', 'no region'],
       [
-        { requiredCertifications: ['hipaa'], allowedRegions: ['us-east-1'], auditRetentionDays: 2189 },
+        {
+          requiredCertifications: ['hipaa'],
+          allowedRegions: ['us-east-1'],
+          auditRetentionDays: 2189,
+        },
         'complianceProfile.auditRetentionDays',
         'hipaa requires it',
       ],
@@ -101,10 +113,22 @@ describe('tenants: compliance profiles and lifecycle', () => {
     });
 
     it.each([
-      [{ complianceProfile: { ...GDPR_PROFILE, dataClassification: 'secret' } }, 'complianceProfile.dataClassification'],
-      [{ complianceProfile: { ...GDPR_PROFILE, requiredCertifications: ['iso9001'] } }, 'complianceProfile.requiredCertifications'],
-      [{ complianceProfile: { ...GDPR_PROFILE, auditRetentionDays: 10.5 } }, 'complianceProfile.auditRetentionDays'],
-      [{ complianceProfile: { ...GDPR_PROFILE, allowedModelFamilies: ['Llama 3!'] } }, 'complianceProfile.allowedModelFamilies'],
+      [
+        { complianceProfile: { ...GDPR_PROFILE, dataClassification: 'secret' } },
+        'complianceProfile.dataClassification',
+      ],
+      [
+        { complianceProfile: { ...GDPR_PROFILE, requiredCertifications: ['iso9001'] } },
+        'complianceProfile.requiredCertifications',
+      ],
+      [
+        { complianceProfile: { ...GDPR_PROFILE, auditRetentionDays: 10.5 } },
+        'complianceProfile.auditRetentionDays',
+      ],
+      [
+        { complianceProfile: { ...GDPR_PROFILE, allowedModelFamilies: ['Llama 3!'] } },
+        'complianceProfile.allowedModelFamilies',
+      ],
       [{ complianceProfile: { dataClassification: 'public' } }, 'complianceProfile.allowedRegions'],
       [{ billingTimeZone: 'Mars/Olympus' }, 'billingTimeZone'],
     ])('refuses a malformed profile or zone %j (400)', async (change, path) => {
@@ -141,17 +165,25 @@ describe('tenants: compliance profiles and lifecycle', () => {
         .expect(200);
       expect(versions.body.data.map((v: { version: number }) => v.version)).toEqual([1, 2]);
       const rest = await t.http
-        .get(`/v1/tenants/${tenant.id}/compliance-profile/versions?after=${versions.body.nextCursor}`)
+        .get(
+          `/v1/tenants/${tenant.id}/compliance-profile/versions?after=${versions.body.nextCursor}`,
+        )
         .set(admin())
         .expect(200);
-      expect(rest.body).toMatchObject({ data: [{ version: 3, allowedModelFamilies: ['llama'] }], nextCursor: null });
+      expect(rest.body).toMatchObject({
+        data: [{ version: 3, allowedModelFamilies: ['llama'] }],
+        nextCursor: null,
+      });
       expect(rest.body.data[0].createdBy).toMatch(/^api_key:/);
     });
 
     it('lets the tenant read but never change its own profile', async () => {
       const tenant = await createTenant(t);
       const tenantAdmin = (await createTenantKey(t, tenant.id, ['tenant_admin'])).key;
-      await t.http.get(`/v1/tenants/${tenant.id}/compliance-profile`).set(bearer(tenantAdmin)).expect(200);
+      await t.http
+        .get(`/v1/tenants/${tenant.id}/compliance-profile`)
+        .set(bearer(tenantAdmin))
+        .expect(200);
       await t.http
         .put(`/v1/tenants/${tenant.id}/compliance-profile`)
         .set(bearer(tenantAdmin))
@@ -218,7 +250,11 @@ describe('tenants: compliance profiles and lifecycle', () => {
     it('needs a reason to suspend or offboard', async () => {
       const id = await tenantIn('active');
       for (const action of ['suspend', 'offboard']) {
-        const res = await t.http.post(`/v1/tenants/${id}/${action}`).set(admin()).send({}).expect(400);
+        const res = await t.http
+          .post(`/v1/tenants/${id}/${action}`)
+          .set(admin())
+          .send({})
+          .expect(400);
         expect(res.body.errors[0].path).toBe('reason');
       }
     });
@@ -228,7 +264,11 @@ describe('tenants: compliance profiles and lifecycle', () => {
       const key = (await createTenantKey(t, id, ['tenant_admin'])).key;
       const session = (await signIn(t, ['ml_engineer'], id)).token;
       await t.http.get('/v1/me').set(bearer(key)).expect(200);
-      await t.http.post(`/v1/tenants/${id}/suspend`).set(admin()).send({ reason: 'unpaid' }).expect(200);
+      await t.http
+        .post(`/v1/tenants/${id}/suspend`)
+        .set(admin())
+        .send({ reason: 'unpaid' })
+        .expect(200);
       for (const token of [key, session]) {
         const res = await t.http.get(`/v1/tenants/${id}`).set(bearer(token)).expect(403);
         expect(res.body.code).toBe('tenant_suspended');
@@ -237,7 +277,11 @@ describe('tenants: compliance profiles and lifecycle', () => {
       // Staff still see and manage it.
       const manager = await accountManagerFor(t, id);
       await t.http.get(`/v1/tenants/${id}`).set(bearer(manager.token)).expect(200);
-      await t.http.post(`/v1/tenants/${id}/activate`).set(bearer(manager.token)).send({}).expect(200);
+      await t.http
+        .post(`/v1/tenants/${id}/activate`)
+        .set(bearer(manager.token))
+        .send({})
+        .expect(200);
       await t.http.get(`/v1/tenants/${id}`).set(bearer(key)).expect(200);
       await t.http.get('/v1/me').set(bearer(session)).expect(200);
     });
@@ -245,7 +289,11 @@ describe('tenants: compliance profiles and lifecycle', () => {
     it("ends an offboarded tenant's credentials and freezes its data", async () => {
       const id = await tenantIn('active');
       const key = (await createTenantKey(t, id, ['tenant_admin'])).key;
-      await t.http.post(`/v1/tenants/${id}/offboard`).set(admin()).send({ reason: 'contract ended' }).expect(200);
+      await t.http
+        .post(`/v1/tenants/${id}/offboard`)
+        .set(admin())
+        .send({ reason: 'contract ended' })
+        .expect(200);
       await t.http.get('/v1/me').set(bearer(key)).expect(401);
       const res = await t.http
         .put(`/v1/tenants/${id}/compliance-profile`)
@@ -263,19 +311,41 @@ describe('tenants: compliance profiles and lifecycle', () => {
     it('lets account managers activate and suspend their tenants but not offboard them', async () => {
       const id = await tenantIn('onboarding');
       const manager = await accountManagerFor(t, id);
-      await t.http.post(`/v1/tenants/${id}/activate`).set(bearer(manager.token)).send({}).expect(200);
-      await t.http.post(`/v1/tenants/${id}/suspend`).set(bearer(manager.token)).send({ reason: 'x' }).expect(200);
-      await t.http.post(`/v1/tenants/${id}/offboard`).set(bearer(manager.token)).send({ reason: 'x' }).expect(403);
+      await t.http
+        .post(`/v1/tenants/${id}/activate`)
+        .set(bearer(manager.token))
+        .send({})
+        .expect(200);
+      await t.http
+        .post(`/v1/tenants/${id}/suspend`)
+        .set(bearer(manager.token))
+        .send({ reason: 'x' })
+        .expect(200);
+      await t.http
+        .post(`/v1/tenants/${id}/offboard`)
+        .set(bearer(manager.token))
+        .send({ reason: 'x' })
+        .expect(403);
       const other = await tenantIn('active');
-      await t.http.post(`/v1/tenants/${other}/suspend`).set(bearer(manager.token)).send({ reason: 'x' }).expect(404);
+      await t.http
+        .post(`/v1/tenants/${other}/suspend`)
+        .set(bearer(manager.token))
+        .send({ reason: 'x' })
+        .expect(404);
       const tenantAdmin = (await createTenantKey(t, other, ['tenant_admin'])).key;
-      await t.http.post(`/v1/tenants/${other}/suspend`).set(bearer(tenantAdmin)).send({ reason: 'x' }).expect(403);
+      await t.http
+        .post(`/v1/tenants/${other}/suspend`)
+        .set(bearer(tenantAdmin))
+        .send({ reason: 'x' })
+        .expect(403);
     });
 
     it('lets two concurrent transitions of one tenant apply in turn', async () => {
       const id = await tenantIn('active');
       const answers = await Promise.all(
-        [1, 2].map(() => t.http.post(`/v1/tenants/${id}/suspend`).set(admin()).send({ reason: 'race' })),
+        [1, 2].map(() =>
+          t.http.post(`/v1/tenants/${id}/suspend`).set(admin()).send({ reason: 'race' }),
+        ),
       );
       expect(answers.map((r) => r.status).sort()).toEqual([200, 409]);
     });
@@ -296,18 +366,30 @@ describe('tenants: compliance profiles and lifecycle', () => {
       });
       const eu = await t.http.get('/v1/regions?dataZone=eu').set(bearer(viewer)).expect(200);
       expect(eu.body.data.every((r: { dataZone: string }) => r.dataZone === 'eu')).toBe(true);
-      const fed = await t.http.get('/v1/regions?certification=fedramp_moderate').set(bearer(viewer)).expect(200);
+      const fed = await t.http
+        .get('/v1/regions?certification=fedramp_moderate')
+        .set(bearer(viewer))
+        .expect(200);
       expect(fed.body.data.map((r: { code: string }) => r.code)).toEqual(['us-east-1']);
       const page = await t.http.get('/v1/regions?limit=2').set(bearer(viewer)).expect(200);
       expect(page.body.data).toHaveLength(2);
-      const next = await t.http.get(`/v1/regions?limit=2&after=${page.body.nextCursor}`).set(bearer(viewer)).expect(200);
+      const next = await t.http
+        .get(`/v1/regions?limit=2&after=${page.body.nextCursor}`)
+        .set(bearer(viewer))
+        .expect(200);
       expect(next.body.data[0].code > page.body.data[1].code).toBe(true);
       await t.http.post('/v1/regions').set(bearer(viewer)).send({}).expect(403);
     });
 
     it('lets the platform admin add and change regions, refusing bad input and duplicates', async () => {
       const code = `xx-test-${randomUUID().slice(0, 4)}`;
-      const body = { code, name: 'Test Region', dataZone: 'xx', certifications: ['soc2'], gpuCapacity: { h100: 8 } };
+      const body = {
+        code,
+        name: 'Test Region',
+        dataZone: 'xx',
+        certifications: ['soc2'],
+        gpuCapacity: { h100: 8 },
+      };
       await t.http.post('/v1/regions').set(admin()).send(body).expect(201);
       const dup = await t.http.post('/v1/regions').set(admin()).send(body).expect(409);
       expect(dup.body.code).toBe('region_exists');
@@ -326,7 +408,11 @@ describe('tenants: compliance profiles and lifecycle', () => {
         .set(admin())
         .send({ certifications: ['soc2', 'gdpr'], gpuCapacity: { h100: 16 } })
         .expect(200);
-      expect(patched.body).toMatchObject({ certifications: ['gdpr', 'soc2'], gpuCapacity: { h100: 16 }, dataZone: 'xx' });
+      expect(patched.body).toMatchObject({
+        certifications: ['gdpr', 'soc2'],
+        gpuCapacity: { h100: 16 },
+        dataZone: 'xx',
+      });
       await t.http.patch(`/v1/regions/${code}`).set(admin()).send({ dataZone: 'yy' }).expect(400);
       await t.http.patch('/v1/regions/nowhere-1').set(admin()).send({ name: 'x' }).expect(404);
     });

@@ -35,3 +35,5 @@ export * from './telemetry/metrics.service';
 export * from './telemetry/telemetry';
 export * from './database/row-level-security';
 export * from './pagination/keyset';
+export * from './database/bigint';
+export * from './validation/instant';

@@ -101,6 +101,8 @@ export function renderProblem(exception: unknown, request: Request): RenderedPro
     error = new NotFound(`No route matches ${request.method} ${request.path}.`);
   }
   const body: ProblemBody = {
+    // Extensions first: they may add members, never override the RFC 9457 ones.
+    ...error.extensions,
     type: problemTypeUri(error.problem.code),
     title: error.problem.title,
     status: error.problem.status,
@@ -109,7 +111,6 @@ export function renderProblem(exception: unknown, request: Request): RenderedPro
     code: error.problem.code,
     requestId: (request as { id?: string }).id,
     ...(error.errors?.length ? { errors: error.errors } : {}),
-    ...error.extensions,
   };
   return {
     error,

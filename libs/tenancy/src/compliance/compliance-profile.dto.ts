@@ -45,7 +45,8 @@ export class ComplianceProfileDto {
   @ArrayMaxSize(100)
   @Matches(/^[a-z0-9][a-z0-9._-]{0,63}$/, {
     each: true,
-    message: 'each model family must be 1-64 lowercase letters, digits, dots, dashes or underscores',
+    message:
+      'each model family must be 1-64 lowercase letters, digits, dots, dashes or underscores',
   })
   allowedModelFamilies!: string[];
 

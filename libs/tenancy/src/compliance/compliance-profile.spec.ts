@@ -24,9 +24,13 @@ describe('compliance profile', () => {
 
   it('permits a region by code or by data zone, only with every required certification', () => {
     const byZone = profile({ allowedDataZones: ['eu'], requiredCertifications: ['hipaa'] });
-    expect(regions.filter((r) => regionPermitted(byZone, r)).map((r) => r.code)).toEqual(['eu-west-1']);
+    expect(regions.filter((r) => regionPermitted(byZone, r)).map((r) => r.code)).toEqual([
+      'eu-west-1',
+    ]);
     const byCode = profile({ allowedRegions: ['us-east-1'] });
-    expect(regions.filter((r) => regionPermitted(byCode, r)).map((r) => r.code)).toEqual(['us-east-1']);
+    expect(regions.filter((r) => regionPermitted(byCode, r)).map((r) => r.code)).toEqual([
+      'us-east-1',
+    ]);
     expect(regions.some((r) => regionPermitted(DEFAULT_COMPLIANCE_PROFILE, r))).toBe(false);
   });
 

@@ -1,4 +1,9 @@
-import { activationErrors, contractTermErrors, ContractTerms, defaultTermEnd } from './contract-terms';
+import {
+  activationErrors,
+  contractTermErrors,
+  ContractTerms,
+  defaultTermEnd,
+} from './contract-terms';
 import { nextRenewalNumber } from './contract.service';
 
 const terms = (overrides: Partial<ContractTerms> = {}): ContractTerms => ({
@@ -27,7 +32,9 @@ describe('contract terms', () => {
 
   it('lets a lower tier credit more, never less', () => {
     const sla = (creditTiers: { below: number; creditPercent: number }[]) =>
-      terms({ sla: { availabilityTarget: 99.9, measurementWindow: 'calendar_month', creditTiers } });
+      terms({
+        sla: { availabilityTarget: 99.9, measurementWindow: 'calendar_month', creditTiers },
+      });
     expect(
       contractTermErrors(
         sla([

@@ -161,7 +161,8 @@ export function activationErrors(terms: ContractTerms, now: Date): FieldError[] 
   if (terms.committedSpendMinor == null) {
     errors.push({ path: 'committedSpendMinor', message: 'is required to activate' });
   }
-  if (!terms.billingModel) errors.push({ path: 'billingModel', message: 'is required to activate' });
+  if (!terms.billingModel)
+    errors.push({ path: 'billingModel', message: 'is required to activate' });
   if (!terms.sla) errors.push({ path: 'sla', message: 'is required to activate' });
   if (terms.quotaLines.length === 0) {
     errors.push({ path: 'quotaLines', message: 'at least one quota line is required to activate' });

@@ -1,5 +1,12 @@
 import { BIGINT_AS_NUMBER } from '@app/core';
-import { Column, CreateDateColumn, Entity, PrimaryColumn, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  PrimaryColumn,
+  PrimaryGeneratedColumn,
+  UpdateDateColumn,
+} from 'typeorm';
 import type { BillingModel, QuotaEnforcement, QuotaMetric, SlaTerms } from './contract-terms';
 import type { ContractStatus } from './contract-lifecycle';
 import type { QuotaPeriodKind } from './periods';

@@ -28,7 +28,8 @@ export const CONTRACT = definePolicy('Contract', ({ can }, principal) => {
 export const QUOTA_STATUS = definePolicy('QuotaStatus', ({ can }, principal) => {
   const platform = principal.homeTenantId === PLATFORM_TENANT_ID;
   if (!platform) {
-    if (principal.roles.length > 0) can('read', 'QuotaStatus', { tenantId: principal.homeTenantId });
+    if (principal.roles.length > 0)
+      can('read', 'QuotaStatus', { tenantId: principal.homeTenantId });
     return;
   }
   if (principal.roles.includes('account_manager')) {

@@ -1,5 +1,13 @@
 import { TenantDb, TenantId } from '@app/authz';
-import { Actor, decodeCursor, FieldError, NotFound, Page, toPage, ValidationFailed } from '@app/core';
+import {
+  Actor,
+  decodeCursor,
+  FieldError,
+  NotFound,
+  Page,
+  toPage,
+  ValidationFailed,
+} from '@app/core';
 import { Injectable } from '@nestjs/common';
 import { DateTime } from 'luxon';
 import { EntityManager, In, QueryFailedError } from 'typeorm';
@@ -95,7 +103,11 @@ export class ContractService {
    * @throws ValidationFailed (400) for inconsistent terms (end before start, duplicate lines, …)
    * @throws ContractNumberTaken (409) | TenantOffboarded (409) | NotFound
    */
-  async create(tenantId: TenantId, input: DraftInput & { contractNumber: string; termStart: Date }, by: Actor): Promise<ContractView> {
+  async create(
+    tenantId: TenantId,
+    input: DraftInput & { contractNumber: string; termStart: Date },
+    by: Actor,
+  ): Promise<ContractView> {
     const tenant = await this.tenants.assertWritable(tenantId);
     const terms: ContractTerms = {
       termStart: input.termStart,
@@ -109,7 +121,11 @@ export class ContractService {
     invalid(contractTermErrors(terms));
     return this.insertDraft(
       tenantId,
-      { contractNumber: input.contractNumber, billingTimeZone: tenant.billingTimeZone, renewalOf: null },
+      {
+        contractNumber: input.contractNumber,
+        billingTimeZone: tenant.billingTimeZone,
+        renewalOf: null,
+      },
       terms,
       by,
     );
@@ -161,7 +177,8 @@ export class ContractService {
           sla: terms.sla ?? null,
         },
       );
-      if (input.quotaLines) await this.replaceLines(manager, tenantId, contract.id, 1, input.quotaLines);
+      if (input.quotaLines)
+        await this.replaceLines(manager, tenantId, contract.id, 1, input.quotaLines);
     });
     return this.viewOf(await this.lock(tenantId, id), 1);
   }
@@ -234,7 +251,12 @@ export class ContractService {
    *   after the latest version
    * @throws ValidationFailed (400) when the changed terms are inconsistent or empty
    */
-  async amend(tenantId: TenantId, id: string, input: AmendmentInput, by: Actor): Promise<ContractView> {
+  async amend(
+    tenantId: TenantId,
+    id: string,
+    input: AmendmentInput,
+    by: Actor,
+  ): Promise<ContractView> {
     const now = new Date();
     const contract = await this.lock(tenantId, id);
     if (effectiveContractStatus(contract, now) !== 'active') {
@@ -255,10 +277,15 @@ export class ContractService {
     const effectiveFrom = input.effectiveFrom ?? now;
     const dateError = this.amendmentDateError(contract, latest.version, effectiveFrom, now);
     if (dateError) {
-      throw new InvalidAmendment(dateError, { errors: [{ path: 'effectiveFrom', message: dateError }] });
+      throw new InvalidAmendment(dateError, {
+        errors: [{ path: 'effectiveFrom', message: dateError }],
+      });
     }
     const terms: ContractTerms = { ...this.termsOf(latest), ...changes };
-    invalid(activationErrors(terms, now).filter((e) => e.path !== 'termEnd'), 'changes.');
+    invalid(
+      activationErrors(terms, now).filter((e) => e.path !== 'termEnd'),
+      'changes.',
+    );
     const version = contract.currentVersion + 1;
     const manager = this.db.manager;
     await manager.getRepository(ContractVersion).insert({
@@ -377,7 +404,9 @@ export class ContractService {
       });
     }
     if (filter.status === 'expired') {
-      query.andWhere(`(c.status = 'expired' OR (c.status = 'active' AND c.ends_at <= :now))`, { now });
+      query.andWhere(`(c.status = 'expired' OR (c.status = 'active' AND c.ends_at <= :now))`, {
+        now,
+      });
     } else if (filter.status === 'active') {
       query.andWhere(`c.status = 'active' AND c.ends_at > :now`, { now });
     } else if (filter.status) {
@@ -393,7 +422,7 @@ export class ContractService {
     const { entities, raw } = await query.getRawAndEntities();
     const cursors = new Map(raw.map((row: Record<string, string>) => [row.c_id, row.cursor_at]));
     const page = toPage(entities, limit, (c) => ({ k: cursors.get(c.id)!, id: c.id }));
-    const views = await this.viewsAt(page.data, (c) => filter.asOf ?? now);
+    const views = await this.viewsAt(page.data, () => filter.asOf ?? now);
     return { data: views, nextCursor: page.nextCursor };
   }
 
@@ -412,7 +441,8 @@ export class ContractService {
       .where('v.contract_id = :id AND v.tenant_id = :tenantId', { id, tenantId })
       .orderBy('v.version', 'ASC')
       .limit(limit + 1);
-    if (after) query.andWhere('v.version > :version', { version: Number(decodeCursor(after, 'integer').k) });
+    if (after)
+      query.andWhere('v.version > :version', { version: Number(decodeCursor(after, 'integer').k) });
     const page = toPage(await query.getMany(), limit, (v) => ({ k: String(v.version), id }));
     const lines = await this.db.manager.getRepository(ContractQuotaLine).find({
       where: { contractId: id, tenantId, version: In(page.data.map((v) => v.version)) },
@@ -461,7 +491,8 @@ export class ContractService {
     now: Date,
   ): string | undefined {
     // One second of grace for clocks and the request's own time in flight.
-    if (effectiveFrom.getTime() < now.getTime() - 1000) return 'effectiveFrom must not be in the past';
+    if (effectiveFrom.getTime() < now.getTime() - 1000)
+      return 'effectiveFrom must not be in the past';
     if (effectiveFrom < contract.termStart || effectiveFrom >= contract.endsAt) {
       return `effectiveFrom must be within the term, from ${contract.termStart.toISOString()} until ${contract.endsAt.toISOString()}`;
     }
@@ -674,7 +705,9 @@ function sameLengthAfter(source: Contract): Date {
   const end = DateTime.fromJSDate(source.termEnd, { zone });
   const months = end.diff(start, 'months').months;
   if (Number.isInteger(months)) return end.plus({ months }).toJSDate();
-  return new Date(source.termEnd.getTime() + (source.termEnd.getTime() - source.termStart.getTime()));
+  return new Date(
+    source.termEnd.getTime() + (source.termEnd.getTime() - source.termStart.getTime()),
+  );
 }
 
 /** `ACME-2027` → `ACME-2027-R1`; `ACME-2027-R1` → `ACME-2027-R2`. */

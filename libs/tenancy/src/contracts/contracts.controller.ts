@@ -1,6 +1,16 @@
 import { asTenantId, CheckPolicies, CurrentAccess } from '@app/authz';
 import { PageQueryDto } from '@app/core';
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Post,
+  Query,
+} from '@nestjs/common';
 import {
   ApiConflictResponse,
   ApiCreatedResponse,
@@ -81,7 +91,10 @@ export class ContractsController {
       query.limit,
       query.after,
     );
-    return { data: page.data.map((view) => ContractResponse.of(view)), nextCursor: page.nextCursor };
+    return {
+      data: page.data.map((view) => ContractResponse.of(view)),
+      nextCursor: page.nextCursor,
+    };
   }
 
   @Get(':id')

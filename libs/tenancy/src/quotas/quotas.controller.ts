@@ -12,7 +12,8 @@ class QuotaLineStatusResponse {
   @ApiProperty({ description: "In the metric's unit." }) limit!: number;
   @ApiProperty() used!: number;
   @ApiProperty({ description: 'limit − used, at least 0.' }) remaining!: number;
-  @ApiProperty({ example: 42.5, description: 'used ÷ limit × 100, two decimals.' }) percent!: number;
+  @ApiProperty({ example: 42.5, description: 'used ÷ limit × 100, two decimals.' })
+  percent!: number;
   @ApiProperty({ description: 'Usage over the limit (soft lines).' }) overage!: number;
   @ApiProperty({ format: 'date-time' }) periodStart!: string;
   @ApiProperty({ format: 'date-time', description: 'Exclusive.' }) periodEnd!: string;

@@ -38,13 +38,21 @@ export class RegionService {
   /** @throws NotFound for an unknown code. */
   async update(
     code: string,
-    changes: { name?: string; certifications?: Certification[]; gpuCapacity?: Record<string, number> },
+    changes: {
+      name?: string;
+      certifications?: Certification[];
+      gpuCapacity?: Record<string, number>;
+    },
   ): Promise<Region> {
     const repository = this.db.manager.getRepository(Region);
-    const region = await repository.findOne({ where: { code }, lock: { mode: 'pessimistic_write' } });
+    const region = await repository.findOne({
+      where: { code },
+      lock: { mode: 'pessimistic_write' },
+    });
     if (!region) throw new NotFound(`No region "${code}".`);
     if (changes.name !== undefined) region.name = changes.name;
-    if (changes.certifications !== undefined) region.certifications = [...changes.certifications].sort();
+    if (changes.certifications !== undefined)
+      region.certifications = [...changes.certifications].sort();
     if (changes.gpuCapacity !== undefined) region.gpuCapacity = changes.gpuCapacity;
     return repository.save(region);
   }

@@ -24,7 +24,10 @@ export class RegionsController {
 
   @Get()
   @CheckPolicies('read', 'Region', { scope: 'platform' })
-  @ApiOkResponse({ type: RegionPage, description: 'The catalog by code; filter by zone or certification.' })
+  @ApiOkResponse({
+    type: RegionPage,
+    description: 'The catalog by code; filter by zone or certification.',
+  })
   async list(@Query() query: RegionQueryDto): Promise<RegionPage> {
     const page = await this.regions.list(query, query.limit, query.after);
     return { data: page.data.map(RegionResponse.of), nextCursor: page.nextCursor };
@@ -42,7 +45,10 @@ export class RegionsController {
   @CheckPolicies('update', 'Region', { scope: 'platform' })
   @ApiOkResponse({ type: RegionResponse })
   @ApiNotFoundResponse()
-  async update(@Param('code') code: string, @Body() body: UpdateRegionDto): Promise<RegionResponse> {
+  async update(
+    @Param('code') code: string,
+    @Body() body: UpdateRegionDto,
+  ): Promise<RegionResponse> {
     return RegionResponse.of(await this.regions.update(code, body));
   }
 }

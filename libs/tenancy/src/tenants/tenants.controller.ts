@@ -136,11 +136,7 @@ export class TenantsController {
     @Param('tenantId') tenantId: string,
     @Query() query: PageQueryDto,
   ): Promise<ComplianceProfileVersionPage> {
-    const page = await this.tenants.profileVersions(
-      asTenantId(tenantId),
-      query.limit,
-      query.after,
-    );
+    const page = await this.tenants.profileVersions(asTenantId(tenantId), query.limit, query.after);
     return { data: page.data.map(profileVersionResponse), nextCursor: page.nextCursor };
   }
 }

@@ -34,7 +34,10 @@ import type { QuotaPeriodKind } from '../periods';
 const SAFE = Number.MAX_SAFE_INTEGER;
 
 export class CreditTierDto {
-  @ApiProperty({ example: 99.9, description: 'Monthly availability percent below which it applies.' })
+  @ApiProperty({
+    example: 99.9,
+    description: 'Monthly availability percent below which it applies.',
+  })
   @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 3 })
   @Min(0)
   @Max(100)
@@ -71,7 +74,7 @@ export class SlaTermsDto {
   @ApiPropertyOptional({ enum: ['calendar_month'], default: 'calendar_month' })
   @IsOptional()
   @IsIn(['calendar_month'])
-  measurementWindow: 'calendar_month' = 'calendar_month';
+  measurementWindow = 'calendar_month' as const;
 
   @ApiPropertyOptional({ type: [CreditTierDto], default: [] })
   @IsOptional()
@@ -87,7 +90,10 @@ export class QuotaLineDto {
   @IsIn([...QUOTA_METRICS])
   metric!: QuotaMetric;
 
-  @ApiProperty({ example: 500000000, description: 'Whole units of the metric (tokens, requests, …).' })
+  @ApiProperty({
+    example: 500000000,
+    description: 'Whole units of the metric (tokens, requests, …).',
+  })
   @IsInt()
   @Min(1)
   @Max(SAFE)
