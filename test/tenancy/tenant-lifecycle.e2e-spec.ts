@@ -351,6 +351,31 @@ describe('tenants: compliance profiles and lifecycle', () => {
     });
   });
 
+  describe('account-manager assignments', () => {
+    it('ends an assignment: the manager reaches the tenant no more', async () => {
+      const tenant = await createTenant(t);
+      const manager = await accountManagerFor(t, tenant.id);
+      await t.http.get(`/v1/tenants/${tenant.id}`).set(bearer(manager.token)).expect(200);
+      await t.http
+        .delete(`/v1/tenants/${tenant.id}/account-managers/${manager.userId}`)
+        .set(bearer(manager.token))
+        .expect(403);
+      await t.http
+        .delete(`/v1/tenants/${tenant.id}/account-managers/${manager.userId}`)
+        .set(admin())
+        .expect(204);
+      await t.http.get(`/v1/tenants/${tenant.id}`).set(bearer(manager.token)).expect(404);
+      await t.http
+        .delete(`/v1/tenants/${tenant.id}/account-managers/${manager.userId}`)
+        .set(admin())
+        .expect(404);
+      await t.http
+        .delete(`/v1/tenants/${tenant.id}/account-managers/not-a-uuid`)
+        .set(admin())
+        .expect(400);
+    });
+  });
+
   describe('regions', () => {
     it('lists the seeded catalog to any signed-in caller, filtered by zone or certification', async () => {
       const tenant = await createTenant(t);

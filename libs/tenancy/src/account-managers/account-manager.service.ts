@@ -1,4 +1,4 @@
-import { Actor, keysetPage, Page } from '@app/core';
+import { Actor, keysetPage, NotFound, Page } from '@app/core';
 import { STAFF_DIRECTORY, StaffDirectory, TenantDb, TenantId } from '@app/authz';
 import { Inject, Injectable } from '@nestjs/common';
 import { NotAnAccountManager } from '../tenancy-problems';
@@ -35,6 +35,18 @@ export class AccountManagerService {
       .orIgnore()
       .execute();
     return repository.findOneByOrFail({ tenantId, userId });
+  }
+
+  /**
+   * Ends an assignment: the account manager no longer reaches the tenant from their next request.
+   *
+   * @throws NotFound when the user is not assigned to the tenant
+   */
+  async unassign(tenantId: TenantId, userId: string): Promise<void> {
+    const result = await this.db.manager
+      .getRepository(AccountManagerAssignment)
+      .delete({ tenantId, userId });
+    if (!result.affected) throw new NotFound('The user is not assigned to this tenant.');
   }
 
   /** Assignments of the tenant, oldest first, `limit` per page. @throws ValidationFailed for a forged cursor. */

@@ -1,7 +1,23 @@
 import { asTenantId, CheckPolicies, CurrentAccess } from '@app/authz';
-import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+} from '@nestjs/common';
 import { PageQueryDto } from '@app/core';
-import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { AccountManagerService } from './account-manager.service';
 import {
   AccountManagerAssignmentResponse,
@@ -47,5 +63,17 @@ export class AccountManagersController {
   ): Promise<{ data: AccountManagerAssignmentResponse[]; nextCursor: string | null }> {
     const page = await this.assignments.list(asTenantId(tenantId), query.limit, query.after);
     return { data: page.data.map(toResponse), nextCursor: page.nextCursor };
+  }
+
+  @Delete(':userId')
+  @HttpCode(204)
+  @CheckPolicies('delete', 'AccountManagerAssignment')
+  @ApiNoContentResponse({ description: 'The account manager no longer reaches the tenant.' })
+  @ApiNotFoundResponse({ description: 'Not assigned.' })
+  async unassign(
+    @Param('tenantId') tenantId: string,
+    @Param('userId', new ParseUUIDPipe()) userId: string,
+  ): Promise<void> {
+    await this.assignments.unassign(asTenantId(tenantId), userId);
   }
 }
