@@ -1,3 +1,4 @@
+import { AuditModule } from '@app/audit';
 import { AuthzModule } from '@app/authz';
 import { AppConfig, CoreModule, CoreModuleOptions, HttpAppOptions, QueueModule } from '@app/core';
 import { IdentityModule } from '@app/identity';
@@ -18,6 +19,7 @@ export class AppModule {
         TenancyModule,
         IdentityModule,
         MeteringModule,
+        AuditModule,
       ],
     };
   }

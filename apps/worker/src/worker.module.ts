@@ -7,6 +7,9 @@ import {
   IdempotencyPurgeModule,
   QueueModule,
 } from '@app/core';
+import { AuditWorkerModule } from '@app/audit';
+import { AuthzCoreModule } from '@app/authz';
+import { TenancyCoreModule } from '@app/tenancy';
 import { DynamicModule, Module } from '@nestjs/common';
 
 /**
@@ -21,8 +24,11 @@ export class WorkerModule {
       imports: [
         CoreModule.forRoot(config, { service: 'worker', ...options }),
         QueueModule.forRoot('worker'),
+        AuthzCoreModule,
+        TenancyCoreModule,
         HeartbeatModule,
         IdempotencyPurgeModule,
+        AuditWorkerModule,
       ],
     };
   }

@@ -12,7 +12,10 @@ export interface AccessDeniedEvent {
     | 'tenant_suspended'
     | 'no_policy';
   actor?: Actor;
+  /** The tenant the request was for (when known). */
   tenantId?: string;
+  /** The caller's own tenant (when authenticated): where the denial is recorded. */
+  callerTenantId?: string;
   action?: string;
   subject?: string;
   method: string;

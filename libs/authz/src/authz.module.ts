@@ -9,22 +9,32 @@ import { TenantDb } from './tenant-db';
 import { TenantTransactionInterceptor } from './tenant-transaction.interceptor';
 
 /**
+ * What every process needs to reach tenant data: the RLS-scoped {@link TenantDb} and the access
+ * event hooks. The worker imports this alone; the process must also provide TENANT_DIRECTORY
+ * (tenancy).
+ */
+@Global()
+@Module({
+  providers: [TenantDb, AccessEvents],
+  exports: [TenantDb, AccessEvents],
+})
+export class AuthzCoreModule {}
+
+/**
  * Authorization for an HTTP app: the global deny-by-default guard, the per-request scoped
  * transaction, and the boot check that every route declares a policy or is public. The app must
  * also provide AUTHENTICATOR (identity) and TENANT_DIRECTORY (tenancy).
  */
 @Global()
 @Module({
-  imports: [DiscoveryModule, IdempotencyModule],
+  imports: [DiscoveryModule, IdempotencyModule, AuthzCoreModule],
   providers: [
-    TenantDb,
-    AccessEvents,
     CurrentAccess,
     RouteCatalog,
     { provide: APP_GUARD, useClass: PoliciesGuard },
     { provide: APP_INTERCEPTOR, useClass: TenantTransactionInterceptor },
   ],
-  exports: [TenantDb, AccessEvents, CurrentAccess, RouteCatalog],
+  exports: [CurrentAccess, RouteCatalog],
 })
 export class AuthzModule implements OnApplicationBootstrap {
   constructor(private readonly catalog: RouteCatalog) {}

@@ -76,6 +76,7 @@ export class PoliciesGuard implements CanActivate {
         status: 403,
         reason: 'tenant_suspended',
         actor: principal.actor,
+        callerTenantId: principal.homeTenantId,
         tenantId: principal.homeTenantId,
       });
       throw new TenantSuspended('Your tenant is suspended; contact your account manager.');
@@ -95,6 +96,7 @@ export class PoliciesGuard implements CanActivate {
         status: 403,
         reason: 'missing_permission',
         actor: principal.actor,
+        callerTenantId: principal.homeTenantId,
         tenantId: scope.kind === 'tenant' ? scope.tenantId : undefined,
         action: policy.action,
         subject: policy.subject,
@@ -137,6 +139,7 @@ export class PoliciesGuard implements CanActivate {
           status: 404,
           reason: 'tenant_not_reachable',
           actor: principal.actor,
+          callerTenantId: principal.homeTenantId,
           tenantId: param,
         });
         throw new NotFound('No such tenant.');
@@ -149,6 +152,7 @@ export class PoliciesGuard implements CanActivate {
           status: 404,
           reason: 'tenant_not_reachable',
           actor: principal.actor,
+          callerTenantId: principal.homeTenantId,
         });
         throw new NotFound('Not found.');
       }

@@ -54,3 +54,14 @@ export function Authenticated() {
     ApiUnauthorizedResponse({ description: 'problem+json: missing or invalid credentials' }),
   );
 }
+
+export const OUTSIDE_REQUEST_TRANSACTION = 'authz:outsideRequestTransaction';
+
+/**
+ * The handler runs outside the request's transaction (the scope is still resolved, checked and
+ * set): for long streaming responses, which open a short transaction per batch
+ * (`TenantDb.inTenant`) instead of holding one open while the client reads.
+ */
+export function OutsideRequestTransaction(): MethodDecorator {
+  return SetMetadata(OUTSIDE_REQUEST_TRANSACTION, true);
+}

@@ -1,3 +1,4 @@
+import type { EntityManager } from 'typeorm';
 import type { Request } from 'express';
 import type { Principal, Role } from './principal';
 
@@ -36,3 +37,34 @@ export const STAFF_DIRECTORY = Symbol('STAFF_DIRECTORY');
 
 /** Name of the session cookie (HttpOnly, Secure, SameSite=Lax). */
 export const SESSION_COOKIE = 'cp_session';
+
+/** A mutating request as the audit log sees it (one per non-GET, non-HEAD authorized request). */
+export interface MutationInfo {
+  method: string;
+  /** The route template, e.g. `/v1/tenants/:tenantId/contracts/:id/activate`. */
+  route: string;
+  params: Record<string, string>;
+  /** The route's declared policy; undefined for routes open to any authenticated caller. */
+  policy?: { action: string; subject: string };
+  /** The chain the change belongs to: the request's tenant, or null for platform-wide work. */
+  tenantId: string | null;
+}
+
+/** How a mutation that did not commit ended: the problem the client received. */
+export interface MutationFailure {
+  status: number;
+  code: string;
+  detail?: string;
+}
+
+/**
+ * What authorization needs from the audit library to record every mutating route without
+ * scattered calls. Bound to {@link MUTATION_AUDITOR} when the audit library is loaded.
+ */
+export interface MutationAuditor {
+  /** Called inside the request's transaction after the handler returned: commits with it. */
+  succeeded(manager: EntityManager, mutation: MutationInfo, result: unknown): Promise<void>;
+  /** Called after the request's change was rolled back; writes in a transaction of its own. */
+  failed(mutation: MutationInfo, failure: MutationFailure): Promise<void>;
+}
+export const MUTATION_AUDITOR = Symbol('MUTATION_AUDITOR');

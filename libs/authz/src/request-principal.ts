@@ -1,7 +1,8 @@
 import { createParamDecorator, ExecutionContext, Injectable } from '@nestjs/common';
 import { ClsService, ClsServiceManager } from 'nestjs-cls';
 import type { AppAbility } from './ability';
-import { CLS_ABILITY, CLS_PRINCIPAL } from './policies.guard';
+import { CLS_ABILITY, CLS_PRINCIPAL, CLS_REQUEST_SCOPE } from './policies.guard';
+import type { DbScope } from './tenant-db';
 import type { Principal } from './principal';
 
 /** The authenticated principal and ability of the current request. */
@@ -14,6 +15,13 @@ export class CurrentAccess {
     const principal = this.cls.get<Principal | undefined>(CLS_PRINCIPAL);
     if (!principal) throw new Error('no authenticated principal in this context');
     return principal;
+  }
+
+  /** The data scope the guard resolved: the request's tenant, or platform-wide for staff. */
+  get scope(): DbScope {
+    const scope = this.cls.get<DbScope | undefined>(CLS_REQUEST_SCOPE);
+    if (!scope) throw new Error('no request scope in this context');
+    return scope;
   }
 
   /** @throws Error outside an authenticated request. */

@@ -1,4 +1,5 @@
 import { TENANT_DIRECTORY } from '@app/authz';
+import { AUDIT_RETENTION_SOURCE } from '@app/audit';
 import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccountManagerAssignment } from './account-managers/account-manager-assignment.entity';
@@ -18,9 +19,9 @@ import { TenantService } from './tenants/tenant.service';
 import { TenantsController } from './tenants/tenants.controller';
 
 /**
- * Tenants and their compliance profiles and lifecycle, the region catalog, account-manager
- * assignments, contracts (versions, amendments, renewals) and quota status. Quota usage comes
- * from the metering library through the USAGE_READER port.
+ * Tenancy's services without HTTP, for every process: tenants and their compliance profiles,
+ * regions, contracts, the TENANT_DIRECTORY port authorization needs and the audit retention
+ * source. The worker imports this alone.
  */
 @Global()
 @Module({
@@ -35,6 +36,31 @@ import { TenantsController } from './tenants/tenants.controller';
       ContractQuotaLine,
     ]),
   ],
+  providers: [
+    TenantService,
+    TenantDirectoryService,
+    RegionService,
+    ContractService,
+    { provide: TENANT_DIRECTORY, useExisting: TenantDirectoryService },
+    { provide: AUDIT_RETENTION_SOURCE, useExisting: TenantService },
+  ],
+  exports: [
+    TenantService,
+    RegionService,
+    ContractService,
+    TENANT_DIRECTORY,
+    AUDIT_RETENTION_SOURCE,
+  ],
+})
+export class TenancyCoreModule {}
+
+/**
+ * The tenancy API: regions, tenants (profiles, lifecycle), account-manager assignments,
+ * contracts (versions, amendments, renewals) and quota status. Quota usage comes from the
+ * metering library through the USAGE_READER port.
+ */
+@Module({
+  imports: [TenancyCoreModule],
   controllers: [
     TenantsController,
     AccountManagersController,
@@ -42,15 +68,7 @@ import { TenantsController } from './tenants/tenants.controller';
     ContractsController,
     QuotasController,
   ],
-  providers: [
-    TenantService,
-    AccountManagerService,
-    TenantDirectoryService,
-    RegionService,
-    ContractService,
-    QuotaStatusService,
-    { provide: TENANT_DIRECTORY, useExisting: TenantDirectoryService },
-  ],
-  exports: [TenantService, RegionService, ContractService, QuotaStatusService, TENANT_DIRECTORY],
+  providers: [AccountManagerService, QuotaStatusService],
+  exports: [QuotaStatusService],
 })
 export class TenancyModule {}

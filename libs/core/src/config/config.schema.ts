@@ -123,6 +123,14 @@ export const configSchema = z
     SESSION_ABSOLUTE_TIMEOUT_MS: positiveMs.default(12 * 60 * 60 * 1000),
     SESSION_COOKIE_SECURE: booleanString.default(true),
     IDEMPOTENCY_KEY_TTL_HOURS: idempotencyTtlHours.default(24),
+    /** Where the local storage backend keeps files (audit reports); created if missing. */
+    DATA_DIR: z.string().min(1, 'must not be empty').default('.local/data'),
+    /**
+     * PEM (PKCS #8) Ed25519 private key that signs audit report manifests and retention
+     * checkpoints. Unset: `<DATA_DIR>/audit-signing-key.pem`, generated on first use.
+     */
+    AUDIT_SIGNING_KEY_FILE: z.string().min(1, 'must not be empty').optional(),
+    AUDIT_RETENTION_INTERVAL_MS: positiveMs.default(60 * 60 * 1000),
     TRUST_PROXY: z
       .string()
       .regex(

@@ -16,6 +16,8 @@ export interface RequestContextStore extends ClsStore {
   tenantId?: string;
   ip?: string;
   userAgent?: string;
+  /** What a mutated resource looked like before the change, for the audit log. */
+  changeBefore?: unknown;
 }
 
 /**
@@ -34,8 +36,30 @@ export class RequestContext {
     return this.cls.isActive() ? this.cls.get('actor') : undefined;
   }
 
+  /** The client address (Express `req.ip`, honouring TRUST_PROXY). */
+  get ip(): string | undefined {
+    return this.cls.isActive() ? this.cls.get('ip') : undefined;
+  }
+
+  get userAgent(): string | undefined {
+    return this.cls.isActive() ? this.cls.get('userAgent') : undefined;
+  }
+
   get tenantId(): string | undefined {
     return this.cls.isActive() ? this.cls.get('tenantId') : undefined;
+  }
+
+  /** The snapshot a service noted with {@link recordBefore}, if any. */
+  get changeBefore(): unknown {
+    return this.cls.isActive() ? this.cls.get('changeBefore') : undefined;
+  }
+
+  /**
+   * Notes what the resource a mutation changes looked like before it (a plain snapshot, the way
+   * the API shows it); the audit log records it as `changes.before`. Secrets are redacted there.
+   */
+  recordBefore(snapshot: unknown): void {
+    if (this.cls.isActive()) this.cls.set('changeBefore', snapshot);
   }
 
   set(values: Partial<Pick<RequestContextStore, 'actor' | 'tenantId'>>): void {

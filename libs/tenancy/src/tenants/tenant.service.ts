@@ -1,5 +1,6 @@
 import { accessibleSql, AppAbility, TenantDb, TenantId } from '@app/authz';
 import { Actor, decodeCursor, NotFound, Page, toPage } from '@app/core';
+import type { AuditRetentionPolicy, AuditRetentionSource } from '@app/audit';
 import { Injectable } from '@nestjs/common';
 import { QueryFailedError } from 'typeorm';
 import {
@@ -64,7 +65,7 @@ export interface CreateTenantInput {
 
 /** Customer tenants. Runs inside the request's scoped transaction ({@link TenantDb}). */
 @Injectable()
-export class TenantService {
+export class TenantService implements AuditRetentionSource {
   constructor(
     private readonly db: TenantDb,
     private readonly regions: RegionService,
@@ -229,6 +230,23 @@ export class TenantService {
       throw new TenantOffboarded('The tenant is offboarded; it no longer changes.');
     }
     return tenant;
+  }
+
+  /**
+   * Each customer tenant's audit retention (its compliance profile's `auditRetentionDays`), for
+   * the audit library's retention job. Reads platform-wide (a job, no request tenant).
+   */
+  retentionPolicies(): Promise<AuditRetentionPolicy[]> {
+    return this.db.asPlatform('audit retention policies', async (manager) => {
+      const rows: { id: string; days: number | null }[] = await manager.query(
+        `SELECT id, (compliance_profile ->> 'auditRetentionDays')::int AS days
+           FROM tenants WHERE kind = 'customer'`,
+      );
+      return rows.map((row) => ({
+        tenantId: row.id,
+        days: row.days ?? DEFAULT_COMPLIANCE_PROFILE.auditRetentionDays,
+      }));
+    });
   }
 
   private async lock(tenantId: TenantId): Promise<Tenant> {

@@ -1,0 +1,141 @@
+import { AppConfig, InjectConfig } from '@app/core';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  KeyObject,
+  sign,
+} from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { DataSource } from 'typeorm';
+
+export interface SigningKeyInfo {
+  keyId: string;
+  algorithm: 'Ed25519';
+  publicKeyPem: string;
+  createdAt: Date;
+  retiredAt: Date | null;
+}
+
+/** Key id: the first 16 bytes (hex) of SHA-256 over the public key's SPKI DER encoding. */
+export function keyIdOf(publicKey: KeyObject): string {
+  const der = publicKey.export({ type: 'spki', format: 'der' });
+  return createHash('sha256').update(der).digest('hex').slice(0, 32);
+}
+
+/**
+ * The Ed25519 key that signs audit report manifests and retention checkpoints (RFC 8032, via
+ * Node's crypto). The private key is read from AUDIT_SIGNING_KEY_FILE, or from
+ * `<DATA_DIR>/audit-signing-key.pem`, which is generated (mode 0600) when missing. Its public half
+ * is registered in `audit_signing_keys` at start; rotating means pointing the setting at a new
+ * file: the old public key stays listed (retired) so old signatures still verify.
+ */
+@Injectable()
+export class SigningKeyService implements OnModuleInit {
+  private readonly logger = new Logger('SigningKeyService');
+  private key?: { privateKey: KeyObject; keyId: string };
+
+  constructor(
+    @InjectConfig() private readonly config: AppConfig,
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {}
+
+  private privateKey?: KeyObject;
+
+  /** Reads (or generates) the key file at start, so a bad key stops the process early. */
+  async onModuleInit(): Promise<void> {
+    this.privateKey = await this.loadOrGenerate();
+  }
+
+  /**
+   * The active key; registers its public half in `audit_signing_keys` on first use (not at
+   * start: the schema may not be migrated yet when the process boots).
+   */
+  async current(): Promise<{ privateKey: KeyObject; keyId: string }> {
+    if (this.key) return this.key;
+    const privateKey = this.privateKey ?? (await this.loadOrGenerate());
+    const publicKey = createPublicKey(privateKey);
+    const keyId = keyIdOf(publicKey);
+    const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    await this.dataSource.query(
+      `INSERT INTO audit_signing_keys (key_id, public_key_pem) VALUES ($1, $2)
+       ON CONFLICT (key_id) DO UPDATE SET retired_at = NULL`,
+      [keyId, pem],
+    );
+    await this.dataSource.query(
+      `UPDATE audit_signing_keys SET retired_at = now() WHERE key_id <> $1 AND retired_at IS NULL`,
+      [keyId],
+    );
+    this.key = { privateKey, keyId };
+    return this.key;
+  }
+
+  /** Signs `data` with the active key: `{keyId, signature}` (base64). */
+  async sign(data: Buffer): Promise<{ keyId: string; signature: string }> {
+    const { privateKey, keyId } = await this.current();
+    return { keyId, signature: sign(null, data, privateKey).toString('base64') };
+  }
+
+  /** Every public key ever used, newest first (the active one included). */
+  async list(): Promise<SigningKeyInfo[]> {
+    await this.current();
+    const rows: {
+      key_id: string;
+      public_key_pem: string;
+      created_at: Date;
+      retired_at: Date | null;
+    }[] = await this.dataSource.query(
+      `SELECT key_id, public_key_pem, created_at, retired_at FROM audit_signing_keys
+          ORDER BY created_at DESC, key_id`,
+    );
+    return rows.map((row) => ({
+      keyId: row.key_id,
+      algorithm: 'Ed25519',
+      publicKeyPem: row.public_key_pem,
+      createdAt: row.created_at,
+      retiredAt: row.retired_at,
+    }));
+  }
+
+  private async loadOrGenerate(): Promise<KeyObject> {
+    const file = resolve(
+      this.config.AUDIT_SIGNING_KEY_FILE ?? join(this.config.DATA_DIR, 'audit-signing-key.pem'),
+    );
+    try {
+      return this.parse(await readFile(file, 'utf8'), file);
+    } catch (error) {
+      if (
+        (error as NodeJS.ErrnoException).code !== 'ENOENT' ||
+        this.config.AUDIT_SIGNING_KEY_FILE
+      ) {
+        throw error;
+      }
+    }
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+    try {
+      await writeFile(file, pem, { flag: 'wx', mode: 0o600 });
+      this.logger.log(`generated the audit signing key at ${file}`);
+      return privateKey;
+    } catch (error) {
+      // Another process generated it first: use theirs.
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+        return this.parse(await readFile(file, 'utf8'), file);
+      }
+      throw error;
+    }
+  }
+
+  private parse(pem: string, file: string): KeyObject {
+    const key = createPrivateKey(pem);
+    if (key.asymmetricKeyType !== 'ed25519') {
+      throw new Error(`${file} is not an Ed25519 private key (got ${key.asymmetricKeyType})`);
+    }
+    return key;
+  }
+}
