@@ -16,12 +16,22 @@ import { AuditRetentionService } from './retention/audit-retention.service';
 import { SigningKeyService } from './signing/signing-key.service';
 import { ChainVerificationService } from './verification/chain-verification.service';
 
-/** The audit log's core for every process: appending events and the signing key. */
+/**
+ * The audit log's core for every process: appending events, the mutation auditor that authz's
+ * transaction interceptor calls (global, so the interceptor in AuthzModule can inject it), and
+ * the signing key.
+ */
 @Global()
 @Module({
   imports: [BullModule.registerQueue({ name: AUDIT_QUEUE })],
-  providers: [AuditService, SigningKeyService, ReportStorage],
-  exports: [AuditService, SigningKeyService, ReportStorage, BullModule],
+  providers: [
+    AuditService,
+    SigningKeyService,
+    ReportStorage,
+    MutationAuditService,
+    { provide: MUTATION_AUDITOR, useExisting: MutationAuditService },
+  ],
+  exports: [AuditService, SigningKeyService, ReportStorage, MUTATION_AUDITOR, BullModule],
 })
 export class AuditCoreModule {}
 
@@ -32,14 +42,7 @@ export class AuditCoreModule {}
 @Module({
   imports: [AuditCoreModule],
   controllers: [TenantAuditController, PlatformAuditController, AuditReportsController],
-  providers: [
-    AuditQueryService,
-    ChainVerificationService,
-    AuditReportService,
-    MutationAuditService,
-    { provide: MUTATION_AUDITOR, useExisting: MutationAuditService },
-  ],
-  exports: [MUTATION_AUDITOR],
+  providers: [AuditQueryService, ChainVerificationService, AuditReportService],
 })
 export class AuditModule implements OnModuleInit {
   constructor(

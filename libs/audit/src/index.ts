@@ -12,3 +12,5 @@ export * from './retention/audit-retention';
 export * from './retention/audit-retention.service';
 export * from './signing/signing-key.service';
 export * from './verification/chain-verifier';
+export * from './cli/report-verifier';
+export * from './signing/key-id';

@@ -5,35 +5,14 @@ import { stringify } from 'csv-stringify/sync';
 import { AUDIT_EVENT_COLUMNS, AuditEventRow, toAuditEvent } from '../events/audit-event-row';
 import { AuditEventFilter, filterSql } from '../events/audit-filter';
 import type { ChainedAuditEvent } from '../events/canonical';
+import { CSV_COLUMNS } from './csv-columns';
+
+export { CSV_COLUMNS };
 
 /** Runs one SQL statement in the caller's (tenant-scoped) transaction. */
 export type QueryFn = (sql: string, params: unknown[]) => Promise<AuditEventRow[]>;
 
 export type ExportFormat = 'jsonl' | 'csv';
-
-/** CSV columns, in order (RFC 4180; empty means null; `changes` is JSON). */
-export const CSV_COLUMNS = [
-  'id',
-  'tenantId',
-  'sequence',
-  'occurredAt',
-  'actorType',
-  'actorId',
-  'actorEmail',
-  'actorKeyPrefix',
-  'actorIp',
-  'actorUserAgent',
-  'action',
-  'resourceType',
-  'resourceId',
-  'outcome',
-  'reason',
-  'requestId',
-  'traceId',
-  'changes',
-  'prevHash',
-  'hash',
-] as const;
 
 /** What an export wrote: the facts a manifest signs. */
 export interface ExportSummary {

@@ -2,7 +2,6 @@ import { AppConfig, InjectConfig } from '@app/core';
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import {
-  createHash,
   createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
@@ -12,6 +11,7 @@ import {
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { DataSource } from 'typeorm';
+import { keyIdOf } from './key-id';
 
 export interface SigningKeyInfo {
   keyId: string;
@@ -19,12 +19,6 @@ export interface SigningKeyInfo {
   publicKeyPem: string;
   createdAt: Date;
   retiredAt: Date | null;
-}
-
-/** Key id: the first 16 bytes (hex) of SHA-256 over the public key's SPKI DER encoding. */
-export function keyIdOf(publicKey: KeyObject): string {
-  const der = publicKey.export({ type: 'spki', format: 'der' });
-  return createHash('sha256').update(der).digest('hex').slice(0, 32);
 }
 
 /**

@@ -17,12 +17,20 @@ export class ChainVerificationService {
 
   async verify(chain: string, range: { from?: Date; to?: Date } = {}): Promise<VerificationResult> {
     const manager = this.db.manager;
+    // The head first: every event up to it has committed (they are appended in the same
+    // transaction that moves the head), and events appended while we read are left out.
+    const [head]: { last_sequence: string; last_hash: string }[] = await manager.query(
+      `SELECT last_sequence::text, encode(last_hash, 'hex') AS last_hash
+         FROM audit_chain_heads WHERE tenant_id = $1`,
+      [chain],
+    );
+    const headSequence = head ? Number(head.last_sequence) : 0;
     const anchor = await this.anchor(chain, range.from);
     const verifier = new ChainVerifier(anchor);
     let after = anchor.sequence;
     for (;;) {
-      const params: unknown[] = [chain, after, BATCH];
-      let where = 'e.tenant_id = $1 AND e.sequence > $2';
+      const params: unknown[] = [chain, after, BATCH, headSequence];
+      let where = 'e.tenant_id = $1 AND e.sequence > $2 AND e.sequence <= $4';
       if (range.to) {
         params.push(range.to);
         where += ` AND e.occurred_at < $${params.length}`;
@@ -36,15 +44,8 @@ export class ChainVerificationService {
       if (rows.length < BATCH) break;
       after = Number(rows[rows.length - 1].sequence);
     }
-    if (range.to) return verifier.result();
-    const [head]: { last_sequence: string; last_hash: string }[] = await manager.query(
-      `SELECT last_sequence::text, encode(last_hash, 'hex') AS last_hash
-         FROM audit_chain_heads WHERE tenant_id = $1`,
-      [chain],
-    );
-    return verifier.result(
-      head ? { sequence: Number(head.last_sequence), hash: head.last_hash } : undefined,
-    );
+    if (range.to || !head) return verifier.result();
+    return verifier.result({ sequence: headSequence, hash: head.last_hash });
   }
 
   /** The link the first verified event must carry. */

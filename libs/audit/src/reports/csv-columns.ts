@@ -1,0 +1,23 @@
+/** CSV columns, in order (RFC 4180; empty means null; `changes` is JSON). */
+export const CSV_COLUMNS = [
+  'id',
+  'tenantId',
+  'sequence',
+  'occurredAt',
+  'actorType',
+  'actorId',
+  'actorEmail',
+  'actorKeyPrefix',
+  'actorIp',
+  'actorUserAgent',
+  'action',
+  'resourceType',
+  'resourceId',
+  'outcome',
+  'reason',
+  'requestId',
+  'traceId',
+  'changes',
+  'prevHash',
+  'hash',
+] as const;
