@@ -91,7 +91,8 @@ export async function exportAuditEvents(
   const write = async (text: string) => {
     const chunk = Buffer.from(text, 'utf8');
     digest.update(chunk);
-    if (!out.write(chunk)) await once(out, 'drain');
+    // Waiting for 'drain' ends with the abort too: a gone client never drains.
+    if (!out.write(chunk)) await once(out, 'drain', { signal: options.signal });
   };
   if (options.format === 'csv') await write(stringify([[...CSV_COLUMNS]]));
   let after = 0;
