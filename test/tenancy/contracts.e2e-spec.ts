@@ -133,6 +133,15 @@ describe('contracts', () => {
       ['a date that does not exist', { termStart: '2030-02-30T00:00:00Z' }, 'termStart'],
       ['a date-only start', { termStart: '2030-01-01' }, 'termStart'],
       ['a numeric start', { termStart: 1893456000000 }, 'termStart'],
+      ['year 0000', { termStart: '0000-01-01T00:00:00Z' }, 'termStart'],
+      ['a start before 1970', { termStart: '1969-12-31T23:59:59Z' }, 'termStart'],
+      ['24:00:00', { termStart: '2030-01-01T24:00:00Z' }, 'termStart'],
+      ['an end in year 10000', { termEnd: '10000-01-01T00:00:00Z' }, 'termEnd'],
+      [
+        'a default end after 9999-12-31',
+        { termStart: '9999-06-01T00:00:00Z', termEnd: undefined },
+        'termEnd',
+      ],
       [
         'a negative limit',
         { quotaLines: [{ metric: 'requests', limit: -5, period: 'day', enforcement: 'hard' }] },
@@ -317,6 +326,104 @@ describe('contracts', () => {
         .set(admin())
         .expect(200);
       expect(active.body).toMatchObject({ status: 'active', activatedAt: expect.any(String) });
+    });
+
+    it('activates with no body or {}, and refuses any field sent to activate', async () => {
+      const tenant = await createTenant(t);
+      const contract = await create(tenant.id);
+      const res = await t.http
+        .post(`${base(tenant.id)}/${contract.id}/activate`)
+        .set(admin())
+        .send({ force: true, termStart: '2020-01-01T00:00:00Z' })
+        .expect(400);
+      expect(res.body).toMatchObject({
+        code: 'validation_failed',
+        errors: [
+          { path: 'force', message: 'property force should not exist' },
+          { path: 'termStart', message: 'property termStart should not exist' },
+        ],
+      });
+      await t.http
+        .post(`${base(tenant.id)}/${contract.id}/activate`)
+        .set(admin())
+        .send([])
+        .expect(400);
+      const after = await t.http
+        .get(`${base(tenant.id)}/${contract.id}`)
+        .set(admin())
+        .expect(200);
+      expect(after.body.status).toBe('draft');
+      await t.http
+        .post(`${base(tenant.id)}/${contract.id}/activate`)
+        .set(admin())
+        .send({})
+        .expect(200);
+    });
+
+    it('discards a draft (204), only a draft, and only for those who write contracts', async () => {
+      const tenant = await createTenant(t);
+      const manager = await accountManagerFor(t, tenant.id);
+      const tenantAdmin = (await createTenantKey(t, tenant.id, ['tenant_admin'])).key;
+      const doomed = await create(tenant.id);
+      await t.http
+        .delete(`${base(tenant.id)}/${doomed.id}`)
+        .set(bearer(tenantAdmin))
+        .expect(403);
+      await t.http
+        .delete(`${base(tenant.id)}/${doomed.id}`)
+        .set(bearer(manager.token))
+        .expect(204);
+      await t.http
+        .get(`${base(tenant.id)}/${doomed.id}`)
+        .set(admin())
+        .expect(404);
+      await t.http
+        .get(`${base(tenant.id)}/${doomed.id}/versions`)
+        .set(admin())
+        .expect(404);
+      await t.http
+        .delete(`${base(tenant.id)}/${doomed.id}`)
+        .set(admin())
+        .expect(404);
+      // Its number is free again.
+      await create(tenant.id, draft({ contractNumber: doomed.contractNumber }));
+
+      const active = await activated(
+        tenant.id,
+        draft({ termStart: '2032-01-01T00:00:00Z', termEnd: '2033-01-01T00:00:00Z' }),
+      );
+      const refused = await t.http
+        .delete(`${base(tenant.id)}/${active.id}`)
+        .set(admin())
+        .expect(409);
+      expect(refused.body.code).toBe('contract_not_editable');
+      await t.http
+        .post(`${base(tenant.id)}/${active.id}/terminate`)
+        .set(admin())
+        .send({ reason: 'x' })
+        .expect(200);
+      await t.http
+        .delete(`${base(tenant.id)}/${active.id}`)
+        .set(admin())
+        .expect(409);
+      expect(await count(tenant.id)).toBe(2);
+
+      // Another tenant's draft under this tenant's path, and a malformed id, are not found.
+      const other = await createTenant(t);
+      const theirs = await create(other.id);
+      await t.http
+        .delete(`${base(tenant.id)}/${theirs.id}`)
+        .set(bearer(manager.token))
+        .expect(404);
+      await t.http
+        .delete(`${base(other.id)}/${theirs.id}`)
+        .set(bearer(manager.token))
+        .expect(404);
+      await t.http
+        .delete(`${base(tenant.id)}/not-a-uuid`)
+        .set(admin())
+        .expect(404);
+      expect(await count(other.id)).toBe(1);
     });
 
     it('never edits an active contract in place', async () => {
@@ -577,6 +684,69 @@ describe('contracts', () => {
       expect(latest.body.data).toHaveLength(2);
     });
 
+    it('takes the default effectiveFrom after waiting for concurrent amendments: never a 422 on a field not sent', async () => {
+      const tenant = await createTenant(t);
+      const contract = await activated(
+        tenant.id,
+        draft({ termStart: new Date(Date.now() - 86_400_000).toISOString(), termEnd: undefined }),
+      );
+      const answers = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          t.http
+            .post(`${base(tenant.id)}/${contract.id}/amendments`)
+            .set(admin())
+            .send({ reason: `concurrent ${i}`, changes: { committedSpendMinor: 1000 + i } }),
+        ),
+      );
+      for (const res of answers) {
+        // 201, or (same millisecond as the one before it) a 409 that says to retry.
+        expect([201, 409]).toContain(res.status);
+        if (res.status === 409) expect(res.body.code).toBe('amendment_conflict');
+      }
+      const created = answers.filter((res) => res.status === 201).length;
+      expect(created).toBeGreaterThanOrEqual(1);
+      const versions = await t.http
+        .get(`${base(tenant.id)}/${contract.id}/versions`)
+        .set(admin())
+        .expect(200);
+      expect(versions.body.data).toHaveLength(1 + created);
+    });
+
+    it('answers 409 amendment_conflict, not 422, when no effectiveFrom was sent and a later version is scheduled', async () => {
+      const tenant = await createTenant(t);
+      const contract = await activated(
+        tenant.id,
+        draft({ termStart: new Date(Date.now() - 86_400_000).toISOString(), termEnd: undefined }),
+      );
+      const scheduled = new Date(Date.now() + 30 * 86_400_000).toISOString();
+      await t.http
+        .post(`${base(tenant.id)}/${contract.id}/amendments`)
+        .set(admin())
+        .send({ effectiveFrom: scheduled, changes: { committedSpendMinor: 5 } })
+        .expect(201);
+      const res = await t.http
+        .post(`${base(tenant.id)}/${contract.id}/amendments`)
+        .set(admin())
+        .send({ changes: { committedSpendMinor: 6 } })
+        .expect(409);
+      expect(res.body).toMatchObject({
+        code: 'amendment_conflict',
+        latestVersion: 2,
+        latestEffectiveFrom: new Date(scheduled).toISOString(),
+      });
+      expect(res.body.errors).toBeUndefined();
+      expect(res.body.detail).toContain('send an effectiveFrom after');
+      // Sending a date after it works.
+      await t.http
+        .post(`${base(tenant.id)}/${contract.id}/amendments`)
+        .set(admin())
+        .send({
+          effectiveFrom: new Date(Date.parse(scheduled) + 1000).toISOString(),
+          changes: { committedSpendMinor: 6 },
+        })
+        .expect(201);
+    });
+
     it.each([
       [{ changes: {} }, 'changes'],
       [{ changes: { currency: 'EUR' } }, 'changes.currency'],
@@ -650,6 +820,114 @@ describe('contracts', () => {
     });
   });
 
+  describe('renewal numbering and length', () => {
+    it('numbers a second renewal -R2 when the first renewal was terminated', async () => {
+      const tenant = await createTenant(t);
+      const source = await activated(tenant.id, draft({ contractNumber: 'ACME-2030' }));
+      const first = await t.http
+        .post(`${base(tenant.id)}/${source.id}/renew`)
+        .set(admin())
+        .send({})
+        .expect(201);
+      expect(first.body.contractNumber).toBe('ACME-2030-R1');
+      await t.http
+        .post(`${base(tenant.id)}/${first.body.id}/activate`)
+        .set(admin())
+        .expect(200);
+      await t.http
+        .post(`${base(tenant.id)}/${first.body.id}/terminate`)
+        .set(admin())
+        .send({ reason: 'renegotiated' })
+        .expect(200);
+      // -R2 is taken by an unrelated draft: the next free number is chosen.
+      await create(
+        tenant.id,
+        draft({
+          contractNumber: 'ACME-2030-R2',
+          termStart: '2040-01-01T00:00:00Z',
+          termEnd: undefined,
+        }),
+      );
+      const second = await t.http
+        .post(`${base(tenant.id)}/${source.id}/renew`)
+        .set(admin())
+        .send({})
+        .expect(201);
+      expect(second.body).toMatchObject({
+        contractNumber: 'ACME-2030-R3',
+        renewalOf: source.id,
+        termStart: '2031-01-01T00:00:00.000Z',
+      });
+      // Still one renewal at a time: a draft or active renewal blocks another.
+      const again = await t.http
+        .post(`${base(tenant.id)}/${source.id}/renew`)
+        .set(admin())
+        .send({})
+        .expect(409);
+      expect(again.body).toMatchObject({ code: 'already_renewed', renewalId: second.body.id });
+      // A number the client sends is its own: taken is 409 on that field.
+      await t.http
+        .delete(`${base(tenant.id)}/${second.body.id}`)
+        .set(admin())
+        .expect(204);
+      const taken = await t.http
+        .post(`${base(tenant.id)}/${source.id}/renew`)
+        .set(admin())
+        .send({ contractNumber: 'ACME-2030-R1' })
+        .expect(409);
+      expect(taken.body).toMatchObject({
+        code: 'contract_number_taken',
+        errors: [{ path: 'contractNumber' }],
+      });
+    });
+
+    it('renews whole local days in New York as local days, to local midnight', async () => {
+      const tenant = (
+        await t.http
+          .post('/v1/tenants')
+          .set(admin())
+          .send({
+            slug: `nyc-${randomUUID().slice(0, 8)}`,
+            name: 'NYC Inc',
+            billingTimeZone: 'America/New_York',
+          })
+          .expect(201)
+      ).body;
+      // 2030-03-01 00:00 EST → 2030-03-31 00:00 EDT: 30 local days, one of them 23 hours.
+      const source = await activated(
+        tenant.id,
+        draft({ termStart: '2030-03-01T05:00:00Z', termEnd: '2030-03-31T04:00:00Z' }),
+      );
+      const renewal = await t.http
+        .post(`${base(tenant.id)}/${source.id}/renew`)
+        .set(admin())
+        .send({})
+        .expect(201);
+      // 30 local days later, at local midnight (EDT), not 23:00 the day before.
+      expect(renewal.body).toMatchObject({
+        termStart: '2030-03-31T04:00:00.000Z',
+        termEnd: '2030-04-30T04:00:00.000Z',
+      });
+    });
+
+    it('renews a one-month term anchored on the 31st from its own start', async () => {
+      const tenant = await createTenant(t);
+      const source = await activated(
+        tenant.id,
+        draft({ termStart: '2030-01-31T00:00:00Z', termEnd: '2030-02-28T00:00:00Z' }),
+      );
+      const renewal = await t.http
+        .post(`${base(tenant.id)}/${source.id}/renew`)
+        .set(admin())
+        .send({})
+        .expect(201);
+      expect(renewal.body).toMatchObject({
+        termStart: '2030-02-28T00:00:00.000Z',
+        termEnd: '2030-03-28T00:00:00.000Z',
+      });
+    });
+  });
+
   describe('access', () => {
     it('lets tenant admins and compliance officers read their contract, not write it', async () => {
       const tenant = await createTenant(t);
@@ -702,10 +980,39 @@ describe('contracts', () => {
         .get(`${base(mine.id)}/${theirs.id}`)
         .set(bearer(adminKey))
         .expect(404);
-      await t.http
+      // A malformed id names no contract: 404 like an unknown one (and like a malformed tenantId).
+      const malformed = await t.http
         .get(`${base(mine.id)}/not-a-uuid`)
         .set(bearer(adminKey))
-        .expect(400);
+        .expect(404);
+      expect(malformed.body.code).toBe('not_found');
+    });
+  });
+
+  describe('malformed ids in paths', () => {
+    it('answers 404 not_found for every contract route, like a malformed tenant id', async () => {
+      const tenant = await createTenant(t);
+      const routes: ['get' | 'post' | 'patch' | 'delete', string][] = [
+        ['get', 'not-a-uuid'],
+        ['get', 'not-a-uuid/versions'],
+        ['patch', 'not-a-uuid'],
+        ['delete', 'not-a-uuid'],
+        ['post', 'not-a-uuid/activate'],
+        ['post', 'not-a-uuid/terminate'],
+        ['post', 'not-a-uuid/renew'],
+        ['post', 'not-a-uuid/amendments'],
+        ['get', '%00'],
+      ];
+      for (const [method, path] of routes) {
+        const res = await t.http[method](`${base(tenant.id)}/${path}`).set(admin());
+        expect({ path, status: res.status, code: res.body.code }).toEqual({
+          path,
+          status: 404,
+          code: 'not_found',
+        });
+      }
+      const badTenant = await t.http.get('/v1/tenants/not-a-uuid/contracts').set(admin());
+      expect([badTenant.status, badTenant.body.code]).toEqual([404, 'not_found']);
     });
   });
 
@@ -784,6 +1091,7 @@ describe('contracts', () => {
           remaining: 700,
           percent: 30,
           overage: 0,
+          overflow: false,
           periodStart: monthStart.toUTC().toISO(),
           periodEnd: monthStart.plus({ months: 1 }).toUTC().toISO(),
         },
@@ -796,6 +1104,7 @@ describe('contracts', () => {
           remaining: 0,
           percent: 133.33,
           overage: 1,
+          overflow: false,
           periodStart: termStart.toUTC().toISO(),
           periodEnd: termStart.plus({ years: 1 }).toUTC().toISO(),
         },
@@ -812,6 +1121,44 @@ describe('contracts', () => {
       const engineer = (await createTenantKey(t, tenant.id, ['ml_engineer'])).key;
       await t.http.get(`/v1/tenants/${tenant.id}/quotas`).set(bearer(engineer)).expect(200);
       await t.http.get(`/v1/tenants/${other.id}/quotas`).set(bearer(engineer)).expect(404);
+    });
+
+    it('rounds percent half up and never answers 500 when usage passes 2^53 − 1', async () => {
+      const tenant = await createTenant(t);
+      const start = DateTime.now().toUTC().minus({ days: 1 });
+      await activated(
+        tenant.id,
+        draft({
+          termStart: start.toISO(),
+          termEnd: start.plus({ years: 1 }).toISO(),
+          quotaLines: [
+            { metric: 'requests', limit: 3, period: 'term', enforcement: 'soft' },
+            { metric: 'total_tokens', limit: 1000, period: 'term', enforcement: 'soft' },
+          ],
+        }),
+      );
+      const now = new Date(Date.now() - 1000);
+      await recordUsage(t, tenant.id, [
+        { metric: 'requests', quantity: 5, occurredAt: now },
+        // Two safe quantities whose sum is not: 2^54 − 2.
+        { metric: 'total_tokens', quantity: Number.MAX_SAFE_INTEGER, occurredAt: now },
+        { metric: 'total_tokens', quantity: Number.MAX_SAFE_INTEGER, occurredAt: now },
+      ]);
+      const res = await t.http.get(`/v1/tenants/${tenant.id}/quotas`).set(admin()).expect(200);
+      expect(res.body.data[0]).toMatchObject({
+        used: 5,
+        percent: 166.67,
+        overage: 2,
+        overflow: false,
+      });
+      expect(res.body.data[1]).toMatchObject({
+        limit: 1000,
+        used: Number.MAX_SAFE_INTEGER,
+        remaining: 0,
+        overage: Number.MAX_SAFE_INTEGER,
+        overflow: true,
+      });
+      expect(res.body.data[1].percent).toBeGreaterThan(1e15);
     });
 
     it('is empty when no contract is in force', async () => {

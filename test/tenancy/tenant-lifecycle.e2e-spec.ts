@@ -241,10 +241,30 @@ describe('tenants: compliance profiles and lifecycle', () => {
         expect(res.body).toMatchObject({ status: next, statusReason: 'because' });
       } else {
         expect(res.status).toBe(409);
-        expect(res.body).toMatchObject({ code: 'illegal_tenant_transition', tenantStatus: status });
+        // An offboarded tenant refuses every write before its status is even looked at.
+        expect(res.body).toMatchObject(
+          status === 'offboarded'
+            ? { code: 'tenant_offboarded' }
+            : { code: 'illegal_tenant_transition', tenantStatus: status },
+        );
         const after = await t.http.get(`/v1/tenants/${id}`).set(admin()).expect(200);
         expect(after.body.status).toBe(status);
       }
+    });
+
+    it('refuses unknown fields sent to activate', async () => {
+      const id = await tenantIn('onboarding');
+      const res = await t.http
+        .post(`/v1/tenants/${id}/activate`)
+        .set(admin())
+        .send({ status: 'active', force: true })
+        .expect(400);
+      expect(res.body.errors.map((e: { path: string }) => e.path).sort()).toEqual([
+        'force',
+        'status',
+      ]);
+      const after = await t.http.get(`/v1/tenants/${id}`).set(admin()).expect(200);
+      expect(after.body.status).toBe('onboarding');
     });
 
     it('needs a reason to suspend or offboard', async () => {
@@ -369,10 +389,11 @@ describe('tenants: compliance profiles and lifecycle', () => {
         .delete(`/v1/tenants/${tenant.id}/account-managers/${manager.userId}`)
         .set(admin())
         .expect(404);
-      await t.http
+      const malformed = await t.http
         .delete(`/v1/tenants/${tenant.id}/account-managers/not-a-uuid`)
         .set(admin())
-        .expect(400);
+        .expect(404);
+      expect(malformed.body.code).toBe('not_found');
     });
   });
 
@@ -440,6 +461,100 @@ describe('tenants: compliance profiles and lifecycle', () => {
       });
       await t.http.patch(`/v1/regions/${code}`).set(admin()).send({ dataZone: 'yy' }).expect(400);
       await t.http.patch('/v1/regions/nowhere-1').set(admin()).send({ name: 'x' }).expect(404);
+    });
+
+    it('answers 404 for any region path that is not a region code, NUL included (never 500)', async () => {
+      for (const code of ['%00', 'a%00b', 'EU-WEST-1', 'x', '%E2%80%8B', 'a'.repeat(300)]) {
+        for (const method of ['get', 'patch'] as const) {
+          const res = await t.http[method](`/v1/regions/${code}`).set(admin()).send({ name: 'x' });
+          expect({ code, method, status: res.status, problem: res.body.code }).toEqual({
+            code,
+            method,
+            status: 404,
+            problem: 'not_found',
+          });
+        }
+      }
+    });
+
+    it('refuses to remove a certification that tenants allowing the region require (409 region_in_use)', async () => {
+      const letters = () =>
+        Array.from({ length: 8 }, () =>
+          String.fromCharCode(97 + Math.floor(Math.random() * 26)),
+        ).join('');
+      const zone = letters();
+      const code = `${zone}-north-1`;
+      await t.http
+        .post('/v1/regions')
+        .set(admin())
+        .send({ code, name: 'Test', dataZone: zone, certifications: ['hipaa', 'soc2', 'gdpr'] })
+        .expect(201);
+      const profile = {
+        allowedRegions: [] as string[],
+        allowedDataZones: [] as string[],
+        allowedModelFamilies: [],
+        dataClassification: 'restricted',
+        requiredCertifications: ['hipaa'],
+        auditRetentionDays: 2190,
+      };
+      const byCode = await createTenant(t);
+      await t.http
+        .put(`/v1/tenants/${byCode.id}/compliance-profile`)
+        .set(admin())
+        .send({ ...profile, allowedRegions: [code] })
+        .expect(200);
+      const byZone = await createTenant(t);
+      await t.http
+        .put(`/v1/tenants/${byZone.id}/compliance-profile`)
+        .set(admin())
+        .send({ ...profile, allowedDataZones: [zone] })
+        .expect(200);
+      // Gone tenants no longer count.
+      const gone = await createTenant(t);
+      await t.http
+        .put(`/v1/tenants/${gone.id}/compliance-profile`)
+        .set(admin())
+        .send({ ...profile, allowedRegions: [code] })
+        .expect(200);
+      await t.http
+        .post(`/v1/tenants/${gone.id}/offboard`)
+        .set(admin())
+        .send({ reason: 'left' })
+        .expect(200);
+
+      const res = await t.http
+        .patch(`/v1/regions/${code}`)
+        .set(admin())
+        .send({ certifications: ['soc2', 'gdpr'] })
+        .expect(409);
+      expect(res.body).toMatchObject({
+        code: 'region_in_use',
+        tenantCount: 2,
+        certifications: ['hipaa'],
+        errors: [{ path: 'certifications' }],
+      });
+      expect([...res.body.tenantIds].sort()).toEqual([byCode.id, byZone.id].sort());
+      const region = await t.http.get(`/v1/regions/${code}`).set(admin()).expect(200);
+      expect(region.body.certifications).toEqual(['gdpr', 'hipaa', 'soc2']);
+
+      // A certification nobody requires may go; so may hipaa once no live profile needs it.
+      await t.http
+        .patch(`/v1/regions/${code}`)
+        .set(admin())
+        .send({ certifications: ['hipaa', 'gdpr'] })
+        .expect(200);
+      for (const tenant of [byCode, byZone]) {
+        await t.http
+          .put(`/v1/tenants/${tenant.id}/compliance-profile`)
+          .set(admin())
+          .send({ ...profile, requiredCertifications: ['gdpr'] })
+          .expect(200);
+      }
+      await t.http
+        .patch(`/v1/regions/${code}`)
+        .set(admin())
+        .send({ certifications: ['gdpr'] })
+        .expect(200);
     });
   });
 });

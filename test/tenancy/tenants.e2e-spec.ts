@@ -100,14 +100,73 @@ describe('tenants', () => {
     await t.http.get(`/v1/tenants/${a.id}`).set(bearer(member.token)).expect(404);
     await t.http
       .post('/v1/tenants')
-      .set(bearer(manager.token))
-      .send({ slug: 'nope', name: 'x' })
-      .expect(403);
-    await t.http
-      .post('/v1/tenants')
       .set(bearer(member.token))
       .send({ slug: 'nope', name: 'x' })
       .expect(403);
+  });
+
+  it('lets an account manager create a tenant, assigning them to it in the same transaction', async () => {
+    const manager = await signIn(t, ['account_manager']);
+    const slug = `am-${randomUUID().slice(0, 8)}`;
+    const created = await t.http
+      .post('/v1/tenants')
+      .set(bearer(manager.token))
+      .send({ slug, name: 'Brought in by sales' })
+      .expect(201);
+    expect(created.body).toMatchObject({ slug, status: 'onboarding' });
+    const id = created.body.id as string;
+    // From the next request on, the manager reaches it like any assigned tenant...
+    await t.http.get(`/v1/tenants/${id}`).set(bearer(manager.token)).expect(200);
+    const mine = await t.http.get('/v1/tenants?limit=100').set(bearer(manager.token)).expect(200);
+    expect(mine.body.data.map((x: { id: string }) => x.id)).toEqual([id]);
+    await t.http
+      .post(`/v1/tenants/${id}/contracts`)
+      .set(bearer(manager.token))
+      .send({ contractNumber: 'FIRST', termStart: '2030-01-01T00:00:00Z' })
+      .expect(201);
+    const assignments = await t.http
+      .get(`/v1/tenants/${id}/account-managers`)
+      .set(admin())
+      .expect(200);
+    expect(assignments.body.data).toEqual([
+      expect.objectContaining({ tenantId: id, userId: manager.userId }),
+    ]);
+    // ...and another account manager does not.
+    const other = await signIn(t, ['account_manager']);
+    await t.http.get(`/v1/tenants/${id}`).set(bearer(other.token)).expect(404);
+  });
+
+  it('creates no assignment when an account manager API key creates a tenant (keys are not people)', async () => {
+    const key = await t.http
+      .post('/v1/platform/api-keys')
+      .set(admin())
+      .send({ name: 'crm sync', roles: ['account_manager'] })
+      .expect(201);
+    const created = await t.http
+      .post('/v1/tenants')
+      .set(bearer(key.body.key))
+      .send({ slug: `key-${randomUUID().slice(0, 8)}`, name: 'From the CRM' })
+      .expect(201);
+    const assignments = await t.http
+      .get(`/v1/tenants/${created.body.id}/account-managers`)
+      .set(admin())
+      .expect(200);
+    expect(assignments.body).toEqual({ data: [], nextCursor: null });
+    await t.http.get(`/v1/tenants/${created.body.id}`).set(bearer(key.body.key)).expect(404);
+  });
+
+  it('refuses tenant creation to tenant members and operator compliance officers (403)', async () => {
+    const tenant = await createTenant(t);
+    const member = await signIn(t, ['tenant_admin'], tenant.id);
+    const officer = await signIn(t, ['compliance_officer']);
+    for (const token of [member.token, officer.token]) {
+      const res = await t.http
+        .post('/v1/tenants')
+        .set(bearer(token))
+        .send({ slug: `no-${randomUUID().slice(0, 8)}`, name: 'x' })
+        .expect(403);
+      expect(res.body.missingPermission).toEqual({ action: 'create', subject: 'Tenant' });
+    }
   });
 
   it('pages tenants with a stable cursor', async () => {

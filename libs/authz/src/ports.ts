@@ -20,7 +20,9 @@ export interface TenantDirectory {
   /**
    * A statement, run inside a tenant-scoped transaction right after the RLS settings (same round
    * trip), answering one row with a boolean `tenant_exists`: whether the scope's tenant
-   * (`app_current_tenant()`) is a customer tenant that requests may reach.
+   * (`app_current_tenant()`) is a customer tenant that requests may reach; and `tenant_status`,
+   * its lifecycle status (null when it does not exist). Writes to an `offboarded` tenant are
+   * refused there (409 `tenant_offboarded`).
    */
   readonly scopeCheckSql: string;
   /** Tenants the user is assigned to as account manager. */

@@ -1,4 +1,4 @@
-import { NotFound } from '@app/core';
+import { defineProblem, NotFound } from '@app/core';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { ClsService } from 'nestjs-cls';
@@ -16,9 +16,26 @@ export type DbScope =
   | {
       kind: 'tenant';
       tenantId: TenantId;
-      /** Answer 404 unless the tenant is reachable (requests' path tenants). */ verify?: boolean;
+      /**
+       * Answer 404 unless the tenant is reachable, and 409 `tenant_offboarded` for a write
+       * (not read-only) transaction on an offboarded tenant (requests' path tenants).
+       */
+      verify?: boolean;
     }
   | { kind: 'platform'; reason: string };
+
+/**
+ * A write to an offboarded tenant: its data no longer changes. Declared here because the
+ * request transaction refuses such writes for every library at once (the tenancy library
+ * re-exports it).
+ */
+export const TenantOffboarded = defineProblem({
+  code: 'tenant_offboarded',
+  status: 409,
+  title: 'Tenant is offboarded',
+  description:
+    'An offboarded tenant is read-only: no request changes its data any more (profile, contracts, account managers, API keys, …). Staff may still read it. Nothing was changed.',
+});
 
 const CLS_MANAGER = 'authz.entityManager';
 const CLS_SCOPE = 'authz.dbScope';
@@ -26,6 +43,12 @@ const CLS_SCOPE = 'authz.dbScope';
 export interface TransactionOptions {
   /** `BEGIN READ ONLY`: a write fails loudly. Used for GET and HEAD requests. */
   readOnly?: boolean;
+}
+
+/** The row {@link TenantDirectory.scopeCheckSql} answers. */
+interface ScopeCheckRow {
+  tenant_exists?: boolean;
+  tenant_status?: string | null;
 }
 
 type ReleasableRunner = { releasePostgresConnection(error?: Error): Promise<void> };
@@ -124,12 +147,12 @@ export class TenantDb {
     const client = (await runner.connect()) as PoolClient;
     let broken: Error | undefined;
     try {
-      let results: QueryResult<{ tenant_exists?: boolean }>[];
+      let results: QueryResult<ScopeCheckRow>[];
       try {
         results = (await client.query(
           `BEGIN${readOnly ? ' READ ONLY' : ''}; SELECT set_config('app.tenant_id', '${tenant}', true), set_config('app.bypass_rls', '${bypass}', true)` +
             (verify ? `; ${this.tenants.scopeCheckSql}` : ''),
-        )) as unknown as QueryResult<{ tenant_exists?: boolean }>[];
+        )) as unknown as QueryResult<ScopeCheckRow>[];
       } catch (error) {
         // The transaction may be open and aborted: end it, or drop the connection, so the pool
         // never hands out a connection stuck "in failed transaction".
@@ -138,7 +161,14 @@ export class TenantDb {
       }
       Object.assign(runner, { isTransactionActive: true, transactionDepth: 1 });
       try {
-        if (verify && !results[2]?.rows[0]?.tenant_exists) throw new NotFound('No such tenant.');
+        if (verify) {
+          const check = results[2]?.rows[0];
+          if (!check?.tenant_exists) throw new NotFound('No such tenant.');
+          // Checked here, not in each service, so no library's write can forget it; reads go on.
+          if (!readOnly && check.tenant_status === 'offboarded') {
+            throw new TenantOffboarded('The tenant is offboarded; its data no longer changes.');
+          }
+        }
         const result = await work(runner.manager);
         await runner.commitTransaction();
         return result;

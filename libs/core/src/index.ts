@@ -37,3 +37,5 @@ export * from './database/row-level-security';
 export * from './pagination/keyset';
 export * from './database/bigint';
 export * from './validation/instant';
+export * from './validation/uuid-param.pipe';
+export * from './validation/empty-body.pipe';

@@ -31,18 +31,25 @@ export const IllegalTenantTransition = defineProblem({
     'Tenant statuses move onboarding → active → suspended ⇄ active, and any of them → offboarded (final). The requested change is not one of these from the current status.',
 });
 
-export const TenantOffboarded = defineProblem({
-  code: 'tenant_offboarded',
-  status: 409,
-  title: 'Tenant is offboarded',
-  description: 'An offboarded tenant is read-only: its profile and contracts no longer change.',
-});
+/**
+ * Declared by authorization, whose request transaction refuses every write to an offboarded
+ * tenant; tenancy's services throw it too (jobs, and writes that raced the offboarding).
+ */
+export { TenantOffboarded } from '@app/authz';
 
 export const RegionExists = defineProblem({
   code: 'region_exists',
   status: 409,
   title: 'Region already in the catalog',
   description: 'A region with this code exists; change it with PATCH /v1/regions/{code}.',
+});
+
+export const RegionInUse = defineProblem({
+  code: 'region_in_use',
+  status: 409,
+  title: 'Tenants rely on what this change removes',
+  description:
+    'The change removes a certification from a region that tenants allow (by code or by data zone) and whose compliance profile requires that certification, so their profiles would silently stop permitting the region. `tenantIds` lists them (up to 20) and `tenantCount` counts them: change their profiles first.',
 });
 
 export const ContractNumberTaken = defineProblem({
@@ -90,6 +97,14 @@ export const InvalidAmendment = defineProblem({
   title: 'Amendment cannot take effect then',
   description:
     'An amendment takes effect within the term, not in the past, and after the latest version already in place.',
+});
+
+export const AmendmentConflict = defineProblem({
+  code: 'amendment_conflict',
+  status: 409,
+  title: 'The latest version is not yet in force',
+  description:
+    "The amendment names no effectiveFrom, so it would take effect now, but the latest version takes effect at or after now (a concurrent amendment, or one scheduled ahead). Retry, or send an effectiveFrom after the latest version's (`latestEffectiveFrom`).",
 });
 
 export const AlreadyRenewed = defineProblem({

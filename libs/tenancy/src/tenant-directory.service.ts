@@ -5,15 +5,17 @@ import { DataSource } from 'typeorm';
 
 /**
  * Authorization's view of tenants: the scope check run at the start of each tenant-scoped
- * transaction, and account-manager assignments for authentication (through the `auth_*` SQL
+ * transaction (existence and status, so that writes to an offboarded tenant are refused in one
+ * place), and account-manager assignments for authentication (through the `auth_*` SQL
  * function, which bypasses RLS for its own body only; AuthLookups migration).
  */
 @Injectable()
 export class TenantDirectoryService implements TenantDirectory {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
+  /** One index lookup: whether the scope's tenant is a customer, and its lifecycle status. */
   readonly scopeCheckSql =
-    "SELECT EXISTS (SELECT 1 FROM tenants WHERE id = app_current_tenant() AND kind = 'customer') AS tenant_exists";
+    "SELECT count(*) > 0 AS tenant_exists, max(status) AS tenant_status FROM tenants WHERE id = app_current_tenant() AND kind = 'customer'";
 
   async assignedTenantIds(userId: string): Promise<string[]> {
     const rows: { tenant_id: string }[] = await this.dataSource.query(

@@ -61,6 +61,7 @@ export class ComplianceProfileDto {
   requiredCertifications!: Certification[];
 
   @ApiProperty({
+    type: 'integer',
     example: 2555,
     minimum: 1,
     maximum: MAX_AUDIT_RETENTION_DAYS,
@@ -73,7 +74,11 @@ export class ComplianceProfileDto {
 }
 
 export class ComplianceProfileResponse extends ComplianceProfileDto {
-  @ApiProperty({ description: 'Increases by one with each change; version 1 is the first.' })
+  @ApiProperty({
+    type: 'integer',
+    minimum: 1,
+    description: 'Increases by one with each change; version 1 is the first.',
+  })
   version!: number;
 }
 

@@ -37,3 +37,23 @@ export function effectiveContractStatus(
     ? 'expired'
     : contract.status;
 }
+
+/** Why the contracts of an offboarded tenant were terminated. */
+export const OFFBOARDING_TERMINATION_REASON = 'tenant offboarded';
+
+/**
+ * The columns a termination at `at` writes: the contract stops being in force at once, or never
+ * starts when its term is still ahead (`endsAt` is then its start: an empty range).
+ */
+export function terminationAt(
+  contract: { termStart: Date },
+  at: Date,
+  reason: string,
+): { status: 'terminated'; terminatedAt: Date; terminationReason: string; endsAt: Date } {
+  return {
+    status: 'terminated',
+    terminatedAt: at,
+    terminationReason: reason,
+    endsAt: new Date(Math.max(contract.termStart.getTime(), at.getTime())),
+  };
+}

@@ -1,4 +1,4 @@
-import type { FieldError } from '@app/core';
+import { FieldError, MAX_INSTANT } from '@app/core';
 import { DateTime } from 'luxon';
 import type { QuotaPeriodKind } from './periods';
 
@@ -81,15 +81,75 @@ export function defaultTermEnd(termStart: Date, timeZone: string): Date {
 }
 
 /**
+ * The end of a renewal: a term that starts when `termEnd` does and lasts as long as
+ * [termStart, termEnd), measured in calendar terms in the billing time zone, first match wins:
+ * - **whole months**: the term is n months counted from its start's local date and time (with
+ *   Luxon's month arithmetic, which ends a month on the last day of a shorter month, so a term
+ *   Jan 31 → Feb 28 is one month); the renewal ends n months after its own start;
+ * - **whole local days**: the term is n local days (a DST day counts as one), the renewal ends n
+ *   local days after its start, at the same local time;
+ * - otherwise the same number of milliseconds.
+ *
+ * The renewal's anchor is its own start (the old term's end), as for its quota periods
+ * (`periodContaining` counts months from a contract's own start): Jan 31 → Feb 28 renews as
+ * Feb 28 → Mar 28, exactly one of the renewal's own monthly periods. Carrying the old anchor day
+ * over (Feb 28 → Mar 31) would leave the renewal a short stub period (Mar 28 → Mar 31) with a
+ * whole month's quota; a client that wants the 31st sends `termEnd`.
+ */
+export function renewalTermEnd(termStart: Date, termEnd: Date, timeZone: string): Date {
+  const start = DateTime.fromJSDate(termStart, { zone: timeZone });
+  const end = DateTime.fromJSDate(termEnd, { zone: timeZone });
+  const months = (end.year - start.year) * 12 + (end.month - start.month);
+  if (months > 0 && start.plus({ months }).toMillis() === end.toMillis()) {
+    return end.plus({ months }).toJSDate();
+  }
+  const days = Math.round(end.startOf('day').diff(start.startOf('day'), 'days').days);
+  if (days > 0 && start.plus({ days }).toMillis() === end.toMillis()) {
+    return end.plus({ days }).toJSDate();
+  }
+  return new Date(termEnd.getTime() + (termEnd.getTime() - termStart.getTime()));
+}
+
+/** The longest contract number (the column's CHECK). */
+export const MAX_CONTRACT_NUMBER_LENGTH = 64;
+
+/**
+ * The n-th renewal number of `stem`: `ACME-2027` → `ACME-2027-R<n>`, the stem cut so that the
+ * number stays within {@link MAX_CONTRACT_NUMBER_LENGTH} characters.
+ */
+export function renewalNumber(stem: string, n: number): string {
+  const suffix = `-R${n}`;
+  return stem.slice(0, MAX_CONTRACT_NUMBER_LENGTH - suffix.length) + suffix;
+}
+
+/** The stem and the first renewal index to try: `ACME-2027` → R1; `ACME-2027-R1` → R2. */
+export function renewalNumbering(contractNumber: string): { stem: string; next: number } {
+  const match = /^(.*)-R(\d{1,6})$/.exec(contractNumber);
+  return match ? { stem: match[1], next: Number(match[2]) + 1 } : { stem: contractNumber, next: 1 };
+}
+
+/** `ACME-2027` → `ACME-2027-R1`; `ACME-2027-R1` → `ACME-2027-R2` (the first one to try). */
+export function nextRenewalNumber(contractNumber: string): string {
+  const { stem, next } = renewalNumbering(contractNumber);
+  return renewalNumber(stem, next);
+}
+
+/**
  * Rules across fields that a DTO's per-field checks cannot see, as field errors (empty when
- * the terms are consistent): the term runs forward and at most {@link MAX_TERM_YEARS}; one line
- * per metric and period; level metrics use the `term` period; credit tiers sit below the
+ * the terms are consistent): the term runs forward and at most {@link MAX_TERM_YEARS}, ending by
+ * 9999-12-31T23:59:59.999Z (later instants have no four-digit RFC 3339 year); one line per
+ * metric and period; level metrics use the `term` period; credit tiers sit below the
  * availability target, each lower tier crediting more.
  */
 export function contractTermErrors(terms: ContractTerms): FieldError[] {
   const errors: FieldError[] = [];
   if (terms.termEnd.getTime() <= terms.termStart.getTime()) {
     errors.push({ path: 'termEnd', message: 'must be after termStart' });
+  } else if (terms.termEnd.getTime() > MAX_INSTANT.getTime()) {
+    errors.push({
+      path: 'termEnd',
+      message: `the term must end by ${MAX_INSTANT.toISOString()}`,
+    });
   } else if (
     terms.termEnd.getTime() >
     DateTime.fromJSDate(terms.termStart, { zone: 'UTC' })

@@ -2,7 +2,7 @@ import { definePolicy, PLATFORM_TENANT_ID } from '@app/authz';
 
 /**
  * Contracts: tenant admins and compliance officers read their own tenant's; assigned account
- * managers read and write; operator compliance officers read every tenant's. Platform admins get
+ * managers read and write (discarding drafts included); operator compliance officers read every tenant's. Platform admins get
  * `manage all`.
  */
 export const CONTRACT = definePolicy('Contract', ({ can }, principal) => {
@@ -14,9 +14,13 @@ export const CONTRACT = definePolicy('Contract', ({ can }, principal) => {
     return;
   }
   if (principal.roles.includes('account_manager')) {
-    can(['read', 'create', 'update', 'activate', 'terminate', 'renew', 'amend'], 'Contract', {
-      tenantId: { $in: principal.assignedTenantIds },
-    });
+    can(
+      ['read', 'create', 'update', 'delete', 'activate', 'terminate', 'renew', 'amend'],
+      'Contract',
+      {
+        tenantId: { $in: principal.assignedTenantIds },
+      },
+    );
   }
   if (principal.roles.includes('compliance_officer')) can('read', 'Contract');
 });

@@ -9,10 +9,10 @@ import {
   ValidationFailed,
 } from '@app/core';
 import { Injectable } from '@nestjs/common';
-import { DateTime } from 'luxon';
 import { EntityManager, In, QueryFailedError } from 'typeorm';
 import {
   AlreadyRenewed,
+  AmendmentConflict,
   AsOfOutsideTerm,
   ContractIncomplete,
   ContractNotEditable,
@@ -27,6 +27,7 @@ import {
   ContractStatus,
   effectiveContractStatus,
   nextContractStatus,
+  terminationAt,
 } from './contract-lifecycle';
 import {
   activationErrors,
@@ -35,6 +36,9 @@ import {
   ContractTerms,
   defaultTermEnd,
   QuotaLineTerms,
+  renewalNumber,
+  renewalNumbering,
+  renewalTermEnd,
   SlaTerms,
 } from './contract-terms';
 import { Contract, ContractQuotaLine, ContractVersion } from './contract.entity';
@@ -71,6 +75,8 @@ export interface AmendmentInput {
 }
 
 const actorRef = (actor: Actor) => `${actor.type}:${actor.id}`;
+/** Renewal numbers looked up per query when choosing a free one. */
+const RENEWAL_NUMBER_BATCH = 20;
 const sqlState = (error: unknown) =>
   error instanceof QueryFailedError ? (error.driverError as { code?: string }).code : undefined;
 
@@ -83,11 +89,14 @@ function invalid(errors: FieldError[], prefix = ''): void {
 }
 
 /**
- * Annual contracts: drafts, activation, amendments (versions), termination and renewal
- * (API.md, Contracts and quotas). Runs inside the request's tenant-scoped transaction; every
- * change locks the contract row first, so concurrent changes to one contract apply in turn.
- * At most one contract of a tenant is in force at any instant: the `contracts_no_overlap`
- * exclusion constraint holds that even for concurrent activations.
+ * Annual contracts: drafts, activation, amendments (versions), termination, renewal and
+ * discarding drafts (API.md, Contracts and quotas). Runs inside the request's tenant-scoped
+ * transaction. Every change first holds the tenant row FOR SHARE
+ * ({@link TenantService.assertWritable}: it serializes with offboarding, which locks the tenant
+ * and then its contracts, so the lock order is always tenant → contract), then locks the
+ * contract row, so concurrent changes to one contract apply in turn. At most one contract of a
+ * tenant is in force at any instant: the `contracts_no_overlap` exclusion constraint holds that
+ * even for concurrent activations.
  */
 @Injectable()
 export class ContractService {
@@ -139,13 +148,13 @@ export class ContractService {
    * @throws ValidationFailed (400) | ContractNumberTaken (409) | NotFound
    */
   async update(tenantId: TenantId, id: string, input: DraftInput): Promise<ContractView> {
+    await this.tenants.assertWritable(tenantId);
     const contract = await this.lock(tenantId, id);
     if (contract.status !== 'draft') {
       throw new ContractNotEditable(
         `Contract ${contract.contractNumber} is ${effectiveContractStatus(contract, new Date())}; amend it instead.`,
       );
     }
-    await this.tenants.assertWritable(tenantId);
     const current = await this.viewOf(contract, 1);
     const terms: ContractTerms = {
       termStart: input.termStart ?? contract.termStart,
@@ -191,10 +200,10 @@ export class ContractService {
    * @throws ContractOverlap (409), also when a concurrent activation won
    */
   async activate(tenantId: TenantId, id: string): Promise<ContractView> {
-    const now = new Date();
-    const contract = await this.lock(tenantId, id);
-    this.assertTransition(contract, 'activate', now);
     await this.tenants.assertWritable(tenantId);
+    const contract = await this.lock(tenantId, id);
+    const now = new Date();
+    this.assertTransition(contract, 'activate', now);
     const view = await this.viewOf(contract, 1);
     const missing = activationErrors(this.termsOf(view), now);
     if (missing.length > 0) {
@@ -226,19 +235,36 @@ export class ContractService {
    * @throws IllegalContractTransition (409) unless it is active (expired contracts stay expired)
    */
   async terminate(tenantId: TenantId, id: string, reason: string): Promise<ContractView> {
-    const now = new Date();
+    await this.tenants.assertWritable(tenantId);
     const contract = await this.lock(tenantId, id);
+    const now = new Date();
     this.assertTransition(contract, 'terminate', now);
-    await this.db.manager.getRepository(Contract).update(
-      { id, tenantId },
-      {
-        status: 'terminated',
-        terminatedAt: now,
-        terminationReason: reason,
-        endsAt: new Date(Math.max(contract.termStart.getTime(), now.getTime())),
-      },
-    );
+    await this.db.manager
+      .getRepository(Contract)
+      .update({ id, tenantId }, terminationAt(contract, now, reason));
     return this.viewAt(await this.lock(tenantId, id), now);
+  }
+
+  /**
+   * Discards a draft: the contract, its version and its quota lines are deleted (a draft was
+   * never in force, so no history is lost; the audit log keeps what it held).
+   *
+   * @returns the draft as it was, for the audit log
+   * @throws ContractNotEditable (409) unless the contract is a draft
+   * @throws TenantOffboarded (409) | NotFound
+   */
+  async discard(tenantId: TenantId, id: string): Promise<ContractView> {
+    await this.tenants.assertWritable(tenantId);
+    const contract = await this.lock(tenantId, id);
+    if (contract.status !== 'draft') {
+      throw new ContractNotEditable(
+        `Contract ${contract.contractNumber} is ${effectiveContractStatus(contract, new Date())}; only drafts are discarded (terminate an active contract).`,
+      );
+    }
+    const view = await this.viewOf(contract, 1);
+    // Versions and quota lines go with it (ON DELETE CASCADE).
+    await this.db.manager.getRepository(Contract).delete({ id, tenantId });
+    return view;
   }
 
   /**
@@ -246,9 +272,14 @@ export class ContractService {
    * latest terms with `changes` applied. Versions take effect in order, within the term, never
    * in the past, so `asOf` answers stay true once given.
    *
+   * "Now" is read after the contract row is locked, so an amendment that waited for a concurrent
+   * one is compared with the version that one added, not with the time it started waiting.
+   *
    * @throws IllegalContractTransition (409) unless the contract is active
    * @throws InvalidAmendment (422) for an effective date in the past, outside the term or not
    *   after the latest version
+   * @throws AmendmentConflict (409) when no effectiveFrom was sent and the latest version takes
+   *   effect at or after now (a concurrent amendment, or one scheduled ahead): retry, or send one
    * @throws ValidationFailed (400) when the changed terms are inconsistent or empty
    */
   async amend(
@@ -257,8 +288,9 @@ export class ContractService {
     input: AmendmentInput,
     by: Actor,
   ): Promise<ContractView> {
-    const now = new Date();
+    await this.tenants.assertWritable(tenantId);
     const contract = await this.lock(tenantId, id);
+    const now = new Date();
     if (effectiveContractStatus(contract, now) !== 'active') {
       throw new IllegalContractTransition(
         contract.status === 'draft'
@@ -266,7 +298,6 @@ export class ContractService {
           : `Contract ${contract.contractNumber} is ${effectiveContractStatus(contract, now)}; only active contracts are amended.`,
       );
     }
-    await this.tenants.assertWritable(tenantId);
     const changes = Object.fromEntries(
       Object.entries(input.changes).filter(([, value]) => value !== undefined && value !== null),
     ) as AmendmentInput['changes'];
@@ -274,6 +305,19 @@ export class ContractService {
       invalid([{ path: 'changes', message: 'must change at least one term' }]);
     }
     const latest = await this.viewOf(contract, contract.currentVersion);
+    if (!input.effectiveFrom && latest.version.effectiveFrom >= now) {
+      // The client left the date to us: a 422 on a field it did not send would mislead it.
+      const at = latest.version.effectiveFrom.toISOString();
+      throw new AmendmentConflict(
+        `Version ${latest.version.version} takes effect at ${at}, not before now, so an amendment cannot take effect now. Retry, or send an effectiveFrom after ${at}.`,
+        {
+          extensions: {
+            latestVersion: latest.version.version,
+            latestEffectiveFrom: at,
+          },
+        },
+      );
+    }
     const effectiveFrom = input.effectiveFrom ?? now;
     const dateError = this.amendmentDateError(contract, latest.version, effectiveFrom, now);
     if (dateError) {
@@ -306,11 +350,15 @@ export class ContractService {
 
   /**
    * Drafts the next term from an active or expired contract: it starts when this one's term
-   * ends, lasts as long (whole months in the billing time zone when the term is whole months),
-   * and copies the latest terms.
+   * ends, lasts as long in calendar terms ({@link renewalTermEnd}: whole months, else whole
+   * local days, in the billing time zone), and copies the latest terms. A contract has at most
+   * one renewal at a time (no draft or active one may exist; a terminated or discarded one does
+   * not count). Without a `contractNumber`, the renewal is numbered `-R<n>` with the first n
+   * from the source's own number that no contract of the tenant uses yet.
    *
    * @throws IllegalContractTransition (409) for a draft or terminated contract
    * @throws AlreadyRenewed (409) when a draft or active renewal exists
+   * @throws ContractNumberTaken (409) when the `contractNumber` sent is in use
    */
   async renew(
     tenantId: TenantId,
@@ -318,15 +366,15 @@ export class ContractService {
     input: { contractNumber?: string; termEnd?: Date },
     by: Actor,
   ): Promise<ContractView> {
-    const now = new Date();
+    await this.tenants.assertWritable(tenantId);
     const source = await this.lock(tenantId, id);
+    const now = new Date();
     const status = effectiveContractStatus(source, now);
     if (status !== 'active' && status !== 'expired') {
       throw new IllegalContractTransition(
         `Contract ${source.contractNumber} is ${status}; only active or expired contracts are renewed.`,
       );
     }
-    await this.tenants.assertWritable(tenantId);
     const existing = await this.db.manager
       .getRepository(Contract)
       .findOneBy({ tenantId, renewalOf: id, status: In(['draft', 'active']) });
@@ -339,19 +387,45 @@ export class ContractService {
     const terms: ContractTerms = {
       ...this.termsOf(latest),
       termStart: source.termEnd,
-      termEnd: input.termEnd ?? sameLengthAfter(source),
+      termEnd:
+        input.termEnd ?? renewalTermEnd(source.termStart, source.termEnd, source.billingTimeZone),
     };
     invalid(contractTermErrors(terms));
-    return this.insertDraft(
-      tenantId,
-      {
-        contractNumber: input.contractNumber ?? nextRenewalNumber(source.contractNumber),
-        billingTimeZone: source.billingTimeZone,
-        renewalOf: source.id,
-      },
-      terms,
-      by,
-    );
+    const identity = { billingTimeZone: source.billingTimeZone, renewalOf: source.id };
+    if (input.contractNumber) {
+      return this.insertDraft(
+        tenantId,
+        { ...identity, contractNumber: input.contractNumber },
+        terms,
+        by,
+      );
+    }
+    // A number we chose can still be taken by a concurrent create: choose again.
+    for (let attempt = 1; ; attempt += 1) {
+      const contractNumber = await this.freeRenewalNumber(tenantId, source.contractNumber);
+      try {
+        return await this.insertDraft(tenantId, { ...identity, contractNumber }, terms, by);
+      } catch (error) {
+        if (!(error instanceof ContractNumberTaken) || attempt >= 3) throw error;
+      }
+    }
+  }
+
+  /** The first `-R<n>` number after `contractNumber`'s own that no contract of the tenant uses. */
+  private async freeRenewalNumber(tenantId: TenantId, contractNumber: string): Promise<string> {
+    const { stem, next } = renewalNumbering(contractNumber);
+    for (let from = next; ; from += RENEWAL_NUMBER_BATCH) {
+      const candidates = Array.from({ length: RENEWAL_NUMBER_BATCH }, (_, i) =>
+        renewalNumber(stem, from + i),
+      );
+      const taken = await this.db.manager.getRepository(Contract).find({
+        select: { contractNumber: true },
+        where: { tenantId, contractNumber: In(candidates) },
+      });
+      const used = new Set(taken.map((c) => c.contractNumber));
+      const free = candidates.find((candidate) => !used.has(candidate));
+      if (free) return free;
+    }
   }
 
   /**
@@ -696,23 +770,4 @@ export class ContractService {
       ),
     }));
   }
-}
-
-/** The end of a term as long as `source`'s, starting when it ends. */
-function sameLengthAfter(source: Contract): Date {
-  const zone = source.billingTimeZone;
-  const start = DateTime.fromJSDate(source.termStart, { zone });
-  const end = DateTime.fromJSDate(source.termEnd, { zone });
-  const months = end.diff(start, 'months').months;
-  if (Number.isInteger(months)) return end.plus({ months }).toJSDate();
-  return new Date(
-    source.termEnd.getTime() + (source.termEnd.getTime() - source.termStart.getTime()),
-  );
-}
-
-/** `ACME-2027` → `ACME-2027-R1`; `ACME-2027-R1` → `ACME-2027-R2`. */
-export function nextRenewalNumber(contractNumber: string): string {
-  const match = /^(.*)-R(\d+)$/.exec(contractNumber);
-  const next = match ? `${match[1]}-R${Number(match[2]) + 1}` : `${contractNumber}-R1`;
-  return next.slice(0, 64);
 }

@@ -1,24 +1,16 @@
 import { asTenantId, CheckPolicies, CurrentAccess } from '@app/authz';
-import { PageQueryDto } from '@app/core';
-import {
-  Body,
-  Controller,
-  Get,
-  HttpCode,
-  Param,
-  ParseUUIDPipe,
-  Patch,
-  Post,
-  Query,
-} from '@nestjs/common';
+import { EmptyBody, PageQueryDto, RequestContext, ResourceId } from '@app/core';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import {
   ApiConflictResponse,
   ApiCreatedResponse,
+  ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiTags,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
+import { ApiIdParam, ApiTenantIdParam, NOT_FOUND_TENANT, OFFBOARDED } from '../openapi';
 import { ContractService, ContractView } from './contract.service';
 import {
   AsOfQueryDto,
@@ -36,7 +28,10 @@ import {
   ContractVersionResponse,
 } from './dto/contract.response';
 
-const ID = new ParseUUIDPipe({ version: undefined });
+/** `:id`: a contract's UUID; anything else is simply not found (404). */
+const ContractId = () => ResourceId('id', 'contract');
+const ApiContractIdParam = () => ApiIdParam('id', 'The contract.');
+const NOT_FOUND_CONTRACT = `No such contract in this tenant (malformed ids too). ${NOT_FOUND_TENANT}`;
 
 function versionResponse(view: ContractView): ContractVersionResponse {
   const full = ContractResponse.of(view);
@@ -58,17 +53,20 @@ function versionResponse(view: ContractView): ContractVersionResponse {
  * officers read their own; assigned account managers and platform admins write.
  */
 @ApiTags('contracts')
+@ApiTenantIdParam()
 @Controller('v1/tenants/:tenantId/contracts')
 export class ContractsController {
   constructor(
     private readonly contracts: ContractService,
     private readonly access: CurrentAccess,
+    private readonly context: RequestContext,
   ) {}
 
   @Post()
   @CheckPolicies('create', 'Contract')
   @ApiCreatedResponse({ type: ContractResponse, description: 'A draft, version 1.' })
-  @ApiConflictResponse({ description: '`contract_number_taken`, `tenant_offboarded`' })
+  @ApiNotFoundResponse({ description: NOT_FOUND_TENANT })
+  @ApiConflictResponse({ description: `\`contract_number_taken\`; ${OFFBOARDED}` })
   async create(
     @Param('tenantId') tenantId: string,
     @Body() body: CreateContractDto,
@@ -81,6 +79,7 @@ export class ContractsController {
   @Get()
   @CheckPolicies('read', 'Contract')
   @ApiOkResponse({ type: ContractPage, description: 'Oldest first.' })
+  @ApiNotFoundResponse({ description: NOT_FOUND_TENANT })
   async list(
     @Param('tenantId') tenantId: string,
     @Query() query: ContractListQueryDto,
@@ -99,12 +98,13 @@ export class ContractsController {
 
   @Get(':id')
   @CheckPolicies('read', 'Contract')
+  @ApiContractIdParam()
   @ApiOkResponse({ type: ContractResponse, description: 'Terms in force at asOf (default now).' })
-  @ApiNotFoundResponse()
+  @ApiNotFoundResponse({ description: NOT_FOUND_CONTRACT })
   @ApiUnprocessableEntityResponse({ description: '`as_of_outside_term`' })
   async get(
     @Param('tenantId') tenantId: string,
-    @Param('id', ID) id: string,
+    @ContractId() id: string,
     @Query() query: AsOfQueryDto,
   ): Promise<ContractResponse> {
     return ContractResponse.of(await this.contracts.get(asTenantId(tenantId), id, query.asOf));
@@ -112,10 +112,12 @@ export class ContractsController {
 
   @Get(':id/versions')
   @CheckPolicies('read', 'Contract')
+  @ApiContractIdParam()
   @ApiOkResponse({ type: ContractVersionList, description: 'Oldest first.' })
+  @ApiNotFoundResponse({ description: NOT_FOUND_CONTRACT })
   async versions(
     @Param('tenantId') tenantId: string,
-    @Param('id', ID) id: string,
+    @ContractId() id: string,
     @Query() query: PageQueryDto,
   ): Promise<ContractVersionList> {
     const page = await this.contracts.versions(asTenantId(tenantId), id, query.limit, query.after);
@@ -124,25 +126,46 @@ export class ContractsController {
 
   @Patch(':id')
   @CheckPolicies('update', 'Contract')
+  @ApiContractIdParam()
   @ApiOkResponse({ type: ContractResponse })
-  @ApiConflictResponse({ description: '`contract_not_editable` unless a draft' })
+  @ApiNotFoundResponse({ description: NOT_FOUND_CONTRACT })
+  @ApiConflictResponse({
+    description: `\`contract_not_editable\` unless a draft; \`contract_number_taken\`; ${OFFBOARDED}`,
+  })
   async update(
     @Param('tenantId') tenantId: string,
-    @Param('id', ID) id: string,
+    @ContractId() id: string,
     @Body() body: UpdateContractDto,
   ): Promise<ContractResponse> {
     return ContractResponse.of(await this.contracts.update(asTenantId(tenantId), id, body));
   }
 
+  @Delete(':id')
+  @HttpCode(204)
+  @CheckPolicies('delete', 'Contract')
+  @ApiContractIdParam()
+  @ApiNoContentResponse({ description: 'The draft is gone (its version and quota lines too).' })
+  @ApiNotFoundResponse({ description: NOT_FOUND_CONTRACT })
+  @ApiConflictResponse({ description: `\`contract_not_editable\` unless a draft; ${OFFBOARDED}` })
+  async discard(@Param('tenantId') tenantId: string, @ContractId() id: string): Promise<void> {
+    const draft = await this.contracts.discard(asTenantId(tenantId), id);
+    this.context.recordBefore(ContractResponse.of(draft));
+  }
+
   @Post(':id/activate')
   @HttpCode(200)
   @CheckPolicies('activate', 'Contract')
+  @ApiContractIdParam()
   @ApiOkResponse({ type: ContractResponse })
-  @ApiConflictResponse({ description: '`contract_overlap`, `illegal_contract_transition`' })
+  @ApiNotFoundResponse({ description: NOT_FOUND_CONTRACT })
+  @ApiConflictResponse({
+    description: `\`contract_overlap\`, \`illegal_contract_transition\`; ${OFFBOARDED}`,
+  })
   @ApiUnprocessableEntityResponse({ description: '`contract_incomplete`' })
   async activate(
     @Param('tenantId') tenantId: string,
-    @Param('id', ID) id: string,
+    @ContractId() id: string,
+    @EmptyBody() _body: Record<string, never>,
   ): Promise<ContractResponse> {
     return ContractResponse.of(await this.contracts.activate(asTenantId(tenantId), id));
   }
@@ -150,11 +173,13 @@ export class ContractsController {
   @Post(':id/terminate')
   @HttpCode(200)
   @CheckPolicies('terminate', 'Contract')
+  @ApiContractIdParam()
   @ApiOkResponse({ type: ContractResponse })
-  @ApiConflictResponse({ description: '`illegal_contract_transition`' })
+  @ApiNotFoundResponse({ description: NOT_FOUND_CONTRACT })
+  @ApiConflictResponse({ description: `\`illegal_contract_transition\`; ${OFFBOARDED}` })
   async terminate(
     @Param('tenantId') tenantId: string,
-    @Param('id', ID) id: string,
+    @ContractId() id: string,
     @Body() body: TerminateContractDto,
   ): Promise<ContractResponse> {
     return ContractResponse.of(
@@ -164,11 +189,15 @@ export class ContractsController {
 
   @Post(':id/renew')
   @CheckPolicies('renew', 'Contract')
+  @ApiContractIdParam()
   @ApiCreatedResponse({ type: ContractResponse, description: 'The draft of the next term.' })
-  @ApiConflictResponse({ description: '`already_renewed`, `illegal_contract_transition`' })
+  @ApiNotFoundResponse({ description: NOT_FOUND_CONTRACT })
+  @ApiConflictResponse({
+    description: `\`already_renewed\`, \`illegal_contract_transition\`, \`contract_number_taken\` (a contractNumber sent); ${OFFBOARDED}`,
+  })
   async renew(
     @Param('tenantId') tenantId: string,
-    @Param('id', ID) id: string,
+    @ContractId() id: string,
     @Body() body: RenewContractDto,
   ): Promise<ContractResponse> {
     return ContractResponse.of(
@@ -178,11 +207,16 @@ export class ContractsController {
 
   @Post(':id/amendments')
   @CheckPolicies('amend', 'Contract')
+  @ApiContractIdParam()
   @ApiCreatedResponse({ type: ContractResponse, description: 'The contract at its new version.' })
+  @ApiNotFoundResponse({ description: NOT_FOUND_CONTRACT })
+  @ApiConflictResponse({
+    description: `\`illegal_contract_transition\` unless active; \`amendment_conflict\` (no effectiveFrom sent and the latest version takes effect at or after now: retry or send one); ${OFFBOARDED}`,
+  })
   @ApiUnprocessableEntityResponse({ description: '`invalid_amendment`' })
   async amend(
     @Param('tenantId') tenantId: string,
-    @Param('id', ID) id: string,
+    @ContractId() id: string,
     @Body() body: CreateAmendmentDto,
   ): Promise<ContractResponse> {
     return ContractResponse.of(

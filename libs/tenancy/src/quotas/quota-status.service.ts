@@ -15,7 +15,7 @@ export interface QuotaLineStatus {
   used: bigint;
   /** limit − used, never below 0. */
   remaining: bigint;
-  /** used ÷ limit × 100, two decimals (may exceed 100 on soft lines). */
+  /** used ÷ limit × 100, rounded half up to two decimals (may exceed 100 on soft lines). */
   percent: number;
   /** Usage above the limit (soft lines; 0 otherwise). */
   overage: bigint;
@@ -78,7 +78,7 @@ export class QuotaStatusService {
           limit: line.limit,
           used: u,
           remaining: u >= limit ? 0n : limit - u,
-          percent: Number((u * 10000n) / limit) / 100,
+          percent: percentOf(u, limit),
           overage: u > limit ? u - limit : 0n,
           periodStart: periods[i].start,
           periodEnd: periods[i].end,
@@ -86,4 +86,13 @@ export class QuotaStatusService {
       }),
     };
   }
+}
+
+/**
+ * `used` as a percentage of `limit`, rounded half up to two decimals (5 of 3 → 166.67), in
+ * integer arithmetic so that no usage is too large for it.
+ */
+export function percentOf(used: bigint, limit: bigint): number {
+  // round(used × 10000 / limit) = floor((2 × used × 10000 + limit) / (2 × limit)), for used ≥ 0.
+  return Number((used * 20000n + limit) / (2n * limit)) / 100;
 }

@@ -1,20 +1,59 @@
 import { asTenantId, CheckPolicies } from '@app/authz';
-import { toSafeInteger } from '@app/core';
 import { Controller, Get, Param } from '@nestjs/common';
-import { ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiNotFoundResponse, ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { QUOTA_ENFORCEMENTS, QUOTA_METRICS, QUOTA_PERIODS } from '../contracts/contract-terms';
+import { ApiTenantIdParam, NOT_FOUND_TENANT } from '../openapi';
 import { QuotaStatusService } from './quota-status.service';
+
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** A count as a JSON number, clamped to Number.MAX_SAFE_INTEGER (2^53 − 1). */
+function clamped(value: bigint): number {
+  return Number(value > SAFE ? SAFE : value);
+}
 
 class QuotaLineStatusResponse {
   @ApiProperty({ enum: QUOTA_METRICS }) metric!: string;
   @ApiProperty({ enum: QUOTA_PERIODS }) period!: string;
   @ApiProperty({ enum: QUOTA_ENFORCEMENTS }) enforcement!: string;
-  @ApiProperty({ description: "In the metric's unit." }) limit!: number;
-  @ApiProperty() used!: number;
-  @ApiProperty({ description: 'limit − used, at least 0.' }) remaining!: number;
-  @ApiProperty({ example: 42.5, description: 'used ÷ limit × 100, two decimals.' })
+  @ApiProperty({
+    type: 'integer',
+    minimum: 1,
+    maximum: Number.MAX_SAFE_INTEGER,
+    description: "In the metric's unit.",
+  })
+  limit!: number;
+  @ApiProperty({
+    type: 'integer',
+    minimum: 0,
+    maximum: Number.MAX_SAFE_INTEGER,
+    description: 'Usage in the period; at most 2^53 − 1 (see `overflow`).',
+  })
+  used!: number;
+  @ApiProperty({
+    type: 'integer',
+    minimum: 0,
+    maximum: Number.MAX_SAFE_INTEGER,
+    description: 'limit − used, at least 0.',
+  })
+  remaining!: number;
+  @ApiProperty({
+    example: 42.5,
+    description: 'used ÷ limit × 100, rounded half up to two decimals (5 of 3 → 166.67).',
+  })
   percent!: number;
-  @ApiProperty({ description: 'Usage over the limit (soft lines).' }) overage!: number;
+  @ApiProperty({
+    type: 'integer',
+    minimum: 0,
+    maximum: Number.MAX_SAFE_INTEGER,
+    description: 'Usage over the limit (soft lines); at most 2^53 − 1 (see `overflow`).',
+  })
+  overage!: number;
+  @ApiProperty({
+    description:
+      'true when the real usage or overage exceeds 2^53 − 1 (Number.MAX_SAFE_INTEGER, the largest integer every JSON reader holds exactly): `used` and `overage` are then that value, not the real one. false otherwise.',
+  })
+  overflow!: boolean;
   @ApiProperty({ format: 'date-time' }) periodStart!: string;
   @ApiProperty({ format: 'date-time', description: 'Exclusive.' }) periodEnd!: string;
 }
@@ -32,6 +71,7 @@ class QuotaStatusResponse {
 }
 
 @ApiTags('contracts')
+@ApiTenantIdParam()
 @Controller('v1/tenants/:tenantId/quotas')
 export class QuotasController {
   constructor(private readonly quotas: QuotaStatusService) {}
@@ -42,6 +82,7 @@ export class QuotasController {
     type: QuotaStatusResponse,
     description: 'Each line of the contract in force now; empty when none is.',
   })
+  @ApiNotFoundResponse({ description: NOT_FOUND_TENANT })
   async status(@Param('tenantId') tenantId: string): Promise<QuotaStatusResponse> {
     const status = await this.quotas.status(asTenantId(tenantId));
     return {
@@ -52,10 +93,11 @@ export class QuotasController {
         period: line.period,
         enforcement: line.enforcement,
         limit: line.limit,
-        used: toSafeInteger(line.used),
-        remaining: toSafeInteger(line.remaining),
+        used: clamped(line.used),
+        remaining: clamped(line.remaining),
         percent: line.percent,
-        overage: toSafeInteger(line.overage),
+        overage: clamped(line.overage),
+        overflow: line.used > SAFE || line.overage > SAFE,
         periodStart: line.periodStart.toISOString(),
         periodEnd: line.periodEnd.toISOString(),
       })),

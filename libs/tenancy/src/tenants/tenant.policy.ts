@@ -2,12 +2,15 @@ import { definePolicy, PLATFORM_TENANT_ID } from '@app/authz';
 
 /**
  * Who may see and change tenants. Conditions are on the tenant's `id`. Platform admins get
- * `manage all` from the ability factory; only they offboard (it is final).
+ * `manage all` from the ability factory; only they offboard (it is final). Account managers
+ * create tenants (issue 4: `POST /v1/tenants` is for platform admins and account managers); a
+ * person who does is assigned to the new tenant (TenantService.create).
  */
 export const TENANT = definePolicy('Tenant', ({ can }, principal) => {
   const platform = principal.homeTenantId === PLATFORM_TENANT_ID;
   for (const role of principal.roles) {
     if (platform && role === 'account_manager') {
+      can('create', 'Tenant');
       can(['read', 'update', 'activate', 'suspend'], 'Tenant', {
         id: { $in: principal.assignedTenantIds },
       });

@@ -1,13 +1,23 @@
-import { accessibleSql, AppAbility, TenantDb, TenantId } from '@app/authz';
+import {
+  accessibleSql,
+  AppAbility,
+  isPlatformPrincipal,
+  Principal,
+  TenantDb,
+  TenantId,
+} from '@app/authz';
 import { Actor, decodeCursor, NotFound, Page, toPage } from '@app/core';
 import type { AuditRetentionPolicy, AuditRetentionSource } from '@app/audit';
 import { Injectable } from '@nestjs/common';
-import { QueryFailedError } from 'typeorm';
+import { MoreThan, QueryFailedError } from 'typeorm';
+import { AccountManagerAssignment } from '../account-managers/account-manager-assignment.entity';
 import {
   ComplianceProfile,
   complianceProfileErrors,
   DEFAULT_COMPLIANCE_PROFILE,
 } from '../compliance/compliance-profile';
+import { OFFBOARDING_TERMINATION_REASON, terminationAt } from '../contracts/contract-lifecycle';
+import { Contract } from '../contracts/contract.entity';
 import { RegionService } from '../regions/region.service';
 import {
   IllegalTenantTransition,
@@ -72,14 +82,22 @@ export class TenantService implements AuditRetentionSource {
   ) {}
 
   /**
-   * Creates a tenant in `onboarding` with version 1 of its compliance profile.
+   * Creates a tenant in `onboarding` with version 1 of its compliance profile. When the creator
+   * is an account manager signed in as a person (operator staff), they are assigned to the new
+   * tenant in the same transaction, so they reach it from their next request; an API key holding
+   * the role is not a person and gets no assignment (assignments are per person).
    *
    * @throws InvalidComplianceProfile (422) when the profile breaks a catalog rule
    * @throws TenantSlugTaken (409) when the slug is in use
    */
-  async create(input: CreateTenantInput, by: Actor): Promise<Tenant> {
+  async create(input: CreateTenantInput, creator: Principal): Promise<Tenant> {
+    const by = creator.actor;
     const profile = input.complianceProfile ?? DEFAULT_COMPLIANCE_PROFILE;
     await this.assertProfileValid(profile, 'complianceProfile.');
+    const assignCreator =
+      by.type === 'user' &&
+      isPlatformPrincipal(creator) &&
+      creator.roles.includes('account_manager');
     try {
       // A savepoint keeps the request's transaction usable after a unique violation.
       return await this.db.manager.transaction(async (manager) => {
@@ -97,6 +115,11 @@ export class TenantService implements AuditRetentionSource {
         await manager
           .getRepository(ComplianceProfileVersion)
           .insert({ tenantId: tenant.id, version: 1, profile, createdBy: actorRef(by) });
+        if (assignCreator) {
+          await manager
+            .getRepository(AccountManagerAssignment)
+            .insert({ tenantId: tenant.id, userId: by.id, createdBy: actorRef(by) });
+        }
         return tenant;
       });
     } catch (error) {
@@ -148,8 +171,14 @@ export class TenantService implements AuditRetentionSource {
 
   /**
    * Moves the tenant through its lifecycle ({@link TENANT_TRANSITIONS}). The row is locked, so
-   * concurrent changes apply one after the other. A suspended or offboarded tenant's own keys
-   * and sessions are refused from the next request on (403 `tenant_suspended`/`tenant_offboarded`).
+   * concurrent changes apply one after the other, and tenancy writes in flight (which hold it
+   * FOR SHARE, {@link assertWritable}) finish first. A suspended tenant's own keys and sessions
+   * get 403 `tenant_suspended` from the next request on; an offboarded tenant's stop
+   * authenticating, and every later write to it answers 409 `tenant_offboarded`.
+   *
+   * Offboarding also terminates, in the same transaction, every active contract that has not
+   * ended (the one in force, and any activated for a later term), with the reason
+   * "tenant offboarded".
    *
    * @throws IllegalTenantTransition (409) when the table does not allow `action` now
    * @throws NotFound when the tenant is not visible
@@ -166,9 +195,11 @@ export class TenantService implements AuditRetentionSource {
         extensions: { tenantStatus: tenant.status, action },
       });
     }
+    const now = new Date();
     tenant.status = next;
     tenant.statusReason = reason ?? null;
-    tenant.statusChangedAt = new Date();
+    tenant.statusChangedAt = now;
+    if (next === 'offboarded') await this.terminateContracts(tenantId, now);
     return this.db.manager.getRepository(Tenant).save(tenant);
   }
 
@@ -220,14 +251,23 @@ export class TenantService implements AuditRetentionSource {
   }
 
   /**
-   * Throws unless the tenant exists and is not offboarded (for other tenancy writes).
+   * Throws unless the tenant exists and is not offboarded; for other tenancy writes (contracts),
+   * called before they lock anything else. The tenant row stays locked FOR SHARE until the
+   * transaction ends, so such a write and the offboarding transition (which locks the row FOR
+   * UPDATE) serialize: a write that waited for an offboarding sees `offboarded` and is refused,
+   * and an offboarding that waited for a write sees (and terminates) what it activated. The
+   * request transaction already refused writes to a tenant offboarded before it began.
    *
-   * @throws NotFound | TenantOffboarded
+   * @throws NotFound | TenantOffboarded (409)
    */
   async assertWritable(tenantId: TenantId): Promise<Tenant> {
-    const tenant = await this.get(tenantId);
+    const tenant = await this.db.manager.getRepository(Tenant).findOne({
+      where: { id: tenantId, kind: 'customer' },
+      lock: { mode: 'pessimistic_read' },
+    });
+    if (!tenant) throw new NotFound('No such tenant.');
     if (tenant.status === 'offboarded') {
-      throw new TenantOffboarded('The tenant is offboarded; it no longer changes.');
+      throw new TenantOffboarded('The tenant is offboarded; its data no longer changes.');
     }
     return tenant;
   }
@@ -249,6 +289,21 @@ export class TenantService implements AuditRetentionSource {
     });
   }
 
+  /** Terminates the tenant's active contracts that have not ended (offboarding). */
+  private async terminateContracts(tenantId: TenantId, now: Date): Promise<void> {
+    const repository = this.db.manager.getRepository(Contract);
+    const contracts = await repository.find({
+      where: { tenantId, status: 'active', endsAt: MoreThan(now) },
+      lock: { mode: 'pessimistic_write' },
+    });
+    for (const contract of contracts) {
+      await repository.update(
+        { id: contract.id, tenantId },
+        terminationAt(contract, now, OFFBOARDING_TERMINATION_REASON),
+      );
+    }
+  }
+
   private async lock(tenantId: TenantId): Promise<Tenant> {
     const tenant = await this.db.manager.getRepository(Tenant).findOne({
       where: { id: tenantId, kind: 'customer' },
@@ -259,7 +314,9 @@ export class TenantService implements AuditRetentionSource {
   }
 
   private async assertProfileValid(profile: ComplianceProfile, prefix: string): Promise<void> {
-    const errors = complianceProfileErrors(profile, await this.regions.all(), prefix);
+    // Locked FOR SHARE until the profile commits, so a concurrent region change that would
+    // break it waits and then sees it (RegionService.update refuses with region_in_use).
+    const errors = complianceProfileErrors(profile, await this.regions.allLocked(), prefix);
     if (errors.length > 0) {
       throw new InvalidComplianceProfile(
         `${errors.length} compliance rule${errors.length === 1 ? ' is' : 's are'} not met.`,

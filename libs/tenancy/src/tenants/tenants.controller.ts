@@ -21,6 +21,7 @@ import {
   TenantPage,
   TenantResponse,
 } from './dto/tenant.response';
+import { ApiTenantIdParam, NOT_FOUND_TENANT, OFFBOARDED } from '../openapi';
 import { TenantService } from './tenant.service';
 
 @ApiTags('tenants')
@@ -33,11 +34,15 @@ export class TenantsController {
 
   @Post()
   @CheckPolicies('create', 'Tenant', { scope: 'platform' })
-  @ApiCreatedResponse({ type: TenantResponse, description: 'The tenant, in `onboarding`.' })
+  @ApiCreatedResponse({
+    type: TenantResponse,
+    description:
+      'The tenant, in `onboarding`. An account manager (a person) who creates it is assigned to it.',
+  })
   @ApiUnprocessableEntityResponse({ description: '`invalid_compliance_profile`' })
   @ApiConflictResponse({ description: '`tenant_slug_taken`' })
   async create(@Body() body: CreateTenantDto): Promise<TenantResponse> {
-    return TenantResponse.of(await this.tenants.create(body, this.access.principal.actor));
+    return TenantResponse.of(await this.tenants.create(body, this.access.principal));
   }
 
   @Get()
@@ -50,8 +55,9 @@ export class TenantsController {
 
   @Get(':tenantId')
   @CheckPolicies('read', 'Tenant')
+  @ApiTenantIdParam()
   @ApiOkResponse({ type: TenantResponse })
-  @ApiNotFoundResponse({ description: 'No such tenant, or one the caller may not see.' })
+  @ApiNotFoundResponse({ description: NOT_FOUND_TENANT })
   async get(@Param('tenantId') tenantId: string): Promise<TenantResponse> {
     return TenantResponse.of(await this.tenants.get(asTenantId(tenantId)));
   }
@@ -59,8 +65,10 @@ export class TenantsController {
   @Post(':tenantId/activate')
   @HttpCode(200)
   @CheckPolicies('activate', 'Tenant')
+  @ApiTenantIdParam()
   @ApiOkResponse({ type: TenantResponse, description: 'onboarding or suspended → active.' })
-  @ApiConflictResponse({ description: '`illegal_tenant_transition`' })
+  @ApiNotFoundResponse({ description: NOT_FOUND_TENANT })
+  @ApiConflictResponse({ description: `\`illegal_tenant_transition\`; ${OFFBOARDED}` })
   async activate(
     @Param('tenantId') tenantId: string,
     @Body() body: TenantTransitionDto,
@@ -77,7 +85,9 @@ export class TenantsController {
     type: TenantResponse,
     description: "active → suspended: the tenant's keys and sessions get 403 `tenant_suspended`.",
   })
-  @ApiConflictResponse({ description: '`illegal_tenant_transition`' })
+  @ApiTenantIdParam()
+  @ApiNotFoundResponse({ description: NOT_FOUND_TENANT })
+  @ApiConflictResponse({ description: `\`illegal_tenant_transition\`; ${OFFBOARDED}` })
   async suspend(
     @Param('tenantId') tenantId: string,
     @Body() body: TenantReasonDto,
@@ -90,8 +100,14 @@ export class TenantsController {
   @Post(':tenantId/offboard')
   @HttpCode(200)
   @CheckPolicies('offboard', 'Tenant')
-  @ApiOkResponse({ type: TenantResponse, description: 'Any status → offboarded (final).' })
-  @ApiConflictResponse({ description: '`illegal_tenant_transition`' })
+  @ApiTenantIdParam()
+  @ApiOkResponse({
+    type: TenantResponse,
+    description:
+      'Any status → offboarded (final): credentials stop authenticating, every later write answers 409 `tenant_offboarded`, and active contracts that have not ended are terminated ("tenant offboarded").',
+  })
+  @ApiNotFoundResponse({ description: NOT_FOUND_TENANT })
+  @ApiConflictResponse({ description: OFFBOARDED })
   async offboard(
     @Param('tenantId') tenantId: string,
     @Body() body: TenantReasonDto,
@@ -103,19 +119,23 @@ export class TenantsController {
 
   @Get(':tenantId/compliance-profile')
   @CheckPolicies('read', 'ComplianceProfile')
+  @ApiTenantIdParam()
   @ApiOkResponse({ type: ComplianceProfileResponse })
+  @ApiNotFoundResponse({ description: NOT_FOUND_TENANT })
   async profile(@Param('tenantId') tenantId: string): Promise<ComplianceProfileResponse> {
     return profileResponse(await this.tenants.get(asTenantId(tenantId)));
   }
 
   @Put(':tenantId/compliance-profile')
   @CheckPolicies('update', 'ComplianceProfile')
+  @ApiTenantIdParam()
+  @ApiNotFoundResponse({ description: NOT_FOUND_TENANT })
   @ApiOkResponse({
     type: ComplianceProfileResponse,
     description: 'The new version, in force from the next request.',
   })
   @ApiUnprocessableEntityResponse({ description: '`invalid_compliance_profile`' })
-  @ApiConflictResponse({ description: '`tenant_offboarded`' })
+  @ApiConflictResponse({ description: OFFBOARDED })
   async replaceProfile(
     @Param('tenantId') tenantId: string,
     @Body() body: ComplianceProfileDto,
@@ -131,7 +151,9 @@ export class TenantsController {
 
   @Get(':tenantId/compliance-profile/versions')
   @CheckPolicies('read', 'ComplianceProfile')
+  @ApiTenantIdParam()
   @ApiOkResponse({ type: ComplianceProfileVersionPage, description: 'Oldest first.' })
+  @ApiNotFoundResponse({ description: NOT_FOUND_TENANT })
   async profileVersions(
     @Param('tenantId') tenantId: string,
     @Query() query: PageQueryDto,

@@ -16,3 +16,10 @@ export class AccountManagerAssignmentResponse {
   @ApiProperty({ format: 'uuid' }) userId!: string;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
 }
+
+/** `GET /v1/tenants/{tenantId}/account-managers` (API.md, Lists). */
+export class AccountManagerAssignmentPage {
+  @ApiProperty({ type: [AccountManagerAssignmentResponse] })
+  data!: AccountManagerAssignmentResponse[];
+  @ApiProperty({ type: String, nullable: true }) nextCursor!: string | null;
+}

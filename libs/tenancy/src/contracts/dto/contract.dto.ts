@@ -36,14 +36,22 @@ const SAFE = Number.MAX_SAFE_INTEGER;
 export class CreditTierDto {
   @ApiProperty({
     example: 99.9,
-    description: 'Monthly availability percent below which it applies.',
+    minimum: 0,
+    maximum: 100,
+    description: 'Monthly availability percent below which it applies; up to 3 decimals.',
   })
   @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 3 })
   @Min(0)
   @Max(100)
   below!: number;
 
-  @ApiProperty({ example: 10, description: "Percent of the month's committed fee." })
+  @ApiProperty({
+    type: 'integer',
+    example: 10,
+    minimum: 1,
+    maximum: 100,
+    description: "Percent of the month's committed fee.",
+  })
   @IsInt()
   @Min(1)
   @Max(100)
@@ -51,20 +59,37 @@ export class CreditTierDto {
 }
 
 export class SlaTermsDto {
-  @ApiProperty({ example: 99.9, description: 'Percent of good minutes per calendar month.' })
+  @ApiProperty({
+    example: 99.9,
+    minimum: 90,
+    maximum: 100,
+    description: 'Percent of good minutes per calendar month; up to 3 decimals.',
+  })
   @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 3 })
   @Min(90)
   @Max(100)
   availabilityTarget!: number;
 
-  @ApiPropertyOptional({ example: 800, description: 'p95 total latency target, milliseconds.' })
+  @ApiPropertyOptional({
+    type: 'integer',
+    example: 800,
+    minimum: 1,
+    maximum: 600_000,
+    description: 'p95 total latency target, milliseconds.',
+  })
   @IsOptional()
   @IsInt()
   @Min(1)
   @Max(600_000)
   latencyP95Ms?: number;
 
-  @ApiPropertyOptional({ example: 300, description: 'p95 time to first byte, milliseconds.' })
+  @ApiPropertyOptional({
+    type: 'integer',
+    example: 300,
+    minimum: 1,
+    maximum: 600_000,
+    description: 'p95 time to first byte, milliseconds.',
+  })
   @IsOptional()
   @IsInt()
   @Min(1)
@@ -76,7 +101,7 @@ export class SlaTermsDto {
   @IsIn(['calendar_month'])
   measurementWindow = 'calendar_month' as const;
 
-  @ApiPropertyOptional({ type: [CreditTierDto], default: [] })
+  @ApiPropertyOptional({ type: [CreditTierDto], default: [], maxItems: 10 })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(10)
@@ -91,7 +116,10 @@ export class QuotaLineDto {
   metric!: QuotaMetric;
 
   @ApiProperty({
+    type: 'integer',
     example: 500000000,
+    minimum: 1,
+    maximum: SAFE,
     description: 'Whole units of the metric (tokens, requests, …).',
   })
   @IsInt()
@@ -107,7 +135,13 @@ export class QuotaLineDto {
   @IsIn([...QUOTA_ENFORCEMENTS])
   enforcement!: QuotaEnforcement;
 
-  @ApiPropertyOptional({ example: 250, description: 'Minor units per unit over the limit.' })
+  @ApiPropertyOptional({
+    type: 'integer',
+    example: 250,
+    minimum: 0,
+    maximum: SAFE,
+    description: 'Minor units per unit over the limit.',
+  })
   @IsOptional()
   @IsInt()
   @Min(0)
@@ -117,7 +151,13 @@ export class QuotaLineDto {
 
 /** The commercial terms that amendments may change. */
 export class AmendableTermsDto {
-  @ApiPropertyOptional({ example: 120000000, description: 'Minor units of the currency.' })
+  @ApiPropertyOptional({
+    type: 'integer',
+    example: 120000000,
+    minimum: 0,
+    maximum: SAFE,
+    description: 'Minor units of the currency.',
+  })
   @IsOptional()
   @IsInt()
   @Min(0)
@@ -136,7 +176,11 @@ export class AmendableTermsDto {
   @Type(() => SlaTermsDto)
   sla?: SlaTermsDto;
 
-  @ApiPropertyOptional({ type: [QuotaLineDto], description: 'Replaces every line when given.' })
+  @ApiPropertyOptional({
+    type: [QuotaLineDto],
+    maxItems: 50,
+    description: 'Replaces every line when given.',
+  })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(50)
@@ -154,13 +198,19 @@ export class CreateContractDto extends AmendableTermsDto {
   })
   contractNumber!: string;
 
-  @ApiProperty({ example: '2027-01-01T00:00:00Z', description: 'The anchor of every period.' })
+  @ApiProperty({
+    example: '2027-01-01T00:00:00Z',
+    format: 'date-time',
+    description: 'The anchor of every period. From 1970 through 9999.',
+  })
   @IsInstant()
   termStart!: Date;
 
   @ApiPropertyOptional({
     example: '2028-01-01T00:00:00Z',
-    description: 'Exclusive. Default: one year after termStart in the billing time zone.',
+    format: 'date-time',
+    description:
+      'Exclusive. Default: one year after termStart in the billing time zone. At most ten years after termStart, and by 9999-12-31T23:59:59.999Z.',
   })
   @IsOptional()
   @IsInstant()
@@ -190,7 +240,9 @@ export class AmendmentChangesDto extends AmendableTermsDto {
 export class CreateAmendmentDto {
   @ApiPropertyOptional({
     example: '2027-07-01T00:00:00Z',
-    description: 'When the new version takes effect; default now. Not in the past.',
+    format: 'date-time',
+    description:
+      'When the new version takes effect: within the term, not in the past, after the latest version. Default now (409 `amendment_conflict` when the latest version takes effect at or after now).',
   })
   @IsOptional()
   @IsInstant()
@@ -220,7 +272,8 @@ export class TerminateContractDto {
 export class RenewContractDto {
   @ApiPropertyOptional({
     example: 'ACME-2028',
-    description: 'Default: the number with -R1 appended (or its -R<n> suffix increased).',
+    description:
+      'Default: the number with -R1 appended (or its -R<n> suffix increased), skipping numbers the tenant already uses.',
   })
   @IsOptional()
   @IsString()
@@ -229,7 +282,11 @@ export class RenewContractDto {
   })
   contractNumber?: string;
 
-  @ApiPropertyOptional({ description: 'Default: the same length as the renewed term.' })
+  @ApiPropertyOptional({
+    format: 'date-time',
+    description:
+      'Default: as long as the renewed term in calendar terms (whole months, else whole local days, in the billing time zone), counted from the renewal start.',
+  })
   @IsOptional()
   @IsInstant()
   termEnd?: Date;

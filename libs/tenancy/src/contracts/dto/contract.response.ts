@@ -10,8 +10,14 @@ export class ContractResponse {
   @ApiProperty({ format: 'uuid' }) tenantId!: string;
   @ApiProperty() contractNumber!: string;
   @ApiProperty({ enum: CONTRACT_STATUSES }) status!: ContractStatus;
-  @ApiProperty({ description: 'The version whose terms are shown.' }) version!: number;
-  @ApiProperty({ description: 'The latest version (amendments included).' }) latestVersion!: number;
+  @ApiProperty({ type: 'integer', minimum: 1, description: 'The version whose terms are shown.' })
+  version!: number;
+  @ApiProperty({
+    type: 'integer',
+    minimum: 1,
+    description: 'The latest version (amendments included).',
+  })
+  latestVersion!: number;
   @ApiProperty({ format: 'date-time', description: 'When the shown version takes effect.' })
   effectiveFrom!: string;
   @ApiProperty({ format: 'date-time' }) termStart!: string;
@@ -20,7 +26,13 @@ export class ContractResponse {
   endsAt!: string;
   @ApiProperty({ example: 'Europe/Berlin' }) billingTimeZone!: string;
   @ApiProperty({ type: String, nullable: true, example: 'USD' }) currency!: string | null;
-  @ApiProperty({ type: Number, nullable: true }) committedSpendMinor!: number | null;
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    minimum: 0,
+    maximum: Number.MAX_SAFE_INTEGER,
+  })
+  committedSpendMinor!: number | null;
   @ApiProperty({ type: String, nullable: true, enum: ['prepaid', 'postpaid_commitment'] })
   billingModel!: BillingModel | null;
   @ApiProperty({ type: SlaTermsDto, nullable: true }) sla!: SlaTerms | null;
@@ -77,9 +89,15 @@ export class ContractPage {
 }
 
 export class ContractVersionResponse {
-  @ApiProperty() version!: number;
+  @ApiProperty({ type: 'integer', minimum: 1 }) version!: number;
   @ApiProperty({ format: 'date-time' }) effectiveFrom!: string;
-  @ApiProperty({ type: Number, nullable: true }) committedSpendMinor!: number | null;
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    minimum: 0,
+    maximum: Number.MAX_SAFE_INTEGER,
+  })
+  committedSpendMinor!: number | null;
   @ApiProperty({ type: String, nullable: true }) billingModel!: BillingModel | null;
   @ApiProperty({ type: SlaTermsDto, nullable: true }) sla!: SlaTerms | null;
   @ApiProperty({ type: [QuotaLineDto] }) quotaLines!: QuotaLineDto[];

@@ -67,7 +67,13 @@ export class CreateRegionDto {
   @IsIn([...CERTIFICATIONS], { each: true })
   certifications!: Certification[];
 
-  @ApiPropertyOptional({ example: { h100: 64 }, default: {} })
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'integer', minimum: 0, maximum: 1_000_000 },
+    example: { h100: 64 },
+    default: {},
+    description: 'GPU type (lowercase, e.g. `h100`) → whole count; at most 20 types.',
+  })
   @IsOptional()
   @IsObject()
   @IsGpuCapacity()
@@ -83,14 +89,24 @@ export class UpdateRegionDto {
   @Matches(/\S/, { message: 'name must not be blank' })
   name?: string;
 
-  @ApiPropertyOptional({ enum: CERTIFICATIONS, isArray: true })
+  @ApiPropertyOptional({
+    enum: CERTIFICATIONS,
+    isArray: true,
+    description:
+      'Replaces the list. Removing one that a tenant allowing this region (or its zone) requires is 409 `region_in_use`.',
+  })
   @IsOptional()
   @IsArray()
   @ArrayUnique()
   @IsIn([...CERTIFICATIONS], { each: true })
   certifications?: Certification[];
 
-  @ApiPropertyOptional({ example: { h100: 64 } })
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'integer', minimum: 0, maximum: 1_000_000 },
+    example: { h100: 64 },
+    description: 'Replaces the whole map.',
+  })
   @IsOptional()
   @IsObject()
   @IsGpuCapacity()
@@ -98,7 +114,7 @@ export class UpdateRegionDto {
 }
 
 export class RegionQueryDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 100 })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, default: 100 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -129,7 +145,12 @@ export class RegionResponse {
   @ApiProperty() name!: string;
   @ApiProperty({ example: 'eu' }) dataZone!: string;
   @ApiProperty({ enum: CERTIFICATIONS, isArray: true }) certifications!: string[];
-  @ApiProperty({ example: { h100: 64 } }) gpuCapacity!: Record<string, number>;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'integer', minimum: 0 },
+    example: { h100: 64 },
+  })
+  gpuCapacity!: Record<string, number>;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ format: 'date-time' }) updatedAt!: string;
 
