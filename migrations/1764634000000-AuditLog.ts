@@ -25,6 +25,8 @@ export class AuditLog1764634000000 implements MigrationInterface {
         tenant_id     uuid PRIMARY KEY REFERENCES tenants (id) ON DELETE CASCADE,
         last_sequence bigint NOT NULL CHECK (last_sequence >= 0),
         last_hash     bytea NOT NULL CHECK (length(last_hash) = 32),
+        -- The hash before last_hash: lets one UPDATE both move the head and return the link.
+        last_prev_hash bytea NOT NULL CHECK (length(last_prev_hash) = 32),
         updated_at    timestamptz NOT NULL DEFAULT now()
       )`);
     await enableTenantRowLevelSecurity(queryRunner, 'audit_chain_heads');

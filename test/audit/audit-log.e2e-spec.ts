@@ -145,7 +145,7 @@ describe('audit log', () => {
       const all: ChainedAuditEvent[] = [];
       let after: string | null = null;
       do {
-        const res = await t.http
+        const res: { body: { data: ChainedAuditEvent[]; nextCursor: string | null } } = await t.http
           .get(
             `/v1/tenants/${tenant.id}/audit/events?order=asc&limit=20${after ? `&after=${after}` : ''}`,
           )
@@ -275,7 +275,7 @@ describe('audit log', () => {
     it('verifies a chain whose events share one timestamp', async () => {
       const tenant = await createTenant(t);
       const occurredAt = '2027-05-01T12:00:00.000000Z';
-      let prev = Buffer.alloc(32);
+      let prev: Buffer = Buffer.alloc(32);
       const rows: string[] = [];
       for (let sequence = 1; sequence <= 5; sequence += 1) {
         const event = {
@@ -307,7 +307,7 @@ describe('audit log', () => {
       }
       await tamper(tenant.id, [
         `INSERT INTO audit_events (tenant_id, sequence, id, occurred_at, actor_type, actor_id, action, outcome, prev_hash, hash) VALUES ${rows.join(',')}`,
-        `INSERT INTO audit_chain_heads (tenant_id, last_sequence, last_hash) VALUES ('$T', 5, '\\x${prev.toString('hex')}')`,
+        `INSERT INTO audit_chain_heads (tenant_id, last_sequence, last_hash, last_prev_hash) VALUES ('$T', 5, '\\x${prev.toString('hex')}', '\\x${'00'.repeat(32)}')`,
       ]);
       expect(await verify(tenant.id)).toMatchObject({ ok: true, checked: 5 });
     });

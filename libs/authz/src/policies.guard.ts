@@ -11,7 +11,12 @@ import {
   MissingPermission,
   TenantSuspended,
 } from './authz-problems';
-import { AUTHENTICATED, POLICY_METADATA, RoutePolicy } from './policy.decorators';
+import {
+  ALLOWED_ON_OFFBOARDED_TENANT,
+  AUTHENTICATED,
+  POLICY_METADATA,
+  RoutePolicy,
+} from './policy.decorators';
 import { AUTHENTICATOR, Authenticator, SESSION_COOKIE } from './ports';
 import {
   asTenantId,
@@ -88,7 +93,7 @@ export class PoliciesGuard implements CanActivate {
       throw new MissingPermission('This route declares no policy.');
     }
 
-    const scope = await this.resolveScope(request, policy, principal);
+    const scope = await this.resolveScope(request, policy, principal, execution.getHandler());
     const ability = buildAbility(principal);
     this.cls.set(CLS_ABILITY, ability);
     if (policy !== AUTHENTICATED && !this.permits(ability, policy, scope)) {
@@ -125,6 +130,8 @@ export class PoliciesGuard implements CanActivate {
     request: Request,
     policy: RoutePolicy,
     principal: Principal,
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+    handler: Function,
   ): Promise<DbScope> {
     const raw = request.params?.tenantId as string | string[] | undefined;
     const param = Array.isArray(raw) ? raw[0] : raw;
@@ -144,7 +151,11 @@ export class PoliciesGuard implements CanActivate {
         });
         throw new NotFound('No such tenant.');
       }
-      return { kind: 'tenant', tenantId: asTenantId(param), verify: true };
+      const allowOffboarded = this.reflector.get<boolean | undefined>(
+        ALLOWED_ON_OFFBOARDED_TENANT,
+        handler,
+      );
+      return { kind: 'tenant', tenantId: asTenantId(param), verify: true, allowOffboarded };
     }
     if (policy.scope === 'operator') {
       if (!isPlatformPrincipal(principal)) {

@@ -65,3 +65,14 @@ export const OUTSIDE_REQUEST_TRANSACTION = 'authz:outsideRequestTransaction';
 export function OutsideRequestTransaction(): MethodDecorator {
   return SetMetadata(OUTSIDE_REQUEST_TRANSACTION, true);
 }
+
+export const ALLOWED_ON_OFFBOARDED_TENANT = 'authz:allowedOnOffboardedTenant';
+
+/**
+ * This write may run on an offboarded tenant (which refuses every other write with 409
+ * `tenant_offboarded`): for what must stay possible after the end, such as pulling an audit
+ * report. It changes no tenant data beyond its own record.
+ */
+export function AllowedOnOffboardedTenant(): MethodDecorator {
+  return SetMetadata(ALLOWED_ON_OFFBOARDED_TENANT, true);
+}

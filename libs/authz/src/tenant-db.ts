@@ -2,7 +2,7 @@ import { defineProblem, NotFound } from '@app/core';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { ClsService } from 'nestjs-cls';
-import type { PoolClient, QueryResult } from 'pg';
+import type { PoolClient, QueryResult, QueryResultRow } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
 import { TENANT_DIRECTORY, TenantDirectory } from './ports';
 import { isUuid, TenantId } from './principal';
@@ -21,6 +21,8 @@ export type DbScope =
        * (not read-only) transaction on an offboarded tenant (requests' path tenants).
        */
       verify?: boolean;
+      /** Let this write through on an offboarded tenant (compliance exports after the end). */
+      allowOffboarded?: boolean;
     }
   | { kind: 'platform'; reason: string };
 
@@ -43,6 +45,8 @@ const CLS_SCOPE = 'authz.dbScope';
 export interface TransactionOptions {
   /** `BEGIN READ ONLY`: a write fails loudly. Used for GET and HEAD requests. */
   readOnly?: boolean;
+  /** `REPEATABLE READ`: every statement sees one snapshot (exports that read in two steps). */
+  repeatableRead?: boolean;
 }
 
 /** The row {@link TenantDirectory.scopeCheckSql} answers. */
@@ -90,6 +94,18 @@ export class TenantDb {
     return manager;
   }
 
+  /**
+   * The node-postgres connection of the current scoped transaction, for what TypeORM cannot do
+   * (COPY streams). Its scope and settings are the transaction's.
+   *
+   * @throws NoTenantScopeError outside one.
+   */
+  get client(): PoolClient {
+    const runner = this.manager.queryRunner as unknown as { databaseConnection?: PoolClient };
+    if (!runner?.databaseConnection) throw new NoTenantScopeError();
+    return runner.databaseConnection;
+  }
+
   /** The scope of the current transaction, if any. */
   get scope(): DbScope | undefined {
     return this.cls.isActive() ? this.cls.get<DbScope | undefined>(CLS_SCOPE) : undefined;
@@ -133,10 +149,55 @@ export class TenantDb {
    * is a validated UUID, so inlining it is safe); TypeORM's runner is then marked as inside a
    * transaction so that nested `manager.transaction()` calls become savepoints as usual.
    */
+  /**
+   * Statements in a scoped transaction of their own, sent with BEGIN, the RLS settings and
+   * COMMIT as a single simple-protocol round trip: any lock they take is held only while
+   * PostgreSQL runs them and commits, never across a network round trip. Parameters are inlined
+   * as literals escaped by node-postgres (`escapeLiteral`; Buffers as bytea hex), since the
+   * simple protocol takes none.
+   *
+   * @param statements each with `$1`…`$n` placeholders for its own params (no dollar quoting)
+   * @returns the rows of each statement, in order
+   */
+  async oneShot<R extends QueryResultRow>(
+    scope: DbScope,
+    statements: { sql: string; params: unknown[] }[],
+  ): Promise<R[][]> {
+    if (scope.kind === 'tenant' && !isUuid(scope.tenantId)) throw new NoTenantScopeError();
+    const tenant = scope.kind === 'tenant' ? scope.tenantId.toLowerCase() : '';
+    const bypass = scope.kind === 'platform' ? 'on' : 'off';
+    const runner = this.dataSource.createQueryRunner();
+    const client = (await runner.connect()) as PoolClient;
+    const literal = (value: unknown): string => {
+      if (value === null || value === undefined) return 'NULL';
+      if (Buffer.isBuffer(value)) return `'\\x${value.toString('hex')}'::bytea`;
+      if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+      return client.escapeLiteral(value instanceof Date ? value.toISOString() : String(value));
+    };
+    const script = statements
+      .map(({ sql, params }) =>
+        sql.replace(/\$(\d+)/g, (_, n: string) => literal(params[Number(n) - 1])),
+      )
+      .join('; ');
+    let broken: Error | undefined;
+    try {
+      const results = (await client.query(
+        `BEGIN; SELECT set_config('app.tenant_id', '${tenant}', true), set_config('app.bypass_rls', '${bypass}', true); ${script}; COMMIT`,
+      )) as unknown as QueryResult<R>[];
+      return results.slice(2, -1).map((result) => result.rows);
+    } catch (error) {
+      // A failed statement leaves the transaction aborted: end it, or drop the connection.
+      await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+      throw error;
+    } finally {
+      await (runner as unknown as ReleasableRunner).releasePostgresConnection(broken);
+    }
+  }
+
   private async transaction<T>(
     scope: DbScope,
     work: (manager: EntityManager) => Promise<T>,
-    { readOnly = false }: TransactionOptions = {},
+    { readOnly = false, repeatableRead = false }: TransactionOptions = {},
   ): Promise<T> {
     if (scope.kind === 'tenant' && !isUuid(scope.tenantId)) throw new NoTenantScopeError();
     if (scope.kind === 'platform') this.logger.debug(`platform-wide access: ${scope.reason}`);
@@ -150,7 +211,7 @@ export class TenantDb {
       let results: QueryResult<ScopeCheckRow>[];
       try {
         results = (await client.query(
-          `BEGIN${readOnly ? ' READ ONLY' : ''}; SELECT set_config('app.tenant_id', '${tenant}', true), set_config('app.bypass_rls', '${bypass}', true)` +
+          `BEGIN${repeatableRead ? ' ISOLATION LEVEL REPEATABLE READ' : ''}${readOnly ? ' READ ONLY' : ''}; SELECT set_config('app.tenant_id', '${tenant}', true), set_config('app.bypass_rls', '${bypass}', true)` +
             (verify ? `; ${this.tenants.scopeCheckSql}` : ''),
         )) as unknown as QueryResult<ScopeCheckRow>[];
       } catch (error) {
@@ -165,7 +226,11 @@ export class TenantDb {
           const check = results[2]?.rows[0];
           if (!check?.tenant_exists) throw new NotFound('No such tenant.');
           // Checked here, not in each service, so no library's write can forget it; reads go on.
-          if (!readOnly && check.tenant_status === 'offboarded') {
+          if (
+            !readOnly &&
+            check.tenant_status === 'offboarded' &&
+            !(scope.kind === 'tenant' && scope.allowOffboarded)
+          ) {
             throw new TenantOffboarded('The tenant is offboarded; its data no longer changes.');
           }
         }

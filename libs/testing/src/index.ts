@@ -3,3 +3,4 @@ export * from './test-app';
 export * from './test-database';
 export * from './tenant-session';
 export * from './usage-ledger';
+export * from './audit-chain';

@@ -1,4 +1,3 @@
-import { PLATFORM_TENANT_ID } from '@app/authz';
 import type { ChainedAuditEvent } from './canonical';
 
 /** Columns of `audit_events` as read for hashing, export and display (alias `e`). */
@@ -31,11 +30,14 @@ export interface AuditEventRow {
   hash: string;
 }
 
+/** The platform chain's id (authz's PLATFORM_TENANT_ID), kept here so exports load nothing else. */
+const PLATFORM_CHAIN = '00000000-0000-0000-0000-000000000000';
+
 /** A stored row as the event it records (the platform chain's tenant is null). */
 export function toAuditEvent(row: AuditEventRow): ChainedAuditEvent {
   return {
     id: row.id,
-    tenantId: row.tenant_id === PLATFORM_TENANT_ID ? null : row.tenant_id,
+    tenantId: row.tenant_id === PLATFORM_CHAIN ? null : row.tenant_id,
     sequence: Number(row.sequence),
     occurredAt: row.occurred_at,
     actor: {

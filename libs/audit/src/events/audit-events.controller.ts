@@ -72,8 +72,8 @@ export class TenantAuditController {
   }
 
   /**
-   * Streams the chain (JSON Lines or CSV) straight to the client, one short transaction per
-   * batch; a client that goes away stops it before the next query.
+   * Streams the chain (JSON Lines or CSV) straight to the client with `COPY ... TO STDOUT` in a
+   * read-only snapshot; a client that goes away cancels the query.
    */
   @Get('export')
   @OutsideRequestTransaction()
@@ -96,30 +96,26 @@ export class TenantAuditController {
       query.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
     );
     res.setHeader('Cache-Control', 'no-store');
-    let rows = 0;
     try {
-      const summary = await exportAuditEvents(
-        (sql, params) =>
-          this.db
-            .inTenant(tenant, (manager) => manager.query(sql, params))
-            .then((batch) => {
-              rows += batch.length;
-              return batch;
-            }),
-        res,
-        {
-          chain: tenant,
-          filter: { ...query, from: query.from, to: query.to },
-          format: query.format,
-          signal: abort.signal,
-          batchSize: 2000,
-        },
+      const summary = await this.db.run(
+        { kind: 'tenant', tenantId: tenant },
+        () =>
+          exportAuditEvents(this.db.client, res, {
+            chain: tenant,
+            filter: { ...query, from: query.from, to: query.to },
+            format: query.format,
+            signal: abort.signal,
+          }),
+        { readOnly: true, repeatableRead: true },
       );
       res.end();
       this.logger.log({ tenantId: tenant, rows: summary.rowCount }, 'audit export completed');
     } catch (error) {
       if (abort.signal.aborted) {
-        this.logger.log({ tenantId: tenant, rowsRead: rows }, 'audit export aborted by the client');
+        this.logger.log(
+          { tenantId: tenant },
+          'audit export aborted by the client: query cancelled',
+        );
         return;
       }
       if (!res.headersSent) throw error;

@@ -5,7 +5,7 @@ import { isSpanContextValid, trace } from '@opentelemetry/api';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { redactForAudit } from './audit-redaction';
-import { AuditEventRecord, chainHash, ChainedAuditEvent, GENESIS_HASH } from './canonical';
+import { AuditEventRecord, canonicalEvent, ChainedAuditEvent, GENESIS_HASH } from './canonical';
 
 /** What a caller says about an event; the service adds chain position, time and context. */
 export interface AuditEventInput {
@@ -26,32 +26,86 @@ export interface AuditEventInput {
   userAgent?: string;
 }
 
-const HEAD_SQL = `
-  INSERT INTO audit_chain_heads AS h (tenant_id, last_sequence, last_hash)
-  VALUES ($1, 1, $2)
-  ON CONFLICT (tenant_id) DO UPDATE SET last_sequence = h.last_sequence + 1, updated_at = now()
-  RETURNING h.last_sequence::text AS sequence, h.last_hash AS prev_hash,
-            to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS occurred_at`;
+interface AppendedRow extends Record<string, unknown> {
+  sequence: string;
+  prev_hash: string;
+  hash: string;
+  occurred_at: string;
+}
 
+/** Creates a chain's head (sequence 0, genesis) the first time the chain is written. */
+const CREATE_HEAD_SQL = `
+  INSERT INTO audit_chain_heads (tenant_id, last_sequence, last_hash, last_prev_hash)
+  VALUES ($1, 0, $2, $2) ON CONFLICT (tenant_id) DO NOTHING`;
+
+/**
+ * Appends one event in one statement: moves the chain head (taking its row lock), computes the
+ * event's hash in PostgreSQL from the canonical JSON the caller prepared around the two values
+ * only known under the lock (occurredAt and sequence), and inserts the event. The lock is then
+ * held only until the transaction commits.
+ */
 const APPEND_SQL = `
-  WITH event AS (
-    INSERT INTO audit_events (tenant_id, sequence, id, occurred_at, actor_type, actor_id,
-      actor_email, actor_key_prefix, actor_ip, actor_user_agent, action, resource_type,
-      resource_id, outcome, reason, request_id, trace_id, changes, prev_hash, hash)
-    VALUES ($1, $2, $3, $4::timestamptz, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-      $17, $18::jsonb, $19, $20)
+  WITH head AS (
+    UPDATE audit_chain_heads h
+       SET last_sequence = h.last_sequence + 1,
+           last_prev_hash = h.last_hash,
+           last_hash = sha256(h.last_hash || convert_to(
+             $2 || c.occurred_at || $3 || (h.last_sequence + 1)::text || $4, 'UTF8')),
+           updated_at = now()
+      FROM (SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC',
+                           'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS occurred_at) c
+     WHERE h.tenant_id = $1
+    RETURNING h.last_sequence, h.last_prev_hash, h.last_hash, c.occurred_at
   )
-  UPDATE audit_chain_heads SET last_hash = $20 WHERE tenant_id = $1`;
+  INSERT INTO audit_events (tenant_id, sequence, id, occurred_at, actor_type, actor_id,
+    actor_email, actor_key_prefix, actor_ip, actor_user_agent, action, resource_type,
+    resource_id, outcome, reason, request_id, trace_id, changes, prev_hash, hash)
+  SELECT $1, head.last_sequence, $5, head.occurred_at::timestamptz, $6, $7, $8, $9, $10, $11,
+         $12, $13, $14, $15, $16, $17, $18, $19::jsonb, head.last_prev_hash, head.last_hash
+    FROM head
+  RETURNING sequence::text AS sequence, encode(prev_hash, 'hex') AS prev_hash,
+            encode(hash, 'hex') AS hash,
+            to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS occurred_at`;
+
+/**
+ * The canonical JSON of `event` split around its occurredAt and sequence values, which
+ * PostgreSQL fills in under the chain lock: `prefix ‖ occurredAt ‖ middle ‖ sequence ‖ suffix`
+ * is exactly {@link canonicalEvent}. Unique placeholders mark the two places (RFC 8785 sorts
+ * `occurredAt` before `sequence`).
+ */
+function canonicalTemplate(
+  event: Omit<AuditEventRecord, 'occurredAt' | 'sequence'>,
+): [string, string, string] {
+  const marker = randomUUID();
+  const text = canonicalEvent({
+    ...event,
+    occurredAt: `t${marker}`,
+    sequence: `s${marker}` as unknown as number,
+  }).toString('utf8');
+  const [prefix, rest] = text.split(`t${marker}`);
+  const [middle, suffix] = rest.split(`"s${marker}"`);
+  return [prefix, middle, suffix];
+}
 
 /**
  * Appends audit events to their chain: `hash = SHA-256(prev_hash ‖ RFC 8785 JSON of the event)`.
- * Appending takes the chain head's row lock (an upsert), so writers to one chain queue up until
- * the transaction ends and the chain never forks; `(tenant_id, sequence)` is the table's key as a
- * second guard. Two round trips per event.
+ * Appending moves the chain head (an UPDATE, which takes its row lock), so writers to one chain
+ * queue up until the transaction ends and the chain never forks; `(tenant_id, sequence)` is the
+ * table's key as a second guard. One statement per event (two for a chain's first).
  */
 @Injectable()
 export class AuditService {
   private readonly logger = new Logger('AuditService');
+  /** Detached events waiting for their chain's next transaction ({@link flush}). */
+  private readonly pending = new Map<
+    string,
+    {
+      event: Omit<AuditEventRecord, 'occurredAt' | 'sequence'>;
+      params: unknown[];
+      resolve: (event: ChainedAuditEvent) => void;
+      reject: (error: Error) => void;
+    }[]
+  >();
 
   constructor(
     private readonly db: TenantDb,
@@ -64,41 +118,53 @@ export class AuditService {
    * chain (scoped to its tenant, or platform-wide).
    */
   async append(manager: EntityManager, input: AuditEventInput): Promise<ChainedAuditEvent> {
+    const { chain, event, params } = this.prepare(input);
+    let rows: AppendedRow[] = await manager.query(APPEND_SQL, params);
+    if (rows.length === 0) {
+      // The chain's first event: create its head, then append.
+      await manager.query(CREATE_HEAD_SQL, [chain, GENESIS_HASH]);
+      rows = await manager.query(APPEND_SQL, params);
+    }
+    return this.appended(event, rows[0]);
+  }
+
+  /** The event's fields, its canonical template and the statement's parameters. */
+  private prepare(input: AuditEventInput): {
+    chain: string;
+    event: Omit<AuditEventRecord, 'occurredAt' | 'sequence'>;
+    params: unknown[];
+  } {
     const chain = input.tenantId ?? PLATFORM_TENANT_ID;
-    const [head]: { sequence: string; prev_hash: Buffer; occurred_at: string }[] =
-      await manager.query(HEAD_SQL, [chain, GENESIS_HASH]);
     const actor = input.actor ?? this.context.actor ?? { type: 'anonymous' as const };
     const spanContext = trace.getActiveSpan()?.spanContext();
-    const event: AuditEventRecord = {
+    const event: Omit<AuditEventRecord, 'occurredAt' | 'sequence'> = {
       id: randomUUID(),
-      tenantId: input.tenantId === PLATFORM_TENANT_ID ? null : input.tenantId,
-      sequence: Number(head.sequence),
-      occurredAt: head.occurred_at,
+      tenantId: chain === PLATFORM_TENANT_ID ? null : chain,
       actor: {
         type: actor.type,
         id: 'id' in actor ? actor.id : null,
         email: ('email' in actor && actor.email) || null,
         keyPrefix: ('keyPrefix' in actor && actor.keyPrefix) || null,
         ip: input.ip ?? this.context.ip ?? null,
-        userAgent: truncate(input.userAgent ?? this.context.userAgent ?? null, 512),
+        userAgent: text(input.userAgent ?? this.context.userAgent, 512),
       },
       action: input.action,
-      resource: { type: input.resource?.type ?? null, id: input.resource?.id ?? null },
+      resource: { type: text(input.resource?.type, 200), id: text(input.resource?.id, 200) },
       outcome: input.outcome,
-      reason: truncate(input.reason ?? null, 2000),
-      requestId: input.requestId ?? this.context.requestId ?? null,
+      reason: text(input.reason, 2000),
+      requestId: text(input.requestId ?? this.context.requestId, 200),
       traceId: spanContext && isSpanContextValid(spanContext) ? spanContext.traceId : null,
       changes: input.changes
         ? (JSON.parse(JSON.stringify(redactForAudit(input.changes))) as AuditEventRecord['changes'])
         : null,
     };
-    const prevHash = Buffer.from(head.prev_hash);
-    const hash = chainHash(prevHash, event);
-    await manager.query(APPEND_SQL, [
+    const [prefix, middle, suffix] = canonicalTemplate(event);
+    const params = [
       chain,
-      event.sequence,
+      prefix,
+      middle,
+      suffix,
       event.id,
-      event.occurredAt,
       event.actor.type,
       event.actor.id,
       event.actor.email,
@@ -113,19 +179,70 @@ export class AuditService {
       event.requestId,
       event.traceId,
       event.changes === null ? null : JSON.stringify(event.changes),
-      prevHash,
-      hash,
-    ]);
-    return { ...event, prevHash: prevHash.toString('hex'), hash: hash.toString('hex') };
+    ];
+    return { chain, event, params };
+  }
+
+  private appended(
+    event: Omit<AuditEventRecord, 'occurredAt' | 'sequence'>,
+    row: AppendedRow,
+  ): ChainedAuditEvent {
+    return {
+      ...event,
+      sequence: Number(row.sequence),
+      occurredAt: row.occurred_at,
+      prevHash: row.prev_hash,
+      hash: row.hash,
+    };
   }
 
   /**
    * Appends the event in a transaction of its own, scoped to the chain's tenant: for what
-   * happens outside a committed change (denials, failures, sign-ins, system actions).
+   * happens outside a committed change (denials, failures, sign-ins, system actions). Resolves
+   * once it has committed.
    */
   appendDetached(input: AuditEventInput): Promise<ChainedAuditEvent> {
-    const chain = asTenantId(input.tenantId ?? PLATFORM_TENANT_ID);
-    return this.db.inTenant(chain, (manager) => this.append(manager, input));
+    const prepared = this.prepare(input);
+    return new Promise((resolve, reject) => {
+      const queue = this.pending.get(prepared.chain);
+      const entry = { ...prepared, resolve, reject };
+      if (queue) {
+        queue.push(entry);
+        return;
+      }
+      this.pending.set(prepared.chain, [entry]);
+      void this.flush(prepared.chain);
+    });
+  }
+
+  /**
+   * Group commit for one chain's detached events: while a transaction for the chain is in
+   * flight, new events wait; the next transaction appends all of them (up to 100), in one round
+   * trip with BEGIN and COMMIT. The chain's lock is then held for one commit per batch instead
+   * of one per event, which is what bounds a chain's throughput (each commit waits for its WAL
+   * flush).
+   */
+  private async flush(chain: string): Promise<void> {
+    for (;;) {
+      const queue = this.pending.get(chain);
+      if (!queue || queue.length === 0) {
+        this.pending.delete(chain);
+        return;
+      }
+      const batch = queue.splice(0, 100);
+      try {
+        const results = await this.db.oneShot<AppendedRow>(
+          { kind: 'tenant', tenantId: asTenantId(chain) },
+          [
+            { sql: CREATE_HEAD_SQL, params: [chain, GENESIS_HASH] },
+            ...batch.map((entry) => ({ sql: APPEND_SQL, params: entry.params })),
+          ],
+        );
+        batch.forEach((entry, i) => entry.resolve(this.appended(entry.event, results[i + 1][0])));
+      } catch (error) {
+        for (const entry of batch) entry.reject(error as Error);
+      }
+    }
   }
 
   /** {@link appendDetached}, logging instead of throwing (for hooks that must not fail a request). */
@@ -138,6 +255,8 @@ export class AuditService {
   }
 }
 
-function truncate(value: string | null, max: number): string | null {
-  return value !== null && value.length > max ? value.slice(0, max) : value;
+/** Empty strings become null (so CSV exports stay lossless), long ones are cut at `max`. */
+function text(value: string | null | undefined, max: number): string | null {
+  if (value === null || value === undefined || value === '') return null;
+  return value.length > max ? value.slice(0, max) : value;
 }

@@ -61,20 +61,16 @@ export class AuditReportProducer {
       const summary = await this.db.run(
         { kind: 'tenant', tenantId },
         async () => {
-          const result = await exportAuditEvents(
-            (sql, params) => this.db.manager.query(sql, params),
-            file.stream,
-            {
-              chain: tenantId,
-              filter: { ...report.filters, from: report.from_at, to: report.to_at },
-              format: report.format,
-            },
-          );
+          const result = await exportAuditEvents(this.db.client, file.stream, {
+            chain: tenantId,
+            filter: { ...report.filters, from: report.from_at, to: report.to_at },
+            format: report.format,
+          });
           file.stream.end();
           await finished(file.stream);
           return result;
         },
-        { readOnly: true },
+        { readOnly: true, repeatableRead: true },
       );
       await file.commit();
       const { keyId } = await this.keys.current();

@@ -1,12 +1,11 @@
-import { asTenantId, CheckPolicies, CurrentAccess } from '@app/authz';
-import { PageQueryDto, ValidationFailed } from '@app/core';
+import { AllowedOnOffboardedTenant, asTenantId, CheckPolicies, CurrentAccess } from '@app/authz';
+import { PageQueryDto, ResourceId, ValidationFailed } from '@app/core';
 import {
   Body,
   Controller,
   Get,
   HttpCode,
   Param,
-  ParseUUIDPipe,
   Post,
   Query,
   StreamableFile,
@@ -22,8 +21,6 @@ import { AuditReportService, SignedManifest } from './audit-report.service';
 import { AuditReportPage, AuditReportResponse, CreateAuditReportDto } from './dto/audit-report.dto';
 import { ReportStorage } from './report-storage';
 
-const ID = new ParseUUIDPipe();
-
 /** Signed audit reports (API.md, Audit): requested here, produced by the worker. */
 @ApiTags('audit')
 @Controller('v1/tenants/:tenantId/audit/reports')
@@ -36,6 +33,7 @@ export class AuditReportsController {
 
   @Post()
   @HttpCode(202)
+  @AllowedOnOffboardedTenant()
   @CheckPolicies('create', 'AuditReport')
   @ApiAcceptedResponse({ type: AuditReportResponse, description: 'Queued; poll GET .../{id}.' })
   async create(
@@ -72,7 +70,7 @@ export class AuditReportsController {
   @ApiOkResponse({ type: AuditReportResponse })
   async get(
     @Param('tenantId') tenantId: string,
-    @Param('id', ID) id: string,
+    @ResourceId('id', 'report') id: string,
   ): Promise<AuditReportResponse> {
     return AuditReportResponse.of(await this.reports.get(asTenantId(tenantId), id));
   }
@@ -83,7 +81,7 @@ export class AuditReportsController {
   @ApiConflictResponse({ description: '`report_not_ready`' })
   async manifest(
     @Param('tenantId') tenantId: string,
-    @Param('id', ID) id: string,
+    @ResourceId('id', 'report') id: string,
   ): Promise<SignedManifest> {
     return (await this.reports.completed(asTenantId(tenantId), id)).manifest;
   }
@@ -95,7 +93,7 @@ export class AuditReportsController {
   @ApiConflictResponse({ description: '`report_not_ready`' })
   async download(
     @Param('tenantId') tenantId: string,
-    @Param('id', ID) id: string,
+    @ResourceId('id', 'report') id: string,
   ): Promise<StreamableFile> {
     const report = await this.reports.completed(asTenantId(tenantId), id);
     return new StreamableFile(this.storage.read(report.storageKey), {
