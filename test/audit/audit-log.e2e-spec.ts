@@ -98,6 +98,32 @@ describe('audit log', () => {
       expect((await verify(tenant.id)).ok).toBe(true);
     });
 
+    it('records what a change replaced: before and after of a contract activation', async () => {
+      const tenant = await createTenant(t);
+      const contract = await t.http
+        .post(`/v1/tenants/${tenant.id}/contracts`)
+        .set(admin())
+        .send({
+          contractNumber: 'BA-1',
+          termStart: '2030-01-01T00:00:00Z',
+          currency: 'EUR',
+          committedSpendMinor: 1000,
+          billingModel: 'prepaid',
+          sla: { availabilityTarget: 99.9 },
+          quotaLines: [{ metric: 'requests', limit: 10, period: 'day', enforcement: 'hard' }],
+        })
+        .expect(201);
+      await t.http
+        .post(`/v1/tenants/${tenant.id}/contracts/${contract.body.id}/activate`)
+        .set(admin())
+        .expect(200);
+      const [event] = await events(tenant.id, '&action=contract.activate');
+      expect(event).toMatchObject({
+        resource: { type: 'contract', id: contract.body.id },
+        changes: { before: { status: 'draft' }, after: { status: 'active' } },
+      });
+    });
+
     it("records a denied cross-tenant request in the caller's own chain", async () => {
       const mine = await createTenant(t);
       const theirs = await createTenant(t);

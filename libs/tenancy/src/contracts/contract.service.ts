@@ -7,6 +7,7 @@ import {
   Page,
   toPage,
   ValidationFailed,
+  RequestContext,
 } from '@app/core';
 import { Injectable } from '@nestjs/common';
 import { EntityManager, In, QueryFailedError } from 'typeorm';
@@ -103,7 +104,21 @@ export class ContractService {
   constructor(
     private readonly db: TenantDb,
     private readonly tenants: TenantService,
+    private readonly context: RequestContext,
   ) {}
+
+  /** Notes the contract as it was, for the audit log's `changes.before`. */
+  private noteBefore(contract: Contract): void {
+    this.context.recordBefore({
+      contractNumber: contract.contractNumber,
+      status: contract.status,
+      termStart: contract.termStart,
+      termEnd: contract.termEnd,
+      endsAt: contract.endsAt,
+      currency: contract.currency,
+      latestVersion: contract.currentVersion,
+    });
+  }
 
   /**
    * Drafts a contract (version 1). The term end defaults to one year after the start in the
@@ -150,6 +165,7 @@ export class ContractService {
   async update(tenantId: TenantId, id: string, input: DraftInput): Promise<ContractView> {
     await this.tenants.assertWritable(tenantId);
     const contract = await this.lock(tenantId, id);
+    this.noteBefore(contract);
     if (contract.status !== 'draft') {
       throw new ContractNotEditable(
         `Contract ${contract.contractNumber} is ${effectiveContractStatus(contract, new Date())}; amend it instead.`,
@@ -202,6 +218,7 @@ export class ContractService {
   async activate(tenantId: TenantId, id: string): Promise<ContractView> {
     await this.tenants.assertWritable(tenantId);
     const contract = await this.lock(tenantId, id);
+    this.noteBefore(contract);
     const now = new Date();
     this.assertTransition(contract, 'activate', now);
     const view = await this.viewOf(contract, 1);
@@ -237,6 +254,7 @@ export class ContractService {
   async terminate(tenantId: TenantId, id: string, reason: string): Promise<ContractView> {
     await this.tenants.assertWritable(tenantId);
     const contract = await this.lock(tenantId, id);
+    this.noteBefore(contract);
     const now = new Date();
     this.assertTransition(contract, 'terminate', now);
     await this.db.manager
@@ -290,6 +308,7 @@ export class ContractService {
   ): Promise<ContractView> {
     await this.tenants.assertWritable(tenantId);
     const contract = await this.lock(tenantId, id);
+    this.noteBefore(contract);
     const now = new Date();
     if (effectiveContractStatus(contract, now) !== 'active') {
       throw new IllegalContractTransition(

@@ -1,5 +1,5 @@
 import { TenantDb } from '@app/authz';
-import { NotFound, Page } from '@app/core';
+import { NotFound, Page, RequestContext } from '@app/core';
 import { Injectable } from '@nestjs/common';
 import { RegionExists, RegionInUse } from '../tenancy-problems';
 import type { Certification } from '../compliance/compliance-profile';
@@ -16,7 +16,10 @@ export interface RegionFilter {
 /** The region catalog (platform-wide). Runs inside the request's transaction ({@link TenantDb}). */
 @Injectable()
 export class RegionService {
-  constructor(private readonly db: TenantDb) {}
+  constructor(
+    private readonly db: TenantDb,
+    private readonly context: RequestContext,
+  ) {}
 
   /** @throws RegionExists (409) when the code is taken. */
   async create(input: {
@@ -62,6 +65,11 @@ export class RegionService {
       lock: { mode: 'pessimistic_write' },
     });
     if (!region) throw new NotFound(`No region "${code}".`);
+    this.context.recordBefore({
+      name: region.name,
+      certifications: region.certifications,
+      gpuCapacity: region.gpuCapacity,
+    });
     if (changes.name !== undefined) region.name = changes.name;
     if (changes.certifications !== undefined) {
       const kept = new Set<string>(changes.certifications);

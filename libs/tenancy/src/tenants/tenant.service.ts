@@ -6,7 +6,7 @@ import {
   TenantDb,
   TenantId,
 } from '@app/authz';
-import { Actor, decodeCursor, NotFound, Page, toPage } from '@app/core';
+import { Actor, decodeCursor, NotFound, Page, toPage, RequestContext } from '@app/core';
 import type { AuditRetentionPolicy, AuditRetentionSource } from '@app/audit';
 import { Injectable } from '@nestjs/common';
 import { MoreThan, QueryFailedError } from 'typeorm';
@@ -15,6 +15,7 @@ import {
   ComplianceProfile,
   complianceProfileErrors,
   DEFAULT_COMPLIANCE_PROFILE,
+  storedProfile,
 } from '../compliance/compliance-profile';
 import { OFFBOARDING_TERMINATION_REASON, terminationAt } from '../contracts/contract-lifecycle';
 import { Contract } from '../contracts/contract.entity';
@@ -78,6 +79,7 @@ export interface CreateTenantInput {
 export class TenantService implements AuditRetentionSource {
   constructor(
     private readonly db: TenantDb,
+    private readonly context: RequestContext,
     private readonly regions: RegionService,
   ) {}
 
@@ -189,6 +191,7 @@ export class TenantService implements AuditRetentionSource {
     reason: string | undefined,
   ): Promise<Tenant> {
     const tenant = await this.lock(tenantId);
+    this.context.recordBefore({ status: tenant.status, statusReason: tenant.statusReason });
     const next = nextTenantStatus(tenant.status, action);
     if (!next) {
       throw new IllegalTenantTransition(`Cannot ${action} a tenant that is ${tenant.status}.`, {
@@ -216,6 +219,10 @@ export class TenantService implements AuditRetentionSource {
     by: Actor,
   ): Promise<Tenant> {
     const tenant = await this.lock(tenantId);
+    this.context.recordBefore({
+      ...storedProfile(tenant.complianceProfile),
+      version: tenant.complianceProfileVersion,
+    });
     if (tenant.status === 'offboarded') {
       throw new TenantOffboarded('The tenant is offboarded; its profile no longer changes.');
     }
