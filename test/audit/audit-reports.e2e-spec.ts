@@ -320,7 +320,14 @@ describe('audit reports, exports and retention', () => {
       .get(`/v1/tenants/${tenantId}/audit/events`)
       .set(admin())
       .expect(200);
-    expect(after.body.data).toHaveLength(0);
+    // What remains: the chain's own record of the pruning, by the system.
+    expect(after.body.data).toHaveLength(1);
+    expect(after.body.data[0]).toMatchObject({
+      sequence: total + 1,
+      action: 'audit.retention',
+      actor: { type: 'system', id: 'audit-retention' },
+      resource: { type: 'audit_checkpoint', id: String(total) },
+    });
     await api.app.get(AuditService).appendDetached({
       tenantId,
       actor: { type: 'system', id: 'test' },
@@ -331,7 +338,7 @@ describe('audit reports, exports and retention', () => {
       .get(`/v1/tenants/${tenantId}/audit/verify`)
       .set(admin())
       .expect(200);
-    expect(verified.body).toMatchObject({ ok: true, checked: 1, lastSequence: total + 1 });
+    expect(verified.body).toMatchObject({ ok: true, checked: 2, lastSequence: total + 2 });
     // Tenants with the default retention kept everything.
     const other = await chainOf(2);
     const kept = await api.http.get(`/v1/tenants/${other}/audit/events`).set(admin()).expect(200);

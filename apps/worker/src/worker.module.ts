@@ -9,7 +9,7 @@ import {
 } from '@app/core';
 import { AuditWorkerModule } from '@app/audit';
 import { AuthzCoreModule } from '@app/authz';
-import { TenancyCoreModule } from '@app/tenancy';
+import { TenancyCoreModule, TenancyWorkerModule } from '@app/tenancy';
 import { DynamicModule, Module } from '@nestjs/common';
 
 /**
@@ -26,6 +26,7 @@ export class WorkerModule {
         QueueModule.forRoot('worker'),
         AuthzCoreModule,
         TenancyCoreModule,
+        TenancyWorkerModule,
         HeartbeatModule,
         IdempotencyPurgeModule,
         AuditWorkerModule,

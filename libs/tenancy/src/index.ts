@@ -1,5 +1,6 @@
 export * from './account-managers/account-manager.policy';
 export * from './compliance/compliance-profile';
+export * from './contracts/contract-expiry';
 export * from './contracts/contract-lifecycle';
 export * from './contracts/contract-terms';
 export * from './contracts/contract.policy';

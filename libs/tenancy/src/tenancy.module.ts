@@ -1,10 +1,17 @@
 import { TENANT_DIRECTORY } from '@app/authz';
 import { AUDIT_RETENTION_SOURCE } from '@app/audit';
+import { BullModule } from '@nestjs/bullmq';
 import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccountManagerAssignment } from './account-managers/account-manager-assignment.entity';
 import { AccountManagerService } from './account-managers/account-manager.service';
 import { AccountManagersController } from './account-managers/account-managers.controller';
+import {
+  ContractExpiryProcessor,
+  ContractExpiryScheduler,
+  ContractExpiryService,
+  TENANCY_QUEUE,
+} from './contracts/contract-expiry';
 import { Contract, ContractQuotaLine, ContractVersion } from './contracts/contract.entity';
 import { ContractService } from './contracts/contract.service';
 import { ContractsController } from './contracts/contracts.controller';
@@ -72,3 +79,11 @@ export class TenancyCoreModule {}
   exports: [QuotaStatusService],
 })
 export class TenancyModule {}
+
+/** Tenancy's jobs in the worker: contract expiry. */
+@Module({
+  imports: [TenancyCoreModule, BullModule.registerQueue({ name: TENANCY_QUEUE })],
+  providers: [ContractExpiryService, ContractExpiryProcessor, ContractExpiryScheduler],
+  exports: [ContractExpiryService],
+})
+export class TenancyWorkerModule {}

@@ -1,6 +1,7 @@
 import { asTenantId, TenantDb } from '@app/authz';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import canonicalize from 'canonicalize';
+import { AuditService } from '../events/audit.service';
 import { SigningKeyService } from '../signing/signing-key.service';
 import { AUDIT_RETENTION_SOURCE, AuditRetentionSource } from './audit-retention';
 
@@ -31,6 +32,7 @@ export class AuditRetentionService {
   constructor(
     private readonly db: TenantDb,
     private readonly keys: SigningKeyService,
+    private readonly audit: AuditService,
     @Inject(AUDIT_RETENTION_SOURCE) private readonly source: AuditRetentionSource,
   ) {}
 
@@ -41,7 +43,7 @@ export class AuditRetentionService {
       const cutoff = new Date(now.getTime() - policy.days * 86_400_000);
       let total = 0;
       for (;;) {
-        const count = await this.dropBatch(policy.tenantId, cutoff);
+        const count = await this.dropBatch(policy.tenantId, cutoff, policy.days);
         total += count;
         if (count < BATCH) break;
       }
@@ -51,7 +53,7 @@ export class AuditRetentionService {
     return dropped;
   }
 
-  private dropBatch(tenant: string, cutoff: Date): Promise<number> {
+  private dropBatch(tenant: string, cutoff: Date, days: number): Promise<number> {
     const tenantId = asTenantId(tenant);
     return this.db.inTenant(tenantId, async (manager) => {
       const [range]: { first: string | null }[] = await manager.query(
@@ -98,6 +100,15 @@ export class AuditRetentionService {
         `SELECT audit_drop_through($1, $2)::text AS dropped`,
         [tenantId, statement.throughSequence],
       );
+      // The chain records its own pruning (a system action), after the checkpoint it starts from.
+      await this.audit.append(manager, {
+        tenantId,
+        actor: { type: 'system', id: 'audit-retention' },
+        action: 'audit.retention',
+        resource: { type: 'audit_checkpoint', id: String(statement.throughSequence) },
+        outcome: 'success',
+        reason: `dropped ${result.dropped} events through sequence ${statement.throughSequence} (retention ${days} days)`,
+      });
       return Number(result.dropped);
     });
   }

@@ -131,6 +131,7 @@ export const configSchema = z
      */
     AUDIT_SIGNING_KEY_FILE: z.string().min(1, 'must not be empty').optional(),
     AUDIT_RETENTION_INTERVAL_MS: positiveMs.default(60 * 60 * 1000),
+    CONTRACT_EXPIRY_INTERVAL_MS: positiveMs.default(60 * 1000),
     TRUST_PROXY: z
       .string()
       .regex(
