@@ -1,5 +1,12 @@
 import { AuditService, chainHash, ChainedAuditEvent } from '@app/audit';
-import { bearer, createTenant, createTenantKey, platformAdminKey, TestApp } from '@app/testing';
+import {
+  bearer,
+  createTenant,
+  createTenantKey,
+  platformAdminKey,
+  signIn,
+  TestApp,
+} from '@app/testing';
 import { loadConfig } from '@app/core';
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
@@ -155,6 +162,17 @@ describe('audit log', () => {
         actor: { type: 'anonymous' },
       });
       expect(JSON.stringify(event)).not.toContain(credential);
+    });
+
+    it('records a sign-in in the tenant chain, never its token', async () => {
+      const tenant = await createTenant(t);
+      const person = await signIn(t, ['ml_engineer'], tenant.id);
+      const [event] = await events(tenant.id, '&action=session.start');
+      expect(event).toMatchObject({
+        actor: { type: 'user', id: person.userId },
+        outcome: 'success',
+      });
+      expect(JSON.stringify(event)).not.toContain(person.token);
     });
 
     it('keeps one straight chain under 50 concurrent writers', async () => {

@@ -1,3 +1,4 @@
+import { AuditService } from '@app/audit';
 import { TenantDb, TenantId } from '@app/authz';
 import { AppConfig, InjectConfig } from '@app/core';
 import { Injectable } from '@nestjs/common';
@@ -14,18 +15,22 @@ export class SessionService {
   constructor(
     private readonly db: TenantDb,
     @InjectConfig() private readonly config: AppConfig,
+    private readonly audit: AuditService,
   ) {}
 
-  /** Starts a session for a user of `tenantId`; returns the token, shown only here. */
+  /**
+   * Starts a session for a user of `tenantId` and records the sign-in (`session.start`) in the
+   * tenant's audit chain in the same transaction; returns the token, shown only here.
+   */
   async start(
     tenantId: TenantId,
     userId: string,
     client: { ip?: string; userAgent?: string } = {},
   ): Promise<{ session: Session; token: string }> {
     const token = newSessionToken();
-    const session = await this.db.inTenant(tenantId, (manager) => {
+    const session = await this.db.inTenant(tenantId, async (manager) => {
       const repository = manager.getRepository(Session);
-      return repository.save(
+      const saved = await repository.save(
         repository.create({
           tenantId,
           userId,
@@ -36,6 +41,17 @@ export class SessionService {
           userAgent: client.userAgent?.slice(0, 512) ?? null,
         }),
       );
+      // The sign-in, in the same transaction as the session it creates (never the token).
+      await this.audit.append(manager, {
+        tenantId,
+        actor: { type: 'user', id: userId },
+        action: 'session.start',
+        resource: { type: 'session', id: saved.id },
+        outcome: 'success',
+        ip: client.ip,
+        userAgent: client.userAgent,
+      });
+      return saved;
     });
     return { session, token };
   }
