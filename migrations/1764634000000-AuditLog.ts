@@ -30,6 +30,8 @@ export class AuditLog1764634000000 implements MigrationInterface {
         updated_at    timestamptz NOT NULL DEFAULT now()
       )`);
     await enableTenantRowLevelSecurity(queryRunner, 'audit_chain_heads');
+    // The app creates and moves heads; it never deletes one (verification relies on them).
+    await queryRunner.query(`REVOKE DELETE, TRUNCATE ON audit_chain_heads FROM cp_app`);
 
     await queryRunner.query(`
       CREATE TABLE audit_events (
@@ -109,6 +111,11 @@ export class AuditLog1764634000000 implements MigrationInterface {
                         WHERE tenant_id = p_tenant AND through_sequence = p_through) THEN
           RAISE EXCEPTION 'no checkpoint for sequence % of chain %', p_through, p_tenant;
         END IF;
+        -- No retention is shorter than a day: recent evidence is never dropped.
+        IF EXISTS (SELECT 1 FROM audit_events WHERE tenant_id = p_tenant AND sequence <= p_through
+                      AND occurred_at > now() - interval '1 day') THEN
+          RAISE EXCEPTION 'refusing to drop events of chain % younger than a day', p_tenant;
+        END IF;
         PERFORM set_config('audit.retention', 'on', true);
         DELETE FROM audit_events WHERE tenant_id = p_tenant AND sequence <= p_through;
         GET DIAGNOSTICS dropped = ROW_COUNT;
@@ -126,6 +133,9 @@ export class AuditLog1764634000000 implements MigrationInterface {
         created_at     timestamptz NOT NULL DEFAULT now(),
         retired_at     timestamptz
       )`);
+    // A record of the keys used, not a trust anchor (those come from the key files): still, the
+    // app only adds and retires, never rewrites or deletes.
+    await queryRunner.query(`REVOKE DELETE, TRUNCATE ON audit_signing_keys FROM cp_app`);
 
     await queryRunner.query(`
       CREATE TABLE audit_reports (

@@ -175,6 +175,30 @@ describe('audit log', () => {
       expect(JSON.stringify(event)).not.toContain(person.token);
     });
 
+    it('keeps its chain verifiable whatever the input: emoji cut at a limit, NUL, lone surrogates', async () => {
+      const tenant = await createTenant(t);
+      const viewer = (await createTenantKey(t, tenant.id, ['viewer'])).key;
+      const long = `${'a'.repeat(199)}%F0%9F%98%80`;
+      await t.http.get(`/v1/tenants/${long}/contracts`).set(bearer(viewer)).expect(404);
+      await t.http.get(`/v1/tenants/ab%00cd/contracts`).set(bearer(viewer)).expect(404);
+      await t.http.get(`/v1/tenants/ab%ED%A0%BDcd/contracts`).set(bearer(viewer));
+      const audit = t.app.get(AuditService);
+      await Promise.all([
+        audit.appendDetached({
+          tenantId: tenant.id,
+          action: 'test.nul',
+          outcome: 'success',
+          reason: 'a\u0000b',
+          changes: { after: { 'k\u0000': 'v\ud800' } },
+        }),
+        audit.appendDetached({ tenantId: tenant.id, action: 'test.fine', outcome: 'success' }),
+      ]);
+      const denied = await events(tenant.id, '&outcome=denied');
+      expect(denied.length).toBeGreaterThanOrEqual(2);
+      expect(await events(tenant.id, '&action=test')).toHaveLength(2);
+      expect((await verify(tenant.id)).ok).toBe(true);
+    });
+
     it('keeps one straight chain under 50 concurrent writers', async () => {
       const tenant = await createTenant(t);
       const answers = await Promise.all(
@@ -314,6 +338,38 @@ describe('audit log', () => {
         firstBadSequence: 3,
         reason: 'hash_mismatch',
       });
+    });
+
+    it('names a deleted chain head, and an event planted past the head', async () => {
+      const headless = await chainOf(4);
+      await tamper(headless, [`DELETE FROM audit_chain_heads WHERE tenant_id = '$T'`]);
+      expect(await verify(headless)).toMatchObject({ ok: false, reason: 'head_missing' });
+      const planted = await chainOf(4);
+      await tamper(planted, [
+        `INSERT INTO audit_events (tenant_id, sequence, id, occurred_at, actor_type, action, outcome, prev_hash, hash)
+         SELECT tenant_id, last_sequence + 1, gen_random_uuid(), now(), 'system', 'x.planted', 'success', last_hash, last_hash
+           FROM audit_chain_heads WHERE tenant_id = '$T'`,
+      ]);
+      expect(await verify(planted)).toMatchObject({ ok: false, firstBadSequence: 5 });
+    });
+
+    it('names deletions at the edges of a verified range', async () => {
+      const tenantId = await chainOf(10);
+      const all = await events(tenantId);
+      const at = (n: number) => encodeURIComponent(all[n - 1].occurredAt);
+      await tamper(tenantId, [
+        `DELETE FROM audit_events WHERE tenant_id = '$T' AND sequence IN (4, 8)`,
+      ]);
+      const left = await t.http
+        .get(`/v1/tenants/${tenantId}/audit/verify?from=${at(5)}&to=${at(7)}`)
+        .set(admin())
+        .expect(200);
+      expect(left.body).toMatchObject({ ok: false, firstBadSequence: 4, reason: 'gap' });
+      const right = await t.http
+        .get(`/v1/tenants/${tenantId}/audit/verify?from=${at(6)}&to=${at(8)}`)
+        .set(admin())
+        .expect(200);
+      expect(right.body).toMatchObject({ ok: false, firstBadSequence: 8, reason: 'gap' });
     });
 
     it('verifies a chain whose events share one timestamp', async () => {

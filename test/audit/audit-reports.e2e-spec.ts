@@ -7,6 +7,7 @@ import {
   expectEventually,
   platformAdminKey,
   TestApp,
+  writeAuditChain,
 } from '@app/testing';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -295,7 +296,12 @@ describe('audit reports, exports and retention', () => {
   });
 
   it('drops events past the tenant retention behind a signed checkpoint, and the rest still verifies', async () => {
-    const tenantId = await chainOf(6);
+    const tenantId = (await createTenant(api)).id;
+    const old = 40;
+    const superuser = new Client({ connectionString: loadConfig(process.env).DATABASE_URL });
+    await superuser.connect();
+    await writeAuditChain(superuser, tenantId, old, new Date(Date.now() - 10 * 86_400_000));
+    await superuser.end();
     await api.http
       .put(`/v1/tenants/${tenantId}/compliance-profile`)
       .set(admin())
@@ -308,25 +314,20 @@ describe('audit reports, exports and retention', () => {
         auditRetentionDays: 1,
       })
       .expect(200);
-    const before = await api.http
-      .get(`/v1/tenants/${tenantId}/audit/events?limit=100`)
-      .set(admin());
-    const total = before.body.data.length as number;
-    const dropped = await worker.app
-      .get(AuditRetentionService)
-      .run(new Date(Date.now() + 2 * 86_400_000));
-    expect(dropped[tenantId]).toBe(total);
+    const dropped = await worker.app.get(AuditRetentionService).run();
+    expect(dropped[tenantId]).toBe(old);
     const after = await api.http
-      .get(`/v1/tenants/${tenantId}/audit/events`)
+      .get(`/v1/tenants/${tenantId}/audit/events?order=asc`)
       .set(admin())
       .expect(200);
-    // What remains: the chain's own record of the pruning, by the system.
-    expect(after.body.data).toHaveLength(1);
-    expect(after.body.data[0]).toMatchObject({
-      sequence: total + 1,
-      action: 'audit.retention',
+    // What remains: the profile change, and the chain's own record of the pruning.
+    expect(after.body.data.map((e: ChainedAuditEvent) => [e.sequence, e.action])).toEqual([
+      [old + 1, 'compliance_profile.update'],
+      [old + 2, 'audit.retention'],
+    ]);
+    expect(after.body.data[1]).toMatchObject({
       actor: { type: 'system', id: 'audit-retention' },
-      resource: { type: 'audit_checkpoint', id: String(total) },
+      resource: { type: 'audit_checkpoint', id: String(old) },
     });
     await api.app.get(AuditService).appendDetached({
       tenantId,
@@ -338,7 +339,24 @@ describe('audit reports, exports and retention', () => {
       .get(`/v1/tenants/${tenantId}/audit/verify`)
       .set(admin())
       .expect(200);
-    expect(verified.body).toMatchObject({ ok: true, checked: 2, lastSequence: total + 2 });
+    expect(verified.body).toMatchObject({ ok: true, checked: 3, lastSequence: old + 3 });
+
+    // A checkpoint not signed by a trusted key is named (the app role may insert checkpoints).
+    const forger = new Client({ connectionString: loadConfig(process.env).DATABASE_URL });
+    await forger.connect();
+    await forger.query(
+      `INSERT INTO audit_checkpoints (tenant_id, through_sequence, through_hash, through_occurred_at,
+         dropped_count, key_id, signature)
+       SELECT tenant_id, sequence, hash, occurred_at, sequence, 'forged', '\\x00'
+         FROM audit_events WHERE tenant_id = $1 ORDER BY audit_events.sequence DESC LIMIT 1`,
+      [tenantId],
+    );
+    await forger.end();
+    const forged = await api.http
+      .get(`/v1/tenants/${tenantId}/audit/verify`)
+      .set(admin())
+      .expect(200);
+    expect(forged.body).toMatchObject({ ok: false, reason: 'bad_checkpoint' });
     // Tenants with the default retention kept everything.
     const other = await chainOf(2);
     const kept = await api.http.get(`/v1/tenants/${other}/audit/events`).set(admin()).expect(200);

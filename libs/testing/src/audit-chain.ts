@@ -11,11 +11,13 @@ export async function writeAuditChain(
   client: Client,
   tenantId: string,
   count: number,
+  /** The first event's time; each next one a millisecond later. */
+  start = new Date('2027-01-01T00:00:00Z'),
 ): Promise<void> {
   const batch = 10_000;
   let prev: Buffer = Buffer.alloc(32);
   let beforeLast: Buffer = Buffer.alloc(32);
-  const base = Date.parse('2027-01-01T00:00:00Z');
+  const base = start.getTime();
   for (let start = 1; start <= count; start += batch) {
     const ids: string[] = [];
     const sequences: number[] = [];

@@ -176,7 +176,7 @@ export class PlatformAuditController {
       retiredAt: string | null;
     }[];
   }> {
-    const keys = await this.keys.list();
+    const keys = await this.keys.trusted();
     return {
       keys: keys.map((k) => ({
         keyId: k.keyId,

@@ -100,6 +100,7 @@ export class AuditService {
   private readonly pending = new Map<
     string,
     {
+      input: AuditEventInput;
       event: Omit<AuditEventRecord, 'occurredAt' | 'sequence'>;
       params: unknown[];
       resolve: (event: ChainedAuditEvent) => void;
@@ -142,10 +143,10 @@ export class AuditService {
       tenantId: chain === PLATFORM_TENANT_ID ? null : chain,
       actor: {
         type: actor.type,
-        id: 'id' in actor ? actor.id : null,
-        email: ('email' in actor && actor.email) || null,
-        keyPrefix: ('keyPrefix' in actor && actor.keyPrefix) || null,
-        ip: input.ip ?? this.context.ip ?? null,
+        id: text('id' in actor ? actor.id : null, 200),
+        email: text('email' in actor ? actor.email : null, 320),
+        keyPrefix: text('keyPrefix' in actor ? actor.keyPrefix : null, 64),
+        ip: text(input.ip ?? this.context.ip, 100),
         userAgent: text(input.userAgent ?? this.context.userAgent, 512),
       },
       action: input.action,
@@ -155,7 +156,9 @@ export class AuditService {
       requestId: text(input.requestId ?? this.context.requestId, 200),
       traceId: spanContext && isSpanContextValid(spanContext) ? spanContext.traceId : null,
       changes: input.changes
-        ? (JSON.parse(JSON.stringify(redactForAudit(input.changes))) as AuditEventRecord['changes'])
+        ? (storable(
+            JSON.parse(JSON.stringify(redactForAudit(input.changes)) ?? 'null'),
+          ) as AuditEventRecord['changes'])
         : null,
     };
     const [prefix, middle, suffix] = canonicalTemplate(event);
@@ -205,7 +208,7 @@ export class AuditService {
     const prepared = this.prepare(input);
     return new Promise((resolve, reject) => {
       const queue = this.pending.get(prepared.chain);
-      const entry = { ...prepared, resolve, reject };
+      const entry = { ...prepared, input, resolve, reject };
       if (queue) {
         queue.push(entry);
         return;
@@ -231,18 +234,43 @@ export class AuditService {
       }
       const batch = queue.splice(0, 100);
       try {
-        const results = await this.db.oneShot<AppendedRow>(
-          { kind: 'tenant', tenantId: asTenantId(chain) },
-          [
-            { sql: CREATE_HEAD_SQL, params: [chain, GENESIS_HASH] },
-            ...batch.map((entry) => ({ sql: APPEND_SQL, params: entry.params })),
-          ],
-        );
-        batch.forEach((entry, i) => entry.resolve(this.appended(entry.event, results[i + 1][0])));
-      } catch (error) {
-        for (const entry of batch) entry.reject(error as Error);
+        const results = await this.appendBatch(chain, batch);
+        batch.forEach((entry, i) => entry.resolve(this.appended(entry.event, results[i])));
+      } catch {
+        // One bad event must not cost the others: append them one by one.
+        for (const entry of batch) {
+          try {
+            const [row] = await this.appendBatch(chain, [entry]);
+            entry.resolve(this.appended(entry.event, row));
+          } catch (error) {
+            const driverCode = (error as { code?: string }).code;
+            if (driverCode === '23503' && chain !== PLATFORM_TENANT_ID) {
+              // The chain's tenant does not exist (a request for an unknown tenant): keep the
+              // event on the platform chain rather than lose it.
+              this.appendDetached({
+                ...entry.input,
+                tenantId: null,
+                reason:
+                  `${entry.input.reason ?? ''} [for tenant ${chain}, which does not exist]`.trim(),
+              }).then(entry.resolve, entry.reject);
+            } else {
+              entry.reject(error as Error);
+            }
+          }
+        }
       }
     }
+  }
+
+  private async appendBatch(chain: string, batch: { params: unknown[] }[]): Promise<AppendedRow[]> {
+    const results = await this.db.oneShot<AppendedRow>(
+      { kind: 'tenant', tenantId: asTenantId(chain) },
+      [
+        { sql: CREATE_HEAD_SQL, params: [chain, GENESIS_HASH] },
+        ...batch.map((entry) => ({ sql: APPEND_SQL, params: entry.params })),
+      ],
+    );
+    return results.slice(1).map((rows) => rows[0]);
   }
 
   /** {@link appendDetached}, logging instead of throwing (for hooks that must not fail a request). */
@@ -255,8 +283,34 @@ export class AuditService {
   }
 }
 
-/** Empty strings become null (so CSV exports stay lossless), long ones are cut at `max`. */
+/**
+ * Text exactly as PostgreSQL will store it, so the hash covers what is kept: NUL (which text and
+ * jsonb refuse) and lone UTF-16 surrogates (which the driver would turn into U+FFFD) become
+ * U+FFFD here, and a long value is cut at `max` code points, never inside a surrogate pair.
+ */
+function clean(value: string, max = Infinity): string {
+  let result = (value as unknown as { toWellFormed(): string })
+    .toWellFormed()
+    .replace(/\u0000/g, '\uFFFD');
+  if (result.length > max) {
+    const points = Array.from(result);
+    if (points.length > max) result = points.slice(0, max).join('');
+  }
+  return result;
+}
+
+/** Empty strings become null (so CSV exports stay lossless); see {@link clean}. */
 function text(value: string | null | undefined, max: number): string | null {
   if (value === null || value === undefined || value === '') return null;
-  return value.length > max ? value.slice(0, max) : value;
+  return clean(String(value), max) || null;
+}
+
+/** A JSON value with every string (keys included) made storable ({@link clean}). */
+function storable(value: unknown): unknown {
+  if (typeof value === 'string') return clean(value);
+  if (Array.isArray(value)) return value.map(storable);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [clean(k), storable(v)]));
+  }
+  return value;
 }

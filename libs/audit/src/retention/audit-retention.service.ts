@@ -66,7 +66,7 @@ export class AuditRetentionService {
                 to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS occurred_at
            FROM audit_events
           WHERE tenant_id = $1 AND occurred_at < $2 AND sequence < $3::bigint + $4
-          ORDER BY sequence DESC LIMIT 1`,
+          ORDER BY audit_events.sequence DESC LIMIT 1`,
         [tenantId, cutoff, range.first, BATCH],
       );
       if (!last) return 0;

@@ -7,6 +7,7 @@ import {
   generateKeyPairSync,
   KeyObject,
   sign,
+  verify,
 } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -74,7 +75,59 @@ export class SigningKeyService implements OnModuleInit {
     return { keyId, signature: sign(null, data, privateKey).toString('base64') };
   }
 
-  /** Every public key ever used, newest first (the active one included). */
+  /**
+   * The public keys to trust: the active key's and those in AUDIT_PREVIOUS_PUBLIC_KEYS_FILE,
+   * read from files only, so a database writer cannot plant one. Newest (active) first.
+   */
+  async trusted(): Promise<SigningKeyInfo[]> {
+    const { privateKey, keyId } = await this.current();
+    const active = createPublicKey(privateKey);
+    const keys: SigningKeyInfo[] = [
+      {
+        keyId,
+        algorithm: 'Ed25519',
+        publicKeyPem: active.export({ type: 'spki', format: 'pem' }).toString(),
+        createdAt: (await this.recordedAt(keyId)) ?? new Date(),
+        retiredAt: null,
+      },
+    ];
+    const file = this.config.AUDIT_PREVIOUS_PUBLIC_KEYS_FILE;
+    if (file) {
+      const bundle = await readFile(resolve(file), 'utf8');
+      for (const pem of bundle.match(
+        /-----BEGIN PUBLIC KEY-----[\s\S]+?-----END PUBLIC KEY-----/g,
+      ) ?? []) {
+        const key = createPublicKey(pem);
+        if (key.asymmetricKeyType !== 'ed25519') continue;
+        const id = keyIdOf(key);
+        if (id === keyId) continue;
+        keys.push({
+          keyId: id,
+          algorithm: 'Ed25519',
+          publicKeyPem: key.export({ type: 'spki', format: 'pem' }).toString(),
+          createdAt: (await this.recordedAt(id)) ?? new Date(0),
+          retiredAt: new Date(0),
+        });
+      }
+    }
+    return keys;
+  }
+
+  /** Verifies an Ed25519 signature (base64) over `data` by one of the {@link trusted} keys. */
+  async verifyTrusted(data: Buffer, keyId: string, signature: Buffer): Promise<boolean> {
+    const key = (await this.trusted()).find((k) => k.keyId === keyId);
+    return key ? verify(null, data, createPublicKey(key.publicKeyPem), signature) : false;
+  }
+
+  private async recordedAt(keyId: string): Promise<Date | undefined> {
+    const [row]: { created_at: Date }[] = await this.dataSource.query(
+      'SELECT created_at FROM audit_signing_keys WHERE key_id = $1',
+      [keyId],
+    );
+    return row?.created_at;
+  }
+
+  /** Every key recorded as used, newest first (a history, not a trust anchor: see trusted()). */
   async list(): Promise<SigningKeyInfo[]> {
     await this.current();
     const rows: {

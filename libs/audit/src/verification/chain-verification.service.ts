@@ -1,19 +1,36 @@
 import { TenantDb } from '@app/authz';
 import { Injectable } from '@nestjs/common';
+import canonicalize from 'canonicalize';
 import { AUDIT_EVENT_COLUMNS, AuditEventRow, toAuditEvent } from '../events/audit-event-row';
+import type { CheckpointStatement } from '../retention/audit-retention.service';
+import { SigningKeyService } from '../signing/signing-key.service';
 import { ChainAnchor, ChainVerifier, VerificationResult } from './chain-verifier';
 
 const BATCH = 2000;
 
+type Fault = Extract<VerificationResult, { ok: false }>;
+const fault = (firstBadSequence: number, reason: Fault['reason'], detail: string): Fault => ({
+  ok: false,
+  checked: 0,
+  firstBadSequence,
+  reason,
+  detail,
+});
+
 /**
  * Recomputes a chain from the database (API.md `GET .../audit/verify`), streaming it in batches
- * of {@link BATCH} events so memory stays flat. Without `from` it starts at the chain's origin:
- * genesis, or the latest retention checkpoint (whose hash the first remaining event must carry).
- * Without `to` it also checks the chain head, so a truncated tail is reported.
+ * of {@link BATCH} events so memory stays flat. It starts at the chain's origin: genesis, or the
+ * latest retention checkpoint, whose Ed25519 signature must verify with a trusted key (key
+ * files, never the database). It also checks what surrounds the events: the chain head must
+ * exist when events do, no event may lie beyond it, and without `to` the events must reach it;
+ * a range is checked against its neighbours, so a deletion at either edge shows.
  */
 @Injectable()
 export class ChainVerificationService {
-  constructor(private readonly db: TenantDb) {}
+  constructor(
+    private readonly db: TenantDb,
+    private readonly keys: SigningKeyService,
+  ) {}
 
   async verify(chain: string, range: { from?: Date; to?: Date } = {}): Promise<VerificationResult> {
     const manager = this.db.manager;
@@ -25,11 +42,19 @@ export class ChainVerificationService {
       [chain],
     );
     const headSequence = head ? Number(head.last_sequence) : 0;
-    const anchor = await this.anchor(chain, range.from);
+    const [stored]: { max: string | null }[] = await manager.query(
+      `SELECT max(sequence)::text AS max FROM audit_events WHERE tenant_id = $1`,
+      [chain],
+    );
+    const maxStored = stored.max === null ? 0 : Number(stored.max);
+    const origin = await this.origin(chain);
+    if ('ok' in origin) return origin;
+    const anchor = await this.anchor(chain, origin, range.from);
+    if ('ok' in anchor) return anchor;
     const verifier = new ChainVerifier(anchor);
     let after = anchor.sequence;
     for (;;) {
-      const params: unknown[] = [chain, after, BATCH, headSequence];
+      const params: unknown[] = [chain, after, BATCH, Math.max(headSequence, maxStored)];
       let where = 'e.tenant_id = $1 AND e.sequence > $2 AND e.sequence <= $4';
       if (range.to) {
         params.push(range.to);
@@ -44,23 +69,107 @@ export class ChainVerificationService {
       if (rows.length < BATCH) break;
       after = Number(rows[rows.length - 1].sequence);
     }
-    if (range.to || !head) return verifier.result();
-    return verifier.result({ sequence: headSequence, hash: head.last_hash });
+    if (!range.to) {
+      const walked = verifier.result(
+        head ? { sequence: headSequence, hash: head.last_hash } : undefined,
+      );
+      if (!walked.ok) return walked;
+      // Events the head does not account for: planted past it, or a head deleted.
+      if (maxStored > headSequence) {
+        return head
+          ? {
+              ...fault(
+                headSequence + 1,
+                'beyond_head',
+                `events go on to ${maxStored}, past the chain head at ${headSequence}`,
+              ),
+              checked: walked.checked,
+            }
+          : {
+              ...fault(1, 'head_missing', `the chain has events up to ${maxStored} but no head`),
+              checked: walked.checked,
+            };
+      }
+      return walked;
+    }
+    const result = verifier.result();
+    if (!result.ok) return result;
+    // The range's right edge: the next event must follow on, or the head must end here.
+    const last = result.lastSequence ?? anchor.sequence;
+    const [next]: { sequence: string }[] = await manager.query(
+      `SELECT min(sequence)::text AS sequence FROM audit_events
+        WHERE tenant_id = $1 AND sequence > $2 AND sequence <= $3`,
+      [chain, last, headSequence],
+    );
+    if (next?.sequence && Number(next.sequence) !== last + 1) {
+      return {
+        ...fault(last + 1, 'gap', `sequence ${last + 1} is missing`),
+        checked: result.checked,
+      };
+    }
+    if (!next?.sequence && headSequence > last) {
+      return {
+        ...fault(
+          last + 1,
+          'truncated',
+          `the chain head is at ${headSequence}, events end at ${last}`,
+        ),
+        checked: result.checked,
+      };
+    }
+    return result;
   }
 
-  /** The link the first verified event must carry. */
-  private async anchor(chain: string, from?: Date): Promise<ChainAnchor> {
-    const manager = this.db.manager;
-    const [checkpoint]: { through_sequence: string; through_hash: string }[] = await manager.query(
-      `SELECT through_sequence::text, encode(through_hash, 'hex') AS through_hash
-         FROM audit_checkpoints WHERE tenant_id = $1 ORDER BY through_sequence DESC LIMIT 1`,
+  /** Genesis, or the latest retention checkpoint once its signature verifies. */
+  private async origin(chain: string): Promise<ChainAnchor | Fault> {
+    const [checkpoint]: {
+      through_sequence: string;
+      through_hash: string;
+      through_occurred_at: string;
+      dropped_count: string;
+      key_id: string;
+      signature: string;
+    }[] = await this.db.manager.query(
+      `SELECT through_sequence::text, encode(through_hash, 'hex') AS through_hash,
+              to_char(through_occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS through_occurred_at,
+              dropped_count::text, key_id, encode(signature, 'base64') AS signature
+         FROM audit_checkpoints WHERE tenant_id = $1
+        ORDER BY audit_checkpoints.through_sequence DESC LIMIT 1`,
       [chain],
     );
-    const origin: ChainAnchor = checkpoint
-      ? { sequence: Number(checkpoint.through_sequence), hash: checkpoint.through_hash }
-      : { sequence: 0, hash: '0'.repeat(64) };
+    if (!checkpoint) return { sequence: 0, hash: '0'.repeat(64) };
+    const statement: CheckpointStatement = {
+      tenantId: chain,
+      throughSequence: Number(checkpoint.through_sequence),
+      throughHash: checkpoint.through_hash,
+      throughOccurredAt: checkpoint.through_occurred_at,
+      droppedCount: Number(checkpoint.dropped_count),
+      keyId: checkpoint.key_id,
+    };
+    const valid = await this.keys.verifyTrusted(
+      Buffer.from(canonicalize(statement) as string, 'utf8'),
+      checkpoint.key_id,
+      Buffer.from(checkpoint.signature.replace(/\s/g, ''), 'base64'),
+    );
+    if (!valid) {
+      return fault(
+        statement.throughSequence,
+        'bad_checkpoint',
+        `the retention checkpoint through sequence ${statement.throughSequence} is not signed by a trusted key`,
+      );
+    }
+    return { sequence: statement.throughSequence, hash: statement.throughHash };
+  }
+
+  /** The link the first verified event must carry; a missing event just before `from` is a gap. */
+  private async anchor(
+    chain: string,
+    origin: ChainAnchor,
+    from?: Date,
+  ): Promise<ChainAnchor | Fault> {
     if (!from) return origin;
-    const [first]: { sequence: string }[] = await manager.query(
+    const manager = this.db.manager;
+    const [first]: { sequence: string | null }[] = await manager.query(
       `SELECT min(sequence)::text AS sequence FROM audit_events
         WHERE tenant_id = $1 AND occurred_at >= $2`,
       [chain, from],
@@ -72,6 +181,8 @@ export class ChainVerificationService {
       `SELECT encode(hash, 'hex') AS hash FROM audit_events WHERE tenant_id = $1 AND sequence = $2`,
       [chain, previous],
     );
-    return { sequence: previous, hash: row?.hash ?? null };
+    if (!row)
+      return fault(previous, 'gap', `sequence ${previous}, just before the range, is missing`);
+    return { sequence: previous, hash: row.hash };
   }
 }

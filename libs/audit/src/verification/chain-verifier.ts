@@ -2,7 +2,15 @@ import { AuditEventRecord, chainHash } from '../events/canonical';
 
 /** Why a chain stops verifying at a sequence. */
 export type ChainFault =
-  'hash_mismatch' | 'broken_link' | 'gap' | 'reordered' | 'truncated' | 'bad_start';
+  | 'hash_mismatch'
+  | 'broken_link'
+  | 'gap'
+  | 'reordered'
+  | 'truncated'
+  | 'bad_start'
+  | 'beyond_head'
+  | 'head_missing'
+  | 'bad_checkpoint';
 
 export type VerificationResult =
   | { ok: true; checked: number; lastSequence: number | null; lastHash: string | null }

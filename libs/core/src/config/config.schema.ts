@@ -130,6 +130,11 @@ export const configSchema = z
      * checkpoints. Unset: `<DATA_DIR>/audit-signing-key.pem`, generated on first use.
      */
     AUDIT_SIGNING_KEY_FILE: z.string().min(1, 'must not be empty').optional(),
+    /**
+     * PEM bundle of earlier audit signing keys' public halves (after a rotation), so manifests and
+     * checkpoints they signed still verify. Trust comes from these files, never from the database.
+     */
+    AUDIT_PREVIOUS_PUBLIC_KEYS_FILE: z.string().min(1, 'must not be empty').optional(),
     AUDIT_RETENTION_INTERVAL_MS: positiveMs.default(60 * 60 * 1000),
     CONTRACT_EXPIRY_INTERVAL_MS: positiveMs.default(60 * 1000),
     TRUST_PROXY: z

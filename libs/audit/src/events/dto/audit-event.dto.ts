@@ -130,7 +130,17 @@ export class VerificationResponse {
   @ApiProperty({ description: 'Events that verified.' }) checked!: number;
   @ApiPropertyOptional() firstBadSequence?: number;
   @ApiPropertyOptional({
-    enum: ['hash_mismatch', 'broken_link', 'gap', 'reordered', 'truncated', 'bad_start'],
+    enum: [
+      'hash_mismatch',
+      'broken_link',
+      'gap',
+      'reordered',
+      'truncated',
+      'bad_start',
+      'beyond_head',
+      'head_missing',
+      'bad_checkpoint',
+    ],
   })
   reason?: string;
   @ApiPropertyOptional() detail?: string;
