@@ -6,7 +6,7 @@ import { AuditProcessor } from './audit.processor';
 import { AuditQueryService } from './events/audit-query.service';
 import { AuditService } from './events/audit.service';
 import { PlatformAuditController, TenantAuditController } from './events/audit-events.controller';
-import { MutationAuditService } from './events/mutation-audit.service';
+import { MutationAuditService, snakeCase } from './events/mutation-audit.service';
 import { AuditReportProducer } from './reports/audit-report.producer';
 import { AuditReportService } from './reports/audit-report.service';
 import { AuditReportsController } from './reports/audit-reports.controller';

@@ -144,7 +144,18 @@ export async function verifyReport(
   let rows = 0;
   let chainFault: string | undefined;
   let lastHash: string | null = null;
-  for await (const event of eventsOf(reportPath, manifest.format)) {
+  const events = eventsOf(reportPath, manifest.format);
+  for (;;) {
+    let event: ChainedAuditEvent;
+    try {
+      const next = await events.next();
+      if (next.done) break;
+      event = next.value;
+    } catch (error) {
+      // A garbled or truncated file is a failed check, not a crash.
+      chainFault ??= `row ${rows + 1} cannot be read: ${(error as Error).message}`;
+      break;
+    }
     rows += 1;
     if (chainFault) continue;
     if (verifier) {

@@ -7,6 +7,7 @@
  * Exit status 0 when every check passes, 1 when one fails, 2 on bad usage.
  */
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { verifyReport } from './report-verifier';
 
 async function main(argv: string[]): Promise<number> {
@@ -24,7 +25,13 @@ async function main(argv: string[]): Promise<number> {
     );
     return 2;
   }
-  const result = await verifyReport(report, manifest, await readFile(keyPath, 'utf8'));
+  // Under `npm run`, the working directory is the repository; INIT_CWD is where the user was.
+  const base = process.env.INIT_CWD ?? process.cwd();
+  const result = await verifyReport(
+    resolve(base, report),
+    resolve(base, manifest),
+    await readFile(resolve(base, keyPath), 'utf8'),
+  );
   for (const check of result.checks) {
     process.stdout.write(`${check.ok ? 'ok  ' : 'FAIL'} ${check.name}: ${check.detail}\n`);
   }

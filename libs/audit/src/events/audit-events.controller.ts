@@ -6,7 +6,7 @@ import {
   PLATFORM_TENANT_ID,
   TenantDb,
 } from '@app/authz';
-import { Public } from '@app/core';
+import { Public, TooManyRequests, ValidationFailed } from '@app/core';
 import { Controller, Get, Logger, Param, Query, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
@@ -22,6 +22,20 @@ import {
   VerificationResponse,
   VerifyQueryDto,
 } from './dto/audit-event.dto';
+
+/** @throws ValidationFailed (400) when `to` is not after `from`. */
+function assertRange(q: { from?: Date; to?: Date }): void {
+  if (q.from && q.to && q.to <= q.from) {
+    throw new ValidationFailed('1 field is invalid.', {
+      errors: [{ path: 'to', message: 'must be after from' }],
+    });
+  }
+}
+
+/** Exports running in this process (each holds a connection while its client reads). */
+let runningExports = 0;
+/** At most this many at once per process, so slow readers cannot take the pool. */
+const MAX_EXPORTS = 2;
 
 const filterOf = (q: AuditEventQueryDto) => ({
   from: q.from,
@@ -52,6 +66,7 @@ export class TenantAuditController {
     @Param('tenantId') tenantId: string,
     @Query() query: AuditEventQueryDto,
   ): Promise<AuditEventPage> {
+    assertRange(query);
     return this.query.chain(
       asTenantId(tenantId),
       filterOf(query),
@@ -68,6 +83,7 @@ export class TenantAuditController {
     @Param('tenantId') tenantId: string,
     @Query() query: VerifyQueryDto,
   ): Promise<VerificationResponse> {
+    assertRange(query);
     return this.verification.verify(asTenantId(tenantId), query);
   }
 
@@ -85,6 +101,15 @@ export class TenantAuditController {
     @Query() query: AuditExportQueryDto,
     @Res() res: Response,
   ): Promise<void> {
+    assertRange(query);
+    if (runningExports >= MAX_EXPORTS) {
+      throw new TooManyRequests(
+        'Too many audit exports are running; retry shortly, or request a report (POST .../audit/reports).',
+        { headers: { 'Retry-After': '5' } },
+      );
+    }
+    runningExports += 1;
+    res.on('close', () => (runningExports -= 1));
     const tenant = asTenantId(tenantId);
     const abort = new AbortController();
     res.on('close', () => {
@@ -140,6 +165,7 @@ export class PlatformAuditController {
   @CheckPolicies('read', 'AuditEvent', { scope: 'platform' })
   @ApiOkResponse({ type: AuditEventPage, description: 'By time (default newest first).' })
   events(@Query() query: PlatformAuditEventQueryDto): Promise<AuditEventPage> {
+    assertRange(query);
     return this.query.all(
       { ...filterOf(query), tenantId: query.tenantId },
       query.order,
@@ -155,6 +181,7 @@ export class PlatformAuditController {
     description: "The platform chain (staff), or the caller's own tenant chain.",
   })
   verify(@Query() query: VerifyQueryDto): Promise<VerificationResponse> {
+    assertRange(query);
     const scope = this.access.scope;
     return this.verification.verify(
       scope.kind === 'tenant' ? scope.tenantId : PLATFORM_TENANT_ID,

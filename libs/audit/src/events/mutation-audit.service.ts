@@ -31,17 +31,21 @@ export function mutationAction(mutation: MutationInfo): string {
 /** The resource a mutation touched: the route's own id, else the id of what it created. */
 function resourceOf(mutation: MutationInfo, result: unknown): { type?: string; id?: string } {
   const { params } = mutation;
-  const created =
-    result && typeof result === 'object' && typeof (result as { id?: unknown }).id === 'string'
-      ? (result as { id: string }).id
+  const field = (name: string) =>
+    result &&
+    typeof result === 'object' &&
+    typeof (result as Record<string, unknown>)[name] === 'string'
+      ? ((result as Record<string, unknown>)[name] as string)
       : undefined;
+  const created = field('id') ?? field('code') ?? field('userId');
   const type = mutation.policy ? snakeCase(mutation.policy.subject) : undefined;
   const id =
     params.id ??
     params.code ??
     params.userId ??
     created ??
-    (mutation.policy?.subject === 'Tenant' ? params.tenantId : undefined);
+    // Routes whose resource is the tenant itself or one of its singletons (its profile).
+    params.tenantId;
   return { type, id };
 }
 

@@ -2,6 +2,7 @@ import { asTenantId, TenantDb } from '@app/authz';
 import { Injectable, Logger } from '@nestjs/common';
 import canonicalize from 'canonicalize';
 import { finished } from 'node:stream/promises';
+import { AuditService } from '../events/audit.service';
 import { SigningKeyService } from '../signing/signing-key.service';
 import { exportAuditEvents } from './audit-export';
 import type { ReportManifest, ReportStatus, SignedManifest } from './audit-report.service';
@@ -33,6 +34,7 @@ export class AuditReportProducer {
     private readonly db: TenantDb,
     private readonly storage: ReportStorage,
     private readonly keys: SigningKeyService,
+    private readonly audit: AuditService,
   ) {}
 
   async produce(
@@ -96,8 +98,16 @@ export class AuditReportProducer {
         Buffer.from(canonicalize(manifest) as string, 'utf8'),
       );
       const signed: SignedManifest = { ...manifest, signature };
-      await this.db.inTenant(tenantId, (manager) =>
-        manager.query(
+      await this.db.inTenant(tenantId, async (manager) => {
+        await this.audit.append(manager, {
+          tenantId,
+          actor: { type: 'system', id: 'audit-reports' },
+          action: 'audit_report.complete',
+          resource: { type: 'audit_report', id: report.id },
+          outcome: 'success',
+          reason: `${summary.rowCount} events, SHA-256 ${summary.sha256}, signed by key ${keyId}`,
+        });
+        await manager.query(
           `UPDATE audit_reports SET status = 'completed', row_count = $2, sha256 = $3,
              first_sequence = $4, last_sequence = $5, first_prev_hash = $6, last_hash = $7,
              contiguous = $8, key_id = $9, signature = $10, manifest = $11, storage_key = $12,
@@ -117,8 +127,8 @@ export class AuditReportProducer {
             signed,
             storageKey,
           ],
-        ),
-      );
+        );
+      });
       this.logger.log({ reportId: report.id, rows: summary.rowCount }, 'audit report completed');
       return signed;
     } catch (error) {

@@ -2,6 +2,7 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { ValidationFailed } from '../errors/common-problems';
+import { parseInstant } from '../validation/instant';
 
 export const DEFAULT_PAGE_LIMIT = 20;
 export const MAX_PAGE_LIMIT = 100;
@@ -57,9 +58,9 @@ export function decodeCursor(cursor: string, key: CursorKey = 'timestamp'): Curs
     const keyOk =
       typeof value?.k === 'string' &&
       (key === 'integer'
-        ? /^-?\d{1,19}$/.test(value.k)
+        ? /^-?\d{1,16}$/.test(value.k) && Number.isSafeInteger(Number(value.k))
         : /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/.test(value.k) &&
-          !Number.isNaN(Date.parse(value.k)));
+          parseInstant(value.k) !== undefined);
     if (keyOk && typeof value.id === 'string' && UUID.test(value.id)) return value;
   } catch {
     // fall through to the validation error

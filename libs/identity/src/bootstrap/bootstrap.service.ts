@@ -1,3 +1,4 @@
+import { AuditService } from '@app/audit';
 import { PLATFORM_TENANT_ID, TenantDb, TenantId } from '@app/authz';
 import { AppConfig, InjectConfig, pendingMigrations } from '@app/core';
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
@@ -23,6 +24,7 @@ export class BootstrapService implements OnApplicationBootstrap {
     private readonly db: TenantDb,
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectConfig() private readonly config: AppConfig,
+    private readonly audit: AuditService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -67,7 +69,7 @@ export class BootstrapService implements OnApplicationBootstrap {
         this.logger.warn('BOOTSTRAP_ADMIN_TOKEN names a revoked or expired key; set a new one');
         return undefined;
       }
-      await manager.getRepository(ApiKey).insert({
+      const inserted = await manager.getRepository(ApiKey).insert({
         tenantId: PLATFORM_TENANT_ID,
         name: 'bootstrap platform admin',
         prefix: this.config.BOOTSTRAP_ADMIN_TOKEN ? 'bootstrap' : key.slice(0, 16),
@@ -75,6 +77,15 @@ export class BootstrapService implements OnApplicationBootstrap {
         roles: ['platform_admin'],
         scopes: [],
         createdBy: 'system:bootstrap',
+      });
+      // A system action on the platform chain, committed with the key it records.
+      await this.audit.append(manager, {
+        tenantId: null,
+        actor: { type: 'system', id: 'bootstrap' },
+        action: 'api_key.bootstrap',
+        resource: { type: 'api_key', id: String(inserted.identifiers[0]?.id ?? '') },
+        outcome: 'success',
+        reason: 'no active platform admin: created the bootstrap platform admin key',
       });
       return key;
     });
