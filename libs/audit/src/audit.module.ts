@@ -58,7 +58,7 @@ export class AuditModule implements OnModuleInit {
         actor: event.actor ?? { type: 'anonymous' },
         action: 'authz.denied',
         resource: {
-          type: event.subject ? event.subject : 'route',
+          type: event.subject ? snakeCase(event.subject) : 'route',
           id: event.tenantId ?? event.path,
         },
         outcome: 'denied',

@@ -291,7 +291,7 @@ export class AuditService {
 function clean(value: string, max = Infinity): string {
   let result = (value as unknown as { toWellFormed(): string })
     .toWellFormed()
-    .replace(/\u0000/g, '\uFFFD');
+    .replaceAll('\u0000', '\uFFFD');
   if (result.length > max) {
     const points = Array.from(result);
     if (points.length > max) result = points.slice(0, max).join('');
