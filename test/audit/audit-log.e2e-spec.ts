@@ -88,6 +88,20 @@ describe('audit log', () => {
       expect(event.occurredAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
     });
 
+    it('records what a key revocation replaced', async () => {
+      const tenant = await createTenant(t);
+      const key = await createTenantKey(t, tenant.id, ['viewer']);
+      await t.http
+        .post(`/v1/tenants/${tenant.id}/api-keys/${key.id}/revoke`)
+        .set(admin())
+        .expect(200);
+      const [event] = await events(tenant.id, '&action=api_key.revoke');
+      expect(event.changes).toMatchObject({
+        before: { prefix: key.prefix, revokedAt: null },
+        after: { id: key.id, status: 'revoked' },
+      });
+    });
+
     it('records nothing for a change that rolled back, and a failure event instead', async () => {
       const tenant = await createTenant(t);
       const body = {

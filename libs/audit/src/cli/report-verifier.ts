@@ -28,12 +28,18 @@ export interface ReportVerification {
  *
  * @throws Error when no Ed25519 key with that id is in the file
  */
-export function publicKeyFrom(text: string, keyId: string): KeyObject {
+export function publicKeyFrom(text: string, keyId: string, signedAt?: string): KeyObject {
   const trimmed = text.trim();
   if (trimmed.startsWith('{')) {
-    const { keys } = JSON.parse(trimmed) as { keys: { keyId: string; publicKeyPem: string }[] };
+    const { keys } = JSON.parse(trimmed) as {
+      keys: { keyId: string; publicKeyPem: string; retiredAt?: string | null }[];
+    };
     const entry = keys.find((key) => key.keyId === keyId);
     if (!entry) throw new Error(`no key with id ${keyId} in the signing-keys file`);
+    // A retired key signs nothing new: a manifest dated after its retirement is not its work.
+    if (entry.retiredAt && signedAt && Date.parse(signedAt) > Date.parse(entry.retiredAt)) {
+      throw new Error(`key ${keyId} was retired at ${entry.retiredAt}, before ${signedAt}`);
+    }
     return createPublicKey(entry.publicKeyPem);
   }
   const key = createPublicKey(trimmed);
@@ -102,7 +108,7 @@ export async function verifyReport(
   const { signature, ...signed } = manifest;
   let key: KeyObject | undefined;
   try {
-    key = publicKeyFrom(publicKeyText, manifest.keyId);
+    key = publicKeyFrom(publicKeyText, manifest.keyId, manifest.generatedAt);
   } catch (error) {
     checks.push({ name: 'signature', ok: false, detail: (error as Error).message });
   }

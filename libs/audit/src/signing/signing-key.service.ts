@@ -87,7 +87,7 @@ export class SigningKeyService implements OnModuleInit {
         keyId,
         algorithm: 'Ed25519',
         publicKeyPem: active.export({ type: 'spki', format: 'pem' }).toString(),
-        createdAt: (await this.recordedAt(keyId)) ?? new Date(),
+        createdAt: (await this.recorded(keyId))?.created_at ?? new Date(),
         retiredAt: null,
       },
     ];
@@ -101,12 +101,14 @@ export class SigningKeyService implements OnModuleInit {
         if (key.asymmetricKeyType !== 'ed25519') continue;
         const id = keyIdOf(key);
         if (id === keyId) continue;
+        const recorded = await this.recorded(id);
         keys.push({
           keyId: id,
           algorithm: 'Ed25519',
           publicKeyPem: key.export({ type: 'spki', format: 'pem' }).toString(),
-          createdAt: (await this.recordedAt(id)) ?? new Date(0),
-          retiredAt: new Date(0),
+          createdAt: recorded?.created_at ?? new Date(0),
+          // When it stopped signing, as recorded at rotation (unknown: not limited).
+          retiredAt: recorded?.retired_at ?? null,
         });
       }
     }
@@ -119,12 +121,14 @@ export class SigningKeyService implements OnModuleInit {
     return key ? verify(null, data, createPublicKey(key.publicKeyPem), signature) : false;
   }
 
-  private async recordedAt(keyId: string): Promise<Date | undefined> {
-    const [row]: { created_at: Date }[] = await this.dataSource.query(
-      'SELECT created_at FROM audit_signing_keys WHERE key_id = $1',
+  private async recorded(
+    keyId: string,
+  ): Promise<{ created_at: Date; retired_at: Date | null } | undefined> {
+    const [row]: { created_at: Date; retired_at: Date | null }[] = await this.dataSource.query(
+      'SELECT created_at, retired_at FROM audit_signing_keys WHERE key_id = $1',
       [keyId],
     );
-    return row?.created_at;
+    return row;
   }
 
   /** Every key recorded as used, newest first (a history, not a trust anchor: see trusted()). */

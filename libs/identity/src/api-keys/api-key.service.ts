@@ -9,7 +9,15 @@ import {
   TenantDb,
   TenantId,
 } from '@app/authz';
-import { Actor, AppConfig, InjectConfig, keysetPage, NotFound, Page } from '@app/core';
+import {
+  Actor,
+  AppConfig,
+  InjectConfig,
+  keysetPage,
+  NotFound,
+  Page,
+  RequestContext,
+} from '@app/core';
 import { Injectable } from '@nestjs/common';
 import { ApiKeyRevoked, RoleNotAllowedHere } from '../identity-problems';
 import { apiKeyPrefix, newApiKey, secretHash } from '../secrets';
@@ -46,6 +54,7 @@ export class ApiKeyService {
   constructor(
     private readonly db: TenantDb,
     @InjectConfig() private readonly config: AppConfig,
+    private readonly context: RequestContext,
   ) {}
 
   /**
@@ -143,6 +152,13 @@ export class ApiKeyService {
       .where('k.tenant_id = :tenantId AND k.id = :id', { tenantId, id })
       .getOne();
     if (!key) throw new NotFound('No such API key.');
+    // What the audit log records as `changes.before` (never the hash: it is redacted there too).
+    this.context.recordBefore({
+      prefix: key.prefix,
+      revokedAt: key.revokedAt,
+      rotatedAt: key.rotatedAt,
+      expiresAt: key.expiresAt,
+    });
     if (key.revokedAt) throw new ApiKeyRevoked('This key is revoked.');
     if (key.expiresAt && key.expiresAt.getTime() <= Date.now()) {
       throw new ApiKeyRevoked('This key has expired; create a new key.');
