@@ -241,6 +241,61 @@ describe('audit reports, exports and retention', () => {
     await api.http.get(`/v1/tenants/${tenantId}/audit/reports/not-a-uuid`).set(admin()).expect(404);
   });
 
+  it("produces signed reports of the operator's platform chain for platform staff only", async () => {
+    await createTenant(api); // a platform-chain event (tenant.create) at least
+    const created = await api.http
+      .post('/v1/audit/reports')
+      .set(admin())
+      .send({ ...window, format: 'jsonl' })
+      .expect(202);
+    const report = await expectEventually(
+      async () => {
+        const res = await api.http
+          .get(`/v1/audit/reports/${created.body.id}`)
+          .set(admin())
+          .expect(200);
+        expect(res.body.status).toBe('completed');
+        return res.body;
+      },
+      { timeoutMs: 20_000 },
+    );
+    expect(report.rowCount).toBeGreaterThan(0);
+    const file = join(dir, 'platform.jsonl');
+    const download = await api.http
+      .get(`/v1/audit/reports/${report.id}/download`)
+      .set(admin())
+      .buffer(true)
+      .parse((res, done) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => done(null, Buffer.concat(chunks)));
+      })
+      .expect(200);
+    await writeFile(file, download.body as Buffer);
+    const manifest = (
+      await api.http.get(`/v1/audit/reports/${report.id}/manifest`).set(admin()).expect(200)
+    ).body;
+    const manifestFile = join(dir, 'platform.manifest.json');
+    await writeFile(manifestFile, JSON.stringify(manifest));
+    const keys = (await api.http.get('/v1/audit/signing-keys').expect(200)).text;
+    expect(await verifyReport(file, manifestFile, keys)).toMatchObject({ ok: true });
+    const tenant = await createTenant(api);
+    const tenantAdmin = (await createTenantKey(api, tenant.id, ['tenant_admin'])).key;
+    await api.http.get(`/v1/audit/reports/${report.id}`).set(bearer(tenantAdmin)).expect(404);
+    await api.http
+      .post('/v1/audit/reports')
+      .set(bearer(tenantAdmin))
+      .send({ ...window, format: 'csv' })
+      .expect(404);
+    // A tenant's report is not reachable through the platform routes either.
+    const theirs = await api.http
+      .post(`/v1/tenants/${tenant.id}/audit/reports`)
+      .set(admin())
+      .send({ ...window, format: 'csv' })
+      .expect(202);
+    await api.http.get(`/v1/audit/reports/${theirs.body.id}`).set(admin()).expect(404);
+  });
+
   it('streams an export and stops querying when the client goes away', async () => {
     const tenantId = await chainOf(3);
     const res = await api.http

@@ -9,7 +9,10 @@ import { PlatformAuditController, TenantAuditController } from './events/audit-e
 import { MutationAuditService, snakeCase } from './events/mutation-audit.service';
 import { AuditReportProducer } from './reports/audit-report.producer';
 import { AuditReportService } from './reports/audit-report.service';
-import { AuditReportsController } from './reports/audit-reports.controller';
+import {
+  AuditReportsController,
+  PlatformAuditReportsController,
+} from './reports/audit-reports.controller';
 import { ReportStorage } from './reports/report-storage';
 import { AuditRetentionScheduler } from './retention/audit-retention.scheduler';
 import { AuditRetentionService } from './retention/audit-retention.service';
@@ -41,7 +44,12 @@ export class AuditCoreModule {}
  */
 @Module({
   imports: [AuditCoreModule],
-  controllers: [TenantAuditController, PlatformAuditController, AuditReportsController],
+  controllers: [
+    TenantAuditController,
+    PlatformAuditController,
+    AuditReportsController,
+    PlatformAuditReportsController,
+  ],
   providers: [AuditQueryService, ChainVerificationService, AuditReportService],
 })
 export class AuditModule implements OnModuleInit {
