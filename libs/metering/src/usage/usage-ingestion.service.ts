@@ -1,0 +1,184 @@
+import { isUuid, TenantDb } from '@app/authz';
+import { parseInstant } from '@app/core';
+import { LEVEL_METRICS, QUOTA_METRICS, QuotaMetric } from '@app/tenancy';
+import { Injectable } from '@nestjs/common';
+
+/** The most events one ingestion call takes (API.md `POST /v1/usage/events`). */
+export const MAX_USAGE_BATCH = 1000;
+/** How far in the future an event's `occurredAt` may be (clock skew between data planes), ms. */
+const FUTURE_SKEW_MS = 5 * 60_000;
+const MAX_ATTRIBUTES_BYTES = 4096;
+
+/** A usage event as sent (API.md); validated by {@link UsageIngestionService.record}. */
+export interface UsageEventInput {
+  id: string;
+  tenantId: string;
+  metric: QuotaMetric;
+  /** Whole units of the metric; level metrics (endpoints, concurrent jobs) take +/- deltas. */
+  quantity: number;
+  occurredAt: Date;
+  endpointId?: string | null;
+  apiKeyId?: string | null;
+  fineTuningJobId?: string | null;
+  attributes?: Record<string, unknown>;
+}
+
+export interface RejectedEvent {
+  index: number;
+  code: string;
+  message: string;
+}
+
+export interface IngestionResult {
+  /** Events recorded now. */
+  accepted: number;
+  /** Events whose id the tenant's ledger already held (counted once, not again). */
+  duplicates: number;
+  rejected: RejectedEvent[];
+}
+
+const uuidOrAbsent = (value: unknown) => value === undefined || value === null || isUuid(value);
+
+/**
+ * Records usage events in the ledger (`usage_events`), idempotently: an event id counts once per
+ * tenant (`usage_event_ids`), whatever its timestamp, across retries and replicas. Bad events are
+ * rejected with their index and reason while the good ones land. Runs in the caller's
+ * platform-wide transaction (ingestion spans tenants).
+ */
+@Injectable()
+export class UsageIngestionService {
+  constructor(private readonly db: TenantDb) {}
+
+  async record(events: readonly unknown[], now = new Date()): Promise<IngestionResult> {
+    const rejected: RejectedEvent[] = [];
+    const valid: { index: number; event: UsageEventInput }[] = [];
+    events.forEach((raw, index) => {
+      const problem = this.problemOf(raw, now);
+      if (problem) rejected.push({ index, ...problem });
+      else valid.push({ index, event: this.parse(raw as Record<string, unknown>) });
+    });
+    const tenantIds = [...new Set(valid.map((v) => v.event.tenantId))];
+    const tenants: { id: string; status: string }[] = tenantIds.length
+      ? await this.db.manager.query(
+          `SELECT id, status FROM tenants WHERE kind = 'customer' AND id = ANY($1::uuid[])`,
+          [tenantIds],
+        )
+      : [];
+    const statusOf = new Map(tenants.map((t) => [t.id, t.status]));
+    const landing = valid.filter(({ index, event }) => {
+      const status = statusOf.get(event.tenantId);
+      if (!status) {
+        rejected.push({ index, code: 'unknown_tenant', message: 'no such tenant' });
+        return false;
+      }
+      if (status === 'offboarded') {
+        rejected.push({ index, code: 'tenant_offboarded', message: 'the tenant is offboarded' });
+        return false;
+      }
+      return true;
+    });
+    rejected.sort((a, b) => a.index - b.index);
+    if (landing.length === 0) return { accepted: 0, duplicates: 0, rejected };
+    const column = <T>(pick: (e: UsageEventInput) => T) => landing.map(({ event }) => pick(event));
+    const inserted: { id: string }[] = await this.db.manager.query(
+      `WITH input AS (
+         SELECT DISTINCT ON (tenant_id, id) *
+           FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::bigint[], $5::timestamptz[],
+                       $6::uuid[], $7::uuid[], $8::text[], $9::jsonb[])
+             AS u(id, tenant_id, metric, quantity, occurred_at, endpoint_id, api_key_id,
+                  fine_tuning_job_id, attributes)
+       ), fresh AS (
+         INSERT INTO usage_event_ids (tenant_id, id, occurred_at)
+         SELECT tenant_id, id, occurred_at FROM input
+         ON CONFLICT (tenant_id, id) DO NOTHING
+         RETURNING tenant_id, id
+       )
+       INSERT INTO usage_events (tenant_id, id, metric, quantity, occurred_at, endpoint_id,
+         api_key_id, fine_tuning_job_id, attributes)
+       SELECT i.tenant_id, i.id, i.metric, i.quantity, i.occurred_at, i.endpoint_id, i.api_key_id,
+              i.fine_tuning_job_id, i.attributes
+         FROM input i JOIN fresh f USING (tenant_id, id)
+       RETURNING id`,
+      [
+        column((e) => e.id),
+        column((e) => e.tenantId),
+        column((e) => e.metric),
+        column((e) => String(e.quantity)),
+        column((e) => e.occurredAt),
+        column((e) => e.endpointId ?? null),
+        column((e) => e.apiKeyId ?? null),
+        column((e) => e.fineTuningJobId ?? null),
+        column((e) => JSON.stringify(e.attributes ?? {})),
+      ],
+    );
+    return { accepted: inserted.length, duplicates: landing.length - inserted.length, rejected };
+  }
+
+  /** What is wrong with one event, or undefined when it is well formed. */
+  private problemOf(raw: unknown, now: Date): { code: string; message: string } | undefined {
+    const bad = (message: string) => ({ code: 'invalid_event', message });
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return bad('must be an object');
+    const e = raw as Record<string, unknown>;
+    const known = new Set([
+      'id',
+      'tenantId',
+      'metric',
+      'quantity',
+      'occurredAt',
+      'endpointId',
+      'apiKeyId',
+      'fineTuningJobId',
+      'attributes',
+    ]);
+    const unknown = Object.keys(e).find((key) => !known.has(key));
+    if (unknown) return bad(`${unknown} is not a usage event field`);
+    if (!isUuid(e.id)) return bad('id must be a UUID');
+    if (!isUuid(e.tenantId)) return bad('tenantId must be a UUID');
+    if (!QUOTA_METRICS.includes(e.metric as QuotaMetric)) {
+      return bad(`metric must be one of ${QUOTA_METRICS.join(', ')}`);
+    }
+    if (typeof e.quantity !== 'number' || !Number.isSafeInteger(e.quantity)) {
+      return bad('quantity must be a whole number within ±(2^53 − 1)');
+    }
+    if (e.quantity < 0 && !LEVEL_METRICS.has(e.metric as QuotaMetric)) {
+      return bad('quantity must not be negative (only level metrics take negative deltas)');
+    }
+    const occurredAt = parseInstant(e.occurredAt);
+    if (!occurredAt) return bad('occurredAt must be an RFC 3339 date-time with an offset');
+    if (occurredAt.getTime() > now.getTime() + FUTURE_SKEW_MS) {
+      return bad('occurredAt is more than 5 minutes in the future');
+    }
+    if (!uuidOrAbsent(e.endpointId)) return bad('endpointId must be a UUID');
+    if (!uuidOrAbsent(e.apiKeyId)) return bad('apiKeyId must be a UUID');
+    if (
+      e.fineTuningJobId !== undefined &&
+      e.fineTuningJobId !== null &&
+      (typeof e.fineTuningJobId !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(e.fineTuningJobId))
+    ) {
+      return bad('fineTuningJobId must be 1-64 letters, digits, _ or -');
+    }
+    if (e.attributes !== undefined) {
+      if (!e.attributes || typeof e.attributes !== 'object' || Array.isArray(e.attributes)) {
+        return bad('attributes must be an object');
+      }
+      if (Buffer.byteLength(JSON.stringify(e.attributes)) > MAX_ATTRIBUTES_BYTES) {
+        return bad(`attributes must be at most ${MAX_ATTRIBUTES_BYTES} bytes of JSON`);
+      }
+    }
+    return undefined;
+  }
+
+  private parse(e: Record<string, unknown>): UsageEventInput {
+    return {
+      id: (e.id as string).toLowerCase(),
+      tenantId: (e.tenantId as string).toLowerCase(),
+      metric: e.metric as QuotaMetric,
+      quantity: e.quantity as number,
+      occurredAt: parseInstant(e.occurredAt)!,
+      endpointId: (e.endpointId as string | undefined) ?? null,
+      apiKeyId: (e.apiKeyId as string | undefined) ?? null,
+      fineTuningJobId: (e.fineTuningJobId as string | undefined) ?? null,
+      attributes: (e.attributes as Record<string, unknown> | undefined) ?? {},
+    };
+  }
+}
