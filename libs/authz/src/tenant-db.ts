@@ -1,4 +1,4 @@
-import { defineProblem, NotFound } from '@app/core';
+import { defineProblem, inlineParameters, NotFound } from '@app/core';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { ClsService } from 'nestjs-cls';
@@ -145,11 +145,6 @@ export class TenantDb {
   }
 
   /**
-   * BEGIN and the RLS settings go to PostgreSQL as one simple-protocol round trip (the tenant id
-   * is a validated UUID, so inlining it is safe); TypeORM's runner is then marked as inside a
-   * transaction so that nested `manager.transaction()` calls become savepoints as usual.
-   */
-  /**
    * Statements in a scoped transaction of their own, sent with BEGIN, the RLS settings and
    * COMMIT as a single simple-protocol round trip: any lock they take is held only while
    * PostgreSQL runs them and commits, never across a network round trip. Parameters are inlined
@@ -164,25 +159,15 @@ export class TenantDb {
     statements: { sql: string; params: unknown[] }[],
   ): Promise<R[][]> {
     if (scope.kind === 'tenant' && !isUuid(scope.tenantId)) throw new NoTenantScopeError();
-    const tenant = scope.kind === 'tenant' ? scope.tenantId.toLowerCase() : '';
-    const bypass = scope.kind === 'platform' ? 'on' : 'off';
     const runner = this.dataSource.createQueryRunner();
     const client = (await runner.connect()) as PoolClient;
-    const literal = (value: unknown): string => {
-      if (value === null || value === undefined) return 'NULL';
-      if (Buffer.isBuffer(value)) return `'\\x${value.toString('hex')}'::bytea`;
-      if (typeof value === 'number' || typeof value === 'bigint') return String(value);
-      return client.escapeLiteral(value instanceof Date ? value.toISOString() : String(value));
-    };
     const script = statements
-      .map(({ sql, params }) =>
-        sql.replace(/\$(\d+)/g, (_, n: string) => literal(params[Number(n) - 1])),
-      )
+      .map(({ sql, params }) => inlineParameters(sql, params, (text) => client.escapeLiteral(text)))
       .join('; ');
     let broken: Error | undefined;
     try {
       const results = (await client.query(
-        `BEGIN; SELECT set_config('app.tenant_id', '${tenant}', true), set_config('app.bypass_rls', '${bypass}', true); ${script}; COMMIT`,
+        `BEGIN; ${scopeSettingsSql(scope)}; ${script}; COMMIT`,
       )) as unknown as QueryResult<R>[];
       return results.slice(2, -1).map((result) => result.rows);
     } catch (error) {
@@ -194,6 +179,11 @@ export class TenantDb {
     }
   }
 
+  /**
+   * BEGIN and the RLS settings go to PostgreSQL as one simple-protocol round trip (the tenant id
+   * is a validated UUID, so inlining it is safe); TypeORM's runner is then marked as inside a
+   * transaction so that nested `manager.transaction()` calls become savepoints as usual.
+   */
   private async transaction<T>(
     scope: DbScope,
     work: (manager: EntityManager) => Promise<T>,
@@ -201,8 +191,6 @@ export class TenantDb {
   ): Promise<T> {
     if (scope.kind === 'tenant' && !isUuid(scope.tenantId)) throw new NoTenantScopeError();
     if (scope.kind === 'platform') this.logger.debug(`platform-wide access: ${scope.reason}`);
-    const tenant = scope.kind === 'tenant' ? scope.tenantId.toLowerCase() : '';
-    const bypass = scope.kind === 'platform' ? 'on' : 'off';
     const verify = scope.kind === 'tenant' && scope.verify;
     const runner = this.dataSource.createQueryRunner();
     const client = (await runner.connect()) as PoolClient;
@@ -211,7 +199,7 @@ export class TenantDb {
       let results: QueryResult<ScopeCheckRow>[];
       try {
         results = (await client.query(
-          `BEGIN${repeatableRead ? ' ISOLATION LEVEL REPEATABLE READ' : ''}${readOnly ? ' READ ONLY' : ''}; SELECT set_config('app.tenant_id', '${tenant}', true), set_config('app.bypass_rls', '${bypass}', true)` +
+          `BEGIN${repeatableRead ? ' ISOLATION LEVEL REPEATABLE READ' : ''}${readOnly ? ' READ ONLY' : ''}; ${scopeSettingsSql(scope)}` +
             (verify ? `; ${this.tenants.scopeCheckSql}` : ''),
         )) as unknown as QueryResult<ScopeCheckRow>[];
       } catch (error) {
@@ -251,4 +239,15 @@ export class TenantDb {
       await (runner as unknown as ReleasableRunner).releasePostgresConnection(broken);
     }
   }
+}
+
+/**
+ * The statement that scopes a transaction: `app.tenant_id` (or none) and the platform bypass,
+ * transaction-local (`set_config(..., true)`). The tenant id is a validated UUID, so inlining it
+ * is safe.
+ */
+function scopeSettingsSql(scope: DbScope): string {
+  const tenant = scope.kind === 'tenant' ? scope.tenantId.toLowerCase() : '';
+  const bypass = scope.kind === 'platform' ? 'on' : 'off';
+  return `SELECT set_config('app.tenant_id', '${tenant}', true), set_config('app.bypass_rls', '${bypass}', true)`;
 }

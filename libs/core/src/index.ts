@@ -39,3 +39,4 @@ export * from './database/bigint';
 export * from './validation/instant';
 export * from './validation/uuid-param.pipe';
 export * from './validation/empty-body.pipe';
+export * from './database/inline-parameters';
