@@ -1,5 +1,13 @@
 import { TenantDb, TenantId } from '@app/authz';
-import { Actor, decodeCursor, encodeCursor, NotFound, Page, withTraceContext } from '@app/core';
+import {
+  Actor,
+  actorRef,
+  decodeCursor,
+  encodeCursor,
+  NotFound,
+  Page,
+  withTraceContext,
+} from '@app/core';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
@@ -133,7 +141,7 @@ export class AuditReportService {
     const [row]: ReportRow[] = await this.db.manager.query(
       `INSERT INTO audit_reports (tenant_id, from_at, to_at, format, filters, created_by)
        VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
-      [tenantId, input.from, input.to, input.format, input.filters, `${by.type}:${by.id}`],
+      [tenantId, input.from, input.to, input.format, input.filters, actorRef(by)],
     );
     await this.queue.add(AUDIT_REPORT_JOB, withTraceContext({ tenantId, reportId: row.id }), {
       jobId: row.id,

@@ -9,6 +9,11 @@ export interface Actor {
   keyPrefix?: string;
 }
 
+/** How an actor is written in `created_by` columns: `user:<id>`, `api_key:<id>`, `system:<id>`. */
+export function actorRef(actor: Actor): string {
+  return `${actor.type}:${actor.id}`;
+}
+
 export interface RequestContextStore extends ClsStore {
   requestId?: string;
   actor?: Actor;

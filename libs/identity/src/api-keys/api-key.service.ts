@@ -11,6 +11,7 @@ import {
 } from '@app/authz';
 import {
   Actor,
+  actorRef,
   AppConfig,
   InjectConfig,
   keysetPage,
@@ -80,7 +81,7 @@ export class ApiKeyService {
         roles: input.roles,
         scopes: input.scopes,
         expiresAt: input.expiresAt,
-        createdBy: `${by.type}:${by.id}`,
+        createdBy: actorRef(by),
       }),
     );
     return { apiKey, key };

@@ -1,4 +1,4 @@
-import { Actor, keysetPage, NotFound, Page } from '@app/core';
+import { Actor, actorRef, keysetPage, NotFound, Page } from '@app/core';
 import { STAFF_DIRECTORY, StaffDirectory, TenantDb, TenantId } from '@app/authz';
 import { Inject, Injectable } from '@nestjs/common';
 import { NotAnAccountManager } from '../tenancy-problems';
@@ -31,7 +31,7 @@ export class AccountManagerService {
     await repository
       .createQueryBuilder()
       .insert()
-      .values({ tenantId, userId, createdBy: `${by.type}:${by.id}` })
+      .values({ tenantId, userId, createdBy: actorRef(by) })
       .orIgnore()
       .execute();
     return repository.findOneByOrFail({ tenantId, userId });

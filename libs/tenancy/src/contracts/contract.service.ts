@@ -1,13 +1,14 @@
 import { TenantDb, TenantId } from '@app/authz';
 import {
   Actor,
+  actorRef,
   decodeCursor,
   FieldError,
   NotFound,
   Page,
+  RequestContext,
   toPage,
   ValidationFailed,
-  RequestContext,
 } from '@app/core';
 import { Injectable } from '@nestjs/common';
 import { EntityManager, In, QueryFailedError } from 'typeorm';
@@ -75,7 +76,6 @@ export interface AmendmentInput {
   };
 }
 
-const actorRef = (actor: Actor) => `${actor.type}:${actor.id}`;
 /** Renewal numbers looked up per query when choosing a free one. */
 const RENEWAL_NUMBER_BATCH = 20;
 const sqlState = (error: unknown) =>

@@ -6,7 +6,7 @@ import {
   TenantDb,
   TenantId,
 } from '@app/authz';
-import { Actor, decodeCursor, NotFound, Page, toPage, RequestContext } from '@app/core';
+import { Actor, actorRef, decodeCursor, NotFound, Page, RequestContext, toPage } from '@app/core';
 import type { AuditRetentionPolicy, AuditRetentionSource } from '@app/audit';
 import { Injectable } from '@nestjs/common';
 import { MoreThan, QueryFailedError } from 'typeorm';
@@ -62,8 +62,6 @@ function toTenant(row: TenantRow): Tenant {
     updatedAt: row.updated_at,
   });
 }
-
-const actorRef = (actor: Actor) => `${actor.type}:${actor.id}`;
 
 export interface CreateTenantInput {
   slug: string;
