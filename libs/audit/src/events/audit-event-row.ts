@@ -1,8 +1,17 @@
 import type { ChainedAuditEvent } from './canonical';
 
+/**
+ * SQL rendering a timestamptz as the canonical `occurredAt` text: UTC, always six fraction
+ * digits (`2027-01-01T00:00:00.123456Z`), exactly what PostgreSQL stores, so what is hashed and
+ * what is read back are the same string.
+ */
+export function utcMicrosSql(expression: string): string {
+  return `to_char(${expression} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+}
+
 /** Columns of `audit_events` as read for hashing, export and display (alias `e`). */
 export const AUDIT_EVENT_COLUMNS = `e.id, e.tenant_id, e.sequence::text AS sequence,
-  to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS occurred_at,
+  ${utcMicrosSql('e.occurred_at')} AS occurred_at,
   e.actor_type, e.actor_id, e.actor_email, e.actor_key_prefix, e.actor_ip, e.actor_user_agent,
   e.action, e.resource_type, e.resource_id, e.outcome, e.reason, e.request_id, e.trace_id,
   e.changes, encode(e.prev_hash, 'hex') AS prev_hash, encode(e.hash, 'hex') AS hash`;

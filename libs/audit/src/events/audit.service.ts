@@ -4,6 +4,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { isSpanContextValid, trace } from '@opentelemetry/api';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
+import { utcMicrosSql } from './audit-event-row';
 import { redactForAudit } from './audit-redaction';
 import { AuditEventRecord, canonicalEvent, ChainedAuditEvent, GENESIS_HASH } from './canonical';
 
@@ -52,8 +53,7 @@ const APPEND_SQL = `
            last_hash = sha256(h.last_hash || convert_to(
              $2 || c.occurred_at || $3 || (h.last_sequence + 1)::text || $4, 'UTF8')),
            updated_at = now()
-      FROM (SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC',
-                           'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS occurred_at) c
+      FROM (SELECT ${utcMicrosSql('clock_timestamp()')} AS occurred_at) c
      WHERE h.tenant_id = $1
     RETURNING h.last_sequence, h.last_prev_hash, h.last_hash, c.occurred_at
   )
@@ -65,7 +65,7 @@ const APPEND_SQL = `
     FROM head
   RETURNING sequence::text AS sequence, encode(prev_hash, 'hex') AS prev_hash,
             encode(hash, 'hex') AS hash,
-            to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS occurred_at`;
+            ${utcMicrosSql('occurred_at')} AS occurred_at`;
 
 /**
  * The canonical JSON of `event` split around its occurredAt and sequence values, which

@@ -3,6 +3,7 @@ import { Transform, type Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { PoolClient } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
+import { utcMicrosSql } from '../events/audit-event-row';
 import { AuditEventFilter, filterSql } from '../events/audit-filter';
 import { CSV_COLUMNS } from './csv-columns';
 
@@ -45,7 +46,7 @@ function cancelRunning(client: PoolClient, query: unknown): void {
   new target.constructor({ host: target.host, port: target.port }).cancel(client, query);
 }
 
-const OCCURRED_AT = `to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+const OCCURRED_AT = utcMicrosSql('e.occurred_at');
 const TENANT = `CASE WHEN e.tenant_id = '00000000-0000-0000-0000-000000000000' THEN NULL ELSE e.tenant_id END`;
 
 /** A nullable text column as a JSON value (`to_json` escapes per RFC 8259). */

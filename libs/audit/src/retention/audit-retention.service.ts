@@ -1,6 +1,7 @@
 import { asTenantId, TenantDb } from '@app/authz';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import canonicalize from 'canonicalize';
+import { utcMicrosSql } from '../events/audit-event-row';
 import { AuditService } from '../events/audit.service';
 import { SigningKeyService } from '../signing/signing-key.service';
 import { AUDIT_RETENTION_SOURCE, AuditRetentionSource } from './audit-retention';
@@ -63,7 +64,7 @@ export class AuditRetentionService {
       if (!range.first) return 0;
       const [last]: { sequence: string; hash: string; occurred_at: string }[] = await manager.query(
         `SELECT sequence::text, encode(hash, 'hex') AS hash,
-                to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS occurred_at
+                ${utcMicrosSql('occurred_at')} AS occurred_at
            FROM audit_events
           WHERE tenant_id = $1 AND occurred_at < $2 AND sequence < $3::bigint + $4
           ORDER BY audit_events.sequence DESC LIMIT 1`,

@@ -1,7 +1,12 @@
 import { TenantDb } from '@app/authz';
 import { Injectable } from '@nestjs/common';
 import canonicalize from 'canonicalize';
-import { AUDIT_EVENT_COLUMNS, AuditEventRow, toAuditEvent } from '../events/audit-event-row';
+import {
+  AUDIT_EVENT_COLUMNS,
+  AuditEventRow,
+  toAuditEvent,
+  utcMicrosSql,
+} from '../events/audit-event-row';
 import type { CheckpointStatement } from '../retention/audit-retention.service';
 import { SigningKeyService } from '../signing/signing-key.service';
 import { ChainAnchor, ChainVerifier, VerificationResult } from './chain-verifier';
@@ -131,7 +136,7 @@ export class ChainVerificationService {
       signature: string;
     }[] = await this.db.manager.query(
       `SELECT through_sequence::text, encode(through_hash, 'hex') AS through_hash,
-              to_char(through_occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS through_occurred_at,
+              ${utcMicrosSql('through_occurred_at')} AS through_occurred_at,
               dropped_count::text, key_id, encode(signature, 'base64') AS signature
          FROM audit_checkpoints WHERE tenant_id = $1
         ORDER BY audit_checkpoints.through_sequence DESC LIMIT 1`,
