@@ -3,6 +3,7 @@ import {
   Actor,
   actorRef,
   decodeCursor,
+  keysetPage,
   FieldError,
   NotFound,
   Page,
@@ -486,11 +487,7 @@ export class ContractService {
     const query = this.db.manager
       .getRepository(Contract)
       .createQueryBuilder('c')
-      .where('c.tenant_id = :tenantId', { tenantId })
-      .orderBy('c.created_at', 'ASC')
-      .addOrderBy('c.id', 'ASC')
-      .limit(limit + 1)
-      .addSelect(`to_json(c.created_at) #>> '{}'`, 'cursor_at');
+      .where('c.tenant_id = :tenantId', { tenantId });
     if (filter.asOf) {
       query.andWhere(`c.status <> 'draft' AND c.term_start <= :asOf AND c.ends_at > :asOf`, {
         asOf: filter.asOf,
@@ -505,16 +502,13 @@ export class ContractService {
     } else if (filter.status) {
       query.andWhere('c.status = :status', { status: filter.status });
     }
-    if (after) {
-      const cursor = decodeCursor(after);
-      query.andWhere('(c.created_at, c.id) > (:cursorAt::timestamptz, :cursorId::uuid)', {
-        cursorAt: cursor.k,
-        cursorId: cursor.id,
-      });
-    }
-    const { entities, raw } = await query.getRawAndEntities();
-    const cursors = new Map(raw.map((row: Record<string, string>) => [row.c_id, row.cursor_at]));
-    const page = toPage(entities, limit, (c) => ({ k: cursors.get(c.id)!, id: c.id }));
+    const page = await keysetPage(query, {
+      alias: 'c',
+      idOf: (c) => c.id,
+      order: 'ASC',
+      limit,
+      after,
+    });
     const views = await this.viewsAt(page.data, () => filter.asOf ?? now);
     return { data: views, nextCursor: page.nextCursor };
   }
