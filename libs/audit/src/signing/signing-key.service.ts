@@ -131,27 +131,6 @@ export class SigningKeyService implements OnModuleInit {
     return row;
   }
 
-  /** Every key recorded as used, newest first (a history, not a trust anchor: see trusted()). */
-  async list(): Promise<SigningKeyInfo[]> {
-    await this.current();
-    const rows: {
-      key_id: string;
-      public_key_pem: string;
-      created_at: Date;
-      retired_at: Date | null;
-    }[] = await this.dataSource.query(
-      `SELECT key_id, public_key_pem, created_at, retired_at FROM audit_signing_keys
-          ORDER BY created_at DESC, key_id`,
-    );
-    return rows.map((row) => ({
-      keyId: row.key_id,
-      algorithm: 'Ed25519',
-      publicKeyPem: row.public_key_pem,
-      createdAt: row.created_at,
-      retiredAt: row.retired_at,
-    }));
-  }
-
   private async loadOrGenerate(): Promise<KeyObject> {
     const file = resolve(
       this.config.AUDIT_SIGNING_KEY_FILE ?? join(this.config.DATA_DIR, 'audit-signing-key.pem'),
