@@ -54,19 +54,13 @@ describe('audit reports, exports and retention', () => {
     return tenant.id;
   }
 
-  async function completedReport(tenantId: string, body: Record<string, unknown>) {
-    const created = await api.http
-      .post(`/v1/tenants/${tenantId}/audit/reports`)
-      .set(admin())
-      .send(body)
-      .expect(202);
+  /** Requests a report at `reports` (a tenant's or the platform's route), waits, downloads it. */
+  async function completedReport(reports: string, body: Record<string, unknown>) {
+    const created = await api.http.post(reports).set(admin()).send(body).expect(202);
     expect(created.body).toMatchObject({ status: 'queued', format: body.format });
     const report = await expectEventually(
       async () => {
-        const res = await api.http
-          .get(`/v1/tenants/${tenantId}/audit/reports/${created.body.id}`)
-          .set(admin())
-          .expect(200);
+        const res = await api.http.get(`${reports}/${created.body.id}`).set(admin()).expect(200);
         expect(res.body.status).toBe('completed');
         return res.body;
       },
@@ -74,7 +68,7 @@ describe('audit reports, exports and retention', () => {
     );
     const file = join(dir, `${report.id}.${report.format}`);
     const download = await api.http
-      .get(`/v1/tenants/${tenantId}/audit/reports/${report.id}/download`)
+      .get(`${reports}/${report.id}/download`)
       .set(admin())
       .buffer(true)
       .parse((res, done) => {
@@ -85,10 +79,7 @@ describe('audit reports, exports and retention', () => {
       .expect(200);
     await writeFile(file, download.body as Buffer);
     const manifest = (
-      await api.http
-        .get(`/v1/tenants/${tenantId}/audit/reports/${report.id}/manifest`)
-        .set(admin())
-        .expect(200)
+      await api.http.get(`${reports}/${report.id}/manifest`).set(admin()).expect(200)
     ).body;
     const manifestFile = join(dir, `${report.id}.manifest.json`);
     await writeFile(manifestFile, JSON.stringify(manifest));
@@ -97,14 +88,18 @@ describe('audit reports, exports and retention', () => {
     return { report, manifest, file, manifestFile, keysFile };
   }
 
+  const reportsOf = (tenantId: string) => `/v1/tenants/${tenantId}/audit/reports`;
   const window = { from: '2000-01-01T00:00:00Z', to: '2100-01-01T00:00:00Z' };
 
   it('produces a signed JSON Lines report that verifies offline, and catches tampering', async () => {
     const tenantId = await chainOf(25);
-    const { report, manifest, file, manifestFile, keysFile } = await completedReport(tenantId, {
-      ...window,
-      format: 'jsonl',
-    });
+    const { report, manifest, file, manifestFile, keysFile } = await completedReport(
+      reportsOf(tenantId),
+      {
+        ...window,
+        format: 'jsonl',
+      },
+    );
     // The 25 events: the range ends when the report was requested (its own event comes after).
     expect(report).toMatchObject({ rowCount: 25, firstSequence: 1, lastSequence: 25 });
     expect(manifest).toMatchObject({
@@ -166,7 +161,7 @@ describe('audit reports, exports and retention', () => {
 
   it('produces a CSV report that verifies, quotes and unicode included', async () => {
     const tenantId = await chainOf(8);
-    const { file, manifestFile, keysFile } = await completedReport(tenantId, {
+    const { file, manifestFile, keysFile } = await completedReport(reportsOf(tenantId), {
       ...window,
       format: 'csv',
     });
@@ -179,7 +174,7 @@ describe('audit reports, exports and retention', () => {
 
   it('verifies each event of a filtered report on its own', async () => {
     const tenantId = await chainOf(10);
-    const { manifest, file, manifestFile, keysFile } = await completedReport(tenantId, {
+    const { manifest, file, manifestFile, keysFile } = await completedReport(reportsOf(tenantId), {
       ...window,
       format: 'jsonl',
       filters: { action: 'test.odd' },
@@ -204,7 +199,7 @@ describe('audit reports, exports and retention', () => {
         .expect(400);
       expect(res.body.errors.map((e: { path: string }) => e.path)).toContain(path);
     }
-    const { report } = await completedReport(tenantId, { ...window, format: 'jsonl' });
+    const { report } = await completedReport(reportsOf(tenantId), { ...window, format: 'jsonl' });
     const other = await createTenant(api);
     const officer = (await createTenantKey(api, other.id, ['compliance_officer'])).key;
     await api.http
@@ -230,7 +225,7 @@ describe('audit reports, exports and retention', () => {
       .set(admin())
       .send({ reason: 'contract ended' })
       .expect(200);
-    const { report, file, manifestFile, keysFile } = await completedReport(tenantId, {
+    const { report, file, manifestFile, keysFile } = await completedReport(reportsOf(tenantId), {
       ...window,
       format: 'jsonl',
     });
@@ -243,42 +238,14 @@ describe('audit reports, exports and retention', () => {
 
   it("produces signed reports of the operator's platform chain for platform staff only", async () => {
     await createTenant(api); // a platform-chain event (tenant.create) at least
-    const created = await api.http
-      .post('/v1/audit/reports')
-      .set(admin())
-      .send({ ...window, format: 'jsonl' })
-      .expect(202);
-    const report = await expectEventually(
-      async () => {
-        const res = await api.http
-          .get(`/v1/audit/reports/${created.body.id}`)
-          .set(admin())
-          .expect(200);
-        expect(res.body.status).toBe('completed');
-        return res.body;
-      },
-      { timeoutMs: 20_000 },
-    );
+    const { report, file, manifestFile, keysFile } = await completedReport('/v1/audit/reports', {
+      ...window,
+      format: 'jsonl',
+    });
     expect(report.rowCount).toBeGreaterThan(0);
-    const file = join(dir, 'platform.jsonl');
-    const download = await api.http
-      .get(`/v1/audit/reports/${report.id}/download`)
-      .set(admin())
-      .buffer(true)
-      .parse((res, done) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => done(null, Buffer.concat(chunks)));
-      })
-      .expect(200);
-    await writeFile(file, download.body as Buffer);
-    const manifest = (
-      await api.http.get(`/v1/audit/reports/${report.id}/manifest`).set(admin()).expect(200)
-    ).body;
-    const manifestFile = join(dir, 'platform.manifest.json');
-    await writeFile(manifestFile, JSON.stringify(manifest));
-    const keys = (await api.http.get('/v1/audit/signing-keys').expect(200)).text;
-    expect(await verifyReport(file, manifestFile, keys)).toMatchObject({ ok: true });
+    expect(await verifyReport(file, manifestFile, await readFile(keysFile, 'utf8'))).toMatchObject({
+      ok: true,
+    });
     const tenant = await createTenant(api);
     const tenantAdmin = (await createTenantKey(api, tenant.id, ['tenant_admin'])).key;
     await api.http.get(`/v1/audit/reports/${report.id}`).set(bearer(tenantAdmin)).expect(404);
