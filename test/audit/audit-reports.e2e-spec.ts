@@ -271,6 +271,16 @@ describe('audit reports, exports and retention', () => {
       .expect(200);
     expect(res.headers['content-type']).toMatch(/^application\/x-ndjson/);
     expect(res.text.trim().split('\n')).toHaveLength(3);
+    for (const bad of [
+      'format=xml',
+      'from=yesterday',
+      'from=2030-01-01T00:00:00Z&to=2020-01-01T00:00:00Z',
+    ]) {
+      await api.http.get(`/v1/tenants/${tenantId}/audit/export?${bad}`).set(admin()).expect(400);
+    }
+    const stranger = await createTenant(api);
+    const officer = (await createTenantKey(api, stranger.id, ['compliance_officer'])).key;
+    await api.http.get(`/v1/tenants/${tenantId}/audit/export`).set(bearer(officer)).expect(404);
 
     // A long chain, written directly (valid hashes do not matter for streaming).
     const big = await createTenant(api);
