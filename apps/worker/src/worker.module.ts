@@ -9,6 +9,7 @@ import {
 } from '@app/core';
 import { AuditWorkerModule } from '@app/audit';
 import { AuthzCoreModule } from '@app/authz';
+import { MeteringCoreModule } from '@app/metering';
 import { TenancyCoreModule, TenancyWorkerModule } from '@app/tenancy';
 import { DynamicModule, Module } from '@nestjs/common';
 
@@ -27,6 +28,7 @@ export class WorkerModule {
         AuthzCoreModule,
         TenancyCoreModule,
         TenancyWorkerModule,
+        MeteringCoreModule,
         HeartbeatModule,
         IdempotencyPurgeModule,
         AuditWorkerModule,

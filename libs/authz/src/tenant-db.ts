@@ -41,6 +41,7 @@ export const TenantOffboarded = defineProblem({
 
 const CLS_MANAGER = 'authz.entityManager';
 const CLS_SCOPE = 'authz.dbScope';
+const CLS_AFTER_COMMIT = 'authz.afterCommit';
 
 export interface TransactionOptions {
   /** `BEGIN READ ONLY`: a write fails loudly. Used for GET and HEAD requests. */
@@ -126,22 +127,51 @@ export class TenantDb {
    * everything `work` calls, in this async context. Used by the request interceptor and jobs.
    */
   run<T>(scope: DbScope, work: () => Promise<T>, options: TransactionOptions = {}): Promise<T> {
-    const inContext = () =>
-      this.transaction(
+    const inContext = async () => {
+      const afterCommit: (() => unknown)[] = [];
+      const result = await this.transaction(
         scope,
         async (manager) => {
           this.cls.set(CLS_MANAGER, manager);
           this.cls.set(CLS_SCOPE, scope);
+          this.cls.set(CLS_AFTER_COMMIT, afterCommit);
           try {
             return await work();
           } finally {
             this.cls.set(CLS_MANAGER, undefined);
             this.cls.set(CLS_SCOPE, undefined);
+            this.cls.set(CLS_AFTER_COMMIT, undefined);
           }
         },
         options,
       );
-    return this.cls.isActive() ? inContext() : this.cls.run(inContext);
+      for (const callback of afterCommit) {
+        await Promise.resolve()
+          .then(callback)
+          .catch((error: Error) => this.logger.warn(`after-commit callback: ${error.message}`));
+      }
+      return result;
+    };
+    // A transaction started inside another one (a service's own unit of work called from a
+    // request) gets a child context, so the outer transaction stays current for its caller.
+    const nested = this.cls.isActive() && this.cls.get(CLS_MANAGER) !== undefined;
+    return this.cls.isActive() && !nested ? inContext() : this.cls.run(inContext);
+  }
+
+  /**
+   * Runs `callback` once the current scoped transaction ({@link run}) has committed, and never
+   * if it rolls back: for effects outside PostgreSQL that must not run ahead of the data they
+   * announce (telling Redis a contract changed). A failing callback is logged, not thrown: the
+   * transaction is already committed.
+   *
+   * @throws NoTenantScopeError outside a scoped transaction.
+   */
+  afterCommit(callback: () => unknown): void {
+    const callbacks = this.cls.isActive()
+      ? this.cls.get<(() => unknown)[] | undefined>(CLS_AFTER_COMMIT)
+      : undefined;
+    if (!callbacks) throw new NoTenantScopeError();
+    callbacks.push(callback);
   }
 
   /**

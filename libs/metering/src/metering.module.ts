@@ -1,23 +1,45 @@
-import { USAGE_READER } from '@app/tenancy';
+import { QUOTA_PLAN_LISTENER, USAGE_READER } from '@app/tenancy';
 import { Global, Module } from '@nestjs/common';
+import { QuotaCountersService } from './quota/quota-counters.service';
+import { QuotaPlanInvalidator, QuotaPlanService } from './quota/quota-plan.service';
+import { QuotaRedis } from './quota/quota-redis';
+import { QuotaReservationService } from './quota/quota-reservation.service';
 import { UsageEventsController } from './usage/usage-events.controller';
 import { UsageIngestionService } from './usage/usage-ingestion.service';
 import { UsageLedgerService } from './usage/usage-ledger.service';
 
 /**
- * Usage metering. So far: idempotent ingestion into the usage ledger (`POST /v1/usage/events`,
- * UsageIngestionService for the other libraries) and reading it for quota status (bound to
- * tenancy's USAGE_READER port). Reservations, rollups, alerts and usage queries come with the
- * rest of the metering issue.
+ * Metering's services without HTTP, for every process: the usage ledger and its ingestion,
+ * quota reservations (QuotaReservationService) and the counters behind them. Binds tenancy's
+ * USAGE_READER (quota status reads the ledger) and QUOTA_PLAN_LISTENER (contract changes reach
+ * reservations at once).
  */
 @Global()
 @Module({
-  controllers: [UsageEventsController],
   providers: [
+    QuotaRedis,
+    QuotaPlanService,
+    QuotaPlanInvalidator,
+    QuotaCountersService,
+    QuotaReservationService,
     UsageLedgerService,
     UsageIngestionService,
     { provide: USAGE_READER, useExisting: UsageLedgerService },
+    { provide: QUOTA_PLAN_LISTENER, useExisting: QuotaPlanInvalidator },
   ],
-  exports: [UsageLedgerService, UsageIngestionService, USAGE_READER],
+  exports: [
+    QuotaReservationService,
+    UsageLedgerService,
+    UsageIngestionService,
+    USAGE_READER,
+    QUOTA_PLAN_LISTENER,
+  ],
+})
+export class MeteringCoreModule {}
+
+/** Metering's HTTP API: usage ingestion, usage queries, quota alert settings. */
+@Module({
+  imports: [MeteringCoreModule],
+  controllers: [UsageEventsController],
 })
 export class MeteringModule {}

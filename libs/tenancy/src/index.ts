@@ -16,3 +16,4 @@ export * from './tenants/tenant-lifecycle';
 export * from './tenants/tenant.entity';
 export * from './tenants/tenant.policy';
 export * from './tenants/tenant.service';
+export * from './quotas/quota-plan-listener.port';

@@ -4,3 +4,5 @@ export * from './test-database';
 export * from './tenant-session';
 export * from './usage-ledger';
 export * from './audit-chain';
+export * from './contracts';
+export * from './private-redis';

@@ -1,23 +1,39 @@
 import { asTenantId, TenantDb } from '@app/authz';
+import { UsageIngestionService } from '@app/metering';
 import { randomUUID } from 'node:crypto';
 import type { TestApp } from './test-app';
 
 /**
- * Writes usage events straight into the ledger table (the metering issue adds the ingestion
- * API), in the tenant's scope so row-level security checks them as for any write.
+ * Records usage events through the metering library's real ingestion (ledger, hourly rollup and
+ * Redis counters), in the tenant's scope, as another library of the app would.
+ *
+ * @throws when an event is rejected (the test wrote a bad one)
  */
 export async function recordUsage(
   t: TestApp,
   tenantId: string,
-  events: { metric: string; quantity: number; occurredAt: string | Date }[],
+  events: {
+    metric: string;
+    quantity: number;
+    occurredAt: string | Date;
+    id?: string;
+    endpointId?: string;
+    apiKeyId?: string;
+  }[],
 ): Promise<void> {
-  await t.app.get(TenantDb).inTenant(asTenantId(tenantId), async (manager) => {
-    for (const event of events) {
-      await manager.query(
-        `INSERT INTO usage_events (tenant_id, id, metric, quantity, occurred_at)
-         VALUES ($1, $2, $3, $4, $5)`,
-        [tenantId, randomUUID(), event.metric, event.quantity, new Date(event.occurredAt)],
-      );
+  const db = t.app.get(TenantDb);
+  const ingestion = t.app.get(UsageIngestionService);
+  await db.run({ kind: 'tenant', tenantId: asTenantId(tenantId) }, async () => {
+    const result = await ingestion.record(
+      events.map(({ occurredAt, id, ...event }) => ({
+        id: id ?? randomUUID(),
+        tenantId,
+        occurredAt: new Date(occurredAt).toISOString(),
+        ...event,
+      })),
+    );
+    if (result.rejected.length > 0) {
+      throw new Error(`usage rejected: ${JSON.stringify(result.rejected)}`);
     }
   });
 }

@@ -123,6 +123,12 @@ export const configSchema = z
     SESSION_ABSOLUTE_TIMEOUT_MS: positiveMs.default(12 * 60 * 60 * 1000),
     SESSION_COOKIE_SECURE: booleanString.default(true),
     IDEMPOTENCY_KEY_TTL_HOURS: idempotencyTtlHours.default(24),
+    /** How long a quota reservation lives unless committed or released, ms. */
+    QUOTA_RESERVATION_TTL_MS: positiveMs.default(5 * 60 * 1000),
+    /** The longest a replica uses a tenant's cached quota plan before re-reading it, ms. */
+    QUOTA_PLAN_MAX_AGE_MS: positiveMs.default(60_000),
+    /** How often the worker checks quota lines against the alert thresholds, ms. */
+    QUOTA_ALERT_INTERVAL_MS: positiveMs.default(60_000),
     /** Where the local storage backend keeps files (audit reports); created if missing. */
     DATA_DIR: z.string().min(1, 'must not be empty').default('.local/data'),
     /**

@@ -1,7 +1,8 @@
-import { isUuid, TenantDb } from '@app/authz';
+import { isUuid, TenantDb, TenantId } from '@app/authz';
 import { parseInstant } from '@app/core';
 import { LEVEL_METRICS, QUOTA_METRICS, QuotaMetric } from '@app/tenancy';
 import { Injectable } from '@nestjs/common';
+import { QuotaCountersService } from '../quota/quota-counters.service';
 
 /** The most events one ingestion call takes (API.md `POST /v1/usage/events`). */
 export const MAX_USAGE_BATCH = 1000;
@@ -37,19 +38,47 @@ export interface IngestionResult {
   rejected: RejectedEvent[];
 }
 
+interface InsertedRow {
+  tenant_id: string;
+  metric: QuotaMetric;
+  quantity: string;
+  occurred_at: Date;
+}
+
 const uuidOrAbsent = (value: unknown) => value === undefined || value === null || isUuid(value);
+
+export interface RecordOptions {
+  /** Now, for the future-skew check. */
+  now?: Date;
+  /**
+   * The Redis counters already hold this usage (a reservation's commit moved it there): only
+   * the ledger and rollup are written.
+   */
+  countedInRedis?: boolean;
+}
 
 /**
  * Records usage events in the ledger (`usage_events`), idempotently: an event id counts once per
  * tenant (`usage_event_ids`), whatever its timestamp, across retries and replicas. Bad events are
- * rejected with their index and reason while the good ones land. Runs in the caller's
- * platform-wide transaction (ingestion spans tenants).
+ * rejected with their index and reason while the good ones land. In the same statement the
+ * hourly rollup (`usage_hourly`) takes the new events, and before the transaction commits the
+ * loaded Redis quota counters are raised ({@link QuotaCountersService.addUsage}). Runs in the
+ * caller's scoped transaction (platform-wide for `POST /v1/usage/events`, which spans tenants).
+ *
+ * @throws when Redis cannot be reached and counters would have to be raised: the caller's
+ * transaction rolls back and nothing is recorded (retrying is safe)
  */
 @Injectable()
 export class UsageIngestionService {
-  constructor(private readonly db: TenantDb) {}
+  constructor(
+    private readonly db: TenantDb,
+    private readonly counters: QuotaCountersService,
+  ) {}
 
-  async record(events: readonly unknown[], now = new Date()): Promise<IngestionResult> {
+  async record(
+    events: readonly unknown[],
+    { now = new Date(), countedInRedis = false }: RecordOptions = {},
+  ): Promise<IngestionResult> {
     const rejected: RejectedEvent[] = [];
     const valid: { index: number; event: UsageEventInput }[] = [];
     events.forEach((raw, index) => {
@@ -79,8 +108,11 @@ export class UsageIngestionService {
     });
     rejected.sort((a, b) => a.index - b.index);
     if (landing.length === 0) return { accepted: 0, duplicates: 0, rejected };
+    if (!countedInRedis) {
+      await this.counters.lockForIngestion(landing.map(({ event }) => event.tenantId as TenantId));
+    }
     const column = <T>(pick: (e: UsageEventInput) => T) => landing.map(({ event }) => pick(event));
-    const inserted: { id: string }[] = await this.db.manager.query(
+    const inserted: InsertedRow[] = await this.db.manager.query(
       `WITH input AS (
          SELECT DISTINCT ON (tenant_id, id) *
            FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::bigint[], $5::timestamptz[],
@@ -92,13 +124,25 @@ export class UsageIngestionService {
          SELECT tenant_id, id, occurred_at FROM input
          ON CONFLICT (tenant_id, id) DO NOTHING
          RETURNING tenant_id, id
+       ), landed AS (
+         SELECT i.* FROM input i JOIN fresh f USING (tenant_id, id)
+       ), rolled AS (
+         -- Sorted, so concurrent batches lock rollup rows in one order (no deadlock).
+         INSERT INTO usage_hourly AS h (tenant_id, metric, hour, endpoint_id, api_key_id,
+           quantity, events)
+         SELECT tenant_id, metric, date_trunc('hour', occurred_at, 'UTC'), endpoint_id,
+                api_key_id, sum(quantity), count(*)
+           FROM landed GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+         ON CONFLICT (tenant_id, metric, hour, endpoint_id, api_key_id) DO UPDATE
+           SET quantity = h.quantity + EXCLUDED.quantity, events = h.events + EXCLUDED.events,
+               updated_at = now()
        )
        INSERT INTO usage_events (tenant_id, id, metric, quantity, occurred_at, endpoint_id,
          api_key_id, fine_tuning_job_id, attributes)
-       SELECT i.tenant_id, i.id, i.metric, i.quantity, i.occurred_at, i.endpoint_id, i.api_key_id,
-              i.fine_tuning_job_id, i.attributes
-         FROM input i JOIN fresh f USING (tenant_id, id)
-       RETURNING id`,
+       SELECT tenant_id, id, metric, quantity, occurred_at, endpoint_id, api_key_id,
+              fine_tuning_job_id, attributes
+         FROM landed
+       RETURNING tenant_id, metric, quantity::text AS quantity, occurred_at`,
       [
         column((e) => e.id),
         column((e) => e.tenantId),
@@ -111,6 +155,16 @@ export class UsageIngestionService {
         column((e) => JSON.stringify(e.attributes ?? {})),
       ],
     );
+    if (!countedInRedis) {
+      await this.counters.addUsage(
+        inserted.map((row) => ({
+          tenantId: row.tenant_id as TenantId,
+          metric: row.metric,
+          quantity: Number(row.quantity),
+          occurredAt: row.occurred_at,
+        })),
+      );
+    }
     return { accepted: inserted.length, duplicates: landing.length - inserted.length, rejected };
   }
 

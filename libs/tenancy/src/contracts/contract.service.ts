@@ -11,7 +11,8 @@ import {
   toPage,
   ValidationFailed,
 } from '@app/core';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { QUOTA_PLAN_LISTENER, QuotaPlanListener } from '../quotas/quota-plan-listener.port';
 import { EntityManager, In, QueryFailedError } from 'typeorm';
 import {
   AlreadyRenewed,
@@ -45,6 +46,7 @@ import {
   SlaTerms,
 } from './contract-terms';
 import { Contract, ContractQuotaLine, ContractVersion } from './contract.entity';
+import type { ContractTerm } from './periods';
 
 /** A contract with the terms of one of its versions. */
 export interface ContractView {
@@ -106,6 +108,7 @@ export class ContractService {
     private readonly db: TenantDb,
     private readonly tenants: TenantService,
     private readonly context: RequestContext,
+    @Optional() @Inject(QUOTA_PLAN_LISTENER) private readonly planListener?: QuotaPlanListener,
   ) {}
 
   /** Notes the contract as it was, for the audit log's `changes.before`. */
@@ -559,6 +562,49 @@ export class ContractService {
     return contract ? this.viewAt(contract, at) : null;
   }
 
+  /**
+   * When the terms in force at `at` next change by themselves: the effective date of the next
+   * amendment already made, or null when none is pending. Quota reservations cache a plan until
+   * then.
+   */
+  async nextChangeAfter(tenantId: TenantId, contractId: string, at: Date): Promise<Date | null> {
+    const next = await this.db.manager
+      .getRepository(ContractVersion)
+      .createQueryBuilder('v')
+      .where('v.tenant_id = :tenantId AND v.contract_id = :contractId', { tenantId, contractId })
+      .andWhere('v.effective_from > :at', { at })
+      .orderBy('v.effective_from', 'ASC')
+      .getOne();
+    return next?.effectiveFrom ?? null;
+  }
+
+  /**
+   * The terms (anchor, end, billing time zone) of every non-draft contract of `tenantIds` in
+   * force during part of [from, to]: what metering needs to place usage events in their quota
+   * periods ({@link periodContaining}). Runs in the caller's transaction (platform scope for
+   * several tenants).
+   */
+  async termsDuring(
+    tenantIds: readonly TenantId[],
+    from: Date,
+    to: Date,
+  ): Promise<(ContractTerm & { tenantId: TenantId; contractId: string })[]> {
+    if (tenantIds.length === 0) return [];
+    const contracts = await this.db.manager
+      .getRepository(Contract)
+      .createQueryBuilder('c')
+      .where(`c.tenant_id IN (:...tenantIds) AND c.status <> 'draft'`, { tenantIds })
+      .andWhere('c.term_start <= :to AND c.ends_at > :from', { from, to })
+      .getMany();
+    return contracts.map((c) => ({
+      tenantId: c.tenantId as TenantId,
+      contractId: c.id,
+      termStart: c.termStart,
+      termEnd: c.endsAt,
+      timeZone: c.billingTimeZone,
+    }));
+  }
+
   private assertTransition(contract: Contract, action: ContractAction, now: Date): ContractStatus {
     const status = effectiveContractStatus(contract, now);
     const next = nextContractStatus(status, action);
@@ -683,6 +729,8 @@ export class ContractService {
       lock: { mode: 'pessimistic_write' },
     });
     if (!contract) throw new NotFound('No such contract.');
+    // Every change to a contract starts here: reservations must see it from the next call.
+    this.planListener?.planMayHaveChanged(tenantId);
     return contract;
   }
 

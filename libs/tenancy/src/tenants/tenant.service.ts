@@ -8,7 +8,8 @@ import {
 } from '@app/authz';
 import { Actor, actorRef, decodeCursor, NotFound, Page, RequestContext, toPage } from '@app/core';
 import type { AuditRetentionPolicy, AuditRetentionSource } from '@app/audit';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { QUOTA_PLAN_LISTENER, QuotaPlanListener } from '../quotas/quota-plan-listener.port';
 import { MoreThan, QueryFailedError } from 'typeorm';
 import { AccountManagerAssignment } from '../account-managers/account-manager-assignment.entity';
 import {
@@ -79,6 +80,7 @@ export class TenantService implements AuditRetentionSource {
     private readonly db: TenantDb,
     private readonly context: RequestContext,
     private readonly regions: RegionService,
+    @Optional() @Inject(QUOTA_PLAN_LISTENER) private readonly planListener?: QuotaPlanListener,
   ) {}
 
   /**
@@ -201,6 +203,7 @@ export class TenantService implements AuditRetentionSource {
     tenant.statusReason = reason ?? null;
     tenant.statusChangedAt = now;
     if (next === 'offboarded') await this.terminateContracts(tenantId, now);
+    this.planListener?.planMayHaveChanged(tenantId);
     return this.db.manager.getRepository(Tenant).save(tenant);
   }
 

@@ -1,0 +1,48 @@
+import { AppConfig, InjectConfig, RedisConnectionFactory } from '@app/core';
+import { Injectable } from '@nestjs/common';
+import type Redis from 'ioredis';
+import { ADD_USAGE_SCRIPT, LOAD_SCRIPT, RESERVE_SCRIPT, SETTLE_SCRIPT } from './quota-scripts';
+
+type ScriptCall = (numberOfKeys: number, ...keysThenArgs: string[]) => Promise<unknown>;
+interface QuotaCommands {
+  cpQuotaReserve: ScriptCall;
+  cpQuotaSettle: ScriptCall;
+  cpQuotaLoad: ScriptCall;
+  cpQuotaAddUsage: ScriptCall;
+}
+
+/**
+ * The metering library's Redis connection, with the quota scripts registered (ioredis sends
+ * EVALSHA and falls back to EVAL when Redis does not know a script yet, e.g. after a restart).
+ * Keys live under `<REDIS_KEY_PREFIX>:`. Commands fail fast while Redis is away (no offline
+ * queue), so callers can fail closed or open at once instead of hanging.
+ */
+@Injectable()
+export class QuotaRedis {
+  readonly client: Redis & QuotaCommands;
+
+  constructor(factory: RedisConnectionFactory, @InjectConfig() config: AppConfig) {
+    const client = factory.create('client', 'quota', { keyPrefix: `${config.REDIS_KEY_PREFIX}:` });
+    client.defineCommand('cpQuotaReserve', { lua: RESERVE_SCRIPT });
+    client.defineCommand('cpQuotaSettle', { lua: SETTLE_SCRIPT });
+    client.defineCommand('cpQuotaLoad', { lua: LOAD_SCRIPT });
+    client.defineCommand('cpQuotaAddUsage', { lua: ADD_USAGE_SCRIPT });
+    this.client = client as Redis & QuotaCommands;
+  }
+
+  reserve(keys: string[], args: string[]): Promise<string[]> {
+    return this.client.cpQuotaReserve(keys.length, ...keys, ...args) as Promise<string[]>;
+  }
+
+  settle(keys: [string, string], args: [string, string]): Promise<(string | number)[]> {
+    return this.client.cpQuotaSettle(2, ...keys, ...args) as Promise<(string | number)[]>;
+  }
+
+  load(keys: string[], args: string[]): Promise<number> {
+    return this.client.cpQuotaLoad(keys.length, ...keys, ...args) as Promise<number>;
+  }
+
+  addUsage(keys: string[], quantities: string[]): Promise<number> {
+    return this.client.cpQuotaAddUsage(keys.length, ...keys, ...quantities) as Promise<number>;
+  }
+}

@@ -1,0 +1,418 @@
+import { TenantDb, TenantId } from '@app/authz';
+import { AppConfig, InjectConfig } from '@app/core';
+import { QUOTA_METRICS, QuotaEnforcement, QuotaMetric, QuotaPeriodKind } from '@app/tenancy';
+import { Injectable, Logger } from '@nestjs/common';
+import {
+  QuotaStateUnavailable,
+  ReservationSettled,
+  UnknownReservation,
+} from '../metering-problems';
+import { UsageIngestionService } from '../usage/usage-ingestion.service';
+import { QuotaCountersService } from './quota-counters.service';
+import { newReservationId, parseReservationId, quotaKeys, ReservationRef } from './quota-keys';
+import { PlanLine, QuotaPlan, QuotaPlanService } from './quota-plan.service';
+import { QuotaRedis } from './quota-redis';
+
+/** What a reservation is for. */
+export interface ReserveRequest {
+  tenantId: TenantId;
+  metric: QuotaMetric;
+  /** Whole units of the metric (tokens, requests, …), ≥ 1. */
+  quantity: number;
+  /** Recorded with the usage event when the reservation is committed. */
+  endpointId?: string | null;
+  apiKeyId?: string | null;
+  fineTuningJobId?: string | null;
+  attributes?: Record<string, unknown>;
+  /** How long it holds its units unless committed or released, ms; QUOTA_RESERVATION_TTL_MS. */
+  ttlMs?: number;
+}
+
+/** A quota line as a reservation reports it. */
+export interface LineStanding {
+  metric: QuotaMetric;
+  period: QuotaPeriodKind;
+  enforcement: QuotaEnforcement;
+  limit: number;
+  /** Committed usage in the current period (the ledger's, plus commits since). */
+  used: bigint;
+  /** Outstanding reservations, this one included when granted. */
+  reserved: bigint;
+  /** limit − used − reserved, never below 0. */
+  remaining: bigint;
+  /** Units of this grant above a soft line's limit (0 on hard lines). */
+  overage: bigint;
+  /** Null for level lines (dedicated endpoints, concurrent jobs), which have no period. */
+  periodStart: Date | null;
+  periodEnd: Date | null;
+}
+
+export type RefusalReason =
+  /** A hard line cannot take the quantity. */
+  | 'quota_exceeded'
+  /** No contract is in force for the tenant now. */
+  | 'no_contract_in_force'
+  /** Counters cannot be read or rebuilt (Redis or PostgreSQL away): hard lines fail closed. */
+  | 'quota_state_unavailable';
+
+export type Reservation =
+  | {
+      granted: true;
+      reservationId: string;
+      /** Every line covering the metric; empty when none does (unlimited). */
+      lines: LineStanding[];
+      /** The least remaining over hard lines; null when no hard line covers the metric. */
+      remaining: bigint | null;
+      expiresAt: Date;
+      /**
+       * Granted without Redis (it was unreachable and only soft lines cover the metric): the
+       * usage is still recorded on commit, but nothing was held against the limits.
+       */
+      untracked: boolean;
+    }
+  | {
+      granted: false;
+      reason: RefusalReason;
+      /** The line that refused (quota_exceeded, or the first hard line when unavailable). */
+      line?: LineStanding;
+      /** When the refusing line's period ends: when to retry (null for levels). */
+      retryAt?: Date | null;
+    };
+
+export type SettledStatus = 'committed' | 'released' | 'expired';
+
+export interface CommitResult {
+  status: 'committed';
+  /** The actual quantity recorded in the ledger for this reservation. */
+  quantity: number;
+  /**
+   * `late`: the reservation had expired (or Redis had lost it) before the commit; its usage
+   * counts all the same, but its units were no longer held.
+   */
+  late: boolean;
+}
+
+/**
+ * Atomic quota enforcement (the metering issue; DESIGN.md "Quota reservations"):
+ * {@link reserve} checks and holds units on every quota line covering a metric in one Redis
+ * script (hard lines refuse, soft lines grant and report overage), {@link commit} turns the hold
+ * into used units and records the usage event in the ledger (idempotent by the reservation's
+ * event id), {@link release} gives the units back, and holds expire after their TTL.
+ *
+ * Redis is a cache of the ledger: counters missing from it are rebuilt from PostgreSQL before a
+ * reservation is decided. When that cannot be done (or Redis is away), hard lines refuse with
+ * `quota_state_unavailable` and soft-only metrics are granted untracked (fail open).
+ * Reservations held when Redis loses its data are forgotten: their commits still record usage,
+ * but their units were no longer held, so at most the units in flight at that moment can exceed
+ * a hard limit once.
+ */
+@Injectable()
+export class QuotaReservationService {
+  private readonly logger = new Logger('QuotaReservations');
+
+  constructor(
+    private readonly plans: QuotaPlanService,
+    private readonly counters: QuotaCountersService,
+    private readonly redis: QuotaRedis,
+    private readonly ingestion: UsageIngestionService,
+    private readonly db: TenantDb,
+    @InjectConfig() private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * Checks and holds `quantity` units of `metric` against the tenant's quota lines in force now.
+   *
+   * @throws RangeError for a quantity that is not a positive safe integer or an unknown metric
+   * (a caller's bug, not a refusal)
+   */
+  async reserve(request: ReserveRequest): Promise<Reservation> {
+    const { tenantId, metric, quantity } = request;
+    if (!QUOTA_METRICS.includes(metric)) throw new RangeError(`unknown metric ${metric}`);
+    if (!Number.isSafeInteger(quantity) || quantity < 1) {
+      throw new RangeError('quantity must be a positive whole number within 2^53 − 1');
+    }
+    const ttlMs = request.ttlMs ?? this.config.QUOTA_RESERVATION_TTL_MS;
+    const meta = JSON.stringify({
+      endpointId: request.endpointId ?? null,
+      apiKeyId: request.apiKeyId ?? null,
+      fineTuningJobId: request.fineTuningJobId ?? null,
+      attributes: request.attributes ?? {},
+    });
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      const now = Date.now();
+      let plan: QuotaPlan;
+      try {
+        plan = await this.plans.get(tenantId, now);
+      } catch (error) {
+        return this.degraded(this.plans.lastKnown(tenantId), request, now, ttlMs, error);
+      }
+      if (!plan.contract) return { granted: false, reason: 'no_contract_in_force' };
+      const lines = plan.byMetric.get(metric) ?? [];
+      const { id, ref } = newReservationId(tenantId, metric, now);
+      let reply: string[];
+      try {
+        reply = await this.redis.reserve(
+          [
+            quotaKeys.plan(tenantId),
+            quotaKeys.expiries(tenantId),
+            quotaKeys.reservation(tenantId, ref.eventId),
+            ...lines.map((line) => line.key),
+          ],
+          [
+            plan.token,
+            String(quantity),
+            String(ttlMs),
+            String(now),
+            metric,
+            meta,
+            ...lines.flatMap((line) => [String(line.limit), line.enforcement]),
+          ],
+        );
+      } catch (error) {
+        return this.degraded(plan, request, now, ttlMs, error);
+      }
+      switch (reply[0]) {
+        case 'stale':
+          this.plans.invalidate(tenantId, plan.token);
+          continue;
+        case 'load':
+          try {
+            await this.counters.rebuild(
+              plan,
+              reply.slice(1).map((i) => lines[Number(i) - 1]),
+            );
+          } catch (error) {
+            return this.degraded(plan, request, now, ttlMs, error);
+          }
+          continue;
+        case 'refused': {
+          const line = lines[Number(reply[1]) - 1];
+          return {
+            granted: false,
+            reason: 'quota_exceeded',
+            line: standing(line, BigInt(reply[2]), BigInt(reply[3]), 0n),
+            retryAt: line.periodEnd,
+          };
+        }
+        case 'granted': {
+          const standings = lines.map((line, i) =>
+            standing(line, BigInt(reply[1 + 2 * i]), BigInt(reply[2 + 2 * i]), BigInt(quantity)),
+          );
+          return {
+            granted: true,
+            reservationId: id,
+            lines: standings,
+            remaining: leastRemaining(standings),
+            expiresAt: new Date(now + ttlMs),
+            untracked: false,
+          };
+        }
+        default:
+          throw new Error(`unexpected reply from the reserve script: ${reply[0]}`);
+      }
+    }
+    // The plan changed under every attempt (contract edits in a tight loop): decide safely.
+    return this.degraded(this.plans.lastKnown(tenantId), request, Date.now(), ttlMs, undefined);
+  }
+
+  /**
+   * Records `actualQuantity` units as used for a reservation: the hold becomes usage in the
+   * counters and a usage event (id = the reservation's event id) in the ledger. Idempotent: a
+   * retried commit records nothing twice. The actual quantity may exceed the reserved one (the
+   * usage happened; a later reservation is refused instead).
+   *
+   * @throws UnknownReservation (404) for an id this service never issued
+   * @throws ReservationSettled (409) when the reservation was released
+   * @throws QuotaStateUnavailable (503) when Redis or PostgreSQL cannot be reached; retry
+   * @throws RangeError for an actual quantity that is not a safe integer ≥ 0
+   */
+  async commit(reservationId: string, actualQuantity: number): Promise<CommitResult> {
+    const ref = this.parse(reservationId);
+    if (!Number.isSafeInteger(actualQuantity) || actualQuantity < 0) {
+      throw new RangeError('actualQuantity must be a whole number ≥ 0 within 2^53 − 1');
+    }
+    let reply: (string | number)[];
+    try {
+      reply = await this.redis.settle(
+        [quotaKeys.expiries(ref.tenantId), quotaKeys.reservation(ref.tenantId, ref.eventId)],
+        [String(actualQuantity), 'committed'],
+      );
+    } catch (error) {
+      throw this.unavailable(error);
+    }
+    if (reply[0] === 'unknown') {
+      // Lost with Redis' data (or settled over a day ago): the usage still happened.
+      await this.recordUsage(ref, actualQuantity, undefined, false);
+      return { status: 'committed', quantity: actualQuantity, late: true };
+    }
+    const [settledNow, status, , , , meta, actual] = reply;
+    if (status === 'released') {
+      throw new ReservationSettled('The reservation was released; it cannot be committed.', {
+        extensions: { status },
+      });
+    }
+    if (status === 'expired') {
+      // Its hold was given back: count the usage as if it had come without a reservation.
+      await this.recordUsage(ref, actualQuantity, String(meta), false);
+      return { status: 'committed', quantity: actualQuantity, late: true };
+    }
+    // Committed now, or by an earlier call (then with its quantity); the ledger write is
+    // idempotent, so a commit whose first attempt died before reaching PostgreSQL completes here.
+    const recorded = settledNow === 1 ? actualQuantity : Number(actual);
+    await this.recordUsage(ref, recorded, String(meta), true);
+    return { status: 'committed', quantity: recorded, late: false };
+  }
+
+  /**
+   * Gives a reservation's held units back. Idempotent; releasing an expired or unknown
+   * reservation does nothing.
+   *
+   * @returns the reservation's status afterwards (`unknown` when Redis holds no such reservation)
+   * @throws UnknownReservation (404) for an id this service never issued
+   * @throws ReservationSettled (409) when it was committed
+   * @throws QuotaStateUnavailable (503) when Redis cannot be reached
+   */
+  async release(reservationId: string): Promise<SettledStatus | 'unknown'> {
+    const ref = this.parse(reservationId);
+    let reply: (string | number)[];
+    try {
+      reply = await this.redis.settle(
+        [quotaKeys.expiries(ref.tenantId), quotaKeys.reservation(ref.tenantId, ref.eventId)],
+        ['', 'released'],
+      );
+    } catch (error) {
+      throw this.unavailable(error);
+    }
+    if (reply[0] === 'unknown') return 'unknown';
+    const status = reply[1] as SettledStatus;
+    if (status === 'committed') {
+      throw new ReservationSettled('The reservation was committed; it cannot be released.', {
+        extensions: { status },
+      });
+    }
+    return status;
+  }
+
+  private parse(reservationId: string): ReservationRef {
+    const ref = parseReservationId(reservationId);
+    if (!ref) throw new UnknownReservation('No such quota reservation.');
+    return ref;
+  }
+
+  private async recordUsage(
+    ref: ReservationRef,
+    quantity: number,
+    meta: string | undefined,
+    countedInRedis: boolean,
+  ): Promise<void> {
+    if (quantity === 0) return;
+    const details = parseMeta(meta);
+    try {
+      await this.db.run({ kind: 'tenant', tenantId: ref.tenantId }, async () => {
+        const result = await this.ingestion.record(
+          [
+            {
+              id: ref.eventId,
+              tenantId: ref.tenantId,
+              metric: ref.metric,
+              quantity,
+              occurredAt: new Date(ref.occurredAtMs).toISOString(),
+              ...details,
+            },
+          ],
+          // A reservation's usage occurred when it was made, possibly long before the commit.
+          { countedInRedis, now: new Date(Math.max(Date.now(), ref.occurredAtMs)) },
+        );
+        if (result.rejected.length > 0) {
+          throw new Error(`usage of reservation refused: ${result.rejected[0].message}`);
+        }
+      });
+    } catch (error) {
+      throw this.unavailable(error);
+    }
+  }
+
+  /**
+   * Decides without counters: hard lines fail closed, soft-only metrics fail open (documented in
+   * the README). Without any plan the lines are unknown, so the reservation is refused.
+   */
+  private degraded(
+    plan: QuotaPlan | undefined,
+    request: ReserveRequest,
+    now: number,
+    ttlMs: number,
+    error: unknown,
+  ): Reservation {
+    if (error) {
+      this.logger.warn(
+        `quota counters unavailable for ${request.tenantId}: ${(error as Error).message}`,
+      );
+    }
+    if (plan && !plan.contract) return { granted: false, reason: 'no_contract_in_force' };
+    const lines = plan?.byMetric.get(request.metric);
+    const hard = lines?.find((line) => line.enforcement === 'hard');
+    if (!lines || hard) {
+      return {
+        granted: false,
+        reason: 'quota_state_unavailable',
+        ...(hard ? { line: standing(hard, 0n, 0n, 0n), retryAt: null } : {}),
+      };
+    }
+    const { id } = newReservationId(request.tenantId, request.metric, now);
+    return {
+      granted: true,
+      reservationId: id,
+      lines: [],
+      remaining: null,
+      expiresAt: new Date(now + ttlMs),
+      untracked: true,
+    };
+  }
+
+  private unavailable(error: unknown): Error {
+    if (error instanceof UnknownReservation || error instanceof ReservationSettled) return error;
+    this.logger.warn(`quota state unavailable: ${(error as Error)?.message}`);
+    return new QuotaStateUnavailable('Usage cannot be counted right now; retry.');
+  }
+}
+
+function standing(line: PlanLine, used: bigint, reserved: bigint, granted: bigint): LineStanding {
+  const limit = BigInt(line.limit);
+  const held = reserved + granted;
+  const left = limit - used - held;
+  const before = limit - used - reserved;
+  return {
+    metric: line.metric,
+    period: line.period,
+    enforcement: line.enforcement,
+    limit: line.limit,
+    used,
+    reserved: held,
+    remaining: left > 0n ? left : 0n,
+    overage:
+      line.enforcement === 'soft' && granted > 0n && left < 0n
+        ? before > 0n
+          ? -left
+          : granted
+        : 0n,
+    periodStart: line.periodStart,
+    periodEnd: line.periodEnd,
+  };
+}
+
+function leastRemaining(lines: LineStanding[]): bigint | null {
+  const hard = lines.filter((line) => line.enforcement === 'hard');
+  if (hard.length === 0) return null;
+  return hard.reduce(
+    (least, line) => (line.remaining < least ? line.remaining : least),
+    hard[0].remaining,
+  );
+}
+
+function parseMeta(meta: string | undefined): Record<string, unknown> {
+  if (!meta) return {};
+  const parsed = JSON.parse(meta) as Record<string, unknown>;
+  return Object.fromEntries(
+    Object.entries(parsed).filter(([, value]) => value !== null && value !== undefined),
+  );
+}
