@@ -231,36 +231,41 @@ export class QuotaReservationService {
     if (!Number.isSafeInteger(actualQuantity) || actualQuantity < 0) {
       throw new RangeError('actualQuantity must be a whole number ≥ 0 within 2^53 − 1');
     }
-    let reply: (string | number)[];
+    // Like ingestion, under the tenant's shared ledger lock from the counter change until the
+    // ledger row commits: a rebuild (exclusive lock) then either sees the row or finds the
+    // counter already raised, never neither — even when Redis loses its data in between.
     try {
-      reply = await this.redis.settle(
-        [quotaKeys.expiries(ref.tenantId), quotaKeys.reservation(ref.tenantId, ref.eventId)],
-        [String(actualQuantity), 'committed'],
-      );
+      return await this.db.run({ kind: 'tenant', tenantId: ref.tenantId }, async () => {
+        await this.counters.lockForIngestion([ref.tenantId]);
+        const reply = await this.redis.settle(
+          [quotaKeys.expiries(ref.tenantId), quotaKeys.reservation(ref.tenantId, ref.eventId)],
+          [String(actualQuantity), 'committed'],
+        );
+        if (reply[0] === 'unknown') {
+          // Lost with Redis' data (or settled over a day ago): the usage still happened.
+          await this.recordUsage(ref, actualQuantity, undefined, false);
+          return { status: 'committed', quantity: actualQuantity, late: true };
+        }
+        const [settledNow, status, , , , meta, actual] = reply;
+        if (status === 'released') {
+          throw new ReservationSettled('The reservation was released; it cannot be committed.', {
+            extensions: { status },
+          });
+        }
+        if (status === 'expired') {
+          // Its hold was given back: count the usage as if it had come without a reservation.
+          await this.recordUsage(ref, actualQuantity, String(meta), false);
+          return { status: 'committed', quantity: actualQuantity, late: true };
+        }
+        // Committed now, or by an earlier call (then with its quantity); the ledger write is
+        // idempotent, so a commit whose first attempt died before PostgreSQL completes here.
+        const recorded = settledNow === 1 ? actualQuantity : Number(actual);
+        await this.recordUsage(ref, recorded, String(meta), true);
+        return { status: 'committed', quantity: recorded, late: false };
+      });
     } catch (error) {
       throw this.unavailable(error);
     }
-    if (reply[0] === 'unknown') {
-      // Lost with Redis' data (or settled over a day ago): the usage still happened.
-      await this.recordUsage(ref, actualQuantity, undefined, false);
-      return { status: 'committed', quantity: actualQuantity, late: true };
-    }
-    const [settledNow, status, , , , meta, actual] = reply;
-    if (status === 'released') {
-      throw new ReservationSettled('The reservation was released; it cannot be committed.', {
-        extensions: { status },
-      });
-    }
-    if (status === 'expired') {
-      // Its hold was given back: count the usage as if it had come without a reservation.
-      await this.recordUsage(ref, actualQuantity, String(meta), false);
-      return { status: 'committed', quantity: actualQuantity, late: true };
-    }
-    // Committed now, or by an earlier call (then with its quantity); the ledger write is
-    // idempotent, so a commit whose first attempt died before reaching PostgreSQL completes here.
-    const recorded = settledNow === 1 ? actualQuantity : Number(actual);
-    await this.recordUsage(ref, recorded, String(meta), true);
-    return { status: 'committed', quantity: recorded, late: false };
   }
 
   /**
@@ -299,6 +304,7 @@ export class QuotaReservationService {
     return ref;
   }
 
+  /** Writes a reservation's usage in the current transaction (see {@link commit}). */
   private async recordUsage(
     ref: ReservationRef,
     quantity: number,
@@ -306,29 +312,22 @@ export class QuotaReservationService {
     countedInRedis: boolean,
   ): Promise<void> {
     if (quantity === 0) return;
-    const details = parseMeta(meta);
-    try {
-      await this.db.run({ kind: 'tenant', tenantId: ref.tenantId }, async () => {
-        const result = await this.ingestion.record(
-          [
-            {
-              id: ref.eventId,
-              tenantId: ref.tenantId,
-              metric: ref.metric,
-              quantity,
-              occurredAt: new Date(ref.occurredAtMs).toISOString(),
-              ...details,
-            },
-          ],
-          // A reservation's usage occurred when it was made, possibly long before the commit.
-          { countedInRedis, now: new Date(Math.max(Date.now(), ref.occurredAtMs)) },
-        );
-        if (result.rejected.length > 0) {
-          throw new Error(`usage of reservation refused: ${result.rejected[0].message}`);
-        }
-      });
-    } catch (error) {
-      throw this.unavailable(error);
+    const result = await this.ingestion.record(
+      [
+        {
+          id: ref.eventId,
+          tenantId: ref.tenantId,
+          metric: ref.metric,
+          quantity,
+          occurredAt: new Date(ref.occurredAtMs).toISOString(),
+          ...parseMeta(meta),
+        },
+      ],
+      // A reservation's usage occurred when it was made, possibly long before the commit.
+      { countedInRedis, now: new Date(Math.max(Date.now(), ref.occurredAtMs)) },
+    );
+    if (result.rejected.length > 0) {
+      throw new Error(`usage of reservation refused: ${result.rejected[0].message}`);
     }
   }
 
