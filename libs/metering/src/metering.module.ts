@@ -7,6 +7,8 @@ import { QuotaReservationService } from './quota/quota-reservation.service';
 import { UsageEventsController } from './usage/usage-events.controller';
 import { UsageIngestionService } from './usage/usage-ingestion.service';
 import { UsageLedgerService } from './usage/usage-ledger.service';
+import { UsageQueryService } from './usage/usage-query.service';
+import { UsageController } from './usage/usage.controller';
 
 /**
  * Metering's services without HTTP, for every process: the usage ledger and its ingestion,
@@ -40,6 +42,7 @@ export class MeteringCoreModule {}
 /** Metering's HTTP API: usage ingestion, usage queries, quota alert settings. */
 @Module({
   imports: [MeteringCoreModule],
-  controllers: [UsageEventsController],
+  controllers: [UsageEventsController, UsageController],
+  providers: [UsageQueryService],
 })
 export class MeteringModule {}
