@@ -9,7 +9,7 @@ import {
 } from '@app/core';
 import { AuditWorkerModule } from '@app/audit';
 import { AuthzCoreModule } from '@app/authz';
-import { MeteringCoreModule } from '@app/metering';
+import { MeteringCoreModule, MeteringWorkerModule } from '@app/metering';
 import { TenancyCoreModule, TenancyWorkerModule } from '@app/tenancy';
 import { DynamicModule, Module } from '@nestjs/common';
 
@@ -29,6 +29,7 @@ export class WorkerModule {
         TenancyCoreModule,
         TenancyWorkerModule,
         MeteringCoreModule,
+        MeteringWorkerModule,
         HeartbeatModule,
         IdempotencyPurgeModule,
         AuditWorkerModule,

@@ -22,10 +22,3 @@ export const ReservationSettled = defineProblem({
   description:
     'The reservation was released (or committed) already; a reservation is settled once. `status` says how.',
 });
-
-export const InvalidUsageQuery = defineProblem({
-  code: 'invalid_usage_query',
-  status: 400,
-  title: 'Invalid usage query',
-  description: 'A query parameter of the usage query is missing or malformed; `errors` lists each.',
-});

@@ -1,5 +1,16 @@
 import { QUOTA_PLAN_LISTENER, USAGE_READER } from '@app/tenancy';
+import { BullModule } from '@nestjs/bullmq';
 import { Global, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { QuotaAlert, QuotaAlertSettings } from './alerts/quota-alert.entity';
+import { QuotaAlertsController } from './alerts/quota-alerts.controller';
+import { QuotaAlertsService } from './alerts/quota-alerts.service';
+import {
+  METERING_QUEUE,
+  MeteringProcessor,
+  MeteringScheduler,
+  UsagePartitionsService,
+} from './metering-worker';
 import { QuotaCountersService } from './quota/quota-counters.service';
 import { QuotaPlanInvalidator, QuotaPlanService } from './quota/quota-plan.service';
 import { QuotaRedis } from './quota/quota-redis';
@@ -12,18 +23,20 @@ import { UsageController } from './usage/usage.controller';
 
 /**
  * Metering's services without HTTP, for every process: the usage ledger and its ingestion,
- * quota reservations (QuotaReservationService) and the counters behind them. Binds tenancy's
- * USAGE_READER (quota status reads the ledger) and QUOTA_PLAN_LISTENER (contract changes reach
- * reservations at once).
+ * quota reservations (QuotaReservationService) and the counters behind them, quota alerts.
+ * Binds tenancy's USAGE_READER (quota status reads the ledger) and QUOTA_PLAN_LISTENER
+ * (contract changes reach reservations at once).
  */
 @Global()
 @Module({
+  imports: [TypeOrmModule.forFeature([QuotaAlert, QuotaAlertSettings])],
   providers: [
     QuotaRedis,
     QuotaPlanService,
     QuotaPlanInvalidator,
     QuotaCountersService,
     QuotaReservationService,
+    QuotaAlertsService,
     UsageLedgerService,
     UsageIngestionService,
     { provide: USAGE_READER, useExisting: UsageLedgerService },
@@ -31,6 +44,7 @@ import { UsageController } from './usage/usage.controller';
   ],
   exports: [
     QuotaReservationService,
+    QuotaAlertsService,
     UsageLedgerService,
     UsageIngestionService,
     USAGE_READER,
@@ -39,10 +53,18 @@ import { UsageController } from './usage/usage.controller';
 })
 export class MeteringCoreModule {}
 
-/** Metering's HTTP API: usage ingestion, usage queries, quota alert settings. */
+/** Metering's HTTP API: usage ingestion, usage queries, quota alerts. */
 @Module({
   imports: [MeteringCoreModule],
-  controllers: [UsageEventsController, UsageController],
+  controllers: [UsageEventsController, UsageController, QuotaAlertsController],
   providers: [UsageQueryService],
 })
 export class MeteringModule {}
+
+/** Metering's jobs in the worker: monthly ledger partitions, quota alerts. */
+@Module({
+  imports: [MeteringCoreModule, BullModule.registerQueue({ name: METERING_QUEUE })],
+  providers: [UsagePartitionsService, MeteringProcessor, MeteringScheduler],
+  exports: [UsagePartitionsService],
+})
+export class MeteringWorkerModule {}

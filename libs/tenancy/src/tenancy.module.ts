@@ -27,7 +27,7 @@ import { TenantsController } from './tenants/tenants.controller';
 
 /**
  * Tenancy's services without HTTP, for every process: tenants and their compliance profiles,
- * regions, contracts, the TENANT_DIRECTORY port authorization needs and the audit retention
+ * regions, contracts, quota status (usage through the USAGE_READER port), the TENANT_DIRECTORY port authorization needs and the audit retention
  * source. The worker imports this alone.
  */
 @Global()
@@ -48,6 +48,7 @@ import { TenantsController } from './tenants/tenants.controller';
     TenantDirectoryService,
     RegionService,
     ContractService,
+    QuotaStatusService,
     { provide: TENANT_DIRECTORY, useExisting: TenantDirectoryService },
     { provide: AUDIT_RETENTION_SOURCE, useExisting: TenantService },
   ],
@@ -55,6 +56,7 @@ import { TenantsController } from './tenants/tenants.controller';
     TenantService,
     RegionService,
     ContractService,
+    QuotaStatusService,
     TENANT_DIRECTORY,
     AUDIT_RETENTION_SOURCE,
   ],
@@ -75,8 +77,7 @@ export class TenancyCoreModule {}
     ContractsController,
     QuotasController,
   ],
-  providers: [AccountManagerService, QuotaStatusService],
-  exports: [QuotaStatusService],
+  providers: [AccountManagerService],
 })
 export class TenancyModule {}
 

@@ -579,6 +579,19 @@ export class ContractService {
   }
 
   /**
+   * The tenants with a contract in force at `at` (platform scope): whose quota lines the alert
+   * sweep checks. Offboarded tenants have none (offboarding terminates their contracts).
+   */
+  async tenantsInForce(at: Date): Promise<TenantId[]> {
+    const rows: { tenant_id: TenantId }[] = await this.db.manager.query(
+      `SELECT DISTINCT tenant_id FROM contracts
+        WHERE status <> 'draft' AND term_start <= $1 AND ends_at > $1`,
+      [at],
+    );
+    return rows.map((row) => row.tenant_id);
+  }
+
+  /**
    * The terms (anchor, end, billing time zone) of every non-draft contract of `tenantIds` in
    * force during part of [from, to]: what metering needs to place usage events in their quota
    * periods ({@link periodContaining}). Runs in the caller's transaction (platform scope for
