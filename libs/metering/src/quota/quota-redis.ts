@@ -22,7 +22,12 @@ export class QuotaRedis {
   readonly client: Redis & QuotaCommands;
 
   constructor(factory: RedisConnectionFactory, @InjectConfig() config: AppConfig) {
-    const client = factory.create('client', 'quota', { keyPrefix: `${config.REDIS_KEY_PREFIX}:` });
+    const client = factory.create('client', 'quota', {
+      keyPrefix: `${config.REDIS_KEY_PREFIX}:`,
+      // Commands issued in one event-loop tick leave in one write: concurrent reservations
+      // share syscalls instead of paying one each.
+      enableAutoPipelining: true,
+    });
     client.defineCommand('cpQuotaReserve', { lua: RESERVE_SCRIPT });
     client.defineCommand('cpQuotaSettle', { lua: SETTLE_SCRIPT });
     client.defineCommand('cpQuotaLoad', { lua: LOAD_SCRIPT });

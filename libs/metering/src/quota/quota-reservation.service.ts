@@ -132,12 +132,15 @@ export class QuotaReservationService {
       throw new RangeError('quantity must be a positive whole number within 2^53 − 1');
     }
     const ttlMs = request.ttlMs ?? this.config.QUOTA_RESERVATION_TTL_MS;
-    const meta = JSON.stringify({
-      endpointId: request.endpointId ?? null,
-      apiKeyId: request.apiKeyId ?? null,
-      fineTuningJobId: request.fineTuningJobId ?? null,
-      attributes: request.attributes ?? {},
-    });
+    const meta =
+      request.endpointId || request.apiKeyId || request.fineTuningJobId || request.attributes
+        ? JSON.stringify({
+            endpointId: request.endpointId ?? null,
+            apiKeyId: request.apiKeyId ?? null,
+            fineTuningJobId: request.fineTuningJobId ?? null,
+            attributes: request.attributes ?? {},
+          })
+        : '';
     for (let attempt = 0; attempt < 5; attempt += 1) {
       const now = Date.now();
       let plan: QuotaPlan;
@@ -408,6 +411,7 @@ function leastRemaining(lines: LineStanding[]): bigint | null {
   );
 }
 
+/** The caller's metadata kept with a reservation ('' when there was none). */
 function parseMeta(meta: string | undefined): Record<string, unknown> {
   if (!meta) return {};
   const parsed = JSON.parse(meta) as Record<string, unknown>;

@@ -9,10 +9,10 @@
  * - `{T}:c:<metric>:<kind>:<periodStartMs>`: one counter per quota line and period, a hash of
  *   `u` (used: ledger total when loaded plus commits since) and `r` (reserved, outstanding).
  *   Its absence means "not loaded": it is rebuilt from the ledger before anything is granted.
- * - `{T}:r:<reservationId>`: a reservation: metric `m`, quantity `q`, occurrence `at` (ms),
- *   counter count `n` and keys `k1`…`kn`, caller metadata `meta`, status `st`
- *   (open | committed | released | expired) and, once committed, the actual quantity `a`.
- *   Kept for a day after it settles, so a retried commit or release answers the same.
+ * - `{T}:r:<reservationId>`: a reservation, as JSON: metric `m`, quantity `q`, occurrence `at`
+ *   (ms), counter keys `k`, caller metadata `meta`, status `st` (open | committed | released |
+ *   expired) and, once committed, the actual quantity `a`. Kept for a day after it settles, so
+ *   a retried commit or release answers the same.
  * - `{T}:exp`: open reservations by expiry (ms, Redis clock).
  *
  * A settling reservation's counter keys are read from the reservation itself (same hash slot).
@@ -30,13 +30,11 @@ end
 -- Moves an open reservation out of the counters: released or expired (actual = nil), or
 -- committed (the actual quantity becomes used). Returns the reservation's fields, or nil.
 local function settle(res_key, exp_key, status, actual)
-  local raw = redis.call('HGETALL', res_key)
-  if #raw == 0 then return nil end
-  local f = {}
-  for i = 1, #raw, 2 do f[raw[i]] = raw[i + 1] end
+  local raw = redis.call('GET', res_key)
+  if not raw then return nil end
+  local f = cjson.decode(raw)
   if f.st ~= 'open' then return f end
-  for i = 1, tonumber(f.n) do
-    local ck = f['k' .. i]
+  for _, ck in ipairs(f.k) do
     if redis.call('EXISTS', ck) == 1 then
       redis.call('HINCRBY', ck, 'r', '-' .. f.q)
       if actual then redis.call('HINCRBY', ck, 'u', actual) end
@@ -44,8 +42,7 @@ local function settle(res_key, exp_key, status, actual)
   end
   f.st = status
   f.a = actual or '0'
-  redis.call('HSET', res_key, 'st', status, 'a', f.a)
-  redis.call('PEXPIRE', res_key, 86400000)
+  redis.call('SET', res_key, cjson.encode(f), 'PX', 86400000)
   redis.call('ZREM', exp_key, res_key)
   f.settled_now = '1'
   return f
@@ -81,31 +78,30 @@ local qty_text = ARGV[2]
 local qty = tonumber(qty_text)
 local lines = #KEYS - 3
 local missing = {'load'}
-for i = 1, lines do
-  if redis.call('EXISTS', KEYS[3 + i]) == 0 then missing[#missing + 1] = i end
-end
-if #missing > 1 then return missing end
 local counters = {}
 for i = 1, lines do
-  local c = redis.call('HMGET', KEYS[3 + i], 'u', 'r')
-  counters[i] = c
+  counters[i] = redis.call('HMGET', KEYS[3 + i], 'u', 'r')
+  if not counters[i][1] then missing[#missing + 1] = i end
+end
+if #missing > 1 then return missing end
+for i = 1, lines do
+  local c = counters[i]
   local limit, enforcement = tonumber(ARGV[5 + 2 * i]), ARGV[6 + 2 * i]
   if enforcement == 'hard' and tonumber(c[1]) + tonumber(c[2]) + qty > limit then
     return {'refused', i, c[1], c[2]}
   end
 end
 local out = {'granted'}
-local res = {'m', ARGV[5], 'q', qty_text, 'at', ARGV[4], 'meta', ARGV[6], 'st', 'open', 'n', tostring(lines)}
+local keys = {}
 for i = 1, lines do
   redis.call('HINCRBY', KEYS[3 + i], 'r', qty_text)
-  res[#res + 1] = 'k' .. i
-  res[#res + 1] = KEYS[3 + i]
+  keys[i] = KEYS[3 + i]
   out[#out + 1] = counters[i][1]
   out[#out + 1] = counters[i][2]
 end
-redis.call('HSET', res_key, unpack(res))
 local ttl = tonumber(ARGV[3])
-redis.call('PEXPIRE', res_key, ttl + 86400000)
+local res = {m = ARGV[5], q = qty_text, at = ARGV[4], meta = ARGV[6], st = 'open', k = keys}
+redis.call('SET', res_key, cjson.encode(res), 'PX', ttl + 86400000)
 redis.call('ZADD', exp_key, now + ttl, res_key)
 return out
 `;
