@@ -61,7 +61,9 @@ export class UsageMetering1764634300000 implements MigrationInterface {
         RETURN created;
       END
       $fn$`);
-    await queryRunner.query(`REVOKE ALL ON FUNCTION usage_ensure_partitions(date, integer) FROM PUBLIC`);
+    await queryRunner.query(
+      `REVOKE ALL ON FUNCTION usage_ensure_partitions(date, integer) FROM PUBLIC`,
+    );
     await queryRunner.query(
       `GRANT EXECUTE ON FUNCTION usage_ensure_partitions(date, integer) TO cp_app`,
     );
