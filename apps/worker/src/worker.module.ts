@@ -10,6 +10,7 @@ import {
 import { AuditWorkerModule } from '@app/audit';
 import { AuthzCoreModule } from '@app/authz';
 import { TenancyCoreModule, TenancyWorkerModule } from '@app/tenancy';
+import { WebhooksCoreModule, WebhooksWorkerModule } from '@app/webhooks';
 import { DynamicModule, Module } from '@nestjs/common';
 
 /**
@@ -30,6 +31,8 @@ export class WorkerModule {
         HeartbeatModule,
         IdempotencyPurgeModule,
         AuditWorkerModule,
+        WebhooksCoreModule,
+        WebhooksWorkerModule,
       ],
     };
   }
