@@ -93,11 +93,14 @@ export class WebhookDispatcher {
     return counts;
   }
 
-  private claim(): Promise<ClaimedRow[]> {
+  private async claim(): Promise<ClaimedRow[]> {
     const claimSeconds = (this.config.WEBHOOK_TIMEOUT_MS + CLAIM_MARGIN_MS) / 1000;
-    return this.db.asPlatform('webhook dispatch: claim due deliveries of every tenant', (manager) =>
-      manager.query(
-        `WITH due AS (
+    // TypeORM answers an UPDATE ... RETURNING with [rows, affected count].
+    const [rows]: [ClaimedRow[], number] = await this.db.asPlatform(
+      'webhook dispatch: claim due deliveries of every tenant',
+      (manager) =>
+        manager.query(
+          `WITH due AS (
            SELECT d.id, e.url, e.secret_ciphertext, e.status = 'enabled' AS send
              FROM webhook_deliveries d
              JOIN webhook_endpoints e ON e.tenant_id = d.tenant_id AND e.id = d.endpoint_id
@@ -117,9 +120,10 @@ export class WebhookDispatcher {
           WHERE d.id = due.id
          RETURNING d.id, d.tenant_id, d.endpoint_id, d.event_type, d.payload::text AS payload,
                    d.attempts, d.created_at, due.url, due.secret_ciphertext, due.send`,
-        [BATCH, claimSeconds],
-      ),
+          [BATCH, claimSeconds],
+        ),
     );
+    return rows;
   }
 
   private async attempt(row: ClaimedRow): Promise<DeliveryOutcome> {
