@@ -4,6 +4,7 @@ import { AppConfig, CoreModule, CoreModuleOptions, HttpAppOptions, QueueModule }
 import { IdentityModule } from '@app/identity';
 import { MeteringModule } from '@app/metering';
 import { TenancyModule } from '@app/tenancy';
+import { WebhooksModule } from '@app/webhooks';
 import { DynamicModule, Module } from '@nestjs/common';
 
 /** The control-plane HTTP API. Each bounded-context library adds its module here. */
@@ -20,6 +21,7 @@ export class AppModule {
         IdentityModule,
         MeteringModule,
         AuditModule,
+        WebhooksModule,
       ],
     };
   }

@@ -11,6 +11,7 @@ import { AuditWorkerModule } from '@app/audit';
 import { AuthzCoreModule } from '@app/authz';
 import { MeteringCoreModule, MeteringWorkerModule } from '@app/metering';
 import { TenancyCoreModule, TenancyWorkerModule } from '@app/tenancy';
+import { WebhooksCoreModule, WebhooksWorkerModule } from '@app/webhooks';
 import { DynamicModule, Module } from '@nestjs/common';
 
 /**
@@ -33,6 +34,8 @@ export class WorkerModule {
         HeartbeatModule,
         IdempotencyPurgeModule,
         AuditWorkerModule,
+        WebhooksCoreModule,
+        WebhooksWorkerModule,
       ],
     };
   }

@@ -143,6 +143,36 @@ export const configSchema = z
     AUDIT_PREVIOUS_PUBLIC_KEYS_FILE: z.string().min(1, 'must not be empty').optional(),
     AUDIT_RETENTION_INTERVAL_MS: positiveMs.default(60 * 60 * 1000),
     CONTRACT_EXPIRY_INTERVAL_MS: positiveMs.default(60 * 1000),
+    /**
+     * AES-256 key (base64 of 32 bytes) that encrypts stored secrets such as webhook signing
+     * secrets. Unset: `<DATA_DIR>/secrets.key`, generated (mode 0600) on first use.
+     */
+    SECRETS_KEY_FILE: z.string().min(1, 'must not be empty').optional(),
+    /** Let webhook endpoints use plain `http://` URLs (local development and tests only). */
+    WEBHOOK_ALLOW_HTTP: booleanString.default(false),
+    /**
+     * Let webhook endpoints resolve to loopback, private, link-local and other non-public
+     * addresses (checked when an endpoint is saved and again at every delivery).
+     */
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS: booleanString.default(false),
+    /** How often the worker looks for due webhook deliveries (new ones are also sent at once). */
+    WEBHOOK_DISPATCH_INTERVAL_MS: positiveMs.default(2000),
+    /** Timeout of one webhook delivery attempt (connect, request and response). */
+    WEBHOOK_TIMEOUT_MS: positiveMs.default(10_000),
+    /** Attempts per webhook delivery, the first included, before it is marked `failed`. */
+    WEBHOOK_MAX_ATTEMPTS: z
+      .string()
+      .regex(/^\d{1,2}$/, 'must be an integer from 1 to 30')
+      .transform(Number)
+      .pipe(z.number())
+      .refine((n) => n >= 1 && n <= 30, 'must be an integer from 1 to 30')
+      .default(8),
+    /**
+     * The first retry delay of a failed webhook delivery; later ones grow from it (×1, ×3, ×12,
+     * ×60, ×360, ×720, then ×1440 each: 10 s, 30 s, 2 min, 10 min, 1 h, 2 h, 4 h by default),
+     * each with ±20 % jitter.
+     */
+    WEBHOOK_RETRY_BASE_MS: positiveMs.default(10_000),
     TRUST_PROXY: z
       .string()
       .regex(
