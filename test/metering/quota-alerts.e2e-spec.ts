@@ -1,5 +1,5 @@
 import { asTenantId } from '@app/authz';
-import { QuotaAlertsService, UsagePartitionsService } from '@app/metering';
+import { QuotaAlertPayload, QuotaAlertsService, UsagePartitionsService } from '@app/metering';
 import {
   activeContract,
   bearer,
@@ -10,8 +10,12 @@ import {
   recordUsage,
   TestApp,
 } from '@app/testing';
+import { Webhook } from 'standardwebhooks';
 import { startApi } from '../support/api';
 import { startWorker } from '../support/worker';
+import { startReceiver } from '../webhooks/support/receiver';
+
+const LOCAL_WEBHOOKS = { WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' };
 
 const admin = () => bearer(platformAdminKey());
 
@@ -19,7 +23,7 @@ describe('quota alerts', () => {
   let t: TestApp;
   let alerts: QuotaAlertsService;
   beforeAll(async () => {
-    t = await startApi();
+    t = await startApi({ env: LOCAL_WEBHOOKS });
     alerts = t.app.get(QuotaAlertsService);
   });
   afterAll(() => t.close());
@@ -137,19 +141,58 @@ describe('quota alerts', () => {
     expect(list.body.data[0]).toMatchObject({ metric: 'total_tokens', threshold: 100, used: 1000 });
   });
 
-  it('is checked by the worker on its schedule; the worker keeps monthly partitions ahead', async () => {
+  it('is checked by the worker on its schedule and sent as a signed webhook; partitions are kept ahead', async () => {
+    const receiver = await startReceiver();
     const tenant = await createTenant(t);
+    const endpoint = await t.http
+      .post(`/v1/tenants/${tenant.id}/webhook-endpoints`)
+      .set(admin())
+      .send({ url: receiver.url('/quota'), eventTypes: ['quota.threshold_reached'] })
+      .expect(201);
     await activeContract(t, tenant.id, [
       { metric: 'total_tokens', limit: 100, period: 'term', enforcement: 'hard' },
     ]);
     await recordUsage(t, tenant.id, [
       { metric: 'total_tokens', quantity: 100, occurredAt: recent() },
     ]);
-    const worker = await startWorker({ env: { QUOTA_ALERT_INTERVAL_MS: '200' } });
+    const worker = await startWorker({
+      env: {
+        ...LOCAL_WEBHOOKS,
+        QUOTA_ALERT_INTERVAL_MS: '200',
+        WEBHOOK_DISPATCH_INTERVAL_MS: '100',
+      },
+    });
     try {
       await expectEventually(async () => {
         const list = await t.http.get(`/v1/tenants/${tenant.id}/quota-alerts`).set(admin());
-        expect(list.body.data.map((a: { threshold: number }) => a.threshold)).toEqual([100, 80]);
+        // Raised in one transaction, so in no particular order among themselves.
+        expect(list.body.data.map((a: { threshold: number }) => a.threshold).sort()).toEqual([
+          100, 80,
+        ]);
+      });
+      const received = await expectEventually(() => {
+        const requests = receiver.requestsTo('/quota');
+        expect(requests).toHaveLength(2);
+        return requests;
+      });
+      const verifier = new Webhook(endpoint.body.secret);
+      const bodies = received.map(
+        (r) =>
+          verifier.verify(r.body, r.headers as Record<string, string>) as {
+            type: string;
+            data: QuotaAlertPayload;
+          },
+      );
+      expect(bodies.map((b) => b.type)).toEqual([
+        'quota.threshold_reached',
+        'quota.threshold_reached',
+      ]);
+      expect(bodies.map((b) => b.data.threshold).sort()).toEqual([100, 80]);
+      expect(bodies[0].data).toMatchObject({
+        tenantId: tenant.id,
+        metric: 'total_tokens',
+        limit: 100,
+        used: 100,
       });
       // Two years ahead: created on demand, idempotently.
       const later = new Date(Date.now() + 2 * 365 * 86_400_000);
@@ -157,6 +200,7 @@ describe('quota alerts', () => {
       expect(await worker.app.get(UsagePartitionsService).ensure(later)).toBe(0);
     } finally {
       await worker.close();
+      await receiver.close();
     }
   });
 });

@@ -2,13 +2,14 @@ import { AuditService } from '@app/audit';
 import { TenantDb, TenantId } from '@app/authz';
 import { Actor, actorRef, keysetPage, Page } from '@app/core';
 import { ContractService, QuotaLineStatus, QuotaStatusService } from '@app/tenancy';
+import { WebhookService } from '@app/webhooks';
 import { Injectable, Logger } from '@nestjs/common';
 import { QuotaAlert, QuotaAlertSettings } from './quota-alert.entity';
 
 /** Thresholds when a tenant has set none, percent of a line's limit (the metering issue). */
 export const DEFAULT_ALERT_THRESHOLDS = [80, 100] as const;
 /** The audit action and webhook event type of an alert. */
-export const QUOTA_ALERT_EVENT = 'quota.threshold_reached';
+export const QUOTA_ALERT_EVENT = 'quota.threshold_reached' as const;
 
 const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -47,6 +48,7 @@ export class QuotaAlertsService {
     private readonly quotaStatus: QuotaStatusService,
     private readonly contracts: ContractService,
     private readonly audit: AuditService,
+    private readonly webhooks: WebhookService,
   ) {}
 
   /** The tenant's thresholds (ascending percentages), or the defaults. Current transaction. */
@@ -169,6 +171,7 @@ export class QuotaAlertsService {
       reason: `${line.metric} (${line.period}, ${line.enforcement}) reached ${threshold} % of ${line.limit}: ${used} used`,
       changes: { after: payload },
     });
+    await this.webhooks.enqueue(tenantId, QUOTA_ALERT_EVENT, { ...payload });
     return payload;
   }
 }
