@@ -3,6 +3,7 @@ import { PageQueryDto, RequestContext } from '@app/core';
 import { QUOTA_ENFORCEMENTS, QUOTA_METRICS, QUOTA_PERIODS } from '@app/tenancy';
 import { Body, Controller, Get, Param, Put, Query } from '@nestjs/common';
 import {
+  ApiConflictResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiParam,
@@ -99,6 +100,7 @@ export class QuotaAlertsController {
   @Put('settings')
   @CheckPolicies('update', 'QuotaAlertSettings')
   @ApiOkResponse({ type: QuotaAlertSettingsResponse })
+  @ApiConflictResponse({ description: '`tenant_offboarded`: the tenant is read-only' })
   async update(
     @Param('tenantId') tenantId: string,
     @Body() body: QuotaAlertSettingsDto,
