@@ -95,7 +95,8 @@ describe('quota reservations', () => {
     expect(first.lines[0]).toMatchObject({ used: 0n, reserved: 600n, remaining: 400n });
     // 600 held: 500 more does not fit.
     expect((await reserve(tenantId, 500)).granted).toBe(false);
-    expect(await quotas.commit(first.reservationId, 250)).toEqual({
+    const endpointId = '6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f';
+    expect(await quotas.commit(first.reservationId, 250, { endpointId })).toEqual({
       status: 'committed',
       quantity: 250,
       late: false,
@@ -114,8 +115,20 @@ describe('quota reservations', () => {
     await expect(quotas.commit(first.reservationId, -1)).rejects.toThrow(RangeError);
     await expect(reserve(tenantId, 0)).rejects.toThrow(RangeError);
     await expect(reserve(tenantId, 2 ** 53)).rejects.toThrow(RangeError);
-    // The ledger holds the committed 250 once; quota status reads it.
+    // The ledger holds the committed 250 once, on its endpoint; quota status reads it.
     expect((await quotaStatus(tenantId))[0]).toMatchObject({ used: 250, remaining: 750 });
+    const usage = await t.http
+      .get(`/v1/tenants/${tenantId}/usage`)
+      .query({
+        from: new Date(Date.now() - 3_600_000).toISOString(),
+        to: new Date(Date.now() + 60_000).toISOString(),
+        groupBy: 'endpoint',
+      })
+      .set(admin())
+      .expect(200);
+    expect(usage.body.data).toEqual([
+      { metric: 'total_tokens', endpointId, quantity: 250, events: 1, overflow: false },
+    ]);
     expect(granted(await reserve(tenantId, 750)).remaining).toBe(0n);
   });
 

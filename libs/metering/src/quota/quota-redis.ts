@@ -35,12 +35,14 @@ export class QuotaRedis {
     this.client = client as Redis & QuotaCommands;
   }
 
-  reserve(keys: string[], args: string[]): Promise<string[]> {
-    return this.client.cpQuotaReserve(keys.length, ...keys, ...args) as Promise<string[]>;
+  reserve(keys: string[], args: string[]): Promise<(string | number)[]> {
+    return this.client.cpQuotaReserve(keys.length, ...keys, ...args) as Promise<
+      (string | number)[]
+    >;
   }
 
-  settle(keys: [string, string], args: [string, string]): Promise<(string | number)[]> {
-    return this.client.cpQuotaSettle(2, ...keys, ...args) as Promise<(string | number)[]>;
+  settle(expiries: string, args: [string, string, string, string]): Promise<(string | number)[]> {
+    return this.client.cpQuotaSettle(1, expiries, ...args) as Promise<(string | number)[]>;
   }
 
   load(keys: string[], args: string[]): Promise<number> {

@@ -9,120 +9,144 @@
  * - `{T}:c:<metric>:<kind>:<periodStartMs>`: one counter per quota line and period, a hash of
  *   `u` (used: ledger total when loaded plus commits since) and `r` (reserved, outstanding).
  *   Its absence means "not loaded": it is rebuilt from the ledger before anything is granted.
- * - `{T}:r:<reservationId>`: a reservation, as JSON: metric `m`, quantity `q`, occurrence `at`
- *   (ms), counter keys `k`, caller metadata `meta`, status `st` (open | committed | released |
- *   expired) and, once committed, the actual quantity `a`. Kept for a day after it settles, so
+ * - `{T}:exp`: the open reservations, scored by expiry (ms). A member is the reservation id,
+ *   which carries everything needed to settle it (see quota-keys.ts): `qr_<tenant>.<metric>.
+ *   <occurredAtMs>.<eventId>.<quantity>.<kind>:<periodStartMs>,…`. So a reservation costs one
+ *   sorted-set entry and nothing else.
+ * - `{T}:s:<eventId>`: a settled reservation's outcome, `<status>|<actual>`, kept a day so that
  *   a retried commit or release answers the same.
- * - `{T}:exp`: open reservations by expiry (ms, Redis clock).
  *
- * A settling reservation's counter keys are read from the reservation itself (same hash slot).
- * Quantities are integers, passed and stored as decimal strings (Lua turns numbers into text
- * with 14 significant digits); comparisons use doubles, exact up to 2^53.
+ * A settling reservation's counter keys are rebuilt from its id (same hash slot, so valid in
+ * Redis Cluster too). Quantities are integers, passed and stored as decimal strings (Lua turns
+ * numbers into text with 14 significant digits); comparisons use doubles, exact up to 2^53.
  */
 
-/** Shared helpers, prepended to each script. */
+/** Shared helpers, prepended to the settling scripts. */
 const PRELUDE = `
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function split(text, sep)
+  local out = {}
+  for part in string.gmatch(text, '[^' .. sep .. ']+') do out[#out + 1] = part end
+  return out
 end
 
--- Moves an open reservation out of the counters: released or expired (actual = nil), or
--- committed (the actual quantity becomes used). Returns the reservation's fields, or nil.
-local function settle(res_key, exp_key, status, actual)
-  local raw = redis.call('GET', res_key)
-  if not raw then return nil end
-  local f = cjson.decode(raw)
-  if f.st ~= 'open' then return f end
-  for _, ck in ipairs(f.k) do
-    if redis.call('EXISTS', ck) == 1 then
-      redis.call('HINCRBY', ck, 'r', '-' .. f.q)
-      if actual then redis.call('HINCRBY', ck, 'u', actual) end
+-- Settles an open reservation (a member of exp_key): released or expired (actual = nil), or
+-- committed (the actual quantity becomes used). Returns true when it was open.
+local function settle(exp_key, id, status, actual)
+  if redis.call('ZREM', exp_key, id) == 0 then return false end
+  local base = string.sub(exp_key, 1, -4)
+  local f = split(id, '.')
+  local metric, event, qty = f[2], f[4], f[5]
+  if f[6] then
+    for _, line in ipairs(split(f[6], ',')) do
+      local ck = base .. 'c:' .. metric .. ':' .. line
+      if redis.call('EXISTS', ck) == 1 then
+        redis.call('HINCRBY', ck, 'r', '-' .. qty)
+        if actual then redis.call('HINCRBY', ck, 'u', actual) end
+      end
     end
   end
-  f.st = status
-  f.a = actual or '0'
-  redis.call('SET', res_key, cjson.encode(f), 'PX', 86400000)
-  redis.call('ZREM', exp_key, res_key)
-  f.settled_now = '1'
-  return f
-end
-
--- Expires overdue reservations of the tenant (bounded work per call).
-local function sweep(exp_key, now)
-  local due = redis.call('ZRANGEBYSCORE', exp_key, '-inf', now, 'LIMIT', 0, 64)
-  for _, res_key in ipairs(due) do
-    if not settle(res_key, exp_key, 'expired', nil) then redis.call('ZREM', exp_key, res_key) end
-  end
+  redis.call('SET', base .. 's:' .. event, status .. '|' .. (actual or '0'), 'PX', 86400000)
+  return true
 end
 `;
 
 /**
- * Check-and-reserve across every quota line covering a metric.
+ * Check-and-reserve of a batch of reservations of one tenant, each across every quota line
+ * covering its metric, in order: each is decided against the counters as the ones before it
+ * left them, so the batch is exactly as if each had run alone, one after the other.
  *
- * KEYS: plan token, expiry set, reservation, then one counter per line.
- * ARGV: plan token, quantity, ttl ms, occurredAt ms, metric, meta JSON, then per line:
- * limit, enforcement (`hard` | `soft`).
+ * KEYS: plan token, expiry set, then the counters the batch touches.
+ * ARGV: plan token, now (ms), group count, then per group (the lines of one metric): line count,
+ * then per line counter index (1-based into the counters), limit, enforcement (`hard` |
+ * `soft`); then per item: group index (1-based), reservation id, quantity, expiry (ms).
  *
- * @returns `{'stale'}` when the plan token differs; `{'load', i…}` with the 1-based indexes of
- * counters not loaded yet; `{'refused', i, used, reserved}` for the first hard line that cannot
- * take the quantity; `{'granted', used1, reserved1, …}` with each line's counters before the
- * grant (the caller adds the quantity to `reserved`).
+ * @returns `{'stale'}` when the plan token differs; `{'load', i…}` with the indexes of counters
+ * not loaded yet (nothing is reserved then); else `{'done', …}` with, per item, `1` or `0`
+ * (granted, refused), the refusing line's position (0 when granted), then per line its used and
+ * reserved before the item (integer replies, exact up to 2^53).
  */
 export const RESERVE_SCRIPT = `${PRELUDE}
-local plan_key, exp_key, res_key = KEYS[1], KEYS[2], KEYS[3]
-if redis.call('GET', plan_key) ~= ARGV[1] then return {'stale'} end
-local now = now_ms()
-sweep(exp_key, now)
-local qty_text = ARGV[2]
-local qty = tonumber(qty_text)
-local lines = #KEYS - 3
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'stale'} end
+-- Overdue holds of the tenant expire first (bounded work per run).
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[2], 'LIMIT', 0, 256)) do
+  settle(KEYS[2], id, 'expired', nil)
+end
+local counters = #KEYS - 2
+local used, reserved = {}, {}
 local missing = {'load'}
-local counters = {}
-for i = 1, lines do
-  counters[i] = redis.call('HMGET', KEYS[3 + i], 'u', 'r')
-  if not counters[i][1] then missing[#missing + 1] = i end
+for c = 1, counters do
+  local v = redis.call('HMGET', KEYS[2 + c], 'u', 'r')
+  if not v[1] then missing[#missing + 1] = c end
+  used[c], reserved[c] = tonumber(v[1]), tonumber(v[2])
 end
 if #missing > 1 then return missing end
-for i = 1, lines do
-  local c = counters[i]
-  local limit, enforcement = tonumber(ARGV[5 + 2 * i]), ARGV[6 + 2 * i]
-  if enforcement == 'hard' and tonumber(c[1]) + tonumber(c[2]) + qty > limit then
-    return {'refused', i, c[1], c[2]}
+local added = {}
+for c = 1, counters do added[c] = 0 end
+local groups = {}
+local a = 4
+for g = 1, tonumber(ARGV[3]) do
+  local lines = {}
+  for l = 1, tonumber(ARGV[a]) do
+    lines[l] = {tonumber(ARGV[a + 3 * l - 2]), tonumber(ARGV[a + 3 * l - 1]), ARGV[a + 3 * l] == 'hard'}
+  end
+  a = a + 1 + 3 * #lines
+  groups[g] = lines
+end
+local out = {'done'}
+local members = {}
+while a <= #ARGV do
+  local lines, id, qty, expires = groups[tonumber(ARGV[a])], ARGV[a + 1], tonumber(ARGV[a + 2]), ARGV[a + 3]
+  a = a + 4
+  local refused = 0
+  for l, line in ipairs(lines) do
+    local c = line[1]
+    if refused == 0 and line[3] and used[c] + reserved[c] + qty > line[2] then refused = l end
+  end
+  out[#out + 1] = refused == 0 and 1 or 0
+  out[#out + 1] = refused
+  for _, line in ipairs(lines) do
+    local c = line[1]
+    out[#out + 1] = used[c]
+    out[#out + 1] = reserved[c]
+    if refused == 0 then
+      reserved[c] = reserved[c] + qty
+      added[c] = added[c] + qty
+    end
+  end
+  if refused == 0 then
+    members[#members + 1] = expires
+    members[#members + 1] = id
   end
 end
-local out = {'granted'}
-local keys = {}
-for i = 1, lines do
-  redis.call('HINCRBY', KEYS[3 + i], 'r', qty_text)
-  keys[i] = KEYS[3 + i]
-  out[#out + 1] = counters[i][1]
-  out[#out + 1] = counters[i][2]
+for c = 1, counters do
+  if added[c] > 0 then redis.call('HINCRBY', KEYS[2 + c], 'r', string.format('%.0f', added[c])) end
 end
-local ttl = tonumber(ARGV[3])
-local res = {m = ARGV[5], q = qty_text, at = ARGV[4], meta = ARGV[6], st = 'open', k = keys}
-redis.call('SET', res_key, cjson.encode(res), 'PX', ttl + 86400000)
-redis.call('ZADD', exp_key, now + ttl, res_key)
+if #members > 0 then redis.call('ZADD', KEYS[2], unpack(members)) end
 return out
 `;
 
 /**
  * Commit (ARGV[1] = actual quantity) or release (ARGV[1] = '') of a reservation.
  *
- * KEYS: expiry set, reservation. ARGV: actual quantity or '', the status to record.
+ * KEYS: expiry set. ARGV: actual quantity or '', the status to record, the reservation id, now
+ * (ms; an overdue reservation expires first).
  *
- * @returns `{'unknown'}` when Redis holds no such reservation (never made, settled over a day
- * ago, or lost with Redis' data); else `{settledNow (0|1), status, metric, quantity, at, meta,
- * actual}` where status is the reservation's status after the call.
+ * @returns `{1, status, actual}` when settled now; `{0, status, actual}` when it was settled
+ * before (status committed | released | expired); `{'unknown'}` when Redis holds no trace of it
+ * (never made, settled over a day ago, or lost with Redis' data).
  */
 export const SETTLE_SCRIPT = `${PRELUDE}
-local exp_key, res_key = KEYS[1], KEYS[2]
+local exp_key, id = KEYS[1], ARGV[3]
 local actual = nil
 if ARGV[1] ~= '' then actual = ARGV[1] end
-sweep(exp_key, now_ms())
-local f = settle(res_key, exp_key, ARGV[2], actual)
-if not f then return {'unknown'} end
-return {f.settled_now and 1 or 0, f.st, f.m, f.q, f.at, f.meta, f.a or '0'}
+local score = redis.call('ZSCORE', exp_key, id)
+if score and tonumber(score) <= tonumber(ARGV[4]) then settle(exp_key, id, 'expired', nil) end
+if settle(exp_key, id, ARGV[2], actual) then return {1, ARGV[2], actual or '0'} end
+local event = split(id, '.')[4]
+local outcome = redis.call('GET', string.sub(exp_key, 1, -4) .. 's:' .. event)
+if not outcome then return {'unknown'} end
+local parts = split(outcome, '|')
+return {0, parts[1], parts[2]}
 `;
 
 /**
