@@ -1,4 +1,4 @@
-import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
+import type { EntityManager, EntityTarget, ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 import { decodeCursor, Page, toPage } from './pagination';
 
 export interface KeysetOptions<T> {
@@ -41,4 +41,24 @@ export async function keysetPage<T extends ObjectLiteral>(
   const idKey = `${alias}_${idColumn}`;
   const cursors = new Map(raw.map((row: Record<string, string>) => [row[idKey], row.cursor_at]));
   return toPage(entities, limit, (row) => ({ k: cursors.get(idOf(row))!, id: idOf(row) }));
+}
+
+/**
+ * One page of a tenant's rows of `entity`, newest first: {@link keysetPage} over
+ * `tenant_id = tenantId`, the list every tenant-owned resource with `id` and `created_at` has.
+ *
+ * @throws ValidationFailed (400, `after`) for a cursor this list did not make.
+ */
+export function tenantRowsNewestFirst<T extends ObjectLiteral & { id: string }>(
+  manager: EntityManager,
+  entity: EntityTarget<T>,
+  tenantId: string,
+  limit: number,
+  after?: string,
+): Promise<Page<T>> {
+  const query = manager
+    .getRepository(entity)
+    .createQueryBuilder('r')
+    .where('r.tenant_id = :tenantId', { tenantId });
+  return keysetPage(query, { alias: 'r', idOf: (row) => row.id, order: 'DESC', limit, after });
 }

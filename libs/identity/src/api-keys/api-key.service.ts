@@ -14,7 +14,7 @@ import {
   actorRef,
   AppConfig,
   InjectConfig,
-  keysetPage,
+  tenantRowsNewestFirst,
   NotFound,
   Page,
   RequestContext,
@@ -89,11 +89,7 @@ export class ApiKeyService {
 
   /** Newest first, `limit` per page. @throws ValidationFailed for a forged cursor. */
   async list(tenantId: TenantId, limit: number, after?: string): Promise<Page<ApiKey>> {
-    const query = this.db.manager
-      .getRepository(ApiKey)
-      .createQueryBuilder('k')
-      .where('k.tenant_id = :tenantId', { tenantId });
-    return keysetPage(query, { alias: 'k', idOf: (key) => key.id, order: 'DESC', limit, after });
+    return tenantRowsNewestFirst(this.db.manager, ApiKey, tenantId, limit, after);
   }
 
   /** @throws NotFound when there is no such key in this tenant (another tenant's key is not found). */

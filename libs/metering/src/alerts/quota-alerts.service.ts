@@ -1,6 +1,6 @@
 import { AuditService } from '@app/audit';
 import { TenantDb, TenantId } from '@app/authz';
-import { Actor, actorRef, keysetPage, Page } from '@app/core';
+import { Actor, actorRef, Page, tenantRowsNewestFirst } from '@app/core';
 import { ContractService, QuotaLineStatus, QuotaStatusService } from '@app/tenancy';
 import { WebhookService } from '@app/webhooks';
 import { Injectable, Logger } from '@nestjs/common';
@@ -72,13 +72,7 @@ export class QuotaAlertsService {
 
   /** Alerts sent to the tenant, newest first. Current transaction. */
   list(tenantId: TenantId, limit: number, after?: string): Promise<Page<QuotaAlert>> {
-    return keysetPage(
-      this.db.manager
-        .getRepository(QuotaAlert)
-        .createQueryBuilder('a')
-        .where('a.tenant_id = :tenantId', { tenantId }),
-      { alias: 'a', idOf: (alert) => alert.id, order: 'DESC', limit, after },
-    );
+    return tenantRowsNewestFirst(this.db.manager, QuotaAlert, tenantId, limit, after);
   }
 
   /**

@@ -5,6 +5,7 @@ import {
   AppConfig,
   InjectConfig,
   keysetPage,
+  tenantRowsNewestFirst,
   NotFound,
   Page,
   RequestContext,
@@ -84,11 +85,7 @@ export class WebhookEndpointService {
 
   /** Newest first, `limit` per page. @throws ValidationFailed for a forged cursor. */
   async list(tenantId: TenantId, limit: number, after?: string): Promise<Page<WebhookEndpoint>> {
-    const query = this.db.manager
-      .getRepository(WebhookEndpoint)
-      .createQueryBuilder('e')
-      .where('e.tenant_id = :tenantId', { tenantId });
-    return keysetPage(query, { alias: 'e', idOf: (e) => e.id, order: 'DESC', limit, after });
+    return tenantRowsNewestFirst(this.db.manager, WebhookEndpoint, tenantId, limit, after);
   }
 
   /** @throws NotFound when there is no such endpoint in this tenant (another tenant's included). */
