@@ -59,7 +59,7 @@ export class WebhookService {
        RETURNING id`,
       [tenant, type, eventDataJson(data)],
     );
-    if (rows.length) this.kick.afterCommit(manager, tenant);
+    if (rows.length) this.kick.afterCommit(tenant);
     return rows.map((row) => row.id);
   }
 
@@ -79,7 +79,7 @@ export class WebhookService {
        VALUES ($1, $2, $3, $4::jsonb) RETURNING id`,
       [tenantId, endpointId, type, eventDataJson(data)],
     );
-    this.kick.afterCommit(manager, tenantId);
+    this.kick.afterCommit(tenantId);
     return row.id;
   }
 }
