@@ -111,7 +111,8 @@ export class UsageMetering1764634300000 implements MigrationInterface {
         quota_limit   bigint NOT NULL,
         used          bigint NOT NULL,
         created_at    timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (tenant_id, metric, period, period_start, threshold),
+        -- The limit is part of the key: an amendment that changes it re-arms the thresholds.
+        PRIMARY KEY (tenant_id, metric, period, period_start, quota_limit, threshold),
         UNIQUE (id)
       )`);
     await enableTenantRowLevelSecurity(queryRunner, 'quota_alerts');

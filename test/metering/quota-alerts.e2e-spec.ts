@@ -141,6 +141,38 @@ describe('quota alerts', () => {
     expect(list.body.data[0]).toMatchObject({ metric: 'total_tokens', threshold: 100, used: 1000 });
   });
 
+  it('compares exactly (999,950 of 1,000,000 is not 100 %) and re-arms when an amendment changes the limit', async () => {
+    const tenant = await createTenant(t);
+    const tenantId = asTenantId(tenant.id);
+    const contractId = await activeContract(t, tenant.id, [
+      { metric: 'total_tokens', limit: 1_000_000, period: 'month', enforcement: 'hard' },
+    ]);
+    await recordUsage(t, tenant.id, [
+      { metric: 'total_tokens', quantity: 999_950, occurredAt: recent() },
+    ]);
+    expect((await alerts.evaluate(tenantId)).map((a) => a.threshold)).toEqual([80]);
+    await recordUsage(t, tenant.id, [
+      { metric: 'total_tokens', quantity: 50, occurredAt: recent() },
+    ]);
+    expect((await alerts.evaluate(tenantId)).map((a) => a.threshold)).toEqual([100]);
+    await t.http
+      .post(`/v1/tenants/${tenant.id}/contracts/${contractId}/amendments`)
+      .set(admin())
+      .send({
+        effectiveFrom: new Date().toISOString(),
+        reason: 'more tokens',
+        changes: {
+          quotaLines: [
+            { metric: 'total_tokens', limit: 1_200_000, period: 'month', enforcement: 'hard' },
+          ],
+        },
+      })
+      .expect(201);
+    // 1,000,000 of 1,200,000 is 83 %: the 80 % threshold of the new limit fires.
+    const rearmed = await alerts.evaluate(tenantId);
+    expect(rearmed.map((a) => [a.threshold, a.limit])).toEqual([[80, 1_200_000]]);
+  });
+
   it('is checked by the worker on its schedule and sent as a signed webhook; partitions are kept ahead', async () => {
     const receiver = await startReceiver();
     const tenant = await createTenant(t);

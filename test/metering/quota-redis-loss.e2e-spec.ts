@@ -25,11 +25,19 @@ const admin = () => bearer(platformAdminKey());
   let redis: PrivateRedis;
   let t: TestApp;
   let quotas: QuotaReservationService;
+  let ingestKey: string;
 
   beforeAll(async () => {
     redis = await startPrivateRedis();
     t = await startApi({ env: { REDIS_URL: redis.url } });
     quotas = t.app.get(QuotaReservationService);
+    ingestKey = (
+      await t.http
+        .post('/v1/platform/api-keys')
+        .set(admin())
+        .send({ name: 'data plane', scopes: ['usage:write'] })
+        .expect(201)
+    ).body.key;
   });
   afterAll(async () => {
     await t.close();
@@ -127,6 +135,25 @@ const admin = () => bearer(platformAdminKey());
       });
       const open = granted(await reserve(tenant.id, 'gpu_hours', 2));
       expect(open.untracked).toBe(true);
+      // A metric no line covers is unlimited, Redis or not.
+      expect(granted(await reserve(tenant.id, 'requests', 5)).untracked).toBe(true);
+      // Ingestion cannot keep the counters equal to the ledger: 503, nothing written.
+      const down = await t.http
+        .post('/v1/usage/events')
+        .set(bearer(ingestKey))
+        .send({
+          events: [
+            {
+              id: '3f0e1a2b-3c4d-4e5f-8a6b-7c8d9e0f1a2b',
+              tenantId: tenant.id,
+              metric: 'total_tokens',
+              quantity: 1,
+              occurredAt: new Date(Date.now() - 1000).toISOString(),
+            },
+          ],
+        })
+        .expect(503);
+      expect(down.body.code).toBe('quota_state_unavailable');
       // Its usage cannot be counted while Redis is away: the commit says so, and may be retried.
       await expect(quotas.commit(open.reservationId, 2)).rejects.toBeInstanceOf(
         QuotaStateUnavailable,

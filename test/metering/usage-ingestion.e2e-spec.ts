@@ -73,6 +73,33 @@ describe('usage ingestion (POST /v1/usage/events)', () => {
     expect(quotas.body.data[0]).toMatchObject({ used: 3500, remaining: 6500, percent: 35 });
   });
 
+  it('rejects an event with unstorable text by its index; the rest of the batch lands', async () => {
+    const tenant = await createTenant(t);
+    const res = await ingest([
+      event(tenant.id),
+      event(tenant.id, { attributes: { note: 'nul \u0000 here' } }),
+      event(tenant.id, { attributes: { note: 'lone \ud800 surrogate' } }),
+      event(tenant.id),
+    ]).expect(200);
+    expect(res.body.accepted).toBe(2);
+    expect(
+      res.body.rejected.map((r: { index: number; code: string }) => [r.index, r.code]),
+    ).toEqual([
+      [1, 'invalid_event'],
+      [2, 'invalid_event'],
+    ]);
+  });
+
+  it('saturates the hourly rollup instead of failing a batch when sums pass 2^63', async () => {
+    const big = await createTenant(t);
+    const other = await createTenant(t);
+    const at = new Date(Date.now() - 60_000).toISOString();
+    const huge = () => event(big.id, { quantity: Number.MAX_SAFE_INTEGER, occurredAt: at });
+    await ingest(Array.from({ length: 1000 }, huge)).expect(200);
+    const res = await ingest([event(other.id), ...Array.from({ length: 30 }, huge)]).expect(200);
+    expect(res.body).toMatchObject({ accepted: 31, rejected: [] });
+  });
+
   it('rejects bad events with their index and reason while the good ones land', async () => {
     const tenant = await createTenant(t);
     const offboarded = await createTenant(t);

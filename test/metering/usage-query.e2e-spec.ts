@@ -183,6 +183,11 @@ describe('usage queries (GET /v1/tenants/{tenantId}/usage)', () => {
     await bad({ ...ok, metric: 'tokens' }, 'metric');
     await bad({ ...ok, groupBy: 'hour' }, 'groupBy');
     await bad({ ...ok, groupBy: 'day', timeZone: 'Mars/Olympus' }, 'timeZone');
+    // Fixed offsets in POSIX spelling mean the opposite sign to PostgreSQL; not IANA zones.
+    await bad({ ...ok, groupBy: 'day', timeZone: 'UTC+5:30' }, 'timeZone');
+    await bad({ ...ok, groupBy: 'day', timeZone: 'UTC-3' }, 'timeZone');
+    await bad({ ...ok, groupBy: 'day', timeZone: 'local' }, 'timeZone');
+    await bad({ ...ok, groupBy: 'day', timeZone: 'system' }, 'timeZone');
   });
 
   it("lets the tenant's members read it, and hides it from another tenant (404)", async () => {

@@ -42,6 +42,7 @@ export const TenantOffboarded = defineProblem({
 const CLS_MANAGER = 'authz.entityManager';
 const CLS_SCOPE = 'authz.dbScope';
 const CLS_AFTER_COMMIT = 'authz.afterCommit';
+const CLS_AFTER_ROLLBACK = 'authz.afterRollback';
 
 export interface TransactionOptions {
   /** `BEGIN READ ONLY`: a write fails loudly. Used for GET and HEAD requests. */
@@ -129,27 +130,39 @@ export class TenantDb {
   run<T>(scope: DbScope, work: () => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     const inContext = async () => {
       const afterCommit: (() => unknown)[] = [];
-      const result = await this.transaction(
-        scope,
-        async (manager) => {
-          this.cls.set(CLS_MANAGER, manager);
-          this.cls.set(CLS_SCOPE, scope);
-          this.cls.set(CLS_AFTER_COMMIT, afterCommit);
-          try {
-            return await work();
-          } finally {
-            this.cls.set(CLS_MANAGER, undefined);
-            this.cls.set(CLS_SCOPE, undefined);
-            this.cls.set(CLS_AFTER_COMMIT, undefined);
-          }
-        },
-        options,
-      );
-      for (const callback of afterCommit) {
-        await Promise.resolve()
-          .then(callback)
-          .catch((error: Error) => this.logger.warn(`after-commit callback: ${error.message}`));
+      const afterRollback: (() => unknown)[] = [];
+      const runAll = async (callbacks: (() => unknown)[], what: string) => {
+        for (const callback of callbacks) {
+          await Promise.resolve()
+            .then(callback)
+            .catch((error: Error) => this.logger.warn(`${what} callback: ${error.message}`));
+        }
+      };
+      let result: T;
+      try {
+        result = await this.transaction(
+          scope,
+          async (manager) => {
+            this.cls.set(CLS_MANAGER, manager);
+            this.cls.set(CLS_SCOPE, scope);
+            this.cls.set(CLS_AFTER_COMMIT, afterCommit);
+            this.cls.set(CLS_AFTER_ROLLBACK, afterRollback);
+            try {
+              return await work();
+            } finally {
+              this.cls.set(CLS_MANAGER, undefined);
+              this.cls.set(CLS_SCOPE, undefined);
+              this.cls.set(CLS_AFTER_COMMIT, undefined);
+              this.cls.set(CLS_AFTER_ROLLBACK, undefined);
+            }
+          },
+          options,
+        );
+      } catch (error) {
+        await runAll(afterRollback, 'after-rollback');
+        throw error;
       }
+      await runAll(afterCommit, 'after-commit');
       return result;
     };
     // A transaction started inside another one (a service's own unit of work called from a
@@ -167,11 +180,26 @@ export class TenantDb {
    * @throws NoTenantScopeError outside a scoped transaction.
    */
   afterCommit(callback: () => unknown): void {
+    this.callbacks(CLS_AFTER_COMMIT).push(callback);
+  }
+
+  /**
+   * Runs `callback` once the current scoped transaction ({@link run}) has failed and rolled
+   * back, never if it commits: to undo an effect outside PostgreSQL made ahead of the commit
+   * (usage counters in Redis). Failing callbacks are logged, not thrown.
+   *
+   * @throws NoTenantScopeError outside a scoped transaction.
+   */
+  afterRollback(callback: () => unknown): void {
+    this.callbacks(CLS_AFTER_ROLLBACK).push(callback);
+  }
+
+  private callbacks(slot: string): (() => unknown)[] {
     const callbacks = this.cls.isActive()
-      ? this.cls.get<(() => unknown)[] | undefined>(CLS_AFTER_COMMIT)
+      ? this.cls.get<(() => unknown)[] | undefined>(slot)
       : undefined;
     if (!callbacks) throw new NoTenantScopeError();
-    callbacks.push(callback);
+    return callbacks;
   }
 
   /**

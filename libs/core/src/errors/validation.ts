@@ -69,10 +69,16 @@ export function createValidationPipe(): ValidationPipe {
   });
 }
 
-/** ValidationPipe that first refuses input no DTO may hold (see {@link unsafeInput}). */
+/**
+ * ValidationPipe that first refuses input no DTO may hold (see {@link unsafeInput}), except for
+ * DTOs with a static `checksItemsItself = true`: batch bodies whose items are accepted or
+ * rejected one by one, which run {@link unsafeInput} on each item themselves.
+ */
 class SafeValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    if (metadata.type === 'body' || metadata.type === 'query') {
+    const checksItems = (metadata.metatype as { checksItemsItself?: boolean } | undefined)
+      ?.checksItemsItself;
+    if ((metadata.type === 'body' || metadata.type === 'query') && !checksItems) {
       const problem = unsafeInput(value);
       if (problem) throw new ValidationFailed('1 field is invalid.', { errors: [problem] });
     }

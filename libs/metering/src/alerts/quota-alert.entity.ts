@@ -19,7 +19,10 @@ export class QuotaAlertSettings {
   updatedBy!: string | null;
 }
 
-/** An alert sent: a quota line reached a threshold in one period. Sent once per period. */
+/**
+ * An alert sent: a quota line reached a threshold in one period. Sent once per line, period,
+ * limit and threshold (an amendment changing the limit re-arms the thresholds).
+ */
 @Entity('quota_alerts')
 export class QuotaAlert {
   @Column({ type: 'uuid', unique: true, default: () => 'gen_random_uuid()' })
@@ -49,7 +52,7 @@ export class QuotaAlert {
   @Column({ type: 'text' })
   enforcement!: QuotaEnforcement;
 
-  @Column({ type: 'bigint', transformer: BIGINT_AS_NUMBER })
+  @PrimaryColumn({ type: 'bigint', transformer: BIGINT_AS_NUMBER })
   quotaLimit!: number;
 
   /** Usage when the alert was raised, capped at 2^53 − 1. */

@@ -107,7 +107,8 @@ export class QuotaAlertsService {
       const raised: QuotaAlertPayload[] = [];
       for (const line of status.lines) {
         for (const threshold of thresholds) {
-          if (line.percent < threshold) break;
+          // Exactly, not by the rounded percent: 999,950 of 1,000,000 is not 100 %.
+          if (line.used * 100n < BigInt(threshold) * BigInt(line.limit)) break;
           const alert = await this.record(tenantId, status.contract.id, line, threshold);
           if (alert) raised.push(alert);
         }

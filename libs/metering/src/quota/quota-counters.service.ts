@@ -63,6 +63,11 @@ export class QuotaCountersService {
 
   private async rebuildNow(tenantId: TenantId, lines: readonly PlanLine[]): Promise<void> {
     await this.db.run({ kind: 'tenant', tenantId }, async () => {
+      // A reservation waits for this: bounded, so that a stuck database fails hard lines closed
+      // instead of hanging the caller.
+      await this.db.manager.query(
+        `SELECT set_config('lock_timeout', '2s', true), set_config('statement_timeout', '5s', true)`,
+      );
       await this.db.manager.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [
         lockName(tenantId),
       ]);
@@ -103,6 +108,9 @@ export class QuotaCountersService {
    * {@link lockForIngestion}). Each event counts in its own period of every kind under the
    * contract in force when it occurred; events outside any contract count only toward levels.
    *
+   * Raised ahead of the commit (see the class comment), so a transaction that then fails takes
+   * the usage back out of the counters after its rollback ({@link TenantDb.afterRollback}).
+   *
    * @throws when Redis cannot be reached: the caller's transaction must roll back, or the
    * counters would miss usage the ledger holds
    */
@@ -139,12 +147,23 @@ export class QuotaCountersService {
     await Promise.all(
       [...byTenant.values()]
         .filter((deltas) => deltas.size > 0)
-        .map((deltas) =>
-          this.redis.addUsage(
-            [...deltas.keys()],
-            [...deltas.values()].map((delta) => delta.toString()),
-          ),
-        ),
+        .map(async (deltas) => {
+          const keys = [...deltas.keys()];
+          const raised = await this.redis.addUsage(
+            keys,
+            keys.map((key) => deltas.get(key)!.toString()),
+          );
+          // Raised ahead of the commit: if the transaction rolls back, take it back out.
+          const undo = keys.filter((_, i) => raised[i] === 1);
+          if (undo.length > 0) {
+            this.db.afterRollback(() =>
+              this.redis.addUsage(
+                undo,
+                undo.map((key) => (-deltas.get(key)!).toString()),
+              ),
+            );
+          }
+        }),
     );
   }
 }

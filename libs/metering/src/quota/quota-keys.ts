@@ -1,6 +1,6 @@
 import { isUuid, TenantId } from '@app/authz';
 import { QUOTA_METRICS, QuotaMetric } from '@app/tenancy';
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 
 /**
  * What a counter counts over: a contract period kind, or `level` for metrics that cap how many
@@ -32,13 +32,15 @@ export interface ReservationRef {
 }
 
 const ID =
-  /^qr_([0-9a-f]{32})\.([a-z_]+)\.(\d{1,15})\.([0-9a-f]{32})\.(\d{1,16})(?:\.((?:(?:term|month|day|level):\d{1,15},?)+))?$/;
+  /^(qr_([0-9a-f]{32})\.([a-z_]+)\.(\d{1,15})\.([0-9a-f]{32})\.(\d{1,16})(?:\.((?:(?:term|month|day|level):\d{1,15},?)+))?)~([0-9a-f]{32})$/;
 
 /**
- * A reservation id: `qr_<tenant>.<metric>.<occurredAtMs>.<eventId>.<quantity>.<counters>`
- * (hex ids, decimal numbers, counters as `<kind>:<periodStartMs>` joined by commas). It is also
- * the reservation's member in the tenant's expiry set, so Redis keeps nothing else per
- * reservation (see quota-scripts.ts). Opaque to callers.
+ * A reservation's member in its tenant's expiry set:
+ * `qr_<tenant>.<metric>.<occurredAtMs>.<eventId>.<quantity>.<counters>` (hex ids, decimal
+ * numbers, counters as `<kind>:<periodStartMs>` joined by commas), which carries everything
+ * needed to settle it, so Redis keeps nothing else per reservation (see quota-scripts.ts). The
+ * reservation id callers get is the member, `~`, and its MAC ({@link signedReservationId}), so
+ * an id nobody issued is refused instead of recording usage. Opaque to callers.
  */
 export function newReservationId(
   tenantId: TenantId,
@@ -46,34 +48,55 @@ export function newReservationId(
   occurredAtMs: number,
   quantity: number,
   counters: readonly { kind: CounterKind; periodStartMs: number }[],
-): { id: string; ref: ReservationRef } {
+): { member: string; ref: ReservationRef } {
   const eventId = randomUUID();
   const lines = counters.map((c) => `${c.kind}:${c.periodStartMs}`);
-  const id =
+  const member =
     `qr_${hex(tenantId)}.${metric}.${occurredAtMs}.${hex(eventId)}.${quantity}` +
     (lines.length > 0 ? `.${lines.join(',')}` : '');
-  return { id, ref: { tenantId, metric, occurredAtMs, eventId, quantity, counters: lines } };
+  return { member, ref: { tenantId, metric, occurredAtMs, eventId, quantity, counters: lines } };
 }
 
-/** Reads a reservation id; undefined when it is not one of ours. */
-export function parseReservationId(id: unknown): ReservationRef | undefined {
+/** The reservation id of `member`: the member, `~`, and the first 128 bits of its HMAC. */
+export function signedReservationId(member: string, key: Buffer): string {
+  return `${member}~${macOf(member, key)}`;
+}
+
+/**
+ * Reads a reservation id; undefined when it is malformed or its MAC is not `key`'s (an id this
+ * service never issued).
+ */
+export function parseReservationId(
+  id: unknown,
+  key: Buffer,
+): { member: string; ref: ReservationRef } | undefined {
   if (typeof id !== 'string' || id.length > 512) return undefined;
   const match = ID.exec(id);
   if (!match) return undefined;
-  const metric = match[2] as QuotaMetric;
-  const tenantId = uuidOf(match[1]);
-  const eventId = uuidOf(match[4]);
-  const quantity = Number(match[5]);
+  const [, member, tenantHex, metricName, at, eventHex, quantityText, counters, mac] = match;
+  const expected = Buffer.from(macOf(member, key), 'hex');
+  if (!timingSafeEqual(expected, Buffer.from(mac, 'hex'))) return undefined;
+  const metric = metricName as QuotaMetric;
+  const tenantId = uuidOf(tenantHex);
+  const eventId = uuidOf(eventHex);
+  const quantity = Number(quantityText);
   if (!QUOTA_METRICS.includes(metric) || !isUuid(tenantId) || !isUuid(eventId)) return undefined;
   if (!Number.isSafeInteger(quantity) || quantity < 1) return undefined;
   return {
-    tenantId: tenantId as TenantId,
-    metric,
-    occurredAtMs: Number(match[3]),
-    eventId,
-    quantity,
-    counters: match[6] ? match[6].split(',').filter(Boolean) : [],
+    member,
+    ref: {
+      tenantId: tenantId as TenantId,
+      metric,
+      occurredAtMs: Number(at),
+      eventId,
+      quantity,
+      counters: counters ? counters.split(',').filter(Boolean) : [],
+    },
   };
+}
+
+function macOf(member: string, key: Buffer): string {
+  return createHmac('sha256', key).update(member).digest('hex').slice(0, 32);
 }
 
 /** A UUID without its dashes. */

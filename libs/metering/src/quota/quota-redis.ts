@@ -49,7 +49,8 @@ export class QuotaRedis {
     return this.client.cpQuotaLoad(keys.length, ...keys, ...args) as Promise<number>;
   }
 
-  addUsage(keys: string[], quantities: string[]): Promise<number> {
-    return this.client.cpQuotaAddUsage(keys.length, ...keys, ...quantities) as Promise<number>;
+  /** @returns per key 1 when it was raised, 0 when it was not loaded */
+  addUsage(keys: string[], quantities: string[]): Promise<number[]> {
+    return this.client.cpQuotaAddUsage(keys.length, ...keys, ...quantities) as Promise<number[]>;
   }
 }

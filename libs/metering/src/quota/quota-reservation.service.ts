@@ -1,6 +1,7 @@
-import { TenantDb, TenantId } from '@app/authz';
-import { AppConfig, InjectConfig } from '@app/core';
+import { isUuid, TenantDb, TenantId, TenantOffboarded } from '@app/authz';
+import { AppConfig, DomainError, InjectConfig } from '@app/core';
 import { QUOTA_METRICS, QuotaEnforcement, QuotaMetric, QuotaPeriodKind } from '@app/tenancy';
+import { SecretBox } from '@app/webhooks';
 import { Injectable, Logger } from '@nestjs/common';
 import {
   QuotaStateUnavailable,
@@ -9,7 +10,13 @@ import {
 } from '../metering-problems';
 import { UsageIngestionService } from '../usage/usage-ingestion.service';
 import { QuotaCountersService } from './quota-counters.service';
-import { newReservationId, parseReservationId, quotaKeys, ReservationRef } from './quota-keys';
+import {
+  newReservationId,
+  parseReservationId,
+  quotaKeys,
+  ReservationRef,
+  signedReservationId,
+} from './quota-keys';
 import { PlanLine, QuotaPlan, QuotaPlanService } from './quota-plan.service';
 import { QuotaRedis } from './quota-redis';
 
@@ -120,6 +127,7 @@ export interface CommitResult {
 @Injectable()
 export class QuotaReservationService {
   private readonly logger = new Logger('QuotaReservations');
+  private idKeyPromise?: Promise<Buffer>;
   /** Reservations waiting for this event-loop turn's batch, per tenant. */
   private readonly queued = new Map<TenantId, QueuedReservation[]>();
 
@@ -129,6 +137,7 @@ export class QuotaReservationService {
     private readonly redis: QuotaRedis,
     private readonly ingestion: UsageIngestionService,
     private readonly db: TenantDb,
+    private readonly secrets: SecretBox,
     @InjectConfig() private readonly config: AppConfig,
   ) {}
 
@@ -138,18 +147,14 @@ export class QuotaReservationService {
    * to Redis as one batch, decided in order by one script run (each exactly as if alone), which
    * is what lets one replica reserve tens of thousands of times a second.
    *
-   * @throws RangeError for a quantity that is not a positive safe integer or an unknown metric
-   * (a caller's bug, not a refusal)
+   * @throws RangeError for a tenant id that is not a UUID, an unknown metric, a quantity that is
+   * not a positive safe integer, or a TTL outside 1 ms … 24 h (a caller's bug, not a refusal)
    */
-  reserve(request: ReserveRequest): Promise<Reservation> {
-    if (!QUOTA_METRICS.includes(request.metric)) {
-      return Promise.reject(new RangeError(`unknown metric ${request.metric}`));
-    }
-    if (!Number.isSafeInteger(request.quantity) || request.quantity < 1) {
-      return Promise.reject(
-        new RangeError('quantity must be a positive whole number within 2^53 − 1'),
-      );
-    }
+  reserve(input: ReserveRequest): Promise<Reservation> {
+    const problem = requestProblem(input);
+    if (problem) return Promise.reject(new RangeError(problem));
+    // One spelling per tenant: an upper-case id must not get counters of its own.
+    const request = { ...input, tenantId: input.tenantId.toLowerCase() as TenantId };
     return new Promise((resolve) => {
       let queue = this.queued.get(request.tenantId);
       if (!queue) {
@@ -176,9 +181,10 @@ export class QuotaReservationService {
         chunk.forEach((item, k) => item.resolve(results[k]));
       } catch (error) {
         const plan = this.plans.lastKnown(tenantId);
+        const key = await this.idKey().catch(() => undefined);
         chunk.forEach((item) =>
           item.resolve(
-            this.degraded(plan, item.request, Date.now(), this.ttlOf(item.request), error),
+            this.degraded(plan, item.request, Date.now(), this.ttlOf(item.request), error, key),
           ),
         );
       }
@@ -192,8 +198,16 @@ export class QuotaReservationService {
     for (let attempt = 0; attempt < 5; attempt += 1) {
       const now = Date.now();
       const plan = await this.plans.get(tenantId, now);
-      if (!plan.contract)
+      if (!plan.contract) {
+        // No script runs to compare tokens, so compare here: a contract activated since the
+        // plan was read must apply at once.
+        if ((await this.redis.client.get(quotaKeys.plan(tenantId))) !== plan.token) {
+          this.plans.invalidate(tenantId, plan.token);
+          continue;
+        }
         return requests.map(() => ({ granted: false, reason: 'no_contract_in_force' }));
+      }
+      const key = await this.idKey();
       const counters: PlanLine[] = [];
       const counterIndex = new Map<string, number>();
       const groupIndex = new Map<QuotaMetric, number>();
@@ -215,7 +229,7 @@ export class QuotaReservationService {
             groupArgs.push(String(index), String(line.limit), line.enforcement);
           }
         }
-        const { id } = newReservationId(
+        const { member } = newReservationId(
           tenantId,
           request.metric,
           now,
@@ -227,11 +241,11 @@ export class QuotaReservationService {
         );
         itemArgs.push(
           String(group),
-          id,
+          member,
           String(request.quantity),
           String(now + this.ttlOf(request)),
         );
-        return { id, lines };
+        return { id: signedReservationId(member, key), lines };
       });
       const args = [plan.token, String(now), String(groupIndex.size), ...groupArgs, ...itemArgs];
       const reply = await this.redis.reserve(
@@ -304,7 +318,7 @@ export class QuotaReservationService {
     actualQuantity: number,
     details: UsageDetails = {},
   ): Promise<CommitResult> {
-    const ref = this.parse(reservationId);
+    const { member, ref } = await this.parse(reservationId);
     if (!Number.isSafeInteger(actualQuantity) || actualQuantity < 0) {
       throw new RangeError('actualQuantity must be a whole number ≥ 0 within 2^53 − 1');
     }
@@ -317,7 +331,7 @@ export class QuotaReservationService {
         const reply = await this.redis.settle(quotaKeys.expiries(ref.tenantId), [
           String(actualQuantity),
           'committed',
-          reservationId,
+          member,
           String(Date.now()),
         ]);
         if (reply[0] === 'unknown') {
@@ -331,8 +345,14 @@ export class QuotaReservationService {
             extensions: { status },
           });
         }
+        if (status === 'late') {
+          // Committed after it expired, by an earlier call: that call's quantity stands.
+          await this.recordUsage(ref, Number(actual), details, false);
+          return { status: 'committed', quantity: Number(actual), late: true };
+        }
         if (status === 'expired') {
-          // Its hold was given back: count the usage as if it had come without a reservation.
+          // Its hold was given back (the script now marks it `late`): count the usage as if it
+          // had come without a reservation.
           await this.recordUsage(ref, actualQuantity, details, false);
           return { status: 'committed', quantity: actualQuantity, late: true };
         }
@@ -357,21 +377,21 @@ export class QuotaReservationService {
    * @throws QuotaStateUnavailable (503) when Redis cannot be reached
    */
   async release(reservationId: string): Promise<SettledStatus | 'unknown'> {
-    const ref = this.parse(reservationId);
+    const { member, ref } = await this.parse(reservationId);
     let reply: (string | number)[];
     try {
       reply = await this.redis.settle(quotaKeys.expiries(ref.tenantId), [
         '',
         'released',
-        reservationId,
+        member,
         String(Date.now()),
       ]);
     } catch (error) {
       throw this.unavailable(error);
     }
     if (reply[0] === 'unknown') return 'unknown';
-    const status = reply[1] as SettledStatus;
-    if (status === 'committed') {
+    const status = reply[1] as SettledStatus | 'late';
+    if (status === 'committed' || status === 'late') {
       throw new ReservationSettled('The reservation was committed; it cannot be released.', {
         extensions: { status },
       });
@@ -379,10 +399,19 @@ export class QuotaReservationService {
     return status;
   }
 
-  private parse(reservationId: string): ReservationRef {
-    const ref = parseReservationId(reservationId);
-    if (!ref) throw new UnknownReservation('No such quota reservation.');
-    return ref;
+  private async parse(reservationId: string): Promise<{ member: string; ref: ReservationRef }> {
+    const parsed = parseReservationId(reservationId, await this.idKey());
+    if (!parsed) throw new UnknownReservation('No such quota reservation.');
+    return parsed;
+  }
+
+  /** The key reservation ids are signed with (derived from the secrets key, same on every replica). */
+  private idKey(): Promise<Buffer> {
+    this.idKeyPromise ??= this.secrets.derivedKey('quota-reservation-id').catch((error: Error) => {
+      this.idKeyPromise = undefined;
+      throw error;
+    });
+    return this.idKeyPromise;
   }
 
   /** Writes a reservation's usage in the current transaction (see {@link commit}). */
@@ -410,13 +439,18 @@ export class QuotaReservationService {
       { countedInRedis, now: new Date(Math.max(Date.now(), ref.occurredAtMs)) },
     );
     if (result.rejected.length > 0) {
-      throw new Error(`usage of reservation refused: ${result.rejected[0].message}`);
+      const [rejected] = result.rejected;
+      if (rejected.code === 'tenant_offboarded') {
+        throw new TenantOffboarded('The tenant is offboarded; its usage is no longer recorded.');
+      }
+      throw new Error(`usage of reservation refused: ${rejected.message}`);
     }
   }
 
   /**
-   * Decides without counters: hard lines fail closed, soft-only metrics fail open (documented in
-   * the README). Without any plan the lines are unknown, so the reservation is refused.
+   * Decides without counters: hard lines fail closed; metrics with only soft lines, or none, fail
+   * open (documented in the README). Without any plan the lines are unknown, so the reservation
+   * is refused.
    */
   private degraded(
     plan: QuotaPlan | undefined,
@@ -424,6 +458,7 @@ export class QuotaReservationService {
     now: number,
     ttlMs: number,
     error: unknown,
+    key: Buffer | undefined,
   ): Reservation {
     if (error) {
       this.logger.warn(
@@ -431,19 +466,27 @@ export class QuotaReservationService {
       );
     }
     if (plan && !plan.contract) return { granted: false, reason: 'no_contract_in_force' };
-    const lines = plan?.byMetric.get(request.metric);
-    const hard = lines?.find((line) => line.enforcement === 'hard');
-    if (!lines || hard) {
+    if (!plan) return { granted: false, reason: 'quota_state_unavailable' };
+    const hard = plan.byMetric.get(request.metric)?.find((line) => line.enforcement === 'hard');
+    if (hard) {
       return {
         granted: false,
         reason: 'quota_state_unavailable',
-        ...(hard ? { line: standing(hard, 0n, 0n, 0n), retryAt: null } : {}),
+        line: standing(hard, 0n, 0n, 0n),
+        retryAt: null,
       };
     }
-    const { id } = newReservationId(request.tenantId, request.metric, now, request.quantity, []);
+    if (!key) return { granted: false, reason: 'quota_state_unavailable' };
+    const { member } = newReservationId(
+      request.tenantId,
+      request.metric,
+      now,
+      request.quantity,
+      [],
+    );
     return {
       granted: true,
-      reservationId: id,
+      reservationId: signedReservationId(member, key),
       lines: [],
       remaining: null,
       expiresAt: new Date(now + ttlMs),
@@ -452,7 +495,8 @@ export class QuotaReservationService {
   }
 
   private unavailable(error: unknown): Error {
-    if (error instanceof UnknownReservation || error instanceof ReservationSettled) return error;
+    // Our own problems (unknown, settled, offboarded, …) are answers, not outages.
+    if (error instanceof DomainError) return error;
     this.logger.warn(`quota state unavailable: ${(error as Error)?.message}`);
     return new QuotaStateUnavailable('Usage cannot be counted right now; retry.');
   }
@@ -489,4 +533,24 @@ function leastRemaining(lines: LineStanding[]): bigint | null {
     (least, line) => (line.remaining < least ? line.remaining : least),
     hard[0].remaining,
   );
+}
+
+/** The longest a reservation may hold its units, ms (a day). */
+export const MAX_RESERVATION_TTL_MS = 24 * 3600 * 1000;
+
+/** What is wrong with a reservation request (a caller's bug), or undefined. */
+function requestProblem(request: ReserveRequest): string | undefined {
+  if (!isUuid(request.tenantId)) return 'tenantId must be a UUID';
+  if (!QUOTA_METRICS.includes(request.metric)) return `unknown metric ${String(request.metric)}`;
+  if (!Number.isSafeInteger(request.quantity) || request.quantity < 1) {
+    return 'quantity must be a positive whole number within 2^53 − 1';
+  }
+  const ttl = request.ttlMs;
+  if (
+    ttl !== undefined &&
+    (!Number.isSafeInteger(ttl) || ttl < 1 || ttl > MAX_RESERVATION_TTL_MS)
+  ) {
+    return `ttlMs must be a whole number of milliseconds from 1 to ${MAX_RESERVATION_TTL_MS}`;
+  }
+  return undefined;
 }

@@ -77,7 +77,8 @@ local missing = {'load'}
 for c = 1, counters do
   local v = redis.call('HMGET', KEYS[2 + c], 'u', 'r')
   if not v[1] then missing[#missing + 1] = c end
-  used[c], reserved[c] = tonumber(v[1]), tonumber(v[2])
+  -- A level below zero (more removals reported than additions) counts as zero.
+  used[c], reserved[c] = math.max(tonumber(v[1]) or 0, 0), tonumber(v[2])
 end
 if #missing > 1 then return missing end
 local added = {}
@@ -132,8 +133,9 @@ return out
  * (ms; an overdue reservation expires first).
  *
  * @returns `{1, status, actual}` when settled now; `{0, status, actual}` when it was settled
- * before (status committed | released | expired); `{'unknown'}` when Redis holds no trace of it
- * (never made, settled over a day ago, or lost with Redis' data).
+ * before (status committed | released | expired | late: committed after it expired, with the
+ * first such commit's quantity); `{'unknown'}` when Redis holds no trace of it (never made,
+ * settled over a day ago, or lost with Redis' data).
  */
 export const SETTLE_SCRIPT = `${PRELUDE}
 local exp_key, id = KEYS[1], ARGV[3]
@@ -142,10 +144,14 @@ if ARGV[1] ~= '' then actual = ARGV[1] end
 local score = redis.call('ZSCORE', exp_key, id)
 if score and tonumber(score) <= tonumber(ARGV[4]) then settle(exp_key, id, 'expired', nil) end
 if settle(exp_key, id, ARGV[2], actual) then return {1, ARGV[2], actual or '0'} end
-local event = split(id, '.')[4]
-local outcome = redis.call('GET', string.sub(exp_key, 1, -4) .. 's:' .. event)
+local outcome_key = string.sub(exp_key, 1, -4) .. 's:' .. split(id, '.')[4]
+local outcome = redis.call('GET', outcome_key)
 if not outcome then return {'unknown'} end
 local parts = split(outcome, '|')
+if parts[1] == 'expired' and actual then
+  -- The first commit after expiry: its quantity is recorded (late) and answers every retry.
+  redis.call('SET', outcome_key, 'late|' .. actual, 'PX', 86400000)
+end
 return {0, parts[1], parts[2]}
 `;
 
@@ -172,13 +178,23 @@ return loaded
 
 /**
  * Adds ingested usage to the counters that are loaded; absent ones are rebuilt from the ledger,
- * which already holds it, when next needed.
+ * which already holds it, when next needed. Saturates at 2^63 − 1 instead of failing.
  *
  * KEYS: counters. ARGV: per counter, the quantity to add.
+ *
+ * @returns per counter 1 when it was raised, 0 when absent (so the caller can undo exactly)
  */
 export const ADD_USAGE_SCRIPT = `
+local raised = {}
 for i = 1, #KEYS do
-  if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('HINCRBY', KEYS[i], 'u', ARGV[i]) end
+  raised[i] = 0
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    local result = redis.pcall('HINCRBY', KEYS[i], 'u', ARGV[i])
+    if type(result) == 'table' and result.err then
+      redis.call('HSET', KEYS[i], 'u', string.sub(ARGV[i], 1, 1) == '-' and '0' or '9223372036854775807')
+    end
+    raised[i] = 1
+  end
 end
-return #KEYS
+return raised
 `;

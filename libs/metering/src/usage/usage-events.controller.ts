@@ -6,6 +6,9 @@ import { MAX_USAGE_BATCH, UsageIngestionService } from './usage-ingestion.servic
 
 /** `POST /v1/usage/events` (API.md, Contracts and quotas). Events are checked one by one. */
 export class IngestUsageDto {
+  /** Each event is checked for unstorable text on its own (UsageIngestionService), not the batch. */
+  static readonly checksItemsItself = true;
+
   @ApiProperty({
     type: 'array',
     items: { type: 'object' },

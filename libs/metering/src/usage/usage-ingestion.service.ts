@@ -1,7 +1,8 @@
 import { isUuid, TenantDb, TenantId } from '@app/authz';
-import { parseInstant } from '@app/core';
+import { parseInstant, unsafeInput } from '@app/core';
 import { LEVEL_METRICS, QUOTA_METRICS, QuotaMetric } from '@app/tenancy';
 import { Injectable } from '@nestjs/common';
+import { QuotaStateUnavailable } from '../metering-problems';
 import { QuotaCountersService } from '../quota/quota-counters.service';
 
 /** The most events one ingestion call takes (API.md `POST /v1/usage/events`). */
@@ -9,6 +10,8 @@ export const MAX_USAGE_BATCH = 1000;
 /** How far in the future an event's `occurredAt` may be (clock skew between data planes), ms. */
 const FUTURE_SKEW_MS = 5 * 60_000;
 const MAX_ATTRIBUTES_BYTES = 4096;
+/** PostgreSQL's bigint maximum, 2^63 − 1. */
+const BIGINT_MAX = '9223372036854775807';
 
 /** A usage event as sent (API.md); validated by {@link UsageIngestionService.record}. */
 export interface UsageEventInput {
@@ -130,12 +133,14 @@ export class UsageIngestionService {
          -- Sorted, so concurrent batches lock rollup rows in one order (no deadlock).
          INSERT INTO usage_hourly AS h (tenant_id, metric, hour, endpoint_id, api_key_id,
            quantity, events)
+         -- Sums saturate at the bigint maximum instead of failing the batch (usage that large
+         -- is absurd, and an error here would refuse every tenant's events in the batch).
          SELECT tenant_id, metric, date_trunc('hour', occurred_at, 'UTC'), endpoint_id,
-                api_key_id, sum(quantity), count(*)
+                api_key_id, least(sum(quantity), ${BIGINT_MAX})::bigint, count(*)
            FROM landed GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
          ON CONFLICT (tenant_id, metric, hour, endpoint_id, api_key_id) DO UPDATE
-           SET quantity = h.quantity + EXCLUDED.quantity, events = h.events + EXCLUDED.events,
-               updated_at = now()
+           SET quantity = least(h.quantity::numeric + EXCLUDED.quantity, ${BIGINT_MAX})::bigint,
+               events = h.events + EXCLUDED.events, updated_at = now()
        )
        INSERT INTO usage_events (tenant_id, id, metric, quantity, occurred_at, endpoint_id,
          api_key_id, fine_tuning_job_id, attributes)
@@ -156,14 +161,20 @@ export class UsageIngestionService {
       ],
     );
     if (!countedInRedis) {
-      await this.counters.addUsage(
-        inserted.map((row) => ({
-          tenantId: row.tenant_id as TenantId,
-          metric: row.metric,
-          quantity: Number(row.quantity),
-          occurredAt: row.occurred_at,
-        })),
-      );
+      await this.counters
+        .addUsage(
+          inserted.map((row) => ({
+            tenantId: row.tenant_id as TenantId,
+            metric: row.metric,
+            quantity: Number(row.quantity),
+            occurredAt: row.occurred_at,
+          })),
+        )
+        .catch((error: Error) => {
+          throw new QuotaStateUnavailable(
+            `Quota counters (Redis) cannot be updated: ${error.name}; nothing was recorded. Retry: usage events count once by id.`,
+          );
+        });
     }
     return { accepted: inserted.length, duplicates: landing.length - inserted.length, rejected };
   }
@@ -172,6 +183,9 @@ export class UsageIngestionService {
   private problemOf(raw: unknown, now: Date): { code: string; message: string } | undefined {
     const bad = (message: string) => ({ code: 'invalid_event', message });
     if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return bad('must be an object');
+    // Text PostgreSQL cannot store (NUL, lone surrogates) or nesting too deep to walk.
+    const unsafe = unsafeInput(raw);
+    if (unsafe) return bad(`${unsafe.path} ${unsafe.message}`);
     const e = raw as Record<string, unknown>;
     const known = new Set([
       'id',
@@ -215,7 +229,8 @@ export class UsageIngestionService {
       if (!e.attributes || typeof e.attributes !== 'object' || Array.isArray(e.attributes)) {
         return bad('attributes must be an object');
       }
-      if (Buffer.byteLength(JSON.stringify(e.attributes)) > MAX_ATTRIBUTES_BYTES) {
+      const json = JSON.stringify(e.attributes);
+      if (Buffer.byteLength(json) > MAX_ATTRIBUTES_BYTES) {
         return bad(`attributes must be at most ${MAX_ATTRIBUTES_BYTES} bytes of JSON`);
       }
     }

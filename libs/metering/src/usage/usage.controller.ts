@@ -10,7 +10,7 @@ import {
   ApiPropertyOptional,
   ApiTags,
 } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsIn, IsOptional, IsTimeZone, MaxLength } from 'class-validator';
 import {
   MAX_USAGE_QUERY_DAYS,
   USAGE_GROUPS,
@@ -48,7 +48,7 @@ export class UsageQueryDto {
     description: "IANA zone of `day` groups; default the tenant's billing time zone.",
   })
   @IsOptional()
-  @IsString()
+  @IsTimeZone({ message: 'timeZone must be an IANA time zone such as Europe/Berlin' })
   @MaxLength(64)
   timeZone?: string;
 }
@@ -71,9 +71,9 @@ class UsageRowResponse {
   apiKeyId?: string | null;
   @ApiProperty({
     type: 'integer',
-    minimum: 0,
     maximum: Number.MAX_SAFE_INTEGER,
-    description: "Sum in the metric's unit (tokens, requests, …); at most 2^53 − 1 (see overflow).",
+    description:
+      "Sum in the metric's unit (tokens, requests, …); at most 2^53 − 1 (see overflow). Level metrics (dedicated_endpoints, concurrent_fine_tuning_jobs) sum +/− deltas, so their sum over a window may be negative.",
   })
   quantity!: number;
   @ApiProperty({ type: 'integer', description: 'Usage events summed.' }) events!: number;
@@ -115,9 +115,9 @@ export class UsageController {
       timeZone,
       data: rows.map(({ quantity, events, ...row }) => ({
         ...row,
-        quantity: Number(quantity > SAFE ? SAFE : quantity),
+        quantity: Number(quantity > SAFE ? SAFE : quantity < -SAFE ? -SAFE : quantity),
         events: Number(events),
-        overflow: quantity > SAFE,
+        overflow: quantity > SAFE || quantity < -SAFE,
       })),
     };
   }

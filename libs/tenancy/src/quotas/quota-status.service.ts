@@ -1,4 +1,5 @@
 import { TenantId } from '@app/authz';
+import { MAX_INSTANT } from '@app/core';
 import { Inject, Injectable } from '@nestjs/common';
 import { LEVEL_METRICS, QuotaEnforcement, QuotaMetric } from '../contracts/contract-terms';
 import { ContractService } from '../contracts/contract.service';
@@ -58,7 +59,9 @@ export class QuotaStatusService {
       view.quotaLines.map((line, i) => ({
         metric: line.metric,
         from: LEVEL_METRICS.has(line.metric) ? null : periods[i].start,
-        to: LEVEL_METRICS.has(line.metric) ? at : periods[i].end,
+        // A level counts every delta recorded, as the reservation counters do (events may be
+        // dated up to five minutes ahead).
+        to: LEVEL_METRICS.has(line.metric) ? MAX_INSTANT : periods[i].end,
       })),
     );
     return {

@@ -1,6 +1,6 @@
 import { AppConfig, InjectConfig } from '@app/core';
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 
@@ -76,6 +76,15 @@ export class SecretBox implements OnModuleInit {
     } catch {
       throw new SecretUnreadableError('authentication failed (altered, or bound to another row)');
     }
+  }
+
+  /**
+   * A 256-bit key for HMACs of one `purpose` (e.g. `quota-reservation-id`), derived from the
+   * secrets key with HKDF-SHA256 (RFC 5869), so tokens one replica signs verify on every other.
+   */
+  async derivedKey(purpose: string): Promise<Buffer> {
+    const { key } = await this.currentKey();
+    return Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), `cp:${purpose}`, 32));
   }
 
   private currentKey(): Promise<{ key: Buffer; id: Buffer }> {
