@@ -1,4 +1,5 @@
 import { asTenantId } from '@app/authz';
+import { RepeatableJobs } from '@app/core';
 import { QuotaReservationService, QuotaStateUnavailable, Reservation } from '@app/metering';
 import {
   activeContract,
@@ -13,6 +14,7 @@ import {
   TestApp,
 } from '@app/testing';
 import { startApi } from '../support/api';
+import { startWorker } from '../support/worker';
 
 const admin = () => bearer(platformAdminKey());
 
@@ -168,4 +170,20 @@ const admin = () => bearer(platformAdminKey());
     expect(back.lines[0]).toMatchObject({ used: 100n, remaining: 0n });
     expect((await reserve(tenant.id, 'total_tokens', 1)).granted).toBe(false);
   }, 30_000);
+
+  it("puts the worker's job schedules back after Redis lost them", async () => {
+    const worker = await startWorker({ env: { REDIS_URL: redis.url } });
+    try {
+      const jobs = worker.app.get(RepeatableJobs);
+      expect(await jobs.restoreMissing()).toEqual([]);
+      await redis.flushAll();
+      const restored = await jobs.restoreMissing();
+      expect(restored).toEqual(
+        expect.arrayContaining(['quota-alerts', 'usage-partitions', 'contract-expiry']),
+      );
+      expect(await jobs.restoreMissing()).toEqual([]);
+    } finally {
+      await worker.close();
+    }
+  });
 });

@@ -40,3 +40,4 @@ export * from './validation/instant';
 export * from './validation/uuid-param.pipe';
 export * from './validation/empty-body.pipe';
 export * from './database/inline-parameters';
+export * from './queue/repeatable-jobs';

@@ -1,9 +1,8 @@
 import { TenantDb } from '@app/authz';
-import { AppConfig, InjectConfig, runInJobTrace, Traced, withTraceContext } from '@app/core';
+import { AppConfig, InjectConfig, RepeatableJobs, Traced, runInJobTrace } from '@app/core';
 import { InjectQueue, OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { Job, Queue } from 'bullmq';
-import { hostname } from 'node:os';
 import { QuotaAlertsService } from './alerts/quota-alerts.service';
 
 /** Queue and job names of the metering library (STYLE.md: in one place). */
@@ -87,20 +86,21 @@ export class MeteringScheduler implements OnApplicationBootstrap {
   constructor(
     @InjectQueue(METERING_QUEUE) private readonly queue: Queue,
     @InjectConfig() private readonly config: AppConfig,
+    private readonly jobs: RepeatableJobs,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const data = withTraceContext({ scheduledBy: hostname() });
-    const opts = { removeOnComplete: 100, removeOnFail: 100 };
-    await this.queue.upsertJobScheduler(
+    await this.jobs.schedule(
+      this.queue,
       'usage-partitions',
-      { every: 24 * 3600 * 1000 },
-      { name: USAGE_PARTITIONS_JOB, data, opts },
+      24 * 3600 * 1000,
+      USAGE_PARTITIONS_JOB,
     );
-    await this.queue.upsertJobScheduler(
+    await this.jobs.schedule(
+      this.queue,
       'quota-alerts',
-      { every: this.config.QUOTA_ALERT_INTERVAL_MS },
-      { name: QUOTA_ALERTS_JOB, data, opts },
+      this.config.QUOTA_ALERT_INTERVAL_MS,
+      QUOTA_ALERTS_JOB,
     );
   }
 }

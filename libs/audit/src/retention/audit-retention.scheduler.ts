@@ -1,8 +1,7 @@
-import { AppConfig, InjectConfig, withTraceContext } from '@app/core';
+import { AppConfig, InjectConfig, RepeatableJobs } from '@app/core';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import type { Queue } from 'bullmq';
-import { hostname } from 'node:os';
 import { AUDIT_QUEUE, AUDIT_RETENTION_JOB } from '../audit.constants';
 
 /** Registers the repeatable retention job (every AUDIT_RETENTION_INTERVAL_MS, one for all workers). */
@@ -11,17 +10,15 @@ export class AuditRetentionScheduler implements OnApplicationBootstrap {
   constructor(
     @InjectQueue(AUDIT_QUEUE) private readonly queue: Queue,
     @InjectConfig() private readonly config: AppConfig,
+    private readonly jobs: RepeatableJobs,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.queue.upsertJobScheduler(
+    await this.jobs.schedule(
+      this.queue,
       'audit-retention',
-      { every: this.config.AUDIT_RETENTION_INTERVAL_MS },
-      {
-        name: AUDIT_RETENTION_JOB,
-        data: withTraceContext({ scheduledBy: hostname() }),
-        opts: { removeOnComplete: 100, removeOnFail: 100 },
-      },
+      this.config.AUDIT_RETENTION_INTERVAL_MS,
+      AUDIT_RETENTION_JOB,
     );
   }
 }

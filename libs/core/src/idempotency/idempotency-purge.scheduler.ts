@@ -1,8 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import type { Queue } from 'bullmq';
-import { hostname } from 'node:os';
-import { withTraceContext } from '../telemetry/job-trace';
+import { RepeatableJobs } from '../queue/repeatable-jobs';
 import {
   IDEMPOTENCY_PURGE_EVERY_MS,
   IDEMPOTENCY_PURGE_JOB,
@@ -14,17 +13,17 @@ import {
 export class IdempotencyPurgeScheduler implements OnApplicationBootstrap {
   static readonly SCHEDULER_ID = 'idempotency-purge';
 
-  constructor(@InjectQueue(IDEMPOTENCY_QUEUE) private readonly queue: Queue) {}
+  constructor(
+    @InjectQueue(IDEMPOTENCY_QUEUE) private readonly queue: Queue,
+    private readonly jobs: RepeatableJobs,
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.queue.upsertJobScheduler(
+    await this.jobs.schedule(
+      this.queue,
       IdempotencyPurgeScheduler.SCHEDULER_ID,
-      { every: IDEMPOTENCY_PURGE_EVERY_MS },
-      {
-        name: IDEMPOTENCY_PURGE_JOB,
-        data: withTraceContext({ scheduledBy: hostname() }),
-        opts: { removeOnComplete: 100, removeOnFail: 100 },
-      },
+      IDEMPOTENCY_PURGE_EVERY_MS,
+      IDEMPOTENCY_PURGE_JOB,
     );
   }
 }

@@ -3,12 +3,14 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
 import { RedisConnectionFactory, RedisConnectionRole } from '../redis/redis-connection.factory';
+import { RepeatableJobs } from './repeatable-jobs';
 
 /**
  * BullMQ for an app, on one ioredis connection from the shared factory (BullMQ duplicates it for
  * a worker's blocking reads). Producers (`api`, `gateway`) use role `queue`, which fails fast
  * while Redis is down; the `worker` app uses role `worker`, which waits for Redis to come back.
- * Keys live under `REDIS_KEY_PREFIX`.
+ * Keys live under `REDIS_KEY_PREFIX`. Repeatable jobs are registered through
+ * {@link RepeatableJobs}, which restores them after Redis loses its data.
  */
 @Module({})
 export class QueueModule {
@@ -25,7 +27,8 @@ export class QueueModule {
           }),
         }),
       ],
-      exports: [BullModule],
+      providers: [RepeatableJobs],
+      exports: [BullModule, RepeatableJobs],
     };
   }
 }

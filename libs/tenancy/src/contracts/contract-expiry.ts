@@ -1,10 +1,9 @@
 import { AuditService } from '@app/audit';
 import { asTenantId, TenantDb } from '@app/authz';
-import { AppConfig, InjectConfig, runInJobTrace, Traced, withTraceContext } from '@app/core';
+import { AppConfig, InjectConfig, RepeatableJobs, Traced, runInJobTrace } from '@app/core';
 import { InjectQueue, OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { Job, Queue } from 'bullmq';
-import { hostname } from 'node:os';
 
 /** Queue and job names of the tenancy library (STYLE.md: in one place). */
 export const TENANCY_QUEUE = 'tenancy';
@@ -95,17 +94,15 @@ export class ContractExpiryScheduler implements OnApplicationBootstrap {
   constructor(
     @InjectQueue(TENANCY_QUEUE) private readonly queue: Queue,
     @InjectConfig() private readonly config: AppConfig,
+    private readonly jobs: RepeatableJobs,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.queue.upsertJobScheduler(
+    await this.jobs.schedule(
+      this.queue,
       'contract-expiry',
-      { every: this.config.CONTRACT_EXPIRY_INTERVAL_MS },
-      {
-        name: CONTRACT_EXPIRY_JOB,
-        data: withTraceContext({ scheduledBy: hostname() }),
-        opts: { removeOnComplete: 100, removeOnFail: 100 },
-      },
+      this.config.CONTRACT_EXPIRY_INTERVAL_MS,
+      CONTRACT_EXPIRY_JOB,
     );
   }
 }

@@ -1,8 +1,7 @@
-import { AppConfig, InjectConfig, runInJobTrace, Traced, withTraceContext } from '@app/core';
+import { AppConfig, InjectConfig, RepeatableJobs, Traced, runInJobTrace } from '@app/core';
 import { InjectQueue, OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { Job, Queue } from 'bullmq';
-import { hostname } from 'node:os';
 import { WEBHOOK_DISPATCH_JOB, WEBHOOKS_QUEUE, WebhookJobs } from '../webhooks.constants';
 import { DeliveryOutcome, WebhookDispatcher } from './webhook-dispatcher';
 
@@ -37,18 +36,15 @@ export class WebhookDispatchScheduler implements OnApplicationBootstrap {
   constructor(
     @InjectQueue(WEBHOOKS_QUEUE) private readonly queue: Queue,
     @InjectConfig() private readonly config: AppConfig,
+    private readonly jobs: RepeatableJobs,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const data: WebhookJobs[typeof WEBHOOK_DISPATCH_JOB] = { scheduledBy: hostname() };
-    await this.queue.upsertJobScheduler(
+    await this.jobs.schedule(
+      this.queue,
       'webhook-dispatch',
-      { every: this.config.WEBHOOK_DISPATCH_INTERVAL_MS },
-      {
-        name: WEBHOOK_DISPATCH_JOB,
-        data: withTraceContext(data),
-        opts: { removeOnComplete: 100, removeOnFail: 100 },
-      },
+      this.config.WEBHOOK_DISPATCH_INTERVAL_MS,
+      WEBHOOK_DISPATCH_JOB,
     );
   }
 }
