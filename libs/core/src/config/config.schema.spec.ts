@@ -64,6 +64,12 @@ describe('loadConfig', () => {
     ['SESSION_COOKIE_SECURE', 'sometimes', 'SESSION_COOKIE_SECURE: must be one of'],
     ['WORKER_PORT', '0', 'WORKER_PORT: must be an integer between 1 and 65535 (got "0")'],
     [
+      'QUOTA_RESERVATION_TTL_MS',
+      '86400001',
+      'QUOTA_RESERVATION_TTL_MS: must be at most 86400000 (a day) (got "86400001")',
+    ],
+    ['QUOTA_ALERT_INTERVAL_MS', '0', 'QUOTA_ALERT_INTERVAL_MS: must be a positive integer'],
+    [
       'DATABASE_URL',
       'mysql://root@localhost/x',
       'DATABASE_URL: must be a URL starting with postgres:// or postgresql://',

@@ -124,7 +124,9 @@ export const configSchema = z
     SESSION_COOKIE_SECURE: booleanString.default(true),
     IDEMPOTENCY_KEY_TTL_HOURS: idempotencyTtlHours.default(24),
     /** How long a quota reservation lives unless committed or released, ms. */
-    QUOTA_RESERVATION_TTL_MS: positiveMs.default(5 * 60 * 1000),
+    QUOTA_RESERVATION_TTL_MS: positiveMs
+      .refine((n) => n <= 86_400_000, 'must be at most 86400000 (a day)')
+      .default(5 * 60 * 1000),
     /** The longest a replica uses a tenant's cached quota plan before re-reading it, ms. */
     QUOTA_PLAN_MAX_AGE_MS: positiveMs.default(60_000),
     /** How often the worker checks quota lines against the alert thresholds, ms. */
