@@ -18,6 +18,7 @@ import { SamlLoginRefused, SsoNotConfigured } from '../sso-problems';
 import { SpCredentials, SpCredentialsService } from '../sp/sp-credentials.service';
 import { hasDocumentType, parseXml } from './safe-xml';
 import { SamlRedis } from './saml-redis';
+import { validityWindowProblem } from './validity-window';
 
 const TRANSIENT = 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient';
 const BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
@@ -224,12 +225,13 @@ export class SamlLoginService {
         'The response declares a DOCTYPE or entities; SAML messages never do, and they are never resolved.',
       );
     }
-    let destination: string | null;
+    let received: Document;
     try {
-      destination = parseXml(xml).documentElement.getAttribute('Destination');
+      received = parseXml(xml);
     } catch (error) {
       throw new SamlLoginRefused('malformed_response', (error as Error).message, 400);
     }
+    const destination = received.documentElement.getAttribute('Destination');
     // SAML bindings §3.5.5.2: a signed response posted by HTTP-POST carries the Destination it
     // was meant for; ours is the tenant's ACS.
     const acs = this.acsUrl(tenant.slug);
@@ -239,6 +241,8 @@ export class SamlLoginService {
         `The response's Destination is ${destination ? JSON.stringify(destination) : 'missing'}, not this ACS (${acs}).`,
       );
     }
+    const window = validityWindowProblem(received, Date.now(), this.config.SAML_CLOCK_SKEW_MS);
+    if (window) throw new SamlLoginRefused(window.code, window.detail);
     const sp = await this.sp.get();
     let profile: Profile;
     try {
@@ -477,7 +481,8 @@ export class SamlLoginService {
  */
 export function safeRelayState(value: unknown): string | null {
   if (typeof value !== 'string' || value.length === 0 || value.length > 2048) return null;
-  if (!value.startsWith('/') || value.startsWith('//') || /[\\\u0000-\u001f\u007f]/.test(value)) {
+  const control = [...value].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+  if (!value.startsWith('/') || value.startsWith('//') || value.includes('\\') || control) {
     return null;
   }
   try {
