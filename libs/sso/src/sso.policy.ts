@@ -10,7 +10,13 @@ function ssoRules(subject: 'SamlConnection' | 'SsoDomain') {
   return ({ can }: PolicyBuilder, principal: Principal) => {
     if (principal.homeTenantId !== PLATFORM_TENANT_ID) {
       if (principal.roles.includes('tenant_admin')) {
-        can(['create', 'read', 'update', 'delete'], subject, { tenantId: principal.homeTenantId });
+        can(
+          ['create', 'read', 'update', 'delete', 'enable', 'disable', 'verify', 'test'],
+          subject,
+          {
+            tenantId: principal.homeTenantId,
+          },
+        );
       }
       if (principal.roles.includes('compliance_officer')) {
         can('read', subject, { tenantId: principal.homeTenantId });

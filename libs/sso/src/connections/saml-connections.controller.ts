@@ -103,7 +103,7 @@ export class SamlConnectionsController {
 
   @Post(':id/enable')
   @HttpCode(200)
-  @CheckPolicies('update', 'SamlConnection')
+  @CheckPolicies('enable', 'SamlConnection')
   @ApiOkResponse({ type: SamlConnectionResponse })
   @ApiConflictResponse({ description: '`saml_connection_already_enabled`' })
   @ApiNotFoundResponse({ description: NOT_FOUND })
@@ -124,7 +124,7 @@ export class SamlConnectionsController {
 
   @Post(':id/disable')
   @HttpCode(200)
-  @CheckPolicies('update', 'SamlConnection')
+  @CheckPolicies('disable', 'SamlConnection')
   @ApiOkResponse({ type: SamlConnectionResponse })
   @ApiNotFoundResponse({ description: NOT_FOUND })
   async disable(
@@ -144,7 +144,7 @@ export class SamlConnectionsController {
 
   @Post(':id/test')
   @HttpCode(200)
-  @CheckPolicies('update', 'SamlConnection')
+  @CheckPolicies('test', 'SamlConnection')
   @ApiOkResponse({
     type: ConnectionTestResponse,
     description: 'Checks the configuration and builds an AuthnRequest; signs nobody in.',

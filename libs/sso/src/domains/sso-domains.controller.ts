@@ -64,7 +64,7 @@ export class SsoDomainsController {
 
   @Post(':id/verify')
   @HttpCode(200)
-  @CheckPolicies('update', 'SsoDomain')
+  @CheckPolicies('verify', 'SsoDomain')
   @ApiOkResponse({ type: SsoDomainResponse, description: 'Verified.' })
   @ApiUnprocessableEntityResponse({ description: '`domain_verification_failed`' })
   @ApiConflictResponse({ description: '`domain_taken`: verified by another tenant.' })
