@@ -76,6 +76,7 @@ describe('SAML sign-in', () => {
     expect(event.reason).toMatch(reason);
     expect(res.text).toContain(event.reason!.split(':')[0]);
     expect(await loginEvents(t, sso, 'success')).toHaveLength(before);
+    if (process.env.SHOW_REASONS) process.stderr.write(`REASON ${event.reason}\n`);
     return event.reason!;
   }
 
@@ -126,11 +127,7 @@ describe('SAML sign-in', () => {
         });
         const attacked = wrapSignedAssertion(genuine, `mallory@${google.domain}`, where);
         expect(attacked).toContain(`mallory@${google.domain}`);
-        await expectRefused(
-          google,
-          b64(attacked),
-          /^(signature_invalid|multiple_assertions|response_invalid): /,
-        );
+        await expectRefused(google, b64(attacked), /^signature_invalid: /);
       },
     );
 
@@ -573,6 +570,6 @@ describe('SAML sign-in', () => {
       ),
       key,
     );
-    expect(xml.match(/<ds:Signature/g)).toHaveLength(2);
+    expect(xml.match(/<ds:Signature[ >]/g)).toHaveLength(2);
   });
 });

@@ -259,6 +259,11 @@ export class TestIdp {
   }
 }
 
+/** The base64 DER of a PEM certificate, as it appears in `<ds:X509Certificate>`. */
+export function bareCertificate(pem: string): string {
+  return pem.replace(/-----(BEGIN|END) CERTIFICATE-----|\s+/g, '');
+}
+
 /** base64 of UTF-8, as the HTTP-POST binding carries SAML messages. */
 export function b64(xml: string): string {
   return Buffer.from(xml, 'utf8').toString('base64');
@@ -280,7 +285,7 @@ export function signAssertionOf(xml: string, key: KeyAndCertificate): string {
     rawSamlMessage: xml,
     referenceTagXPath: ASSERTION_PATH,
     privateKey: key.privateKeyPem,
-    signingCert: key.certificatePem,
+    signingCert: bareCertificate(key.certificatePem),
     signatureAlgorithm: RSA_SHA256,
     isBase64Output: false,
     signatureConfig: {
@@ -295,7 +300,7 @@ export function signResponseOf(xml: string, key: KeyAndCertificate): string {
   return samlify.SamlLib.constructSAMLSignature({
     rawSamlMessage: xml,
     privateKey: key.privateKeyPem,
-    signingCert: key.certificatePem,
+    signingCert: bareCertificate(key.certificatePem),
     signatureAlgorithm: RSA_SHA256,
     isBase64Output: false,
     isMessageSigned: true,
