@@ -141,6 +141,12 @@ export class TestIdp {
         { Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', Location: this.ssoUrl },
         { Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST', Location: this.ssoUrl },
       ],
+      singleLogoutService: [
+        {
+          Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect',
+          Location: `${this.ssoUrl}/logout`,
+        },
+      ],
     });
     return idp.getMetadata();
   }
