@@ -338,6 +338,12 @@ async function encryptAssertion(xml: string, certificatePem: string): Promise<st
         Location: 'https://idp.invalid/sso',
       },
     ],
+    singleLogoutService: [
+      {
+        Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect',
+        Location: 'https://idp.invalid/slo',
+      },
+    ],
   });
   return samlify.SamlLib.encryptAssertion(idp, sp, xml);
 }

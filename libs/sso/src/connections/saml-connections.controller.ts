@@ -60,10 +60,10 @@ export class SamlConnectionsController {
     @Query() query: PageQueryDto,
   ): Promise<SamlConnectionPage> {
     const page = await this.connections.list(asTenantId(tenantId), query.limit, query.after);
-    return {
-      data: await Promise.all(page.data.map((c) => this.connections.view(c))),
-      nextCursor: page.nextCursor,
-    };
+    // One at a time: the views share the request's transaction (one connection).
+    const data: SamlConnectionResponse[] = [];
+    for (const connection of page.data) data.push(await this.connections.view(connection));
+    return { data, nextCursor: page.nextCursor };
   }
 
   @Get(':id')
