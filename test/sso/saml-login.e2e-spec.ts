@@ -231,6 +231,20 @@ describe('SAML sign-in', () => {
       );
     });
 
+    it('an assertion issued by another IdP entity, even with a trusted key', async () => {
+      const impostor = new TestIdp('okta', {
+        signing: okta.idp.signing,
+        entityId: 'http://evil.example/idp',
+      });
+      const request = await startLogin(t, okta);
+      const response = await impostor.response(alice(okta), {
+        acsUrl: okta.acsUrl,
+        audience: okta.audience,
+        inResponseTo: request.id,
+      });
+      await expectRefused(okta, response, /^wrong_issuer: .*evil\.example/);
+    });
+
     it('a response to an AuthnRequest issued for another tenant', async () => {
       // The same IdP serves both tenants; the request was made at google's SP, not okta's.
       const shared = await onboard(t, dns, 'okta', { idp: okta.idp });
