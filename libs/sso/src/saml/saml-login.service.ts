@@ -140,6 +140,9 @@ export class SamlLoginService {
       });
     }
     const tenant = await this.tenant(slug);
+    if (tenant.status !== 'active' && tenant.status !== 'onboarding') {
+      throw new SsoNotConfigured(`The tenant is ${tenant.status}; nobody signs in to it.`);
+    }
     const connection = options.connection ?? (await this.enabledConnection(tenant.id));
     if (!connection) throw new SsoNotConfigured('This tenant has no enabled SAML connection.');
     const outcome = await this.run(
