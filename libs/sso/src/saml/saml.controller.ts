@@ -4,11 +4,13 @@ import { SessionService } from '@app/identity';
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
-  ApiExcludeEndpoint,
+  ApiBody,
+  ApiConsumes,
   ApiFoundResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiProduces,
+  ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
@@ -60,7 +62,27 @@ export class SamlController {
 
   @Post('saml/:tenantSlug/acs')
   @Public()
-  @ApiExcludeEndpoint()
+  @ApiConsumes('application/x-www-form-urlencoded')
+  @ApiBody({
+    schema: {
+      type: 'object',
+      required: ['SAMLResponse'],
+      properties: {
+        SAMLResponse: { type: 'string', description: 'base64 SAML Response (HTTP-POST binding)' },
+        RelayState: { type: 'string', description: 'where to go after sign-in: a path here' },
+      },
+    },
+  })
+  @ApiResponse({
+    status: 303,
+    description: 'Signed in: sets the `cp_session` cookie and goes to the RelayState (or `/`).',
+  })
+  @ApiResponse({
+    status: 401,
+    description:
+      'HTML page: refused (bad signature, audience, times, InResponseTo, replay, …); 403 for an unverified email domain, no role or a disabled user; 413 for a SAMLResponse over SAML_MAX_RESPONSE_BYTES. The reason code is also in the audit log (`saml.login`).',
+  })
+  @ApiNotFoundResponse({ description: 'No such tenant.' })
   async acs(
     @Param('tenantSlug') slug: string,
     @Req() request: Request,
