@@ -347,6 +347,19 @@ describe('SAML sign-in', () => {
       expect(event.reason).toMatch(/^idp_status: .*Responder.*not assigned/);
     });
 
+    it("an IdP renaming someone to another user's email (email_taken, not a 500)", async () => {
+      const first = { email: `erin@${entra.domain}`, groups: ['ml-team'], objectId: 'oid-erin' };
+      const second = { email: `frank@${entra.domain}`, groups: ['ml-team'], objectId: 'oid-frank' };
+      await expectSignedIn(entra, await solicited(entra, {}, first));
+      await expectSignedIn(entra, await solicited(entra, {}, second));
+      await expectRefused(
+        entra,
+        await solicited(entra, {}, { ...second, email: first.email }),
+        /^email_taken: /,
+        409,
+      );
+    });
+
     it('a transient NameID as the user key', async () => {
       const request = await startLogin(t, google);
       const response = await google.idp.response(alice(google), {

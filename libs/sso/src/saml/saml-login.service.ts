@@ -1,6 +1,6 @@
 import { AuditService } from '@app/audit';
 import { asTenantId, TenantDb, TenantId, TenantRole } from '@app/authz';
-import { AppConfig, InjectConfig, NotFound, ValidationFailed } from '@app/core';
+import { AppConfig, DomainError, InjectConfig, NotFound, ValidationFailed } from '@app/core';
 import { SessionService, UserService } from '@app/identity';
 import { TenantService } from '@app/tenancy';
 import { Injectable, Logger } from '@nestjs/common';
@@ -182,8 +182,13 @@ export class SamlLoginService {
       const refusal =
         error instanceof SamlLoginRefused
           ? error
-          : new SamlLoginRefused('internal_error', 'The sign-in could not be completed.', 500);
-      if (!(error instanceof SamlLoginRefused)) this.logger.error(error);
+          : error instanceof DomainError
+            ? // e.g. email_taken: the IdP renamed someone to the email of another user here
+              new SamlLoginRefused(error.problem.code, error.message, error.problem.status)
+            : new SamlLoginRefused('internal_error', 'The sign-in could not be completed.', 500);
+      if (!(error instanceof SamlLoginRefused) && !(error instanceof DomainError)) {
+        this.logger.error(error);
+      }
       await this.db
         .inTenant(tenant.id, (manager) =>
           this.audit.append(manager, {
