@@ -4,7 +4,17 @@ import prettier from 'eslint-config-prettier';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-const LIBS = ['core', 'authz', 'identity', 'tenancy', 'metering', 'audit', 'webhooks', 'testing'];
+const LIBS = [
+  'core',
+  'authz',
+  'identity',
+  'tenancy',
+  'metering',
+  'audit',
+  'webhooks',
+  'sso',
+  'testing',
+];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.local/**', 'coverage/**'] },

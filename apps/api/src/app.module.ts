@@ -3,6 +3,7 @@ import { AuthzModule } from '@app/authz';
 import { AppConfig, CoreModule, CoreModuleOptions, HttpAppOptions, QueueModule } from '@app/core';
 import { IdentityModule } from '@app/identity';
 import { MeteringModule } from '@app/metering';
+import { SsoModule } from '@app/sso';
 import { TenancyModule } from '@app/tenancy';
 import { WebhooksModule } from '@app/webhooks';
 import { DynamicModule, Module } from '@nestjs/common';
@@ -22,6 +23,7 @@ export class AppModule {
         MeteringModule,
         AuditModule,
         WebhooksModule,
+        SsoModule,
       ],
     };
   }

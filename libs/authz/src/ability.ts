@@ -20,7 +20,11 @@ export type Action =
   | 'offboard'
   | 'terminate'
   | 'renew'
-  | 'amend';
+  | 'amend'
+  | 'enable'
+  | 'disable'
+  | 'verify'
+  | 'test';
 
 /**
  * Subject types. Each library adds its own when it declares a policy; `all` matches every one.

@@ -6,3 +6,5 @@ export * from './usage-ledger';
 export * from './audit-chain';
 export * from './contracts';
 export * from './private-redis';
+export * from './saml-idp';
+export * from './dns-server';

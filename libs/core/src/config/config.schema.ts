@@ -175,6 +175,55 @@ export const configSchema = z
      * each with ±20 % jitter.
      */
     WEBHOOK_RETRY_BASE_MS: positiveMs.default(10_000),
+    /**
+     * The api's public origin as browsers and identity providers reach it (scheme, host, port, no
+     * path): SAML entity IDs, ACS URLs and discovery login URLs are built from it.
+     */
+    PUBLIC_URL: urlWithProtocols(['http:', 'https:'])
+      .refine((value) => new URL(value).pathname === '/' && !new URL(value).search, {
+        message: 'must be an origin such as https://cp.example.com (no path or query)',
+      })
+      .transform((value) => new URL(value).origin)
+      .default('http://localhost:3000'),
+    /**
+     * PEM private key (RSA, PKCS #8 or PKCS #1) and certificate our SAML service provider signs
+     * AuthnRequests and decrypts assertions with; both or neither. Unset:
+     * `<DATA_DIR>/saml-sp-key.pem` and `<DATA_DIR>/saml-sp-cert.pem`, generated on first use.
+     */
+    SAML_SP_KEY_FILE: z.string().min(1, 'must not be empty').optional(),
+    SAML_SP_CERT_FILE: z.string().min(1, 'must not be empty').optional(),
+    /** Clock skew allowed on SAML NotBefore/NotOnOrAfter, ms (0 to 10 minutes). */
+    SAML_CLOCK_SKEW_MS: z
+      .string()
+      .regex(/^\d{1,6}$/, 'must be an integer number of milliseconds from 0 to 600000')
+      .transform(Number)
+      .pipe(z.number())
+      .refine((n) => n <= 600_000, 'must be an integer number of milliseconds from 0 to 600000')
+      .default(60_000),
+    /** How long an AuthnRequest's ID is remembered for its InResponseTo (Redis), ms. */
+    SAML_REQUEST_TTL_MS: positiveMs.default(10 * 60 * 1000),
+    /** Largest base64 SAMLResponse accepted at an ACS; larger ones are refused and audited. */
+    SAML_MAX_RESPONSE_BYTES: byteSize.default(256 * 1024),
+    /** Days before a SAML certificate's expiry from which it is flagged `expiresSoon`. */
+    SAML_CERT_EXPIRY_WARNING_DAYS: z
+      .string()
+      .regex(/^\d{1,3}$/, 'must be an integer number of days from 1 to 365')
+      .transform(Number)
+      .pipe(z.number())
+      .refine((n) => n >= 1 && n <= 365, 'must be an integer number of days from 1 to 365')
+      .default(30),
+    /**
+     * DNS servers (`ip` or `ip:port`, comma-separated) that domain verification asks for TXT
+     * records. Unset: the system's resolvers.
+     */
+    DNS_RESOLVERS: z
+      .string()
+      .regex(
+        /^[0-9a-fA-F.:[\]]+(\s*,\s*[0-9a-fA-F.:[\]]+)*$/,
+        'must be comma-separated IP addresses, each optionally with :port',
+      )
+      .transform((value) => value.split(',').map((server) => server.trim()))
+      .optional(),
     TRUST_PROXY: z
       .string()
       .regex(
@@ -194,6 +243,13 @@ export const configSchema = z
         code: 'custom',
         path: ['DATABASE_APP_URL'],
         message: 'must name the same database as DATABASE_URL',
+      });
+    }
+    if (Boolean(config.SAML_SP_KEY_FILE) !== Boolean(config.SAML_SP_CERT_FILE)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [config.SAML_SP_KEY_FILE ? 'SAML_SP_CERT_FILE' : 'SAML_SP_KEY_FILE'],
+        message: 'SAML_SP_KEY_FILE and SAML_SP_CERT_FILE go together: set both or neither',
       });
     }
   });

@@ -69,6 +69,62 @@ export class UserService implements StaffDirectory {
     return this.db.scope ? work() : this.db.run({ kind: 'tenant', tenantId }, work);
   }
 
+  /** The tenant's user with this email (case-insensitive), in the current transaction. */
+  async findByEmail(tenantId: TenantId, email: string): Promise<User | undefined> {
+    const user = await this.db.manager
+      .getRepository(User)
+      .createQueryBuilder('u')
+      .where('u.tenant_id = :tenantId AND lower(u.email) = lower(:email)', { tenantId, email })
+      .getOne();
+    return user ?? undefined;
+  }
+
+  /** A user of the tenant by id, in the current transaction. */
+  async findById(tenantId: TenantId, userId: string): Promise<User | undefined> {
+    return (
+      (await this.db.manager.getRepository(User).findOneBy({ tenantId, id: userId })) ?? undefined
+    );
+  }
+
+  /**
+   * Brings a user in line with their identity provider (SSO just-in-time provisioning): email,
+   * display name, and exactly `roles` (others are removed), in the current transaction.
+   *
+   * @returns the roles before the change, for the audit log
+   * @throws EmailTaken (409) when another user of the tenant has the new email
+   */
+  async syncFromDirectory(
+    tenantId: TenantId,
+    userId: string,
+    input: { email: string; displayName: string | null; roles: Role[] },
+  ): Promise<Role[]> {
+    const manager = this.db.manager;
+    try {
+      await manager.transaction(async (tx) => {
+        await tx
+          .getRepository(User)
+          .update({ tenantId, id: userId }, { email: input.email, displayName: input.displayName });
+      });
+    } catch (error) {
+      if (
+        error instanceof QueryFailedError &&
+        (error.driverError as { code?: string }).code === '23505'
+      ) {
+        throw new EmailTaken(`Another user here already has the email ${input.email}.`);
+      }
+      throw error;
+    }
+    const repository = manager.getRepository(RoleAssignment);
+    const before = (await repository.find({ where: { tenantId, userId } })).map(
+      (a) => a.role as Role,
+    );
+    const stale = before.filter((role) => !input.roles.includes(role));
+    if (stale.length) await repository.delete({ tenantId, userId, role: In(stale) });
+    const added = input.roles.filter((role) => !before.includes(role));
+    if (added.length) await repository.insert(added.map((role) => ({ tenantId, userId, role })));
+    return before.sort();
+  }
+
   /**
    * Users of the tenant with their roles, oldest first, `limit` per page.
    *

@@ -172,6 +172,25 @@ export class TenantService implements AuditRetentionSource {
   }
 
   /**
+   * A customer tenant by its slug, for unauthenticated entry points that name the tenant in the
+   * path (SAML `/sso/saml/{tenantSlug}/...`): one platform-scoped lookup of id, slug, name and
+   * status. @returns undefined when no customer tenant has that slug
+   */
+  async findBySlug(
+    slug: string,
+  ): Promise<{ id: TenantId; slug: string; name: string; status: TenantStatus } | undefined> {
+    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(slug)) return undefined;
+    const rows: { id: TenantId; slug: string; name: string; status: TenantStatus }[] =
+      await this.db.asPlatform('tenant by slug (SSO entry points)', (manager) =>
+        manager.query(
+          `SELECT id, slug, name, status FROM tenants WHERE slug = $1 AND kind = 'customer'`,
+          [slug],
+        ),
+      );
+    return rows[0];
+  }
+
+  /**
    * Moves the tenant through its lifecycle ({@link TENANT_TRANSITIONS}). The row is locked, so
    * concurrent changes apply one after the other, and tenancy writes in flight (which hold it
    * FOR SHARE, {@link assertWritable}) finish first. A suspended tenant's own keys and sessions

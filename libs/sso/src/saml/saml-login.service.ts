@@ -1,0 +1,569 @@
+import { AuditService } from '@app/audit';
+import { asTenantId, TenantDb, TenantId, TenantRole } from '@app/authz';
+import { AppConfig, DomainError, InjectConfig, NotFound, ValidationFailed } from '@app/core';
+import { SessionService, UserService } from '@app/identity';
+import { TenantService } from '@app/tenancy';
+import { Injectable, Logger } from '@nestjs/common';
+import {
+  generateServiceProviderMetadata,
+  Profile,
+  SamlConfig,
+  ValidateInResponseTo,
+} from '@node-saml/node-saml';
+import { MultiSamlStrategy } from '@node-saml/passport-saml';
+import { SamlConnection, SsoIdentity } from '../connections/saml-connection.entity';
+import { AttributeMapping, roleFor } from '../connections/saml-connection.types';
+import { SsoDomain } from '../domains/sso-domain.entity';
+import { SamlLoginRefused, SsoNotConfigured } from '../sso-problems';
+import { SpCredentials, SpCredentialsService } from '../sp/sp-credentials.service';
+import { hasDocumentType, parseXml } from './safe-xml';
+import { SamlRedis } from './saml-redis';
+import { validityWindowProblem } from './validity-window';
+
+const TRANSIENT = 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient';
+const BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
+const SAML_OPTIONS = Symbol('samlOptions');
+
+/** The request shape passport-saml reads; we hand it only what it needs. */
+interface StrategyRequest {
+  query: Record<string, string | undefined>;
+  body: Record<string, string | undefined>;
+  headers: Record<string, string>;
+  url: string;
+  res?: { send(body: string): void };
+  [SAML_OPTIONS]?: SamlConfig;
+}
+
+type StrategyOutcome =
+  | { kind: 'redirect'; url: string }
+  | { kind: 'html'; html: string }
+  | { kind: 'success'; profile: Profile };
+
+type XmlNode = { $?: Record<string, string>; _?: string } & Record<string, unknown>;
+
+export interface SignedIn {
+  tenantId: TenantId;
+  userId: string;
+  token: string;
+  redirectTo: string;
+}
+
+export interface ClientInfo {
+  ip?: string;
+  userAgent?: string;
+}
+
+/**
+ * SP-initiated and IdP-initiated SAML sign-in for every tenant, through passport-saml's
+ * MultiSamlStrategy: each request gets the configuration of the tenant in its path (the enabled
+ * connection's certificates, our per-tenant entity ID and ACS URL, a Redis request cache keyed
+ * by the tenant). node-saml verifies the signature and reads the identity from the signed
+ * assertion only; this service adds what it leaves to us: Destination and Recipient, the
+ * issuer, DTD refusal, a size limit, the replay cache, verified email domains, the user key and
+ * roles, then provisions the user and starts a session. Every outcome is audited.
+ */
+@Injectable()
+export class SamlLoginService {
+  private readonly logger = new Logger('SamlLogin');
+  private readonly strategy: MultiSamlStrategy;
+
+  constructor(
+    @InjectConfig() private readonly config: AppConfig,
+    private readonly db: TenantDb,
+    private readonly sp: SpCredentialsService,
+    private readonly redis: SamlRedis,
+    private readonly tenants: TenantService,
+    private readonly users: UserService,
+    private readonly sessions: SessionService,
+    private readonly audit: AuditService,
+  ) {
+    this.strategy = new MultiSamlStrategy(
+      {
+        passReqToCallback: true,
+        getSamlOptions: (req, done) => {
+          const options = (req as unknown as StrategyRequest)[SAML_OPTIONS];
+          return options ? done(null, options) : done(new Error('no SAML options for request'));
+        },
+      },
+      (_req, profile, done) => done(null, profile as unknown as Record<string, unknown>),
+      (_req, profile, done) => done(null, profile as unknown as Record<string, unknown>),
+    );
+  }
+
+  /** Our SP entity ID for a tenant: its metadata URL. */
+  spEntityId(slug: string): string {
+    return `${this.config.PUBLIC_URL}/sso/saml/${slug}/metadata`;
+  }
+
+  acsUrl(slug: string): string {
+    return `${this.config.PUBLIC_URL}/sso/saml/${slug}/acs`;
+  }
+
+  loginUrl(slug: string): string {
+    return `${this.config.PUBLIC_URL}/sso/saml/${slug}/login`;
+  }
+
+  /** The SP metadata of a tenant (no connection needed: admins give it to their IdP first). */
+  async metadata(slug: string): Promise<string> {
+    const tenant = await this.tenant(slug);
+    const sp = await this.sp.get();
+    return generateServiceProviderMetadata({
+      issuer: this.spEntityId(tenant.slug),
+      callbackUrl: this.acsUrl(tenant.slug),
+      identifierFormat: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress',
+      wantAssertionsSigned: true,
+      decryptionPvk: sp.privateKeyPem,
+      decryptionCert: sp.certificatePem,
+      privateKey: sp.privateKeyPem,
+      publicCerts: sp.certificatePem,
+      signatureAlgorithm: 'sha256',
+    });
+  }
+
+  /**
+   * The redirect (or auto-posting form) that sends the browser to the tenant's IdP with an
+   * AuthnRequest whose id is remembered for this tenant.
+   *
+   * @throws NotFound for an unknown tenant; SsoNotConfigured without an enabled connection;
+   *   ValidationFailed for a RelayState that is not a relative path on our origin
+   */
+  async startLogin(
+    slug: string,
+    relayState: unknown,
+    options: { connection?: SamlConnection } = {},
+  ): Promise<{ redirect: string } | { html: string }> {
+    const relay =
+      relayState === undefined || relayState === '' ? undefined : safeRelayState(relayState);
+    if (relay === null) {
+      throw new ValidationFailed('RelayState must be a relative path on this site.', {
+        errors: [{ path: 'RelayState', message: 'must be a path starting with a single /' }],
+      });
+    }
+    const tenant = await this.tenant(slug);
+    if (tenant.status !== 'active' && tenant.status !== 'onboarding') {
+      throw new SsoNotConfigured(`The tenant is ${tenant.status}; nobody signs in to it.`);
+    }
+    const connection = options.connection ?? (await this.enabledConnection(tenant.id));
+    if (!connection) throw new SsoNotConfigured('This tenant has no enabled SAML connection.');
+    const outcome = await this.run(
+      { query: { RelayState: relay }, body: {}, headers: {}, url: `/sso/saml/${slug}/login` },
+      this.samlOptions(tenant, connection, await this.sp.get()),
+    );
+    if (outcome.kind === 'redirect') return { redirect: outcome.url };
+    if (outcome.kind === 'html') return { html: outcome.html };
+    throw new Error('unexpected SAML outcome for a login request');
+  }
+
+  /**
+   * Validates a SAML response posted to the tenant's ACS, provisions the user and starts a
+   * session. A refusal is audited (`saml.login`, outcome failure, the reason code first) and
+   * thrown.
+   *
+   * @throws NotFound for an unknown tenant; SamlLoginRefused with the reason
+   */
+  async acs(slug: string, body: Record<string, unknown>, client: ClientInfo): Promise<SignedIn> {
+    const tenant = await this.tenant(slug);
+    let connection: SamlConnection | undefined;
+    try {
+      connection = await this.enabledConnection(tenant.id);
+      if (tenant.status !== 'active' && tenant.status !== 'onboarding') {
+        throw new SamlLoginRefused('tenant_not_active', `The tenant is ${tenant.status}.`, 403);
+      }
+      if (!connection) {
+        throw new SamlLoginRefused(
+          'sso_not_configured',
+          'This tenant has no enabled SAML connection.',
+          404,
+        );
+      }
+      const signedIn = await this.signIn(tenant, connection, body, client);
+      return signedIn;
+    } catch (error) {
+      const refusal =
+        error instanceof SamlLoginRefused
+          ? error
+          : error instanceof DomainError
+            ? // e.g. email_taken: the IdP renamed someone to the email of another user here
+              new SamlLoginRefused(error.problem.code, error.message, error.problem.status)
+            : new SamlLoginRefused('internal_error', 'The sign-in could not be completed.', 500);
+      if (!(error instanceof SamlLoginRefused) && !(error instanceof DomainError)) {
+        this.logger.error(error);
+      }
+      await this.db
+        .inTenant(tenant.id, (manager) =>
+          this.audit.append(manager, {
+            tenantId: tenant.id,
+            actor: { type: 'anonymous' },
+            action: 'saml.login',
+            resource: { type: 'saml_connection', id: connection?.id },
+            outcome: 'failure',
+            reason: refusal.message.slice(0, 2000),
+            ip: client.ip,
+            userAgent: client.userAgent,
+          }),
+        )
+        .catch((auditError: Error) =>
+          this.logger.error(`auditing a SAML refusal: ${auditError.message}`),
+        );
+      throw refusal;
+    }
+  }
+
+  private async signIn(
+    tenant: { id: TenantId; slug: string },
+    connection: SamlConnection,
+    body: Record<string, unknown>,
+    client: ClientInfo,
+  ): Promise<SignedIn> {
+    const encoded = body.SAMLResponse;
+    if (typeof encoded !== 'string' || encoded.length === 0) {
+      throw new SamlLoginRefused('missing_saml_response', 'The form carried no SAMLResponse.', 400);
+    }
+    if (Buffer.byteLength(encoded) > this.config.SAML_MAX_RESPONSE_BYTES) {
+      throw new SamlLoginRefused(
+        'response_too_large',
+        `The SAMLResponse is over ${this.config.SAML_MAX_RESPONSE_BYTES} bytes.`,
+        413,
+      );
+    }
+    const xml = Buffer.from(encoded, 'base64').toString('utf8');
+    if (hasDocumentType(xml)) {
+      throw new SamlLoginRefused(
+        'dtd_refused',
+        'The response declares a DOCTYPE or entities; SAML messages never do, and they are never resolved.',
+      );
+    }
+    let received: Document;
+    try {
+      received = parseXml(xml);
+    } catch (error) {
+      throw new SamlLoginRefused('malformed_response', (error as Error).message, 400);
+    }
+    const destination = received.documentElement.getAttribute('Destination');
+    // SAML bindings §3.5.5.2: a signed response posted by HTTP-POST carries the Destination it
+    // was meant for; ours is the tenant's ACS.
+    const acs = this.acsUrl(tenant.slug);
+    if (destination !== acs) {
+      throw new SamlLoginRefused(
+        'wrong_destination',
+        `The response's Destination is ${destination ? JSON.stringify(destination) : 'missing'}, not this ACS (${acs}).`,
+      );
+    }
+    const window = validityWindowProblem(received, Date.now(), this.config.SAML_CLOCK_SKEW_MS);
+    if (window) throw new SamlLoginRefused(window.code, window.detail);
+    const sp = await this.sp.get();
+    let profile: Profile;
+    try {
+      const outcome = await this.run(
+        {
+          query: {},
+          body: { SAMLResponse: encoded },
+          headers: {},
+          url: `/sso/saml/${tenant.slug}/acs`,
+        },
+        this.samlOptions(tenant, connection, sp),
+      );
+      if (outcome.kind !== 'success') throw new Error('no assertion');
+      profile = outcome.profile;
+    } catch (error) {
+      throw classify(error as Error);
+    }
+    const assertion = (profile.getAssertion?.() as { Assertion?: XmlNode } | undefined)?.Assertion;
+    if (!assertion?.$?.ID)
+      throw new SamlLoginRefused('malformed_response', 'The assertion has no ID.');
+    if (profile.issuer !== connection.idpEntityId) {
+      throw new SamlLoginRefused(
+        'wrong_issuer',
+        `The assertion was issued by ${JSON.stringify(profile.issuer ?? null)}, not ${connection.idpEntityId}.`,
+      );
+    }
+    const confirmations = nodes(nodes(assertion.Subject)[0]?.SubjectConfirmation).filter(
+      (c) => c.$?.Method === BEARER,
+    );
+    const recipients = confirmations.map((c) => nodes(c.SubjectConfirmationData)[0]?.$?.Recipient);
+    if (!recipients.includes(acs)) {
+      throw new SamlLoginRefused(
+        'wrong_recipient',
+        `The bearer SubjectConfirmationData Recipient is ${JSON.stringify(recipients[0] ?? null)}, not this ACS.`,
+      );
+    }
+    if (!profile.inResponseTo && !connection.allowIdpInitiated) {
+      throw new SamlLoginRefused(
+        'unsolicited_response',
+        'IdP-initiated sign-in is off for this connection; start at the login URL.',
+      );
+    }
+    const notOnOrAfter =
+      nodes(assertion.Conditions)[0]?.$?.NotOnOrAfter ??
+      nodes(confirmations[0]?.SubjectConfirmationData)[0]?.$?.NotOnOrAfter;
+    const until = notOnOrAfter
+      ? new Date(notOnOrAfter)
+      : new Date(Date.now() + this.config.SAML_REQUEST_TTL_MS);
+    if (!(await this.redis.firstUse(tenant.id, assertion.$.ID, until))) {
+      throw new SamlLoginRefused(
+        'assertion_replayed',
+        `Assertion ${assertion.$.ID} was already used.`,
+      );
+    }
+
+    const person = readPerson(profile, connection.attributeMapping);
+    const domain = person.email.slice(person.email.lastIndexOf('@') + 1);
+    const role = roleFor(
+      person.groups,
+      connection.roleRules,
+      connection.defaultRole as TenantRole | null,
+    );
+    const { userId, provisioned } = await this.db.run(
+      { kind: 'tenant', tenantId: tenant.id },
+      async () => {
+        const manager = this.db.manager;
+        const verified = await manager
+          .getRepository(SsoDomain)
+          .findOneBy({ tenantId: tenant.id, domain, status: 'verified' });
+        if (!verified) {
+          throw new SamlLoginRefused(
+            'email_domain_not_verified',
+            `${domain} is not a verified domain of this tenant.`,
+            403,
+          );
+        }
+        if (!role) {
+          throw new SamlLoginRefused(
+            'no_role',
+            `${person.email} signed in, but none of their groups maps to a role here and there is no default role.`,
+            403,
+          );
+        }
+        const identities = manager.getRepository(SsoIdentity);
+        const link = await identities.findOneBy({
+          tenantId: tenant.id,
+          connectionId: connection.id,
+          subject: person.userKey,
+        });
+        let id = link?.userId;
+        let created = false;
+        if (id) {
+          const user = await this.users.findById(tenant.id, id);
+          if (user?.status !== 'active') {
+            throw new SamlLoginRefused('user_disabled', `${person.email} is disabled here.`, 403);
+          }
+        } else {
+          const existing = await this.users.findByEmail(tenant.id, person.email);
+          if (existing && existing.status !== 'active') {
+            throw new SamlLoginRefused('user_disabled', `${person.email} is disabled here.`, 403);
+          }
+          id =
+            existing?.id ??
+            (
+              await this.users.create(tenant.id, {
+                email: person.email,
+                displayName: person.displayName ?? undefined,
+                roles: [role],
+              })
+            ).id;
+          created = !existing;
+          await identities.insert({
+            tenantId: tenant.id,
+            connectionId: connection.id,
+            subject: person.userKey,
+            userId: id,
+          });
+        }
+        const before = await this.users.syncFromDirectory(tenant.id, id, {
+          email: person.email,
+          displayName: person.displayName,
+          roles: [role],
+        });
+        await identities.update(
+          { tenantId: tenant.id, connectionId: connection.id, subject: person.userKey },
+          { lastLoginAt: () => 'now()' },
+        );
+        await this.audit.append(manager, {
+          tenantId: tenant.id,
+          actor: { type: 'user', id, email: person.email },
+          action: 'saml.login',
+          resource: { type: 'user', id },
+          outcome: 'success',
+          reason: created ? 'provisioned' : undefined,
+          changes: {
+            before: created ? undefined : { roles: before },
+            after: {
+              email: person.email,
+              roles: [role],
+              connectionId: connection.id,
+              groups: person.groups,
+            },
+          },
+          ip: client.ip,
+          userAgent: client.userAgent,
+        });
+        return { userId: id, provisioned: created };
+      },
+    );
+    const { token } = await this.sessions.start(tenant.id, userId, client);
+    this.logger.log(
+      `SAML sign-in to tenant ${tenant.id} (user ${userId}${provisioned ? ', provisioned' : ''})`,
+    );
+    const relay = safeRelayState(body.RelayState);
+    return { tenantId: tenant.id, userId, token, redirectTo: relay ?? '/' };
+  }
+
+  /** @throws NotFound for a slug that names no customer tenant */
+  async tenant(
+    slug: string,
+  ): Promise<{ id: TenantId; slug: string; name: string; status: string }> {
+    const tenant = await this.tenants.findBySlug(slug);
+    if (!tenant) throw new NotFound('No such tenant.');
+    return { ...tenant, id: asTenantId(tenant.id) };
+  }
+
+  private async enabledConnection(tenantId: TenantId): Promise<SamlConnection | undefined> {
+    const connection = await this.db.inTenant(tenantId, (manager) =>
+      manager.getRepository(SamlConnection).findOneBy({ tenantId, status: 'enabled' }),
+    );
+    return connection ?? undefined;
+  }
+
+  /** node-saml's options for one tenant and connection (see the class comment). */
+  private samlOptions(
+    tenant: { id: TenantId; slug: string },
+    connection: SamlConnection,
+    sp: SpCredentials,
+  ): SamlConfig {
+    return {
+      issuer: this.spEntityId(tenant.slug),
+      audience: this.spEntityId(tenant.slug),
+      callbackUrl: this.acsUrl(tenant.slug),
+      entryPoint: connection.ssoUrl,
+      idpCert: connection.certificates.map((c) => c.pem),
+      // A signed assertion is required; a signed response around it is accepted but not needed
+      // (Google Workspace signs the assertion only).
+      wantAssertionsSigned: true,
+      wantAuthnResponseSigned: false,
+      acceptedClockSkewMs: this.config.SAML_CLOCK_SKEW_MS,
+      validateInResponseTo: connection.allowIdpInitiated
+        ? ValidateInResponseTo.ifPresent
+        : ValidateInResponseTo.always,
+      requestIdExpirationPeriodMs: this.config.SAML_REQUEST_TTL_MS,
+      cacheProvider: this.redis.requestCache(tenant.id),
+      identifierFormat: null,
+      disableRequestedAuthnContext: connection.omitRequestedAuthnContext,
+      authnRequestBinding: connection.ssoBinding === 'post' ? 'HTTP-POST' : 'HTTP-Redirect',
+      ...(connection.signAuthnRequests ? { privateKey: sp.privateKeyPem } : {}),
+      decryptionPvk: sp.privateKeyPem,
+      signatureAlgorithm: 'sha256',
+      digestAlgorithm: 'sha256',
+    };
+  }
+
+  /** Runs the strategy on one request, as passport would, and answers what it decided. */
+  private run(request: StrategyRequest, options: SamlConfig): Promise<StrategyOutcome> {
+    return new Promise<StrategyOutcome>((resolve, reject) => {
+      const req: StrategyRequest = {
+        ...request,
+        [SAML_OPTIONS]: options,
+        res: { send: (html: string) => resolve({ kind: 'html', html }) },
+      };
+      const run = Object.create(this.strategy) as MultiSamlStrategy & Record<string, unknown>;
+      Object.assign(run, {
+        success: (user: Profile) => resolve({ kind: 'success', profile: user }),
+        fail: () => reject(new Error('Invalid SAML response')),
+        redirect: (url: string) => resolve({ kind: 'redirect', url }),
+        error: (error: Error) => reject(error),
+        pass: () => reject(new Error('Not a SAML message')),
+      });
+      try {
+        run.authenticate(req as never, {});
+      } catch (error) {
+        reject(error as Error);
+      }
+    });
+  }
+}
+
+/**
+ * A RelayState we may redirect to: a path on our own origin (`/console/...`), never an absolute
+ * URL, a scheme-relative `//host` or a backslash trick that browsers read as one.
+ *
+ * @returns the path, or null when it is not one
+ */
+export function safeRelayState(value: unknown): string | null {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 2048) return null;
+  const control = [...value].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+  if (!value.startsWith('/') || value.startsWith('//') || value.includes('\\') || control) {
+    return null;
+  }
+  try {
+    const base = 'https://relay.invalid';
+    const url = new URL(value, base);
+    return url.origin === base ? `${url.pathname}${url.search}${url.hash}` : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Maps node-saml's errors to stable reason codes (the message stays as the detail). */
+function classify(error: Error): SamlLoginRefused {
+  const message = error.message;
+  const rules: [RegExp, string][] = [
+    [/multiple assertions/i, 'multiple_assertions'],
+    [/signature/i, 'signature_invalid'],
+    [/not yet valid/i, 'assertion_not_yet_valid'],
+    [/expired/i, 'assertion_expired'],
+    [/AudienceRestriction|audience/i, 'audience_mismatch'],
+    [/InResponseTo/i, 'in_response_to_invalid'],
+    [/subject confirmation/i, 'subject_confirmation_invalid'],
+    [/SAML provider returned/i, 'idp_status'],
+    [/Missing SAML assertion/i, 'missing_assertion'],
+    [/decrypt|EncryptedAssertion/i, 'decryption_failed'],
+  ];
+  const code = rules.find(([pattern]) => pattern.test(message))?.[1] ?? 'response_invalid';
+  return new SamlLoginRefused(code, message.slice(0, 500));
+}
+
+function nodes(value: unknown): XmlNode[] {
+  return Array.isArray(value) ? (value as XmlNode[]) : [];
+}
+
+const EMAIL = /^[^\s@]+@([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
+
+/** The person as the connection's mapping reads them from the verified profile. */
+function readPerson(
+  profile: Profile,
+  mapping: AttributeMapping,
+): { email: string; userKey: string; displayName: string | null; groups: string[] } {
+  const read = (name: string | null): string[] => {
+    if (!name) return [];
+    if (name === 'nameID') return profile.nameID ? [profile.nameID] : [];
+    const value = (profile.attributes as Record<string, unknown> | undefined)?.[name];
+    const values = Array.isArray(value) ? value : value === undefined ? [] : [value];
+    return values.filter((v): v is string => typeof v === 'string');
+  };
+  const email = read(mapping.email)[0]?.trim().toLowerCase();
+  if (!email || !EMAIL.test(email)) {
+    throw new SamlLoginRefused(
+      'missing_email',
+      `The assertion has no valid email in ${mapping.email === 'nameID' ? 'its NameID' : `attribute ${mapping.email}`}.`,
+    );
+  }
+  if (mapping.userKey === 'nameID' && profile.nameIDFormat === TRANSIENT) {
+    throw new SamlLoginRefused(
+      'transient_user_key',
+      'Users are keyed by the NameID, but the IdP sent a transient one; send a persistent NameID or key users by an attribute.',
+    );
+  }
+  const userKey = read(mapping.userKey)[0]?.trim();
+  if (!userKey) {
+    throw new SamlLoginRefused(
+      'missing_user_key',
+      `The assertion has no ${mapping.userKey === 'nameID' ? 'NameID' : `attribute ${mapping.userKey}`} to key the user by.`,
+    );
+  }
+  const name = [read(mapping.firstName)[0], read(mapping.lastName)[0]].filter(Boolean).join(' ');
+  return {
+    email,
+    userKey: mapping.userKey === mapping.email ? email : userKey,
+    displayName: name ? name.slice(0, 200) : null,
+    groups: read(mapping.groups),
+  };
+}

@@ -1,0 +1,132 @@
+import { SESSION_COOKIE } from '@app/authz';
+import { Public } from '@app/core';
+import { SessionService } from '@app/identity';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBody,
+  ApiConsumes,
+  ApiFoundResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiProduces,
+  ApiResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { DiscoverDto, DiscoverResponse } from '../domains/dto/sso-domain.dto';
+import { SamlLoginRefused } from '../sso-problems';
+import { SsoDiscoveryService } from './sso-discovery.service';
+import { SamlLoginService } from './saml-login.service';
+
+/**
+ * The SAML service provider of each tenant (`/sso/saml/{tenantSlug}/...`) and home-realm
+ * discovery. Public: the browser is not signed in yet; everything it sends is checked here.
+ */
+@ApiTags('sso')
+@Controller('sso')
+export class SamlController {
+  constructor(
+    private readonly login: SamlLoginService,
+    private readonly discovery: SsoDiscoveryService,
+    private readonly sessions: SessionService,
+  ) {}
+
+  @Get('saml/:tenantSlug/metadata')
+  @Public()
+  @ApiProduces('application/samlmetadata+xml')
+  @ApiOkResponse({
+    description: 'SP metadata: entity ID, ACS URL, NameID format, our certificate.',
+  })
+  @ApiNotFoundResponse({ description: 'No such tenant.' })
+  async metadata(@Param('tenantSlug') slug: string, @Res() response: Response): Promise<void> {
+    const xml = await this.login.metadata(slug);
+    response.type('application/samlmetadata+xml').send(xml);
+  }
+
+  @Get('saml/:tenantSlug/login')
+  @Public()
+  @ApiFoundResponse({ description: 'To the IdP with an AuthnRequest (HTTP-Redirect).' })
+  @ApiBadRequestResponse({ description: '`validation_failed`: RelayState is not a relative path.' })
+  @ApiNotFoundResponse({ description: 'No such tenant, or `sso_not_configured`.' })
+  async start(
+    @Param('tenantSlug') slug: string,
+    @Query('RelayState') relayState: unknown,
+    @Res() response: Response,
+  ): Promise<void> {
+    const started = await this.login.startLogin(slug, relayState);
+    response.setHeader('Cache-Control', 'no-store');
+    if ('redirect' in started) response.redirect(302, started.redirect);
+    else response.type('html').send(started.html);
+  }
+
+  @Post('saml/:tenantSlug/acs')
+  @Public()
+  @ApiConsumes('application/x-www-form-urlencoded')
+  @ApiBody({
+    schema: {
+      type: 'object',
+      required: ['SAMLResponse'],
+      properties: {
+        SAMLResponse: { type: 'string', description: 'base64 SAML Response (HTTP-POST binding)' },
+        RelayState: { type: 'string', description: 'where to go after sign-in: a path here' },
+      },
+    },
+  })
+  @ApiResponse({
+    status: 303,
+    description: 'Signed in: sets the `cp_session` cookie and goes to the RelayState (or `/`).',
+  })
+  @ApiResponse({
+    status: 401,
+    description:
+      'HTML page: refused (bad signature, audience, times, InResponseTo, replay, …); 403 for an unverified email domain, no role or a disabled user; 413 for a SAMLResponse over SAML_MAX_RESPONSE_BYTES. The reason code is also in the audit log (`saml.login`).',
+  })
+  @ApiNotFoundResponse({ description: 'No such tenant.' })
+  async acs(
+    @Param('tenantSlug') slug: string,
+    @Req() request: Request,
+    @Res() response: Response,
+  ): Promise<void> {
+    response.setHeader('Cache-Control', 'no-store');
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    try {
+      const signedIn = await this.login.acs(slug, body, {
+        ip: request.ip,
+        userAgent: request.headers['user-agent'],
+      });
+      response.cookie(SESSION_COOKIE, signedIn.token, this.sessions.cookieOptions());
+      response.redirect(303, signedIn.redirectTo);
+    } catch (error) {
+      if (!(error instanceof SamlLoginRefused)) throw error;
+      response.status(error.status).type('html').send(refusalPage(error));
+    }
+  }
+
+  @Post('discover')
+  @Public()
+  @HttpCode(200)
+  @ApiOkResponse({ type: DiscoverResponse })
+  @ApiBadRequestResponse({ description: '`validation_failed`: not an email.' })
+  @ApiNotFoundResponse({ description: '`sso_not_configured`' })
+  async discover(@Body() body: DiscoverDto): Promise<DiscoverResponse> {
+    return { loginUrl: await this.discovery.loginUrlFor(body.email) };
+  }
+}
+
+const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** A readable page for the person whose sign-in was refused (the code matches the audit log). */
+function refusalPage(error: SamlLoginRefused): string {
+  const title =
+    error.code === 'no_role'
+      ? 'You have no role in this organization'
+      : error.code === 'idp_status'
+        ? 'Your identity provider refused the sign-in'
+        : 'Sign-in failed';
+  const advice =
+    error.code === 'no_role'
+      ? 'You were identified, but none of your groups gives you access here. Ask your administrator to add you to a group that has a role.'
+      : 'Try signing in again from the start. If it keeps failing, give your administrator the reason below.';
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title></head><body><h1>${escape(title)}</h1><p>${escape(advice)}</p><p>Reason: <code>${escape(error.code)}</code> — ${escape(error.detail)}</p></body></html>`;
+}
