@@ -206,6 +206,20 @@ describe('SAML connections', () => {
     });
     await t.http.patch(`${base()}/${first.id}`).set(bearer(admin)).send({}).expect(400);
 
+    // A plain-http IdP SSO URL may be saved (and reported by /test) but never enabled.
+    const plain = await create({
+      name: 'Plain http',
+      idpEntityId: 'https://idp.example/plain',
+      ssoUrl: 'http://idp.example/sso',
+      certificates: [makeKeyAndCertificate('plain').certificatePem],
+    }).expect(201);
+    const refused = await t.http
+      .post(`${base()}/${plain.body.id}/enable`)
+      .set(bearer(admin))
+      .expect(400);
+    expect(refused.body.errors).toEqual([expect.objectContaining({ path: 'ssoUrl' })]);
+    await t.http.delete(`${base()}/${plain.body.id}`).set(bearer(admin)).expect(204);
+
     await t.http.post(`${base()}/${first.id}/enable`).set(bearer(admin)).expect(200);
     const clash = await t.http.post(`${base()}/${second.id}/enable`).set(bearer(admin)).expect(409);
     expect(clash.body).toMatchObject({

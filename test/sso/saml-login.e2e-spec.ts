@@ -360,6 +360,25 @@ describe('SAML sign-in', () => {
       );
     });
 
+    it('a second IdP subject showing the email of an account another subject holds (no takeover)', async () => {
+      const original = {
+        email: `gina@${entra.domain}`,
+        groups: ['cp-admins'],
+        objectId: 'oid-gina',
+      };
+      await expectSignedIn(entra, await solicited(entra, {}, original));
+      await expectRefused(
+        entra,
+        await solicited(entra, {}, { ...original, groups: ['ml-team'], objectId: 'oid-impostor' }),
+        /^subject_conflict: /,
+        403,
+      );
+      // The account keeps its own subject and role.
+      const { cookie } = await expectSignedIn(entra, await solicited(entra, {}, original));
+      const me = await t.http.get('/v1/me').set('Cookie', cookie).expect(200);
+      expect(me.body.roles).toEqual(['tenant_admin']);
+    });
+
     it('a transient NameID as the user key', async () => {
       const request = await startLogin(t, google);
       const response = await google.idp.response(alice(google), {
@@ -508,6 +527,8 @@ describe('SAML sign-in', () => {
       '//evil.example/x',
       '/\\evil.example',
       'javascript:alert(1)',
+      '/.//evil.example',
+      '/%2e%2e//evil.example',
     ])('refuses %s at login (400, field error)', async (relayState) => {
       const res = await t.http
         .get(`/sso/saml/${okta.tenant.slug}/login`)
@@ -520,6 +541,11 @@ describe('SAML sign-in', () => {
     it('never redirects off our origin after the ACS, whatever the IdP sends back', async () => {
       const { res } = await expectSignedIn(okta, await solicited(okta), '//evil.example/steal');
       expect(res.headers.location).toBe('/');
+      // Dot-segments that would collapse into `//evil.example`.
+      for (const relay of ['/.//evil.example', '/a/..//evil.example/x']) {
+        const again = await expectSignedIn(okta, await solicited(okta), relay);
+        expect(again.res.headers.location).toBe('/');
+      }
     });
   });
 

@@ -144,15 +144,24 @@ export class SamlConnectionService {
     return this.get(tenantId, id);
   }
 
-  /** @throws NotFound; SamlConnectionAlreadyEnabled (409) when another one is enabled */
+  /**
+   * @throws NotFound; SamlConnectionAlreadyEnabled (409) when another one is enabled;
+   * ValidationFailed (400, `ssoUrl`) when enabling a connection whose IdP SSO URL is not https
+   * (people's browsers would carry the AuthnRequest and RelayState in the clear)
+   */
   async setStatus(
     tenantId: TenantId,
     id: string,
     status: 'enabled' | 'disabled',
     by: Actor,
   ): Promise<SamlConnection> {
-    await this.lock(tenantId, id);
+    const current = await this.lock(tenantId, id);
     const repository = this.db.manager.getRepository(SamlConnection);
+    if (status === 'enabled' && !current.ssoUrl.startsWith('https://')) {
+      throw new ValidationFailed('Only a connection whose IdP SSO URL is https can be enabled.', {
+        errors: [{ path: 'ssoUrl', message: 'must be an https URL to enable the connection' }],
+      });
+    }
     if (status === 'enabled') {
       const other = await repository.findOneBy({ tenantId, status: 'enabled' });
       if (other && other.id !== id) {

@@ -19,7 +19,9 @@ describe('roleFor (group-to-role rules)', () => {
     expect(roleFor([], [], null)).toBeNull();
   });
 
-  it('matches group names exactly (case and all)', () => {
-    expect(roleFor(['CP-Admins', 'cp-admins '], rules, null)).toBeNull();
+  it('matches group names trimmed and case-folded (IdPs differ in both)', () => {
+    expect(roleFor(['CP-Admins'], rules, null)).toBe('tenant_admin');
+    expect(roleFor([' ml-team '], rules, null)).toBe('ml_engineer');
+    expect(roleFor(['ml-teams'], rules, null)).toBeNull();
   });
 });

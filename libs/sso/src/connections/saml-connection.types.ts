@@ -92,6 +92,10 @@ export function roleFor(
   rules: readonly RoleRule[],
   defaultRole: Role | null,
 ): Role | null {
-  const matched = new Set(rules.filter((rule) => groups.includes(rule.group)).map((r) => r.role));
+  // IdPs differ in the case and padding of group claims (Entra, ADFS): compare trimmed and
+  // case-folded.
+  const fold = (group: string) => group.trim().toLowerCase();
+  const held = new Set(groups.map(fold));
+  const matched = new Set(rules.filter((rule) => held.has(fold(rule.group))).map((r) => r.role));
   return ROLE_PRECEDENCE.find((role) => matched.has(role)) ?? defaultRole;
 }

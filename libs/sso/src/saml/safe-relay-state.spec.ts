@@ -13,6 +13,12 @@ describe('safeRelayState (no open redirect)', () => {
     '/\\evil.example',
     '\\\\evil.example',
     'javascript:alert(1)',
+    // Dot-segments that collapse into a protocol-relative URL.
+    '/.//evil.example',
+    '/%2e//evil.example',
+    '/%2e%2e//evil.example',
+    '/a/..//evil.example/x',
+    '/./%2e/..//evil.example',
     '/\tevil',
     ' /x',
     '',

@@ -352,6 +352,20 @@ export class SamlLoginService {
           if (existing && existing.status !== 'active') {
             throw new SamlLoginRefused('user_disabled', `${person.email} is disabled here.`, 403);
           }
+          // Users are keyed by the IdP's stable attribute, not by email: an account another IdP
+          // subject already signs in to is never taken over by a new subject showing the same
+          // email (a recycled mailbox, a second directory object). Only an account no subject
+          // holds yet (made before SSO) is claimed by its email.
+          if (
+            existing &&
+            (await identities.existsBy({ tenantId: tenant.id, userId: existing.id }))
+          ) {
+            throw new SamlLoginRefused(
+              'subject_conflict',
+              `${person.email} already belongs to another IdP identity here (users are keyed by ${connection.attributeMapping.userKey}); an administrator must resolve it.`,
+              403,
+            );
+          }
           id =
             existing?.id ??
             (
@@ -496,7 +510,12 @@ export function safeRelayState(value: unknown): string | null {
   try {
     const base = 'https://relay.invalid';
     const url = new URL(value, base);
-    return url.origin === base ? `${url.pathname}${url.search}${url.hash}` : null;
+    if (url.origin !== base) return null;
+    const path = `${url.pathname}${url.search}${url.hash}`;
+    // Check what we would send, not what came in: dot-segments collapse (`/.//evil.example`
+    // becomes `//evil.example`), and a browser reads a leading `//` or `/\` as another host.
+    if (path.startsWith('//') || path.includes('\\') || !path.startsWith('/')) return null;
+    return path;
   } catch {
     return null;
   }
