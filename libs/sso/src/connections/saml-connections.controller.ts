@@ -105,6 +105,9 @@ export class SamlConnectionsController {
   @HttpCode(200)
   @CheckPolicies('enable', 'SamlConnection')
   @ApiOkResponse({ type: SamlConnectionResponse })
+  @ApiBadRequestResponse({
+    description: '`validation_failed` on `ssoUrl`: only https IdP SSO URLs are enabled.',
+  })
   @ApiConflictResponse({ description: '`saml_connection_already_enabled`' })
   @ApiNotFoundResponse({ description: NOT_FOUND })
   async enable(
