@@ -10,7 +10,8 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# No install scripts: nothing the build needs runs one, and it keeps packages from running code here.
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY apps ./apps
 COPY libs ./libs
@@ -30,8 +31,8 @@ ENV NODE_ENV=production \
     MIGRATIONS_RUN=false
 WORKDIR /app
 # uid/gid 10001, no login shell, owns only DATA_DIR (the root filesystem can be mounted read-only).
-RUN groupadd --system --gid 10001 controlplane \
- && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin controlplane \
+RUN groupadd --gid 10001 controlplane \
+ && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin controlplane \
  && mkdir -p /var/lib/control-plane \
  && chown 10001:10001 /var/lib/control-plane \
  && chmod 0700 /var/lib/control-plane
