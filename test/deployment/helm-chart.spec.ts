@@ -148,6 +148,46 @@ describe('helm chart: values.schema.json', () => {
   });
 });
 
+describe('helm chart: template references', () => {
+  /** The schema node of a dotted path below `start`, or undefined when the schema has no such key. */
+  const schemaAt = (start: JsonObject, path: string[]): JsonObject | undefined => {
+    let node: JsonObject | undefined = start;
+    for (const key of path) {
+      const s: JsonObject = resolveRef(schema, node);
+      const next: Json | undefined = isObject(s.properties) ? s.properties[key] : undefined;
+      if (!isObject(next)) return undefined;
+      node = next;
+    }
+    return node;
+  };
+  const component = resolveRef(schema, { $ref: '#/definitions/component' });
+  // The variables the templates bind, and where they point.
+  const VARIABLES: Record<string, JsonObject | undefined> = {
+    '.Values': schema,
+    $c: component,
+    $m: schemaAt(schema, ['migrations']),
+    $np: schemaAt(schema, ['networkPolicy']),
+    $k: schemaAt(schema, ['keyFiles', 'inline']),
+  };
+
+  it.each(TEMPLATES)('%s reads only values the schema describes', (file) => {
+    const text = readChart('templates', file);
+    const unknown: string[] = [];
+    for (const [variable, start] of Object.entries(VARIABLES)) {
+      expect(start).toBeDefined();
+      const pattern = new RegExp(
+        `${variable.replace(/[.$]/g, '\\$&')}((?:\\.[A-Za-z_][A-Za-z0-9_]*)+)`,
+        'g',
+      );
+      for (const match of text.matchAll(pattern)) {
+        const path = match[1].slice(1).split('.');
+        if (!schemaAt(start!, path)) unknown.push(`${variable}.${path.join('.')}`);
+      }
+    }
+    expect(unknown).toEqual([]);
+  });
+});
+
 describe('helm chart: configuration', () => {
   const templates = TEMPLATES.map((file) => readChart('templates', file)).join('\n');
   const configMap = readChart('templates', 'configmap.yaml');
