@@ -3,6 +3,7 @@
 // own (`<database>_bench`, made anew each run) so they never touch the product's data.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+import Redis from 'ioredis';
 import pg from 'pg';
 import { ensureServices } from './services.mjs';
 
@@ -16,6 +17,19 @@ await client.connect();
 await client.query(`DROP DATABASE IF EXISTS "${benchDatabase}" WITH (FORCE)`);
 await client.end();
 url.pathname = `/${benchDatabase}`;
+
+/** Deletes the benches' Redis keys (prefix `cpbench:`): reservations, counters, queues. */
+async function clearBenchKeys() {
+  const redis = new Redis(services.REDIS_URL);
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', 'cpbench:*', 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== '0');
+  await redis.quit();
+}
+await clearBenchKeys();
 
 const filter = process.argv[2] ?? '';
 const benches = readdirSync('bench').filter((f) => f.endsWith('.bench.ts') && f.includes(filter));
@@ -39,3 +53,4 @@ for (const file of benches) {
   );
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
+await clearBenchKeys();
