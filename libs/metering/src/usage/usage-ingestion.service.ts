@@ -27,6 +27,9 @@ export interface UsageEventInput {
   attributes?: Record<string, unknown>;
 }
 
+/** An event that passed {@link UsageIngestionService}'s checks, its attributes as JSON text. */
+type CheckedEvent = Omit<UsageEventInput, 'attributes'> & { attributesJson: string };
+
 export interface RejectedEvent {
   index: number;
   code: string;
@@ -47,6 +50,19 @@ interface InsertedRow {
   quantity: string;
   occurred_at: Date;
 }
+
+/** The fields a usage event may have (API.md `POST /v1/usage/events`). */
+const EVENT_FIELDS: ReadonlySet<string> = new Set([
+  'id',
+  'tenantId',
+  'metric',
+  'quantity',
+  'occurredAt',
+  'endpointId',
+  'apiKeyId',
+  'fineTuningJobId',
+  'attributes',
+]);
 
 const uuidOrAbsent = (value: unknown) => value === undefined || value === null || isUuid(value);
 
@@ -83,11 +99,11 @@ export class UsageIngestionService {
     { now = new Date(), countedInRedis = false }: RecordOptions = {},
   ): Promise<IngestionResult> {
     const rejected: RejectedEvent[] = [];
-    const valid: { index: number; event: UsageEventInput }[] = [];
+    const valid: { index: number; event: CheckedEvent }[] = [];
     events.forEach((raw, index) => {
-      const problem = this.problemOf(raw, now);
-      if (problem) rejected.push({ index, ...problem });
-      else valid.push({ index, event: this.parse(raw as Record<string, unknown>) });
+      const checked = this.check(raw, now);
+      if ('problem' in checked) rejected.push({ index, ...checked.problem });
+      else valid.push({ index, event: checked.event });
     });
     const tenantIds = [...new Set(valid.map((v) => v.event.tenantId))];
     const tenants: { id: string; status: string }[] = tenantIds.length
@@ -114,7 +130,7 @@ export class UsageIngestionService {
     if (!countedInRedis) {
       await this.counters.lockForIngestion(landing.map(({ event }) => event.tenantId as TenantId));
     }
-    const column = <T>(pick: (e: UsageEventInput) => T) => landing.map(({ event }) => pick(event));
+    const column = <T>(pick: (e: CheckedEvent) => T) => landing.map(({ event }) => pick(event));
     const inserted: InsertedRow[] = await this.db.manager.query(
       `WITH input AS (
          SELECT DISTINCT ON (tenant_id, id) *
@@ -157,7 +173,7 @@ export class UsageIngestionService {
         column((e) => e.endpointId ?? null),
         column((e) => e.apiKeyId ?? null),
         column((e) => e.fineTuningJobId ?? null),
-        column((e) => JSON.stringify(e.attributes ?? {})),
+        column((e) => e.attributesJson),
       ],
     );
     if (!countedInRedis) {
@@ -179,26 +195,18 @@ export class UsageIngestionService {
     return { accepted: inserted.length, duplicates: landing.length - inserted.length, rejected };
   }
 
-  /** What is wrong with one event, or undefined when it is well formed. */
-  private problemOf(raw: unknown, now: Date): { code: string; message: string } | undefined {
-    const bad = (message: string) => ({ code: 'invalid_event', message });
+  /** One event as sent: parsed once, or what is wrong with it. */
+  private check(
+    raw: unknown,
+    now: Date,
+  ): { event: CheckedEvent } | { problem: { code: string; message: string } } {
+    const bad = (message: string) => ({ problem: { code: 'invalid_event', message } });
     if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return bad('must be an object');
     // Text PostgreSQL cannot store (NUL, lone surrogates) or nesting too deep to walk.
     const unsafe = unsafeInput(raw);
     if (unsafe) return bad(`${unsafe.path} ${unsafe.message}`);
     const e = raw as Record<string, unknown>;
-    const known = new Set([
-      'id',
-      'tenantId',
-      'metric',
-      'quantity',
-      'occurredAt',
-      'endpointId',
-      'apiKeyId',
-      'fineTuningJobId',
-      'attributes',
-    ]);
-    const unknown = Object.keys(e).find((key) => !known.has(key));
+    const unknown = Object.keys(e).find((key) => !EVENT_FIELDS.has(key));
     if (unknown) return bad(`${unknown} is not a usage event field`);
     if (!isUuid(e.id)) return bad('id must be a UUID');
     if (!isUuid(e.tenantId)) return bad('tenantId must be a UUID');
@@ -225,29 +233,28 @@ export class UsageIngestionService {
     ) {
       return bad('fineTuningJobId must be 1-64 letters, digits, _ or -');
     }
-    if (e.attributes !== undefined) {
-      if (!e.attributes || typeof e.attributes !== 'object' || Array.isArray(e.attributes)) {
-        return bad('attributes must be an object');
-      }
-      const json = JSON.stringify(e.attributes);
-      if (Buffer.byteLength(json) > MAX_ATTRIBUTES_BYTES) {
-        return bad(`attributes must be at most ${MAX_ATTRIBUTES_BYTES} bytes of JSON`);
-      }
+    if (
+      e.attributes !== undefined &&
+      (!e.attributes || typeof e.attributes !== 'object' || Array.isArray(e.attributes))
+    ) {
+      return bad('attributes must be an object');
     }
-    return undefined;
-  }
-
-  private parse(e: Record<string, unknown>): UsageEventInput {
+    const attributesJson = JSON.stringify(e.attributes ?? {});
+    if (Buffer.byteLength(attributesJson) > MAX_ATTRIBUTES_BYTES) {
+      return bad(`attributes must be at most ${MAX_ATTRIBUTES_BYTES} bytes of JSON`);
+    }
     return {
-      id: (e.id as string).toLowerCase(),
-      tenantId: (e.tenantId as string).toLowerCase(),
-      metric: e.metric as QuotaMetric,
-      quantity: e.quantity as number,
-      occurredAt: parseInstant(e.occurredAt)!,
-      endpointId: (e.endpointId as string | undefined) ?? null,
-      apiKeyId: (e.apiKeyId as string | undefined) ?? null,
-      fineTuningJobId: (e.fineTuningJobId as string | undefined) ?? null,
-      attributes: (e.attributes as Record<string, unknown> | undefined) ?? {},
+      event: {
+        id: (e.id as string).toLowerCase(),
+        tenantId: (e.tenantId as string).toLowerCase(),
+        metric: e.metric as QuotaMetric,
+        quantity: e.quantity,
+        occurredAt,
+        endpointId: (e.endpointId as string | undefined) ?? null,
+        apiKeyId: (e.apiKeyId as string | undefined) ?? null,
+        fineTuningJobId: (e.fineTuningJobId as string | undefined) ?? null,
+        attributesJson,
+      },
     };
   }
 }
