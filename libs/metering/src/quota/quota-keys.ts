@@ -25,14 +25,10 @@ export interface ReservationRef {
   occurredAtMs: number;
   /** The ledger id of the usage event its commit records (a UUID). */
   eventId: string;
-  /** Units held. */
-  quantity: number;
-  /** The counters holding them: `<kind>:<periodStartMs>` each. */
-  counters: string[];
 }
 
 const ID =
-  /^(qr_([0-9a-f]{32})\.([a-z_]+)\.(\d{1,15})\.([0-9a-f]{32})\.(\d{1,16})(?:\.((?:(?:term|month|day|level):\d{1,15},?)+))?)~([0-9a-f]{32})$/;
+  /^(qr_([0-9a-f]{32})\.([a-z_]+)\.(\d{1,15})\.([0-9a-f]{32})\.(\d{1,16})(?:\.(?:(?:term|month|day|level):\d{1,15},?)+)?)~([0-9a-f]{32})$/;
 
 /**
  * A reservation's member in its tenant's expiry set:
@@ -54,7 +50,7 @@ export function newReservationId(
   const member =
     `qr_${hex(tenantId)}.${metric}.${occurredAtMs}.${hex(eventId)}.${quantity}` +
     (lines.length > 0 ? `.${lines.join(',')}` : '');
-  return { member, ref: { tenantId, metric, occurredAtMs, eventId, quantity, counters: lines } };
+  return { member, ref: { tenantId, metric, occurredAtMs, eventId } };
 }
 
 /** The reservation id of `member`: the member, `~`, and the first 128 bits of its HMAC. */
@@ -73,7 +69,7 @@ export function parseReservationId(
   if (typeof id !== 'string' || id.length > 512) return undefined;
   const match = ID.exec(id);
   if (!match) return undefined;
-  const [, member, tenantHex, metricName, at, eventHex, quantityText, counters, mac] = match;
+  const [, member, tenantHex, metricName, at, eventHex, quantityText, mac] = match;
   const expected = Buffer.from(macOf(member, key), 'hex');
   if (!timingSafeEqual(expected, Buffer.from(mac, 'hex'))) return undefined;
   const metric = metricName as QuotaMetric;
@@ -89,8 +85,6 @@ export function parseReservationId(
       metric,
       occurredAtMs: Number(at),
       eventId,
-      quantity,
-      counters: counters ? counters.split(',').filter(Boolean) : [],
     },
   };
 }

@@ -41,7 +41,7 @@ export interface QuotaPlan {
   /** The Redis plan token this plan was read under (see quota-scripts.ts). */
   token: string;
   contract: { id: string; contractNumber: string; version: number } | null;
-  lines: PlanLine[];
+  /** The lines of each metric (a metric no line covers is absent: unlimited). */
   byMetric: ReadonlyMap<QuotaMetric, PlanLine[]>;
   /** The plan is re-read at this instant (a period ends, an amendment takes effect), ms. */
   validUntilMs: number;
@@ -182,7 +182,6 @@ export class QuotaPlanService {
             version: view.version.version,
           }
         : null,
-      lines,
       byMetric,
       validUntilMs,
     };
