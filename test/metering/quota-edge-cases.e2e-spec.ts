@@ -1,15 +1,12 @@
 import { asTenantId, TenantDb, TenantOffboarded } from '@app/authz';
-import {
-  QuotaReservationService,
-  Reservation,
-  UnknownReservation,
-  UsageIngestionService,
-} from '@app/metering';
+import { QuotaReservationService, UnknownReservation, UsageIngestionService } from '@app/metering';
 import {
   activeContract,
   bearer,
   createTenant,
+  granted,
   platformAdminKey,
+  quotaLines,
   recordUsage,
   TestApp,
 } from '@app/testing';
@@ -31,14 +28,7 @@ describe('quota reservations: edge cases', () => {
 
   const reserve = (tenantId: string, quantity: number, metric = 'total_tokens') =>
     quotas.reserve({ tenantId: asTenantId(tenantId), metric: metric as never, quantity });
-  const granted = (r: Reservation) => {
-    if (!r.granted) throw new Error(`refused: ${JSON.stringify(r)}`);
-    return r;
-  };
-  const used = async (tenantId: string) =>
-    (await t.http.get(`/v1/tenants/${tenantId}/quotas`).set(admin()).expect(200)).body.data.map(
-      (line: { used: number }) => line.used,
-    );
+  const used = async (tenantId: string) => (await quotaLines(t, tenantId)).map((line) => line.used);
 
   it('refuses ids it never issued: a well-formed id with a forged signature records nothing', async () => {
     const tenant = await createTenant(t);

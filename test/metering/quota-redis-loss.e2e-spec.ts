@@ -1,14 +1,16 @@
 import { asTenantId } from '@app/authz';
 import { RepeatableJobs } from '@app/core';
-import { QuotaReservationService, QuotaStateUnavailable, Reservation } from '@app/metering';
+import { QuotaReservationService, QuotaStateUnavailable } from '@app/metering';
 import {
   activeContract,
   bearer,
   createTenant,
   expectEventually,
+  granted,
   hasRedisServer,
   platformAdminKey,
   PrivateRedis,
+  quotaLines,
   recordUsage,
   startPrivateRedis,
   TestApp,
@@ -48,14 +50,8 @@ const admin = () => bearer(platformAdminKey());
 
   const reserve = (tenantId: string, metric: string, quantity: number) =>
     quotas.reserve({ tenantId: asTenantId(tenantId), metric: metric as never, quantity });
-  const granted = (r: Reservation) => {
-    if (!r.granted) throw new Error(`refused: ${JSON.stringify(r)}`);
-    return r;
-  };
   const ledgerUsed = async (tenantId: string) =>
-    (await t.http.get(`/v1/tenants/${tenantId}/quotas`).set(admin()).expect(200)).body.data.map(
-      (line: { metric: string; used: number }) => line.used,
-    );
+    (await quotaLines(t, tenantId)).map((line) => line.used);
 
   it('rebuilds counters from the ledger after a FLUSHALL in the middle of traffic', async () => {
     const tenant = await createTenant(t);
@@ -100,7 +96,7 @@ const admin = () => bearer(platformAdminKey());
     expect(probe.lines.map((line) => line.used)).toEqual([BigInt(dayUsed), BigInt(termUsed)]);
     expect(dayUsed).toBeGreaterThan(1234);
     // The soft term line went over and is accounted as overage.
-    const [, term] = (await t.http.get(`/v1/tenants/${tenant.id}/quotas`).set(admin())).body.data;
+    const [, term] = await quotaLines(t, tenant.id);
     expect(term.overage).toBe(Math.max(0, termUsed - 40_000));
   }, 60_000);
 

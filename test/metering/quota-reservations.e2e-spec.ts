@@ -1,15 +1,12 @@
 import { asTenantId } from '@app/authz';
-import {
-  QuotaReservationService,
-  Reservation,
-  ReservationSettled,
-  UnknownReservation,
-} from '@app/metering';
+import { QuotaReservationService, ReservationSettled, UnknownReservation } from '@app/metering';
 import {
   activeContract,
   bearer,
   createTenant,
+  granted,
   platformAdminKey,
+  quotaLines,
   recordUsage,
   TestApp,
 } from '@app/testing';
@@ -35,12 +32,7 @@ describe('quota reservations', () => {
   };
   const reserve = (tenantId: string, quantity: number, metric = 'total_tokens' as const) =>
     quotas.reserve({ tenantId: asTenantId(tenantId), metric, quantity });
-  const granted = (r: Reservation) => {
-    if (!r.granted) throw new Error(`refused: ${JSON.stringify(r)}`);
-    return r;
-  };
-  const quotaStatus = async (tenantId: string) =>
-    (await t.http.get(`/v1/tenants/${tenantId}/quotas`).set(admin()).expect(200)).body.data;
+  const quotaStatus = (tenantId: string) => quotaLines(t, tenantId);
 
   it('never grants more than a hard limit: 200 concurrent reservations of random sizes, 10 rounds', async () => {
     const limit = 10_000;

@@ -8,3 +8,4 @@ export * from './contracts';
 export * from './private-redis';
 export * from './saml-idp';
 export * from './dns-server';
+export * from './quotas';
