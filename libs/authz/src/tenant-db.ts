@@ -131,13 +131,6 @@ export class TenantDb {
     const inContext = async () => {
       const afterCommit: (() => unknown)[] = [];
       const afterRollback: (() => unknown)[] = [];
-      const runAll = async (callbacks: (() => unknown)[], what: string) => {
-        for (const callback of callbacks) {
-          await Promise.resolve()
-            .then(callback)
-            .catch((error: Error) => this.logger.warn(`${what} callback: ${error.message}`));
-        }
-      };
       let result: T;
       try {
         result = await this.transaction(
@@ -159,10 +152,10 @@ export class TenantDb {
           options,
         );
       } catch (error) {
-        await runAll(afterRollback, 'after-rollback');
+        await this.runCallbacks(afterRollback, 'after-rollback');
         throw error;
       }
-      await runAll(afterCommit, 'after-commit');
+      await this.runCallbacks(afterCommit, 'after-commit');
       return result;
     };
     // A transaction started inside another one (a service's own unit of work called from a
@@ -174,13 +167,16 @@ export class TenantDb {
   /**
    * Runs `callback` once the current scoped transaction ({@link run}) has committed, and never
    * if it rolls back: for effects outside PostgreSQL that must not run ahead of the data they
-   * announce (telling Redis a contract changed). A failing callback is logged, not thrown: the
-   * transaction is already committed.
-   *
-   * @throws NoTenantScopeError outside a scoped transaction.
+   * announce (telling Redis a contract changed). Outside a scoped transaction there is nothing
+   * to wait for, so it runs at once. A failing callback is logged, not thrown: the transaction is
+   * already committed.
    */
   afterCommit(callback: () => unknown): void {
-    this.callbacks(CLS_AFTER_COMMIT).push(callback);
+    const pending = this.cls.isActive()
+      ? this.cls.get<(() => unknown)[] | undefined>(CLS_AFTER_COMMIT)
+      : undefined;
+    if (pending) pending.push(callback);
+    else void this.runCallbacks([callback], 'after-commit');
   }
 
   /**
@@ -191,15 +187,20 @@ export class TenantDb {
    * @throws NoTenantScopeError outside a scoped transaction.
    */
   afterRollback(callback: () => unknown): void {
-    this.callbacks(CLS_AFTER_ROLLBACK).push(callback);
+    const pending = this.cls.isActive()
+      ? this.cls.get<(() => unknown)[] | undefined>(CLS_AFTER_ROLLBACK)
+      : undefined;
+    if (!pending) throw new NoTenantScopeError();
+    pending.push(callback);
   }
 
-  private callbacks(slot: string): (() => unknown)[] {
-    const callbacks = this.cls.isActive()
-      ? this.cls.get<(() => unknown)[] | undefined>(slot)
-      : undefined;
-    if (!callbacks) throw new NoTenantScopeError();
-    return callbacks;
+  /** Runs callbacks in order; a failing one is logged and the rest still run. */
+  private async runCallbacks(callbacks: (() => unknown)[], what: string): Promise<void> {
+    for (const callback of callbacks) {
+      await Promise.resolve()
+        .then(callback)
+        .catch((error: Error) => this.logger.warn(`${what} callback: ${error.message}`));
+    }
   }
 
   /**

@@ -68,11 +68,7 @@ export class QuotaPlanInvalidator implements QuotaPlanListener {
         // Replicas re-read plans within QUOTA_PLAN_MAX_AGE_MS anyway.
         this.logger.warn(`could not renew the quota plan token of ${tenantId}: ${error.message}`);
       });
-    try {
-      this.db.afterCommit(renew);
-    } catch {
-      void renew();
-    }
+    this.db.afterCommit(renew);
   }
 }
 

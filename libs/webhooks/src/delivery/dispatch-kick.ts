@@ -1,4 +1,4 @@
-import { NoTenantScopeError, TenantDb } from '@app/authz';
+import { TenantDb } from '@app/authz';
 import { withTraceContext } from '@app/core';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
@@ -29,12 +29,7 @@ export class WebhookDispatchKick {
 
   /** Queues a dispatch once the current scoped transaction commits (now, outside one). */
   afterCommit(tenantId: string): void {
-    try {
-      this.db.afterCommit(() => this.queueDispatch(tenantId));
-    } catch (error) {
-      if (!(error instanceof NoTenantScopeError)) throw error;
-      void this.queueDispatch(tenantId);
-    }
+    this.db.afterCommit(() => this.queueDispatch(tenantId));
   }
 
   private async queueDispatch(tenantId: string): Promise<void> {
