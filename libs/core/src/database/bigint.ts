@@ -18,3 +18,18 @@ export function toSafeInteger(value: string | bigint | number): number {
   if (!Number.isSafeInteger(n)) throw new RangeError(`${String(value)} is not a safe integer`);
   return n;
 }
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** Whether a bigint count lies beyond ±(2^53 − 1), where JSON readers lose exactness. */
+export function beyondSafeInteger(value: bigint): boolean {
+  return value > MAX_SAFE || value < -MAX_SAFE;
+}
+
+/**
+ * A bigint count as a JSON number, clamped to ±(2^53 − 1) (Number.MAX_SAFE_INTEGER); responses
+ * that clamp say so with an `overflow` flag ({@link beyondSafeInteger}).
+ */
+export function clampToSafeInteger(value: bigint): number {
+  return Number(value > MAX_SAFE ? MAX_SAFE : value < -MAX_SAFE ? -MAX_SAFE : value);
+}

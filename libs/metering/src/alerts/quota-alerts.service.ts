@@ -1,6 +1,6 @@
 import { AuditService } from '@app/audit';
 import { TenantDb, TenantId } from '@app/authz';
-import { Actor, actorRef, Page, tenantRowsNewestFirst } from '@app/core';
+import { Actor, actorRef, clampToSafeInteger, Page, tenantRowsNewestFirst } from '@app/core';
 import { ContractService, QuotaLineStatus, QuotaStatusService } from '@app/tenancy';
 import { WebhookService } from '@app/webhooks';
 import { Injectable, Logger } from '@nestjs/common';
@@ -10,8 +10,6 @@ import { QuotaAlert, QuotaAlertSettings } from './quota-alert.entity';
 export const DEFAULT_ALERT_THRESHOLDS = [80, 100] as const;
 /** The audit action and webhook event type of an alert. */
 export const QUOTA_ALERT_EVENT = 'quota.threshold_reached' as const;
-
-const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** What an alert says (audit `changes.after` and the webhook's `data`). */
 export interface QuotaAlertPayload {
@@ -123,7 +121,7 @@ export class QuotaAlertsService {
     line: QuotaLineStatus,
     threshold: number,
   ): Promise<QuotaAlertPayload | undefined> {
-    const used = Number(line.used > SAFE ? SAFE : line.used);
+    const used = clampToSafeInteger(line.used);
     const inserted: { id: string }[] = await this.db.manager.query(
       `INSERT INTO quota_alerts (tenant_id, contract_id, metric, period, period_start, period_end,
          threshold, enforcement, quota_limit, used)

@@ -1,5 +1,5 @@
 import { asTenantId, CheckPolicies } from '@app/authz';
-import { IsInstant } from '@app/core';
+import { beyondSafeInteger, clampToSafeInteger, IsInstant } from '@app/core';
 import { QUOTA_METRICS, QuotaMetric } from '@app/tenancy';
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import {
@@ -17,8 +17,6 @@ import {
   UsageGroup,
   UsageQueryService,
 } from './usage-query.service';
-
-const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Query of `GET /v1/tenants/{tenantId}/usage` (API.md, Contracts and quotas). */
 export class UsageQueryDto {
@@ -115,9 +113,9 @@ export class UsageController {
       timeZone,
       data: rows.map(({ quantity, events, ...row }) => ({
         ...row,
-        quantity: Number(quantity > SAFE ? SAFE : quantity < -SAFE ? -SAFE : quantity),
+        quantity: clampToSafeInteger(quantity),
         events: Number(events),
-        overflow: quantity > SAFE || quantity < -SAFE,
+        overflow: beyondSafeInteger(quantity),
       })),
     };
   }

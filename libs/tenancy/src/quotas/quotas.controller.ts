@@ -1,16 +1,10 @@
+import { beyondSafeInteger, clampToSafeInteger } from '@app/core';
 import { asTenantId, CheckPolicies } from '@app/authz';
 import { Controller, Get, Param } from '@nestjs/common';
 import { ApiNotFoundResponse, ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { QUOTA_ENFORCEMENTS, QUOTA_METRICS, QUOTA_PERIODS } from '../contracts/contract-terms';
 import { ApiTenantIdParam, NOT_FOUND_TENANT } from '../openapi';
 import { QuotaStatusService } from './quota-status.service';
-
-const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-
-/** A count as a JSON number, clamped to Number.MAX_SAFE_INTEGER (2^53 − 1). */
-function clamped(value: bigint): number {
-  return Number(value > SAFE ? SAFE : value);
-}
 
 class QuotaLineStatusResponse {
   @ApiProperty({ enum: QUOTA_METRICS }) metric!: string;
@@ -93,11 +87,11 @@ export class QuotasController {
         period: line.period,
         enforcement: line.enforcement,
         limit: line.limit,
-        used: clamped(line.used),
-        remaining: clamped(line.remaining),
+        used: clampToSafeInteger(line.used),
+        remaining: clampToSafeInteger(line.remaining),
         percent: line.percent,
-        overage: clamped(line.overage),
-        overflow: line.used > SAFE || line.overage > SAFE,
+        overage: clampToSafeInteger(line.overage),
+        overflow: beyondSafeInteger(line.used) || beyondSafeInteger(line.overage),
         periodStart: line.periodStart.toISOString(),
         periodEnd: line.periodEnd.toISOString(),
       })),
