@@ -25,6 +25,12 @@ const admin = () => bearer(platformAdminKey());
  * server) on a Redis of their own, since flushing the shared one would wipe every other test
  * worker's queues.
  */
+if (!hasRedisServer()) {
+  process.stderr.write(
+    'quota-redis-loss: SKIPPED, no redis-server binary on the PATH to lose data on (CI has one)\n',
+  );
+}
+
 (hasRedisServer() ? describe : describe.skip)('quota counters when Redis loses its data', () => {
   let redis: PrivateRedis;
   let t: TestApp;
