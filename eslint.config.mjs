@@ -13,6 +13,8 @@ const LIBS = [
   'audit',
   'webhooks',
   'sso',
+  'endpoints',
+  'language-model',
   'testing',
 ];
 
