@@ -24,7 +24,9 @@ export type Action =
   | 'enable'
   | 'disable'
   | 'verify'
-  | 'test';
+  | 'test'
+  | 'start'
+  | 'stop';
 
 /**
  * Subject types. Each library adds its own when it declares a policy; `all` matches every one.

@@ -9,6 +9,7 @@ export * from './contracts/periods';
 export * from './quotas/quota-status.service';
 export * from './quotas/usage-reader.port';
 export * from './regions/region.policy';
+export * from './regions/region.entity';
 export * from './regions/region.service';
 export * from './tenancy-problems';
 export * from './tenancy.module';

@@ -175,6 +175,20 @@ export const configSchema = z
      * each with ±20 % jitter.
      */
     WEBHOOK_RETRY_BASE_MS: positiveMs.default(10_000),
+    /** Where dedicated endpoints run: `local` (model-server processes) or `kubernetes`. */
+    ENDPOINT_PROVIDER: z.enum(['local', 'kubernetes']).default('local'),
+    /** How often the worker reconciles every endpoint (changes are also reconciled at once). */
+    ENDPOINT_RECONCILE_INTERVAL_MS: positiveMs.default(15_000),
+    /** How long an endpoint may provision or update before it is marked `failed`, ms. */
+    ENDPOINT_PROVISION_TIMEOUT_MS: positiveMs.default(5 * 60 * 1000),
+    /** Replicas the `local` provider runs at most on this machine, across tenants. */
+    LOCAL_PROVIDER_MAX_REPLICAS: z
+      .string()
+      .regex(/^\d{1,3}$/, 'must be an integer from 1 to 256')
+      .transform(Number)
+      .pipe(z.number())
+      .refine((n) => n >= 1 && n <= 256, 'must be an integer from 1 to 256')
+      .default(16),
     /**
      * The api's public origin as browsers and identity providers reach it (scheme, host, port, no
      * path): SAML entity IDs, ACS URLs and discovery login URLs are built from it.

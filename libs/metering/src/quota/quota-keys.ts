@@ -44,8 +44,8 @@ export function newReservationId(
   occurredAtMs: number,
   quantity: number,
   counters: readonly { kind: CounterKind; periodStartMs: number }[],
+  eventId: string = randomUUID(),
 ): { member: string; ref: ReservationRef } {
-  const eventId = randomUUID();
   const lines = counters.map((c) => `${c.kind}:${c.periodStartMs}`);
   const member =
     `qr_${hex(tenantId)}.${metric}.${occurredAtMs}.${hex(eventId)}.${quantity}` +

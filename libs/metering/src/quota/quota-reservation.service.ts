@@ -28,6 +28,11 @@ export interface ReserveRequest {
   quantity: number;
   /** How long it holds its units unless committed or released, ms; QUOTA_RESERVATION_TTL_MS. */
   ttlMs?: number;
+  /**
+   * The id (UUID) its usage event gets on commit; random unless given. A caller that may have
+   * to record the usage itself after a crash (ingestion dedupes by id) chooses it up front.
+   */
+  eventId?: string;
 }
 
 /** What the usage event of a commit records besides its quantity (API.md usage events). */
@@ -238,6 +243,7 @@ export class QuotaReservationService {
             kind: line.kind,
             periodStartMs: line.periodStart?.getTime() ?? 0,
           })),
+          request.eventId,
         );
         itemArgs.push(
           String(group),
@@ -483,6 +489,7 @@ export class QuotaReservationService {
       now,
       request.quantity,
       [],
+      request.eventId,
     );
     return {
       granted: true,

@@ -1,0 +1,62 @@
+import { APP_CONFIG, AppConfig } from '@app/core';
+import { BullModule } from '@nestjs/bullmq';
+import { Global, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { CatalogModel } from './catalog/catalog-model.entity';
+import { CatalogController } from './catalog/catalog.controller';
+import { CatalogService } from './catalog/catalog.service';
+import { Endpoint, EndpointEventRecord } from './endpoints/endpoint.entity';
+import { EndpointService } from './endpoints/endpoint.service';
+import { EndpointsController } from './endpoints/endpoints.controller';
+import { ENDPOINTS_QUEUE } from './endpoints.constants';
+import { ENDPOINT_PROVIDER } from './providers/endpoint-provider';
+import { LocalProvider } from './providers/local/local.provider';
+import { EndpointReconciler } from './reconciler/endpoint-reconciler';
+import {
+  EndpointReconcileProcessor,
+  EndpointReconcileScheduler,
+} from './reconciler/endpoint-reconcile.processor';
+import { ReconcileKick } from './reconciler/reconcile-kick';
+
+/**
+ * Endpoints' core for every process: the catalog, the endpoint service and the `endpoints`
+ * queue its changes kick. Global, so the gateway and fine-tuning inject them directly.
+ */
+@Global()
+@Module({
+  imports: [
+    TypeOrmModule.forFeature([CatalogModel, Endpoint, EndpointEventRecord]),
+    BullModule.registerQueue({ name: ENDPOINTS_QUEUE }),
+  ],
+  providers: [CatalogService, EndpointService, ReconcileKick],
+  exports: [CatalogService, EndpointService, ReconcileKick, BullModule],
+})
+export class EndpointsCoreModule {}
+
+/** The endpoints API: `/v1/catalog/models` and `/v1/tenants/{tenantId}/endpoints`. */
+@Module({
+  imports: [EndpointsCoreModule],
+  controllers: [CatalogController, EndpointsController],
+})
+export class EndpointsModule {}
+
+/** Endpoints in the worker: the provider, the reconciler, its queue processor and sweep. */
+@Module({
+  imports: [EndpointsCoreModule],
+  providers: [
+    LocalProvider,
+    {
+      provide: ENDPOINT_PROVIDER,
+      inject: [APP_CONFIG, LocalProvider],
+      useFactory: (config: AppConfig, local: LocalProvider) => {
+        if (config.ENDPOINT_PROVIDER === 'local') return local;
+        throw new Error('ENDPOINT_PROVIDER=kubernetes is wired once the provider lands');
+      },
+    },
+    EndpointReconciler,
+    EndpointReconcileProcessor,
+    EndpointReconcileScheduler,
+  ],
+  exports: [EndpointReconciler, ENDPOINT_PROVIDER],
+})
+export class EndpointsWorkerModule {}
