@@ -83,7 +83,7 @@ export class Endpoints1764634700000 implements MigrationInterface {
         reconcile_failures  integer NOT NULL DEFAULT 0,
         gpu_hours_recorded  bigint NOT NULL DEFAULT 0,
         quota_event_id      uuid NOT NULL,
-        -- The +1 `dedicated_endpoints` usage event is in the ledger (the commit after create, or
+        -- The +1 dedicated_endpoints usage event is in the ledger (the commit after create, or
         -- the reconciler's repair when that commit was lost).
         quota_recorded      boolean NOT NULL DEFAULT false,
         created_at          timestamptz NOT NULL DEFAULT now(),

@@ -1,3 +1,4 @@
+import { EndpointsModule } from '@app/endpoints';
 import { AuditModule } from '@app/audit';
 import { AuthzModule } from '@app/authz';
 import { AppConfig, CoreModule, CoreModuleOptions, HttpAppOptions, QueueModule } from '@app/core';
@@ -24,6 +25,7 @@ export class AppModule {
         AuditModule,
         WebhooksModule,
         SsoModule,
+        EndpointsModule,
       ],
     };
   }

@@ -1,3 +1,4 @@
+import { EndpointsWorkerModule } from '@app/endpoints';
 import {
   AppConfig,
   CoreModule,
@@ -36,6 +37,7 @@ export class WorkerModule {
         AuditWorkerModule,
         WebhooksCoreModule,
         WebhooksWorkerModule,
+        EndpointsWorkerModule,
       ],
     };
   }

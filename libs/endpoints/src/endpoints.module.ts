@@ -1,4 +1,5 @@
 import { APP_CONFIG, AppConfig } from '@app/core';
+import { TenancyCoreModule } from '@app/tenancy';
 import { BullModule } from '@nestjs/bullmq';
 import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -10,6 +11,7 @@ import { EndpointService } from './endpoints/endpoint.service';
 import { EndpointsController } from './endpoints/endpoints.controller';
 import { ENDPOINTS_QUEUE } from './endpoints.constants';
 import { ENDPOINT_PROVIDER } from './providers/endpoint-provider';
+import { KubernetesProvider } from './providers/kubernetes';
 import { LocalProvider } from './providers/local/local.provider';
 import { EndpointReconciler } from './reconciler/endpoint-reconciler';
 import {
@@ -25,6 +27,7 @@ import { ReconcileKick } from './reconciler/reconcile-kick';
 @Global()
 @Module({
   imports: [
+    TenancyCoreModule,
     TypeOrmModule.forFeature([CatalogModel, Endpoint, EndpointEventRecord]),
     BullModule.registerQueue({ name: ENDPOINTS_QUEUE }),
   ],
@@ -48,10 +51,17 @@ export class EndpointsModule {}
     {
       provide: ENDPOINT_PROVIDER,
       inject: [APP_CONFIG, LocalProvider],
-      useFactory: (config: AppConfig, local: LocalProvider) => {
-        if (config.ENDPOINT_PROVIDER === 'local') return local;
-        throw new Error('ENDPOINT_PROVIDER=kubernetes is wired once the provider lands');
-      },
+      useFactory: (config: AppConfig, local: LocalProvider) =>
+        config.ENDPOINT_PROVIDER === 'kubernetes'
+          ? new KubernetesProvider({
+              namespaceTemplate: config.KUBERNETES_NAMESPACE,
+              createNamespaces: config.KUBERNETES_CREATE_NAMESPACES,
+              image: config.KUBERNETES_VLLM_IMAGE,
+              modelsVolumeClaim: config.KUBERNETES_MODELS_PVC,
+              modelSources: config.KUBERNETES_MODEL_SOURCES,
+              gpuProducts: config.KUBERNETES_GPU_PRODUCTS,
+            })
+          : local,
     },
     EndpointReconciler,
     EndpointReconcileProcessor,

@@ -48,6 +48,27 @@ const byteSize = z.string().transform((value, ctx) => {
 });
 
 /** Milliseconds for timers: positive, and at most 2^31-1 (Node's setTimeout limit, ~24.8 days). */
+/** A JSON object of strings, e.g. `{"h100": "NVIDIA-H100-80GB-HBM3"}`. */
+const jsonStringMap = z
+  .string()
+  .transform((text, ctx) => {
+    try {
+      const value: unknown = JSON.parse(text);
+      if (
+        value &&
+        typeof value === 'object' &&
+        !Array.isArray(value) &&
+        Object.values(value).every((v) => typeof v === 'string')
+      ) {
+        return value as Record<string, string>;
+      }
+    } catch {
+      // Reported below.
+    }
+    ctx.addIssue({ code: 'custom', message: 'must be a JSON object of strings' });
+    return z.NEVER;
+  });
+
 const positiveMs = z
   .string()
   .regex(/^\d{1,10}$/, 'must be a positive integer number of milliseconds')
@@ -189,6 +210,21 @@ export const configSchema = z
       .pipe(z.number())
       .refine((n) => n >= 1 && n <= 256, 'must be an integer from 1 to 256')
       .default(16),
+    /** `kubernetes` provider: the namespace of endpoint resources (`{region}` is substituted). */
+    KUBERNETES_NAMESPACE: z.string().min(1, 'must not be empty').default('ai-endpoints'),
+    /** `kubernetes` provider: create missing namespaces (needs cluster-level RBAC). */
+    KUBERNETES_CREATE_NAMESPACES: booleanString.default(false),
+    /** `kubernetes` provider: the vLLM image of every replica. */
+    KUBERNETES_VLLM_IMAGE: z.string().min(1, 'must not be empty').default('vllm/vllm-openai:v0.6.3'),
+    /** `kubernetes` provider: PersistentVolumeClaim holding base-model weights. */
+    KUBERNETES_MODELS_PVC: z.string().min(1, 'must not be empty').default('model-weights'),
+    /**
+     * `kubernetes` provider: JSON object from catalog model id to where vLLM loads its weights
+     * (a path on the weights volume or a Hugging Face id); unset ids load `/models/<id>`.
+     */
+    KUBERNETES_MODEL_SOURCES: jsonStringMap.default({}),
+    /** `kubernetes` provider: JSON object from catalog GPU type to the node label's GPU product. */
+    KUBERNETES_GPU_PRODUCTS: jsonStringMap.default({}),
     /**
      * The api's public origin as browsers and identity providers reach it (scheme, host, port, no
      * path): SAML entity IDs, ACS URLs and discovery login URLs are built from it.

@@ -250,7 +250,7 @@ export class EndpointReconciler {
 
     // The status transition.
     const decision = this.decide(endpoint, run);
-    let status = endpoint.status;
+    let status: Endpoint['status'] = endpoint.status;
     let statusReason = endpoint.statusReason;
     if (decision) {
       const to = endpointTransition(endpoint.status, decision.observation);
@@ -288,7 +288,8 @@ export class EndpointReconciler {
       {
         status,
         statusReason,
-        observed: { replicas: observed.replicas, url: observed.url },
+        // jsonb: TypeORM's deep-partial type does not fit open-ended handles.
+        observed: { replicas: observed.replicas, url: observed.url } as never,
         ...(converged || status === 'stopped' ? { observedGeneration: spec.generation } : {}),
         reconcileFailures: failure?.retryable ? endpoint.reconcileFailures + 1 : 0,
         ...(status !== endpoint.status ? { updatedAt: () => 'now()' } : {}),
