@@ -1,6 +1,10 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { InvalidArtifactError, NgramLanguageModel, type ModelArtifact } from './ngram-language-model';
+import {
+  InvalidArtifactError,
+  NgramLanguageModel,
+  type ModelArtifact,
+} from './ngram-language-model';
 
 /**
  * Writes a model artifact as JSON (`{"format":"acp-ngram-lm","version":1,…}`, see

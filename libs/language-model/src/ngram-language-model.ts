@@ -292,7 +292,10 @@ export class NgramLanguageModel {
     const topP = options.topP ?? 1;
     const stops = (options.stop ?? []).filter((stop) => stop.length > 0);
     const random = new SeededRandom(options.seed ?? randomInt(2 ** 31));
-    const history = [...this.startPadding(), ...(typeof prompt === 'string' ? encode(prompt) : prompt)];
+    const history = [
+      ...this.startPadding(),
+      ...(typeof prompt === 'string' ? encode(prompt) : prompt),
+    ];
     let text = '';
     let emitted = 0;
     let pending: number[] = [];
