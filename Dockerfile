@@ -41,6 +41,7 @@ COPY --from=deps /app/package.json ./package.json
 # dist/migrations/*.js is where the apps and the migration CLI load migrations from
 # (MIGRATIONS_GLOB resolves <dist>/libs/core/src/database/../../../../migrations).
 COPY --from=build /src/dist ./dist
+COPY --from=build /src/libs/language-model/corpus ./libs/language-model/corpus
 USER 10001:10001
 EXPOSE 3000 3002
 # Exec form: node is PID 1 and receives SIGTERM itself (graceful shutdown, SHUTDOWN_TIMEOUT_MS).

@@ -41,7 +41,9 @@ describe('dedicated endpoints API (catalog, compliance and quota checks)', () =>
   /** A tenant with a profile, a contract (unless `lines` is null) and an ML engineer. */
   async function tenantWith(
     profile: Record<string, unknown> = EU_LLAMA,
-    lines: { metric: string; limit: number; enforcement: 'hard' | 'soft' }[] | null = [],
+    lines: { metric: string; limit: number; enforcement: 'hard' | 'soft' }[] | null = [
+      { metric: 'dedicated_endpoints', limit: 50, enforcement: 'hard' },
+    ],
   ): Promise<{ id: string; engineer: string; path: string }> {
     const tenant = await createTenant(t);
     await t.http
@@ -277,7 +279,7 @@ describe('dedicated endpoints API (catalog, compliance and quota checks)', () =>
       const res = await t.http.post(path).set(bearer(engineer)).send(spec()).expect(409);
       expect(res.body).toMatchObject({ code: 'endpoint_quota_exceeded', limit: 1, used: 1 });
       const quotas = await t.http.get(path.replace('/endpoints', '/quotas')).set(admin());
-      expect(quotas.body.lines).toEqual([
+      expect(quotas.body.data).toEqual([
         expect.objectContaining({ metric: 'dedicated_endpoints', used: 1 }),
       ]);
     });
@@ -380,7 +382,12 @@ describe('dedicated endpoints API (catalog, compliance and quota checks)', () =>
 
     it('refuses a suspended tenant’s endpoints even to staff: tenant_suspended', async () => {
       const { id, path } = await tenantWith();
-      await t.http.post(`/v1/tenants/${id}/suspend`).set(admin()).send({ reason: 'unpaid' }).expect(200);
+      await t.http.post(`/v1/tenants/${id}/activate`).set(admin()).send({}).expect(200);
+      await t.http
+        .post(`/v1/tenants/${id}/suspend`)
+        .set(admin())
+        .send({ reason: 'unpaid' })
+        .expect(200);
       const res = await t.http.post(path).set(admin()).send(spec()).expect(403);
       expect(res.body.code).toBe('tenant_suspended');
     });
@@ -441,7 +448,7 @@ describe('dedicated endpoints API (catalog, compliance and quota checks)', () =>
         .expect(409);
       expect(start.body).toMatchObject({
         code: 'illegal_endpoint_transition',
-        status: 'pending',
+        endpointStatus: 'pending',
         allowed: ['update', 'stop', 'delete'],
       });
       await t.http.delete(`${path}/${body.id}`).set(bearer(engineer)).expect(202);
@@ -451,7 +458,7 @@ describe('dedicated endpoints API (catalog, compliance and quota checks)', () =>
           .set(bearer(engineer))
           .send({})
           .expect(409);
-        expect(res.body).toMatchObject({ status: 'deleting', allowed: [] });
+        expect(res.body).toMatchObject({ endpointStatus: 'deleting', allowed: [] });
       }
       await t.http.patch(`${path}/${body.id}`).set(bearer(engineer)).send({ replicas: 1 }).expect(409);
       await t.http.delete(`${path}/${body.id}`).set(bearer(engineer)).expect(409);

@@ -39,6 +39,8 @@ export const TenantOffboarded = defineProblem({
     'An offboarded tenant is read-only: no request changes its data any more (profile, contracts, account managers, API keys, …). Staff may still read it. Nothing was changed.',
 });
 
+/** The CLS key holding every `authz.*` value (nestjs-cls nests dotted keys in one object). */
+const CLS_NAMESPACE = 'authz';
 const CLS_MANAGER = 'authz.entityManager';
 const CLS_SCOPE = 'authz.dbScope';
 const CLS_AFTER_COMMIT = 'authz.afterCommit';
@@ -161,7 +163,13 @@ export class TenantDb {
     // A transaction started inside another one (a service's own unit of work called from a
     // request) gets a child context, so the outer transaction stays current for its caller.
     const nested = this.cls.isActive() && this.cls.get(CLS_MANAGER) !== undefined;
-    return this.cls.isActive() && !nested ? inContext() : this.cls.run(inContext);
+    if (this.cls.isActive() && !nested) return inContext();
+    return this.cls.run(() => {
+      // The child context is a shallow copy: the `authz.*` keys live in one shared object, which
+      // the child must not write through into its parent's (the outer transaction's manager).
+      this.cls.set(CLS_NAMESPACE, { ...(this.cls.get<object | undefined>(CLS_NAMESPACE) ?? {}) });
+      return inContext();
+    });
   }
 
   /**

@@ -78,7 +78,7 @@ export const IllegalEndpointTransition = defineProblem({
   status: 409,
   title: "Endpoint status does not allow this",
   description:
-    'The endpoint lifecycle (one transition table) does not allow the request in the current status; `status` and `allowed` say what it is and what it accepts.',
+    'The endpoint lifecycle (one transition table) does not allow the request in the current status; `endpointStatus` and `allowed` say what it is and what it accepts.',
 });
 
 export const EndpointNameTaken = defineProblem({

@@ -395,7 +395,9 @@ export class EndpointService {
     if (!to) {
       throw new IllegalEndpointTransition(
         `An endpoint that is ${endpoint.status} cannot take "${request}".`,
-        { extensions: { status: endpoint.status, allowed: allowedRequests(endpoint.status) } },
+        {
+          extensions: { endpointStatus: endpoint.status, allowed: allowedRequests(endpoint.status) },
+        },
       );
     }
     return to;

@@ -28,7 +28,7 @@ const ApiEndpointIdParam = () =>
 const NOT_FOUND =
   'No such tenant or endpoint, or one the caller may not see (malformed ids too).';
 const ILLEGAL =
-  '`illegal_endpoint_transition` (`status`, `allowed`); `tenant_offboarded`: the tenant is read-only';
+  '`illegal_endpoint_transition` (`endpointStatus`, `allowed`); `tenant_offboarded`: the tenant is read-only';
 const PLACEMENT =
   '`region_not_allowed`, `region_missing_certification`, `model_family_not_allowed` (compliance profile); `tenant_suspended`';
 
