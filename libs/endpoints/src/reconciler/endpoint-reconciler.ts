@@ -340,12 +340,10 @@ export class EndpointReconciler {
     if (!run.tenantActive) {
       return { observation: 'degrade', reason: `tenant ${run.tenantStatus}: scaled to zero` };
     }
-    const fresh = observed.replicas.filter((r) => r.generation === spec.generation);
-    const converged =
-      !failure &&
-      fresh.filter((r) => r.ready).length >= spec.replicas &&
-      observed.replicas.length === spec.replicas;
-    if (converged) return { observation: 'converge', reason: `${spec.replicas} replica(s) ready` };
+    // A pending endpoint is first reported provisioning (work has started), even when its
+    // replicas came up within this very run; the next run reports it running.
+    if (endpoint.status === 'pending') return { observation: 'provision' };
+    // A replica that died is reported even when this run already started its replacement.
     const seenIds = new Set(seen.replicas.map((r) => r.id));
     const died = previous.replicas.filter((r) => r.ready && !seenIds.has(r.id));
     if (died.length > 0 && (endpoint.status === 'running' || endpoint.status === 'updating')) {
@@ -354,7 +352,12 @@ export class EndpointReconciler {
         reason: `${died.length} replica(s) exited; restarting`,
       };
     }
-    if (endpoint.status === 'pending') return { observation: 'provision' };
+    const fresh = observed.replicas.filter((r) => r.generation === spec.generation);
+    const converged =
+      !failure &&
+      fresh.filter((r) => r.ready).length >= spec.replicas &&
+      observed.replicas.length === spec.replicas;
+    if (converged) return { observation: 'converge', reason: `${spec.replicas} replica(s) ready` };
     if (endpoint.status === 'degraded' && !died.length && observed.replicas.length > 0) {
       return undefined;
     }

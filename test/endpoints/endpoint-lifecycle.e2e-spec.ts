@@ -1,0 +1,261 @@
+import { asTenantId, TenantDb } from '@app/authz';
+import { Endpoint } from '@app/endpoints';
+import {
+  activeContract,
+  bearer,
+  createTenant,
+  expectEventually,
+  platformAdminKey,
+  signIn,
+  TestApp,
+} from '@app/testing';
+import OpenAI from 'openai';
+import { startApi } from '../support/api';
+import { startWorker } from '../support/worker';
+
+const admin = () => bearer(platformAdminKey());
+const CONVERGE_MS = 60_000;
+jest.setTimeout(240_000);
+
+/**
+ * The whole lifecycle with the `local` provider: real model-server processes started by the
+ * worker's reconciler, answering OpenAI-compatible requests; every transition recorded as an
+ * endpoint event and an audit event; GPU-hours and the endpoint level metered.
+ */
+describe('dedicated endpoint lifecycle (worker reconciler, local provider)', () => {
+  let api: TestApp;
+  let worker: TestApp;
+
+  beforeAll(async () => {
+    api = await startApi();
+    worker = await startWorker({ env: { ENDPOINT_RECONCILE_INTERVAL_MS: '1000' } });
+  });
+  afterAll(async () => {
+    await worker.close();
+    await api.close();
+  });
+
+  async function tenantWithEngineer(): Promise<{ id: string; engineer: string; path: string }> {
+    const tenant = await createTenant(api);
+    await api.http
+      .put(`/v1/tenants/${tenant.id}/compliance-profile`)
+      .set(admin())
+      .send({
+        allowedRegions: ['eu-west-1'],
+        allowedDataZones: [],
+        allowedModelFamilies: ['llama'],
+        dataClassification: 'confidential',
+        requiredCertifications: ['gdpr'],
+        auditRetentionDays: 365,
+      })
+      .expect(200);
+    await api.http.post(`/v1/tenants/${tenant.id}/activate`).set(admin()).send({}).expect(200);
+    await activeContract(api, tenant.id, [
+      { metric: 'dedicated_endpoints', limit: 5, period: 'term', enforcement: 'hard' },
+      { metric: 'gpu_hours', limit: 1000, period: 'term', enforcement: 'soft' },
+    ]);
+    const engineer = (await signIn(api, ['ml_engineer'], tenant.id)).token;
+    return { id: tenant.id, engineer, path: `/v1/tenants/${tenant.id}/endpoints` };
+  }
+
+  /** The stored observed state (replica addresses are not in the API's answer). */
+  async function stored(tenantId: string, id: string): Promise<Endpoint> {
+    return worker.app
+      .get(TenantDb)
+      .inTenant(asTenantId(tenantId), (m) =>
+        m.getRepository(Endpoint).findOneByOrFail({ tenantId, id }),
+      );
+  }
+
+  async function waitFor(
+    url: string,
+    token: string,
+    check: (body: Record<string, any>) => boolean,
+  ): Promise<Record<string, any>> {
+    let last: Record<string, any> = {};
+    await expectEventually(
+      async () => {
+        last = (await api.http.get(url).set(bearer(token)).expect(200)).body;
+        expect(check(last) ? 'ok' : `status ${last.status}, ${JSON.stringify(last.observed)}`).toBe(
+          'ok',
+        );
+      },
+      { timeoutMs: CONVERGE_MS, intervalMs: 200 },
+    );
+    return last;
+  }
+
+  async function eventTypes(path: string, id: string, token: string): Promise<string[]> {
+    const res = await api.http.get(`${path}/${id}/events?limit=100`).set(bearer(token)).expect(200);
+    return res.body.data.map((e: { type: string }) => e.type).reverse();
+  }
+
+  it('runs create → running → completion → scale to 2 → stop → start → delete, recorded and audited', async () => {
+    const { id: tenantId, engineer, path } = await tenantWithEngineer();
+    const created = await api.http
+      .post(path)
+      .set(bearer(engineer))
+      .send({ name: 'chat', model: 'llama-3-8b-local', region: 'eu-west-1', minReplicas: 1, maxReplicas: 2 })
+      .expect(201);
+    const url = `${path}/${created.body.id}`;
+    const running = await waitFor(url, engineer, (b) => b.status === 'running');
+    expect(running.observed).toMatchObject({ replicas: 1, readyReplicas: 1, generation: 1 });
+
+    // The real process answers an OpenAI chat completion.
+    const [replica] = (await stored(tenantId, created.body.id)).observed.replicas;
+    const client = new OpenAI({ baseURL: `${replica.url}/v1`, apiKey: 'unused' });
+    const completion = await client.chat.completions.create({
+      model: 'llama-3-8b-local',
+      messages: [{ role: 'user', content: 'Speak, citizen.' }],
+      max_tokens: 12,
+    });
+    expect(completion.choices[0].message.content?.length).toBeGreaterThan(0);
+    expect(completion.usage?.completion_tokens).toBeGreaterThan(0);
+
+    await api.http.patch(url).set(bearer(engineer)).send({ replicas: 2 }).expect(200);
+    const scaled = await waitFor(
+      url,
+      engineer,
+      (b) => b.status === 'running' && b.observed.readyReplicas === 2,
+    );
+    expect(scaled.desired.replicas).toBe(2);
+
+    await api.http.post(`${url}/stop`).set(bearer(engineer)).send({}).expect(202);
+    const stopped = await waitFor(url, engineer, (b) => b.status === 'stopped');
+    expect(stopped.observed.replicas).toBe(0);
+    await expect(fetch(`${replica.url}/health`)).rejects.toThrow();
+
+    await api.http.post(`${url}/start`).set(bearer(engineer)).send({}).expect(202);
+    await waitFor(url, engineer, (b) => b.status === 'running' && b.observed.readyReplicas === 2);
+
+    await api.http.delete(url).set(bearer(engineer)).expect(202);
+    const deleted = await waitFor(url, engineer, (b) => b.status === 'deleted');
+    expect(deleted.deletedAt).not.toBeNull();
+    // A started GPU-hour is billed whole at deletion; the endpoint no longer counts.
+    expect(deleted.gpuHoursRecorded).toBe(1);
+
+    const types = await eventTypes(path, created.body.id, engineer);
+    const statusPath = types.filter((t) => t.startsWith('status.') || t.startsWith('requested.'));
+    expect(statusPath).toEqual([
+      'requested.create',
+      'status.provision',
+      'status.converge',
+      'requested.update',
+      'status.converge',
+      'requested.stop',
+      'status.stopped',
+      'requested.start',
+      'status.converge',
+      'requested.delete',
+      'status.deleted',
+    ]);
+    expect(types.filter((t) => t === 'replica.started')).toHaveLength(4);
+
+    const audit = await api.http
+      .get(`/v1/tenants/${tenantId}/audit/events?resourceType=endpoint&resourceId=${created.body.id}&limit=100`)
+      .set(admin())
+      .expect(200);
+    const actions = audit.body.data.map((e: { action: string }) => e.action).reverse();
+    expect(actions).toEqual([
+      'endpoint.create',
+      'endpoint.provision',
+      'endpoint.converge',
+      'endpoint.update',
+      'endpoint.converge',
+      'endpoint.stop',
+      'endpoint.stopped',
+      'endpoint.start',
+      'endpoint.converge',
+      'endpoint.delete',
+      'endpoint.deleted',
+    ]);
+
+    const usage = async (metric: string) => {
+      const from = new Date(Date.now() - 86_400_000).toISOString();
+      const to = new Date(Date.now() + 3_600_000).toISOString();
+      const res = await api.http
+        .get(`/v1/tenants/${tenantId}/usage?metric=${metric}&from=${from}&to=${to}`)
+        .set(admin())
+        .expect(200);
+      return res.body.data.reduce((sum: number, row: { quantity: number }) => sum + row.quantity, 0);
+    };
+    expect(await usage('gpu_hours')).toBe(1);
+    expect(await usage('dedicated_endpoints')).toBe(0);
+  });
+
+  it('turns degraded when a replica process is killed, restarts it and returns to running', async () => {
+    const { id: tenantId, engineer, path } = await tenantWithEngineer();
+    const created = await api.http
+      .post(path)
+      .set(bearer(engineer))
+      .send({ name: 'fragile', model: 'llama-3-8b-local', region: 'eu-west-1', minReplicas: 1, maxReplicas: 1 })
+      .expect(201);
+    const url = `${path}/${created.body.id}`;
+    await waitFor(url, engineer, (b) => b.status === 'running');
+    const [victim] = (await stored(tenantId, created.body.id)).observed.replicas;
+    process.kill((victim.handle as { pid: number }).pid, 'SIGKILL');
+
+    await expectEventually(
+      async () => expect(await eventTypes(path, created.body.id, engineer)).toContain('status.degrade'),
+      { timeoutMs: CONVERGE_MS },
+    );
+    const recovered = await waitFor(
+      url,
+      engineer,
+      (b) => b.status === 'running' && b.observed.readyReplicas === 1,
+    );
+    expect(recovered.observed.replicaDetails[0].id).not.toBe(victim.id);
+    const types = await eventTypes(path, created.body.id, engineer);
+    expect(types).toEqual(
+      expect.arrayContaining(['replica.exited', 'status.degrade', 'status.converge']),
+    );
+    expect(types.lastIndexOf('status.converge')).toBeGreaterThan(types.indexOf('status.degrade'));
+    await api.http.delete(url).set(bearer(engineer)).expect(202);
+    await waitFor(url, engineer, (b) => b.status === 'deleted');
+  });
+
+  it("scales a suspended tenant's endpoints to zero and back when it is reactivated", async () => {
+    const { id: tenantId, engineer, path } = await tenantWithEngineer();
+    const created = await api.http
+      .post(path)
+      .set(bearer(engineer))
+      .send({ name: 'paused', model: 'llama-3-8b-local', region: 'eu-west-1', minReplicas: 1, maxReplicas: 1 })
+      .expect(201);
+    const url = `${path}/${created.body.id}`;
+    await waitFor(url, engineer, (b) => b.status === 'running');
+    await api.http.post(`/v1/tenants/${tenantId}/suspend`).set(admin()).send({ reason: 'unpaid' }).expect(200);
+    const suspended = await waitFor(url, platformAdminKey(), (b) => b.status === 'degraded');
+    expect(suspended).toMatchObject({
+      statusReason: 'tenant suspended: scaled to zero',
+      observed: { replicas: 0 },
+      desired: { state: 'running' },
+    });
+    await api.http.post(`/v1/tenants/${tenantId}/activate`).set(admin()).send({}).expect(200);
+    await waitFor(url, engineer, (b) => b.status === 'running' && b.observed.readyReplicas === 1);
+    await api.http.delete(url).set(bearer(engineer)).expect(202);
+    await waitFor(url, engineer, (b) => b.status === 'deleted');
+  });
+
+  it('runs one reconcile at a time per endpoint: concurrent runs never start extra replicas', async () => {
+    const { id: tenantId, engineer, path } = await tenantWithEngineer();
+    const created = await api.http
+      .post(path)
+      .set(bearer(engineer))
+      .send({ name: 'racy', model: 'llama-3-8b-local', region: 'eu-west-1', minReplicas: 1, maxReplicas: 1 })
+      .expect(201);
+    const { EndpointReconciler } = await import('@app/endpoints');
+    const reconciler = worker.app.get(EndpointReconciler);
+    const outcomes = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        reconciler.reconcile(asTenantId(tenantId), created.body.id),
+      ),
+    );
+    expect(outcomes.filter((o) => o === 'busy').length).toBeGreaterThanOrEqual(1);
+    const url = `${path}/${created.body.id}`;
+    await waitFor(url, engineer, (b) => b.status === 'running');
+    const types = await eventTypes(path, created.body.id, engineer);
+    expect(types.filter((t) => t === 'replica.started')).toHaveLength(1);
+    await api.http.delete(url).set(bearer(engineer)).expect(202);
+    await waitFor(url, engineer, (b) => b.status === 'deleted');
+  });
+});
