@@ -160,7 +160,9 @@ export class Endpoints1764634700000 implements MigrationInterface {
         RETURN total;
       END $fn$`);
     await queryRunner.query(`REVOKE ALL ON FUNCTION region_gpus_allocated(text, text) FROM PUBLIC`);
-    await queryRunner.query(`GRANT EXECUTE ON FUNCTION region_gpus_allocated(text, text) TO cp_app`);
+    await queryRunner.query(
+      `GRANT EXECUTE ON FUNCTION region_gpus_allocated(text, text) TO cp_app`,
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

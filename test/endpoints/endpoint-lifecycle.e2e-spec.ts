@@ -1,5 +1,5 @@
 import { asTenantId, TenantDb } from '@app/authz';
-import { Endpoint } from '@app/endpoints';
+import { Endpoint, EndpointReconciler, LocalProvider } from '@app/endpoints';
 import {
   activeContract,
   bearer,
@@ -14,6 +14,8 @@ import { startApi } from '../support/api';
 import { startWorker } from '../support/worker';
 
 const admin = () => bearer(platformAdminKey());
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies as the API sends them
+type Body = Record<string, any>;
 const CONVERGE_MS = 60_000;
 jest.setTimeout(240_000);
 
@@ -70,9 +72,9 @@ describe('dedicated endpoint lifecycle (worker reconciler, local provider)', () 
   async function waitFor(
     url: string,
     token: string,
-    check: (body: Record<string, any>) => boolean,
-  ): Promise<Record<string, any>> {
-    let last: Record<string, any> = {};
+    check: (body: Body) => boolean,
+  ): Promise<Body> {
+    let last: Body = {};
     await expectEventually(
       async () => {
         last = (await api.http.get(url).set(bearer(token)).expect(200)).body;
@@ -95,7 +97,13 @@ describe('dedicated endpoint lifecycle (worker reconciler, local provider)', () 
     const created = await api.http
       .post(path)
       .set(bearer(engineer))
-      .send({ name: 'chat', model: 'llama-3-8b-local', region: 'eu-west-1', minReplicas: 1, maxReplicas: 2 })
+      .send({
+        name: 'chat',
+        model: 'llama-3-8b-local',
+        region: 'eu-west-1',
+        minReplicas: 1,
+        maxReplicas: 2,
+      })
       .expect(201);
     const url = `${path}/${created.body.id}`;
     const running = await waitFor(url, engineer, (b) => b.status === 'running');
@@ -152,7 +160,9 @@ describe('dedicated endpoint lifecycle (worker reconciler, local provider)', () 
     expect(types.filter((t) => t === 'replica.started')).toHaveLength(4);
 
     const audit = await api.http
-      .get(`/v1/tenants/${tenantId}/audit/events?resourceType=endpoint&resourceId=${created.body.id}&limit=100`)
+      .get(
+        `/v1/tenants/${tenantId}/audit/events?resourceType=endpoint&resourceId=${created.body.id}&limit=100`,
+      )
       .set(admin())
       .expect(200);
     const actions = audit.body.data.map((e: { action: string }) => e.action).reverse();
@@ -177,7 +187,10 @@ describe('dedicated endpoint lifecycle (worker reconciler, local provider)', () 
         .get(`/v1/tenants/${tenantId}/usage?metric=${metric}&from=${from}&to=${to}`)
         .set(admin())
         .expect(200);
-      return res.body.data.reduce((sum: number, row: { quantity: number }) => sum + row.quantity, 0);
+      return res.body.data.reduce(
+        (sum: number, row: { quantity: number }) => sum + row.quantity,
+        0,
+      );
     };
     expect(await usage('gpu_hours')).toBe(1);
     expect(await usage('dedicated_endpoints')).toBe(0);
@@ -188,7 +201,13 @@ describe('dedicated endpoint lifecycle (worker reconciler, local provider)', () 
     const created = await api.http
       .post(path)
       .set(bearer(engineer))
-      .send({ name: 'fragile', model: 'llama-3-8b-local', region: 'eu-west-1', minReplicas: 1, maxReplicas: 1 })
+      .send({
+        name: 'fragile',
+        model: 'llama-3-8b-local',
+        region: 'eu-west-1',
+        minReplicas: 1,
+        maxReplicas: 1,
+      })
       .expect(201);
     const url = `${path}/${created.body.id}`;
     await waitFor(url, engineer, (b) => b.status === 'running');
@@ -196,7 +215,8 @@ describe('dedicated endpoint lifecycle (worker reconciler, local provider)', () 
     process.kill((victim.handle as { pid: number }).pid, 'SIGKILL');
 
     await expectEventually(
-      async () => expect(await eventTypes(path, created.body.id, engineer)).toContain('status.degrade'),
+      async () =>
+        expect(await eventTypes(path, created.body.id, engineer)).toContain('status.degrade'),
       { timeoutMs: CONVERGE_MS },
     );
     const recovered = await waitFor(
@@ -219,11 +239,21 @@ describe('dedicated endpoint lifecycle (worker reconciler, local provider)', () 
     const created = await api.http
       .post(path)
       .set(bearer(engineer))
-      .send({ name: 'paused', model: 'llama-3-8b-local', region: 'eu-west-1', minReplicas: 1, maxReplicas: 1 })
+      .send({
+        name: 'paused',
+        model: 'llama-3-8b-local',
+        region: 'eu-west-1',
+        minReplicas: 1,
+        maxReplicas: 1,
+      })
       .expect(201);
     const url = `${path}/${created.body.id}`;
     await waitFor(url, engineer, (b) => b.status === 'running');
-    await api.http.post(`/v1/tenants/${tenantId}/suspend`).set(admin()).send({ reason: 'unpaid' }).expect(200);
+    await api.http
+      .post(`/v1/tenants/${tenantId}/suspend`)
+      .set(admin())
+      .send({ reason: 'unpaid' })
+      .expect(200);
     const suspended = await waitFor(url, platformAdminKey(), (b) => b.status === 'degraded');
     expect(suspended).toMatchObject({
       statusReason: 'tenant suspended: scaled to zero',
@@ -241,14 +271,17 @@ describe('dedicated endpoint lifecycle (worker reconciler, local provider)', () 
     const created = await api.http
       .post(path)
       .set(bearer(engineer))
-      .send({ name: 'racy', model: 'llama-3-8b-local', region: 'eu-west-1', minReplicas: 1, maxReplicas: 1 })
+      .send({
+        name: 'racy',
+        model: 'llama-3-8b-local',
+        region: 'eu-west-1',
+        minReplicas: 1,
+        maxReplicas: 1,
+      })
       .expect(201);
-    const { EndpointReconciler } = await import('@app/endpoints');
     const reconciler = worker.app.get(EndpointReconciler);
     const outcomes = await Promise.all(
-      Array.from({ length: 4 }, () =>
-        reconciler.reconcile(asTenantId(tenantId), created.body.id),
-      ),
+      Array.from({ length: 4 }, () => reconciler.reconcile(asTenantId(tenantId), created.body.id)),
     );
     expect(outcomes.filter((o) => o === 'busy').length).toBeGreaterThanOrEqual(1);
     const url = `${path}/${created.body.id}`;
@@ -257,5 +290,86 @@ describe('dedicated endpoint lifecycle (worker reconciler, local provider)', () 
     expect(types.filter((t) => t === 'replica.started')).toHaveLength(1);
     await api.http.delete(url).set(bearer(engineer)).expect(202);
     await waitFor(url, engineer, (b) => b.status === 'deleted');
+  });
+});
+
+describe('a worker that dies leaves its replicas running; the next one adopts them', () => {
+  it('resumes without provisioning twice', async () => {
+    const api = await startApi();
+    const first = await startWorker({ env: { ENDPOINT_RECONCILE_INTERVAL_MS: '1000' } });
+    let second: TestApp | undefined;
+    try {
+      const tenant = await createTenant(api);
+      await api.http
+        .put(`/v1/tenants/${tenant.id}/compliance-profile`)
+        .set(admin())
+        .send({
+          allowedRegions: ['eu-west-1'],
+          allowedDataZones: [],
+          allowedModelFamilies: ['llama'],
+          dataClassification: 'confidential',
+          requiredCertifications: [],
+          auditRetentionDays: 365,
+        })
+        .expect(200);
+      await activeContract(api, tenant.id, [
+        { metric: 'dedicated_endpoints', limit: 5, period: 'term', enforcement: 'hard' },
+      ]);
+      const path = `/v1/tenants/${tenant.id}/endpoints`;
+      const { body } = await api.http
+        .post(path)
+        .set(admin())
+        .send({
+          name: 'survivor',
+          model: 'llama-3-8b-local',
+          region: 'eu-west-1',
+          minReplicas: 1,
+          maxReplicas: 2,
+        })
+        .expect(201);
+      const url = `${path}/${body.id}`;
+      const running = async () =>
+        expectEventually(
+          async () => {
+            const res = await api.http.get(url).set(admin()).expect(200);
+            expect(res.body.status).toBe('running');
+            return res.body;
+          },
+          { timeoutMs: CONVERGE_MS, intervalMs: 200 },
+        );
+      const before = await running();
+      const original = before.observed.replicaDetails[0].id;
+      // A SIGKILLed worker stops nothing: forget the children as its death would, then go.
+      (
+        first.app.get(LocalProvider) as unknown as { replicas: Map<string, unknown> }
+      ).replicas.clear();
+      await first.close();
+
+      second = await startWorker({ env: { ENDPOINT_RECONCILE_INTERVAL_MS: '1000' } });
+      await api.http.patch(url).set(admin()).send({ replicas: 2 }).expect(200);
+      await expectEventually(
+        async () => {
+          const res = await api.http.get(url).set(admin()).expect(200);
+          expect(res.body.status).toBe('running');
+          expect(res.body.observed.readyReplicas).toBe(2);
+          expect(res.body.observed.replicaDetails.map((r: { id: string }) => r.id)).toContain(
+            original,
+          );
+        },
+        { timeoutMs: CONVERGE_MS, intervalMs: 200 },
+      );
+      const events = await api.http.get(`${url}/events?limit=100`).set(admin()).expect(200);
+      expect(
+        events.body.data.filter((e: { type: string }) => e.type === 'replica.started'),
+      ).toHaveLength(2);
+      await api.http.delete(url).set(admin()).expect(202);
+      await expectEventually(
+        async () => expect((await api.http.get(url).set(admin())).body.status).toBe('deleted'),
+        { timeoutMs: CONVERGE_MS, intervalMs: 200 },
+      );
+    } finally {
+      await second?.close();
+      await api.close();
+    }
   });
 });

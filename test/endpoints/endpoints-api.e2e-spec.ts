@@ -74,7 +74,10 @@ describe('dedicated endpoints API (catalog, compliance and quota checks)', () =>
   describe('catalog', () => {
     it('lists the seeded base models with their facts to any signed-in user', async () => {
       const { engineer } = await tenantWith();
-      const res = await t.http.get('/v1/catalog/models?limit=100').set(bearer(engineer)).expect(200);
+      const res = await t.http
+        .get('/v1/catalog/models?limit=100')
+        .set(bearer(engineer))
+        .expect(200);
       const llama = res.body.data.find((m: { id: string }) => m.id === 'llama-3-8b-local');
       expect(llama).toMatchObject({
         object: 'model',
@@ -97,15 +100,13 @@ describe('dedicated endpoints API (catalog, compliance and quota checks)', () =>
       const owner = await tenantWith();
       const other = await tenantWith();
       const id = `ft:llama-3-8b-local:${owner.id.slice(0, 8)}:support:${randomUUID().slice(0, 8)}`;
-      await t.app
-        .get(TenantDb)
-        .run({ kind: 'tenant', tenantId: asTenantId(owner.id) }, () =>
-          t.app.get(CatalogService).registerFineTuned(asTenantId(owner.id), {
-            id,
-            baseModelId: 'llama-3-8b-local',
-            artifactUri: '/tmp/none.json',
-          }),
-        );
+      await t.app.get(TenantDb).run({ kind: 'tenant', tenantId: asTenantId(owner.id) }, () =>
+        t.app.get(CatalogService).registerFineTuned(asTenantId(owner.id), {
+          id,
+          baseModelId: 'llama-3-8b-local',
+          artifactUri: '/tmp/none.json',
+        }),
+      );
       const mine = await t.http.get('/v1/catalog/models?limit=100').set(bearer(owner.engineer));
       expect(mine.body.data.find((m: { id: string }) => m.id === id)).toMatchObject({
         tenantId: owner.id,
@@ -304,7 +305,9 @@ describe('dedicated endpoints API (catalog, compliance and quota checks)', () =>
     });
 
     it('refuses what the region’s GPUs cannot hold, counting every tenant: region_capacity_exhausted', async () => {
-      const code = `zz-cap${randomUUID().slice(0, 6).replace(/[^a-z0-9]/g, 'a')}-1`;
+      const code = `zz-cap${randomUUID()
+        .slice(0, 6)
+        .replace(/[^a-z0-9]/g, 'a')}-1`;
       await t.http
         .post('/v1/regions')
         .set(admin())
@@ -419,7 +422,11 @@ describe('dedicated endpoints API (catalog, compliance and quota checks)', () =>
       const { body } = await t.http.post(a.path).set(bearer(a.engineer)).send(spec()).expect(201);
       await t.http.get(`${a.path}/${body.id}`).set(bearer(b.engineer)).expect(404);
       await t.http.get(`${b.path}/${body.id}`).set(bearer(b.engineer)).expect(404);
-      await t.http.patch(`${b.path}/${body.id}`).set(bearer(b.engineer)).send({ replicas: 1 }).expect(404);
+      await t.http
+        .patch(`${b.path}/${body.id}`)
+        .set(bearer(b.engineer))
+        .send({ replicas: 1 })
+        .expect(404);
       await t.http.post(`${b.path}/${body.id}/stop`).set(bearer(b.engineer)).send({}).expect(404);
       await t.http.delete(`${b.path}/${body.id}`).set(bearer(b.engineer)).expect(404);
       await t.http.get(`${b.path}/${body.id}/events`).set(bearer(b.engineer)).expect(404);
@@ -460,7 +467,11 @@ describe('dedicated endpoints API (catalog, compliance and quota checks)', () =>
           .expect(409);
         expect(res.body).toMatchObject({ endpointStatus: 'deleting', allowed: [] });
       }
-      await t.http.patch(`${path}/${body.id}`).set(bearer(engineer)).send({ replicas: 1 }).expect(409);
+      await t.http
+        .patch(`${path}/${body.id}`)
+        .set(bearer(engineer))
+        .send({ replicas: 1 })
+        .expect(409);
       await t.http.delete(`${path}/${body.id}`).set(bearer(engineer)).expect(409);
     });
 
@@ -473,9 +484,17 @@ describe('dedicated endpoints API (catalog, compliance and quota checks)', () =>
         .expect(201);
       const url = `${path}/${body.id}`;
       await t.http.patch(url).set(bearer(engineer)).send({}).expect(400);
-      const minMax = await t.http.patch(url).set(bearer(engineer)).send({ minReplicas: 3 }).expect(400);
+      const minMax = await t.http
+        .patch(url)
+        .set(bearer(engineer))
+        .send({ minReplicas: 3 })
+        .expect(400);
       expect(minMax.body.errors[0].path).toBe('minReplicas');
-      const replicas = await t.http.patch(url).set(bearer(engineer)).send({ replicas: 3 }).expect(400);
+      const replicas = await t.http
+        .patch(url)
+        .set(bearer(engineer))
+        .send({ replicas: 3 })
+        .expect(400);
       expect(replicas.body.errors[0].path).toBe('replicas');
       const ok = await t.http.patch(url).set(bearer(engineer)).send({ replicas: 2 }).expect(200);
       expect(ok.body.desired).toMatchObject({ replicas: 2, generation: 1 });
@@ -484,7 +503,11 @@ describe('dedicated endpoints API (catalog, compliance and quota checks)', () =>
     it('audits requests, with the refused ones as failures', async () => {
       const { id, path, engineer } = await tenantWith();
       const { body } = await t.http.post(path).set(bearer(engineer)).send(spec()).expect(201);
-      await t.http.post(path).set(bearer(engineer)).send(spec({ region: 'us-east-1' })).expect(403);
+      await t.http
+        .post(path)
+        .set(bearer(engineer))
+        .send(spec({ region: 'us-east-1' }))
+        .expect(403);
       const res = await t.http
         .get(`/v1/tenants/${id}/audit/events?resourceType=endpoint&limit=100`)
         .set(admin())

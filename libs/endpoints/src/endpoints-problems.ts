@@ -46,7 +46,7 @@ export const ModelNotOfferedInRegion = defineProblem({
   status: 422,
   title: 'Model not offered in this region',
   description:
-    "The catalog does not offer the model in the region; `regions` lists where it is offered (see GET /v1/catalog/models).",
+    'The catalog does not offer the model in the region; `regions` lists where it is offered (see GET /v1/catalog/models).',
 });
 
 export const EndpointQuotaExceeded = defineProblem({
@@ -76,7 +76,7 @@ export const RegionCapacityExhausted = defineProblem({
 export const IllegalEndpointTransition = defineProblem({
   code: 'illegal_endpoint_transition',
   status: 409,
-  title: "Endpoint status does not allow this",
+  title: 'Endpoint status does not allow this',
   description:
     'The endpoint lifecycle (one transition table) does not allow the request in the current status; `endpointStatus` and `allowed` say what it is and what it accepts.',
 });

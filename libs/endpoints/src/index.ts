@@ -11,3 +11,4 @@ export * from './endpoints/endpoint.service';
 export * from './endpoints/placement.policy';
 export * from './providers/endpoint-provider';
 export * from './reconciler/endpoint-reconciler';
+export * from './providers/local/local.provider';

@@ -49,25 +49,23 @@ const byteSize = z.string().transform((value, ctx) => {
 
 /** Milliseconds for timers: positive, and at most 2^31-1 (Node's setTimeout limit, ~24.8 days). */
 /** A JSON object of strings, e.g. `{"h100": "NVIDIA-H100-80GB-HBM3"}`. */
-const jsonStringMap = z
-  .string()
-  .transform((text, ctx) => {
-    try {
-      const value: unknown = JSON.parse(text);
-      if (
-        value &&
-        typeof value === 'object' &&
-        !Array.isArray(value) &&
-        Object.values(value).every((v) => typeof v === 'string')
-      ) {
-        return value as Record<string, string>;
-      }
-    } catch {
-      // Reported below.
+const jsonStringMap = z.string().transform((text, ctx) => {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (
+      value &&
+      typeof value === 'object' &&
+      !Array.isArray(value) &&
+      Object.values(value).every((v) => typeof v === 'string')
+    ) {
+      return value as Record<string, string>;
     }
-    ctx.addIssue({ code: 'custom', message: 'must be a JSON object of strings' });
-    return z.NEVER;
-  });
+  } catch {
+    // Reported below.
+  }
+  ctx.addIssue({ code: 'custom', message: 'must be a JSON object of strings' });
+  return z.NEVER;
+});
 
 const positiveMs = z
   .string()
@@ -215,7 +213,10 @@ export const configSchema = z
     /** `kubernetes` provider: create missing namespaces (needs cluster-level RBAC). */
     KUBERNETES_CREATE_NAMESPACES: booleanString.default(false),
     /** `kubernetes` provider: the vLLM image of every replica. */
-    KUBERNETES_VLLM_IMAGE: z.string().min(1, 'must not be empty').default('vllm/vllm-openai:v0.6.3'),
+    KUBERNETES_VLLM_IMAGE: z
+      .string()
+      .min(1, 'must not be empty')
+      .default('vllm/vllm-openai:v0.6.3'),
     /** `kubernetes` provider: PersistentVolumeClaim holding base-model weights. */
     KUBERNETES_MODELS_PVC: z.string().min(1, 'must not be empty').default('model-weights'),
     /**

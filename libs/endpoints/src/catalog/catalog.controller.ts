@@ -34,7 +34,10 @@ export class CatalogController {
 
   @Get()
   @CheckPolicies('read', 'CatalogModel', { scope: 'platform' })
-  @ApiOkResponse({ type: CatalogModelPage, description: 'By id; filter by modality, family, region.' })
+  @ApiOkResponse({
+    type: CatalogModelPage,
+    description: 'By id; filter by modality, family, region.',
+  })
   async list(@Query() query: CatalogQueryDto): Promise<CatalogModelPage> {
     const page = await this.catalog.list(this.viewer(), query, query.limit, query.after);
     return { data: page.data.map(CatalogModelResponse.of), nextCursor: page.nextCursor };

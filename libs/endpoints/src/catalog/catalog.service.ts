@@ -81,7 +81,10 @@ export class CatalogService {
   /** @throws NotFound when the viewer cannot see a model with this id. */
   async get(viewer: CatalogViewer, id: string): Promise<CatalogModel> {
     const model = await this.db.manager.getRepository(CatalogModel).findOneBy({ id });
-    if (!model || (viewer.kind === 'tenant' && model.tenantId && model.tenantId !== viewer.tenantId)) {
+    if (
+      !model ||
+      (viewer.kind === 'tenant' && model.tenantId && model.tenantId !== viewer.tenantId)
+    ) {
       throw new NotFound(`No model "${id}" in the catalog.`);
     }
     return model;
@@ -193,7 +196,8 @@ export class CatalogService {
     const known = new Map((await this.regions.all()).map((r) => [r.code, r]));
     const errors = codes.flatMap((code, i) => {
       const region = known.get(code);
-      if (!region) return [{ path: `regions[${i}]`, message: `no region "${code}" in the catalog` }];
+      if (!region)
+        return [{ path: `regions[${i}]`, message: `no region "${code}" in the catalog` }];
       if (!(region.gpuCapacity[gpuType] > 0)) {
         return [{ path: `regions[${i}]`, message: `${code} has no ${gpuType} GPUs` }];
       }

@@ -396,7 +396,10 @@ export class EndpointService {
       throw new IllegalEndpointTransition(
         `An endpoint that is ${endpoint.status} cannot take "${request}".`,
         {
-          extensions: { endpointStatus: endpoint.status, allowed: allowedRequests(endpoint.status) },
+          extensions: {
+            endpointStatus: endpoint.status,
+            allowed: allowedRequests(endpoint.status),
+          },
         },
       );
     }
@@ -441,7 +444,11 @@ export class EndpointService {
       });
     });
     const refusal = placementRefusal(storedProfile(tenant.complianceProfile), {
-      region: { code: region.code, dataZone: region.dataZone, certifications: region.certifications },
+      region: {
+        code: region.code,
+        dataZone: region.dataZone,
+        certifications: region.certifications,
+      },
       model: { id: model.id, family: model.family },
     });
     if (refusal?.code === 'region_not_allowed') {
@@ -521,10 +528,10 @@ export class EndpointService {
     try {
       await this.reservations.commit(reservationId, 1, { endpointId });
       await this.db.inTenant(tenantId, (manager) =>
-        manager.query(`UPDATE endpoints SET quota_recorded = true WHERE tenant_id = $1 AND id = $2`, [
-          tenantId,
-          endpointId,
-        ]),
+        manager.query(
+          `UPDATE endpoints SET quota_recorded = true WHERE tenant_id = $1 AND id = $2`,
+          [tenantId, endpointId],
+        ),
       );
     } catch (error) {
       // The reconciler records the usage event (same id) once the reservation has expired.

@@ -25,8 +25,7 @@ import { EndpointService } from './endpoint.service';
 const EndpointId = () => ResourceId('id', 'endpoint');
 const ApiEndpointIdParam = () =>
   ApiParam({ name: 'id', format: 'uuid', description: 'The dedicated endpoint.' });
-const NOT_FOUND =
-  'No such tenant or endpoint, or one the caller may not see (malformed ids too).';
+const NOT_FOUND = 'No such tenant or endpoint, or one the caller may not see (malformed ids too).';
 const ILLEGAL =
   '`illegal_endpoint_transition` (`endpointStatus`, `allowed`); `tenant_offboarded`: the tenant is read-only';
 const PLACEMENT =
@@ -84,7 +83,10 @@ export class EndpointsController {
   @ApiEndpointIdParam()
   @ApiOkResponse({ type: EndpointResponse })
   @ApiNotFoundResponse({ description: NOT_FOUND })
-  async get(@Param('tenantId') tenantId: string, @EndpointId() id: string): Promise<EndpointResponse> {
+  async get(
+    @Param('tenantId') tenantId: string,
+    @EndpointId() id: string,
+  ): Promise<EndpointResponse> {
     return EndpointResponse.of(await this.endpoints.get(asTenantId(tenantId), id));
   }
 
@@ -92,7 +94,9 @@ export class EndpointsController {
   @CheckPolicies('update', 'Endpoint')
   @ApiEndpointIdParam()
   @ApiOkResponse({ type: EndpointResponse, description: 'Usually `updating` until converged.' })
-  @ApiBadRequestResponse({ description: '`validation_failed`: empty change, min > max, replicas outside them' })
+  @ApiBadRequestResponse({
+    description: '`validation_failed`: empty change, min > max, replicas outside them',
+  })
   @ApiForbiddenResponse({ description: PLACEMENT })
   @ApiConflictResponse({ description: `${ILLEGAL}; \`region_capacity_exhausted\`` })
   @ApiNotFoundResponse({ description: NOT_FOUND })

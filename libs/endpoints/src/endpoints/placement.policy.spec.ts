@@ -45,7 +45,10 @@ describe('placementRefusal (compliance profile as CASL rules)', () => {
 
   it('refuses a model family the profile does not allow', () => {
     expect(
-      placementRefusal(gdprEu, { region: eu, model: { id: 'mistral-7b-local', family: 'mistral' } }),
+      placementRefusal(gdprEu, {
+        region: eu,
+        model: { id: 'mistral-7b-local', family: 'mistral' },
+      }),
     ).toEqual({ code: 'model_family_not_allowed' });
   });
 

@@ -21,13 +21,7 @@ import { ReconcileKick } from './reconcile-kick';
 
 /** What one reconcile run did. */
 export type ReconcileOutcome =
-  | 'busy'
-  | 'gone'
-  | 'converged'
-  | 'progressing'
-  | 'failed'
-  | 'retrying'
-  | 'deleted';
+  'busy' | 'gone' | 'converged' | 'progressing' | 'failed' | 'retrying' | 'deleted';
 
 /** Follow-up delay while an endpoint converges, ms. */
 const PROGRESS_DELAY_MS = 1_000;
@@ -107,7 +101,9 @@ export class EndpointReconciler {
 
   private async run(tenantId: TenantId, endpointId: string): Promise<ReconcileOutcome> {
     const loaded = await this.db.inTenant(tenantId, async (manager) => {
-      const endpoint = await manager.getRepository(Endpoint).findOneBy({ tenantId, id: endpointId });
+      const endpoint = await manager
+        .getRepository(Endpoint)
+        .findOneBy({ tenantId, id: endpointId });
       if (!endpoint || endpoint.status === 'deleted') return undefined;
       const model = await manager.getRepository(CatalogModel).findOneBy({ id: endpoint.modelId });
       const [tenant]: { status: string }[] = await manager.query(
@@ -149,8 +145,7 @@ export class EndpointReconciler {
         observed = await this.provider.apply(spec, seen);
       }
     } catch (error) {
-      failure =
-        error instanceof ProviderError ? error : new ProviderError(String(error), true);
+      failure = error instanceof ProviderError ? error : new ProviderError(String(error), true);
       if (!(error instanceof ProviderError)) {
         this.logger.error({ err: error, endpointId }, 'provider call failed unexpectedly');
       }
@@ -216,7 +211,9 @@ export class EndpointReconciler {
         details: { replicaId: replica.id, generation: replica.generation },
       });
     }
-    const lost = previous.replicas.filter((r) => !new Set(seen.replicas.map((s) => s.id)).has(r.id));
+    const lost = previous.replicas.filter(
+      (r) => !new Set(seen.replicas.map((s) => s.id)).has(r.id),
+    );
     for (const replica of previous.replicas.filter((r) => !after.has(r.id))) {
       const died = lost.some((l) => l.id === replica.id);
       event({
@@ -306,9 +303,8 @@ export class EndpointReconciler {
     // A spec changed during this run (generation, desired state) is picked up by the next one.
     const specMoved =
       endpoint.generation !== spec.generation ||
-      (endpoint.desiredState === 'running' && run.tenantActive
-        ? endpoint.desiredReplicas
-        : 0) !== spec.replicas;
+      (endpoint.desiredState === 'running' && run.tenantActive ? endpoint.desiredReplicas : 0) !==
+        spec.replicas;
     return settled && !specMoved ? 'converged' : 'progressing';
   }
 
@@ -466,4 +462,3 @@ export function derivedUuid(name: string): string {
   const hex = bytes.toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
-
