@@ -92,6 +92,29 @@ describe('dedicated endpoint lifecycle (worker reconciler, local provider)', () 
     return res.body.data.map((e: { type: string }) => e.type).reverse();
   }
 
+  /** Creates a one-replica llama endpoint and waits until it runs. @returns its id and URL */
+  async function deployed(path: string, token: string, name: string) {
+    const created = await api.http
+      .post(path)
+      .set(bearer(token))
+      .send({
+        name,
+        model: 'llama-3-8b-local',
+        region: 'eu-west-1',
+        minReplicas: 1,
+        maxReplicas: 1,
+      })
+      .expect(201);
+    const url = `${path}/${created.body.id}`;
+    await waitFor(url, token, (b) => b.status === 'running');
+    return { id: created.body.id as string, url };
+  }
+
+  async function deleted(url: string, token: string): Promise<void> {
+    await api.http.delete(url).set(bearer(token)).expect(202);
+    await waitFor(url, token, (b) => b.status === 'deleted');
+  }
+
   it('runs create → running → completion → scale to 2 → stop → start → delete, recorded and audited', async () => {
     const { id: tenantId, engineer, path } = await tenantWithEngineer();
     const created = await api.http
@@ -198,25 +221,12 @@ describe('dedicated endpoint lifecycle (worker reconciler, local provider)', () 
 
   it('turns degraded when a replica process is killed, restarts it and returns to running', async () => {
     const { id: tenantId, engineer, path } = await tenantWithEngineer();
-    const created = await api.http
-      .post(path)
-      .set(bearer(engineer))
-      .send({
-        name: 'fragile',
-        model: 'llama-3-8b-local',
-        region: 'eu-west-1',
-        minReplicas: 1,
-        maxReplicas: 1,
-      })
-      .expect(201);
-    const url = `${path}/${created.body.id}`;
-    await waitFor(url, engineer, (b) => b.status === 'running');
-    const [victim] = (await stored(tenantId, created.body.id)).observed.replicas;
+    const { id, url } = await deployed(path, engineer, 'fragile');
+    const [victim] = (await stored(tenantId, id)).observed.replicas;
     process.kill((victim.handle as { pid: number }).pid, 'SIGKILL');
 
     await expectEventually(
-      async () =>
-        expect(await eventTypes(path, created.body.id, engineer)).toContain('status.degrade'),
+      async () => expect(await eventTypes(path, id, engineer)).toContain('status.degrade'),
       { timeoutMs: CONVERGE_MS },
     );
     const recovered = await waitFor(
@@ -225,30 +235,17 @@ describe('dedicated endpoint lifecycle (worker reconciler, local provider)', () 
       (b) => b.status === 'running' && b.observed.readyReplicas === 1,
     );
     expect(recovered.observed.replicaDetails[0].id).not.toBe(victim.id);
-    const types = await eventTypes(path, created.body.id, engineer);
+    const types = await eventTypes(path, id, engineer);
     expect(types).toEqual(
       expect.arrayContaining(['replica.exited', 'status.degrade', 'status.converge']),
     );
     expect(types.lastIndexOf('status.converge')).toBeGreaterThan(types.indexOf('status.degrade'));
-    await api.http.delete(url).set(bearer(engineer)).expect(202);
-    await waitFor(url, engineer, (b) => b.status === 'deleted');
+    await deleted(url, engineer);
   });
 
   it("scales a suspended tenant's endpoints to zero and back when it is reactivated", async () => {
     const { id: tenantId, engineer, path } = await tenantWithEngineer();
-    const created = await api.http
-      .post(path)
-      .set(bearer(engineer))
-      .send({
-        name: 'paused',
-        model: 'llama-3-8b-local',
-        region: 'eu-west-1',
-        minReplicas: 1,
-        maxReplicas: 1,
-      })
-      .expect(201);
-    const url = `${path}/${created.body.id}`;
-    await waitFor(url, engineer, (b) => b.status === 'running');
+    const { url } = await deployed(path, engineer, 'paused');
     await api.http
       .post(`/v1/tenants/${tenantId}/suspend`)
       .set(admin())
@@ -262,8 +259,7 @@ describe('dedicated endpoint lifecycle (worker reconciler, local provider)', () 
     });
     await api.http.post(`/v1/tenants/${tenantId}/activate`).set(admin()).send({}).expect(200);
     await waitFor(url, engineer, (b) => b.status === 'running' && b.observed.readyReplicas === 1);
-    await api.http.delete(url).set(bearer(engineer)).expect(202);
-    await waitFor(url, engineer, (b) => b.status === 'deleted');
+    await deleted(url, engineer);
   });
 
   it('runs one reconcile at a time per endpoint: concurrent runs never start extra replicas', async () => {
@@ -288,8 +284,7 @@ describe('dedicated endpoint lifecycle (worker reconciler, local provider)', () 
     await waitFor(url, engineer, (b) => b.status === 'running');
     const types = await eventTypes(path, created.body.id, engineer);
     expect(types.filter((t) => t === 'replica.started')).toHaveLength(1);
-    await api.http.delete(url).set(bearer(engineer)).expect(202);
-    await waitFor(url, engineer, (b) => b.status === 'deleted');
+    await deleted(url, engineer);
   });
 });
 
