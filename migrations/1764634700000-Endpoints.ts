@@ -72,6 +72,8 @@ export class Endpoints1764634700000 implements MigrationInterface {
         max_replicas        integer NOT NULL CHECK (max_replicas BETWEEN 1 AND 64),
         desired_replicas    integer NOT NULL CHECK (desired_replicas BETWEEN 0 AND 64),
         autoscaling         jsonb,
+        -- Since when the autoscaler has wanted fewer replicas (scale-down waits for its delay).
+        scale_down_since    timestamptz,
         desired_state       text NOT NULL CHECK (desired_state IN ('running', 'stopped', 'deleted')),
         gpu_type            text NOT NULL,
         gpus_per_replica    integer NOT NULL CHECK (gpus_per_replica >= 1),

@@ -30,7 +30,9 @@ describe('dedicated endpoint lifecycle (worker reconciler, local provider)', () 
 
   beforeAll(async () => {
     api = await startApi();
-    worker = await startWorker({ env: { ENDPOINT_RECONCILE_INTERVAL_MS: '1000' } });
+    worker = await startWorker({
+      env: { ENDPOINT_RECONCILE_INTERVAL_MS: '500', LOCAL_MODEL_TOKEN_LATENCY_MS: '5' },
+    });
   });
   afterAll(async () => {
     await worker.close();
@@ -259,6 +261,68 @@ describe('dedicated endpoint lifecycle (worker reconciler, local provider)', () 
     });
     await api.http.post(`/v1/tenants/${tenantId}/activate`).set(admin()).send({}).expect(200);
     await waitFor(url, engineer, (b) => b.status === 'running' && b.observed.readyReplicas === 1);
+    await deleted(url, engineer);
+  });
+
+  it('scales out under load and back in after the scale-down delay', async () => {
+    const { id: tenantId, engineer, path } = await tenantWithEngineer();
+    const created = await api.http
+      .post(path)
+      .set(bearer(engineer))
+      .send({
+        name: 'elastic',
+        model: 'llama-3-8b-local',
+        region: 'eu-west-1',
+        minReplicas: 1,
+        maxReplicas: 2,
+        autoscaling: { targetConcurrentRequests: 1, scaleDownDelayMs: 1000 },
+      })
+      .expect(201);
+    const url = `${path}/${created.body.id}`;
+    await waitFor(url, engineer, (b) => b.status === 'running');
+    const [replica] = (await stored(tenantId, created.body.id)).observed.replicas;
+    // Four clients keep requests in flight on the one replica until it has company.
+    let loading = true;
+    const client = async () => {
+      while (loading) {
+        await fetch(`${replica.url}/v1/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            model: 'llama-3-8b-local',
+            prompt: 'First Citizen:',
+            max_tokens: 200,
+          }),
+        });
+      }
+    };
+    const clients = Array.from({ length: 4 }, client);
+    try {
+      const out = await waitFor(
+        url,
+        engineer,
+        (b) => b.desired.replicas === 2 && b.observed.readyReplicas === 2,
+      );
+      expect(out.status).toBe('running');
+    } finally {
+      loading = false;
+      await Promise.all(clients);
+    }
+    const back = await waitFor(
+      url,
+      engineer,
+      (b) => b.status === 'running' && b.desired.replicas === 1 && b.observed.replicas === 1,
+    );
+    expect(back.observed.readyReplicas).toBe(1);
+    const events = await api.http.get(`${url}/events?limit=100`).set(bearer(engineer)).expect(200);
+    const autoscales = events.body.data
+      .filter((e: { type: string }) => e.type === 'autoscale')
+      .map((e: { details: { from: number; to: number } }) => [e.details.from, e.details.to])
+      .reverse();
+    expect(autoscales).toEqual([
+      [1, 2],
+      [2, 1],
+    ]);
     await deleted(url, engineer);
   });
 

@@ -208,6 +208,17 @@ export const configSchema = z
       .pipe(z.number())
       .refine((n) => n >= 1 && n <= 256, 'must be an integer from 1 to 256')
       .default(16),
+    /**
+     * `local` provider: pause after each generated token, ms (0 to 10000), to emulate a GPU's
+     * decode time; 0 generates as fast as the CPU can.
+     */
+    LOCAL_MODEL_TOKEN_LATENCY_MS: z
+      .string()
+      .regex(/^\d{1,5}$/, 'must be an integer number of milliseconds from 0 to 10000')
+      .transform(Number)
+      .pipe(z.number())
+      .refine((n) => n <= 10_000, 'must be an integer number of milliseconds from 0 to 10000')
+      .default(0),
     /** `kubernetes` provider: the namespace of endpoint resources (`{region}` is substituted). */
     KUBERNETES_NAMESPACE: z.string().min(1, 'must not be empty').default('ai-endpoints'),
     /** `kubernetes` provider: create missing namespaces (needs cluster-level RBAC). */

@@ -51,6 +51,10 @@ export class Endpoint {
   @Column({ type: 'jsonb', nullable: true })
   autoscaling!: AutoscalingPolicy | null;
 
+  /** Since when the autoscaler has wanted fewer replicas (null: it does not). */
+  @Column({ type: 'timestamptz', nullable: true })
+  scaleDownSince!: Date | null;
+
   @Column({ type: 'text' })
   desiredState!: DesiredState;
 

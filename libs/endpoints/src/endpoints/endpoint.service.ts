@@ -279,6 +279,8 @@ export class EndpointService {
               generation: endpoint.generation + 1,
             }
           : {}),
+        // A person's change restarts the autoscaler's scale-down wait.
+        scaleDownSince: null,
         status: to,
         statusReason: null,
         updatedAt: () => 'now()',

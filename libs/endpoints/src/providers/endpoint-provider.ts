@@ -80,6 +80,8 @@ export interface ObservedReplica {
   handle?: Record<string, unknown>;
   /** Why it is not ready, when known (`exited with code 1`, `CrashLoopBackOff`). */
   detail?: string;
+  /** Requests it was serving when observed, when the provider can tell (the autoscaler's load). */
+  inFlight?: number;
 }
 
 /** An infrastructure failure the reconciler can act on. */

@@ -275,6 +275,33 @@ export class EndpointReconciler {
       event({ type: 'reconcile.error', message: failure.message.slice(0, 2000) });
     }
 
+    const scaling =
+      !failure && status === 'running' && (!decision || decision.observation === 'converge')
+        ? this.autoscale(endpoint, observed, run.tenantActive)
+        : {};
+    if (scaling.desiredReplicas !== undefined) {
+      const to = endpointTransition(status, 'update') ?? status;
+      event({
+        type: 'autoscale',
+        fromStatus: status,
+        toStatus: to,
+        message: `${scaling.load} request(s) in flight at a target of ${endpoint.autoscaling?.targetConcurrentRequests} per replica: ${endpoint.desiredReplicas} → ${scaling.desiredReplicas} replica(s)`,
+        details: { load: scaling.load, from: endpoint.desiredReplicas, to: scaling.desiredReplicas },
+      });
+      await this.audit.append(manager, {
+        tenantId,
+        actor: RECONCILER_ACTOR,
+        action: 'endpoint.autoscale',
+        resource: { type: 'endpoint', id: endpointId },
+        outcome: 'success',
+        changes: {
+          before: { replicas: endpoint.desiredReplicas, status },
+          after: { replicas: scaling.desiredReplicas, status: to },
+        },
+      });
+      status = to;
+    }
+
     const deleted = status === 'deleted';
     await this.meterGpuHours(manager, endpoint, deleted);
     await this.recordEndpointQuota(manager, endpoint, deleted);
@@ -291,11 +318,14 @@ export class EndpointReconciler {
         reconcileFailures: failure?.retryable ? endpoint.reconcileFailures + 1 : 0,
         ...(status !== endpoint.status ? { updatedAt: () => 'now()' } : {}),
         ...(deleted ? { deletedAt: () => 'now()' } : {}),
+        ...(scaling.desiredReplicas !== undefined ? { desiredReplicas: scaling.desiredReplicas } : {}),
+        ...(scaling.scaleDownSince !== undefined ? { scaleDownSince: scaling.scaleDownSince } : {}),
       },
     );
     if (deleted) return 'deleted';
     if (status === 'failed') return 'failed';
     if (failure?.retryable) return 'retrying';
+    if (scaling.desiredReplicas !== undefined) return 'progressing';
     const settled =
       (status === 'running' && converged) ||
       status === 'stopped' ||
@@ -306,6 +336,43 @@ export class EndpointReconciler {
       (endpoint.desiredState === 'running' && run.tenantActive ? endpoint.desiredReplicas : 0) !==
         spec.replicas;
     return settled && !specMoved ? 'converged' : 'progressing';
+  }
+
+  /**
+   * The autoscaler: on a running, converged endpoint with a policy, the replicas wanted are the
+   * requests in flight over the ready replicas divided by `targetConcurrentRequests`, rounded
+   * up, within [max(minReplicas, 1), maxReplicas] (Knative's concurrency rule, sampled at each
+   * reconcile). More is applied at once; fewer only after the load has stayed low for
+   * `scaleDownDelayMs`.
+   */
+  private autoscale(
+    endpoint: Endpoint,
+    observed: ObservedDeployment,
+    tenantActive: boolean,
+  ): { desiredReplicas?: number; scaleDownSince?: Date | null; load?: number } {
+    const policy = endpoint.autoscaling;
+    if (!policy || !tenantActive || endpoint.desiredState !== 'running') return {};
+    if (endpoint.status !== 'running') return {};
+    const ready = observed.replicas.filter((r) => r.ready);
+    if (ready.length === 0 || ready.some((r) => r.inFlight === undefined)) return {};
+    const load = ready.reduce((sum, r) => sum + (r.inFlight ?? 0), 0);
+    const floor = Math.max(endpoint.minReplicas, 1);
+    const wanted = Math.min(
+      Math.max(Math.ceil(load / policy.targetConcurrentRequests), floor),
+      endpoint.maxReplicas,
+    );
+    if (wanted > endpoint.desiredReplicas) {
+      return { desiredReplicas: wanted, scaleDownSince: null, load };
+    }
+    if (wanted < endpoint.desiredReplicas) {
+      const since = endpoint.scaleDownSince;
+      if (!since) return { scaleDownSince: new Date() };
+      if (Date.now() - since.getTime() >= policy.scaleDownDelayMs) {
+        return { desiredReplicas: wanted, scaleDownSince: null, load };
+      }
+      return {};
+    }
+    return endpoint.scaleDownSince ? { scaleDownSince: null } : {};
   }
 
   /** Which observation the run makes, with a reason for people (or none: nothing to report). */

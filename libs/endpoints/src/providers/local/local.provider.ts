@@ -163,16 +163,19 @@ export class LocalProvider implements EndpointProvider, OnModuleDestroy {
       startedAt: replica.startedAt,
       handle: { pid: replica.pid, port: replica.port } satisfies LocalHandle,
       ...(ready ? {} : { detail: 'not answering its health check' }),
+      ...(ready && Number.isInteger(health?.inFlight) ? { inFlight: health!.inFlight } : {}),
     };
   }
 
-  private async health(port: number): Promise<{ status?: string; replicaId?: string } | undefined> {
+  private async health(
+    port: number,
+  ): Promise<{ status?: string; replicaId?: string; inFlight?: number } | undefined> {
     try {
       const response = await fetch(`http://127.0.0.1:${port}/health`, {
         signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS),
       });
       if (!response.ok) return undefined;
-      return (await response.json()) as { status?: string; replicaId?: string };
+      return (await response.json()) as { status?: string; replicaId?: string; inFlight?: number };
     } catch {
       return undefined;
     }
@@ -198,6 +201,8 @@ export class LocalProvider implements EndpointProvider, OnModuleDestroy {
         '127.0.0.1',
         '--port',
         '0',
+        '--token-latency-ms',
+        String(this.config.LOCAL_MODEL_TOKEN_LATENCY_MS),
       ],
       {
         cwd,
