@@ -9,6 +9,8 @@ import {
   signIn,
   TestApp,
 } from '@app/testing';
+import { modelServerCommand } from '@app/language-model';
+import { spawn } from 'node:child_process';
 import OpenAI from 'openai';
 import { startApi } from '../support/api';
 import { startWorker } from '../support/worker';
@@ -183,6 +185,9 @@ describe('dedicated endpoint lifecycle (worker reconciler, local provider)', () 
       'status.deleted',
     ]);
     expect(types.filter((t) => t === 'replica.started')).toHaveLength(4);
+    // Stopped and deleted replicas were stopped, not lost.
+    expect(types.filter((t) => t === 'replica.stopped')).toHaveLength(4);
+    expect(types).not.toContain('replica.exited');
 
     const audit = await api.http
       .get(
@@ -404,6 +409,15 @@ describe('a worker that dies leaves its replicas running; the next one adopts th
       ).replicas.clear();
       await first.close();
 
+      // And one it started but never recorded (killed in between): the next worker stops it.
+      const { command, args, cwd } = modelServerCommand();
+      const stray = spawn(
+        command,
+        [...args, '--model', 'llama-3-8b-local', '--endpoint-id', body.id, '--port', '0'],
+        { cwd, stdio: 'ignore' },
+      );
+      const strayExit = new Promise((resolve) => stray.once('exit', resolve));
+
       second = await startWorker({ env: { ENDPOINT_RECONCILE_INTERVAL_MS: '1000' } });
       await api.http.patch(url).set(admin()).send({ replicas: 2 }).expect(200);
       await expectEventually(
@@ -417,6 +431,8 @@ describe('a worker that dies leaves its replicas running; the next one adopts th
         },
         { timeoutMs: CONVERGE_MS, intervalMs: 200 },
       );
+      await strayExit;
+      expect(stray.exitCode ?? stray.signalCode).not.toBeNull();
       const events = await api.http.get(`${url}/events?limit=100`).set(admin()).expect(200);
       expect(
         events.body.data.filter((e: { type: string }) => e.type === 'replica.started'),

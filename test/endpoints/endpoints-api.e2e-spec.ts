@@ -403,6 +403,7 @@ describe('dedicated endpoints API (catalog, compliance and quota checks)', () =>
       ['an unknown region', { region: 'xx-nowhere-1' }, 'region'],
       ['a bad autoscaling target', { autoscaling: { targetConcurrentRequests: 0 } }, 'autoscaling'],
       ['an unknown field', { gpuType: 'h100' }, 'gpuType'],
+      ['an autoscaling policy that is not an object', { autoscaling: [] }, 'autoscaling'],
     ])('answers 400 with field errors for %s, creating nothing', async (_name, change, field) => {
       const { path, engineer } = await tenantWith();
       const res = await t.http.post(path).set(bearer(engineer)).send(spec(change)).expect(400);
@@ -473,6 +474,41 @@ describe('dedicated endpoints API (catalog, compliance and quota checks)', () =>
         .send({ replicas: 1 })
         .expect(409);
       await t.http.delete(`${path}/${body.id}`).set(bearer(engineer)).expect(409);
+    });
+
+    it('answers 409 endpoint_name_taken to concurrent creations of one name, one wins', async () => {
+      const { path, engineer } = await tenantWith();
+      const results = await Promise.all(
+        Array.from({ length: 6 }, () =>
+          t.http
+            .post(path)
+            .set(bearer(engineer))
+            .send(spec({ name: 'same' })),
+        ),
+      );
+      expect(results.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409, 409]);
+      expect(results.filter((r) => r.status === 409).map((r) => r.body.code)).toEqual(
+        Array(5).fill('endpoint_name_taken'),
+      );
+    });
+
+    it('refuses a model change to another modality, and null as a change', async () => {
+      const { path, engineer } = await tenantWith({
+        ...EU_LLAMA,
+        allowedModelFamilies: ['llama', 'e5'],
+      });
+      const { body } = await t.http.post(path).set(bearer(engineer)).send(spec()).expect(201);
+      const res = await t.http
+        .patch(`${path}/${body.id}`)
+        .set(bearer(engineer))
+        .send({ model: 'e5-small-local' })
+        .expect(400);
+      expect(res.body.errors[0]).toMatchObject({ path: 'model' });
+      await t.http
+        .patch(`${path}/${body.id}`)
+        .set(bearer(engineer))
+        .send({ minReplicas: null })
+        .expect(400);
     });
 
     it('validates updates: an empty change, min above max, replicas outside them', async () => {

@@ -9,6 +9,7 @@
  * - `--replica-id <id>`  reported by `/health` and the listening line (default: `<model>-<pid>`)
  * - `--host <address>`   default `127.0.0.1`
  * - `--port <n>`         default `0`: the OS picks a free port
+ * - `--endpoint-id <id>` a label only (the local provider finds an endpoint's processes by it)
  * - `--token-latency-ms <n>` pause after each generated piece (default 0), to emulate decode time
  * - `--drain-timeout-ms <n>` how long SIGTERM waits for in-flight requests (default 10000)
  *
@@ -36,6 +37,8 @@ async function main(): Promise<void> {
         base: { type: 'string' },
         artifact: { type: 'string' },
         'replica-id': { type: 'string' },
+        // A label only: lets the control plane's local provider find its processes by endpoint.
+        'endpoint-id': { type: 'string' },
         host: { type: 'string', default: '127.0.0.1' },
         port: { type: 'string', default: '0' },
         'token-latency-ms': { type: 'string', default: '0' },

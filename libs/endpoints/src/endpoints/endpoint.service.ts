@@ -132,7 +132,7 @@ export class EndpointService {
     this.db.afterRollback(() => this.settle(() => this.reservations.release(reservationId)));
     this.db.afterCommit(() => this.confirmQuota(tenantId, id, reservationId));
 
-    await this.db.manager.getRepository(Endpoint).insert({
+    await this.insertEndpoint({
       id,
       tenantId,
       name: input.name,
@@ -170,6 +170,23 @@ export class EndpointService {
     ]);
     this.kick.afterCommit(tenantId, id, 'created');
     return this.get(tenantId, id);
+  }
+
+  /** @throws EndpointNameTaken when a concurrent request took the name since it was checked */
+  private async insertEndpoint(
+    row: Omit<Endpoint, 'createdAt' | 'updatedAt' | 'deletedAt' | 'scaleDownSince'>,
+  ): Promise<void> {
+    try {
+      // jsonb `observed`: TypeORM's deep-partial type does not fit open-ended handles.
+      await this.db.manager.getRepository(Endpoint).insert(row as never);
+    } catch (error) {
+      const { code, constraint } =
+        (error as { driverError?: { code?: string; constraint?: string } }).driverError ?? {};
+      if (code === '23505' && constraint === 'endpoints_tenant_name_live_idx') {
+        throw new EndpointNameTaken(`An endpoint named "${row.name}" exists.`);
+      }
+      throw error;
+    }
   }
 
   /** @throws NotFound when there is no such endpoint in this tenant (another tenant's too). */
@@ -243,6 +260,17 @@ export class EndpointService {
     let model: CatalogModel | undefined;
     if (changes.model !== undefined && changes.model !== endpoint.modelId) {
       ({ model } = await this.placement(tenant, changes.model, endpoint.region));
+      const current = await this.catalog.findForTenant(tenantId, endpoint.modelId);
+      if (current && current.modality !== model.modality) {
+        throw new ValidationFailed('The new model serves another kind of request.', {
+          errors: [
+            {
+              path: 'model',
+              message: `must be a ${current.modality} model like ${current.id} (its clients would break); create another endpoint for ${model.modality}`,
+            },
+          ],
+        });
+      }
     }
     const gpuType = model?.gpuType ?? endpoint.gpuType;
     const gpus = model?.gpusPerReplica ?? endpoint.gpusPerReplica;

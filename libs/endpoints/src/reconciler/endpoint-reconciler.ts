@@ -139,7 +139,8 @@ export class EndpointReconciler {
     try {
       if (endpoint.desiredState === 'deleted') {
         await this.provider.remove(spec, previous);
-        seen = observed = { replicas: [], url: null };
+        // They were stopped, not lost: their history says so.
+        observed = { replicas: [], url: null };
       } else {
         seen = await this.provider.observe(spec, previous);
         observed = await this.provider.apply(spec, seen);
@@ -162,6 +163,11 @@ export class EndpointReconciler {
         seen,
         observed: failure ? seen : observed,
         failure,
+        actedOn: {
+          desiredState: endpoint.desiredState,
+          generation: endpoint.generation,
+          desiredReplicas: endpoint.desiredReplicas,
+        },
       }),
     );
     if (outcome === 'progressing' || outcome === 'retrying') {
@@ -187,6 +193,8 @@ export class EndpointReconciler {
       seen: ObservedDeployment;
       observed: ObservedDeployment;
       failure?: ProviderError;
+      /** The desired state this run's provider calls worked toward. */
+      actedOn: Pick<Endpoint, 'desiredState' | 'generation' | 'desiredReplicas'>;
     },
   ): Promise<ReconcileOutcome> {
     const { tenantId, endpointId, spec, previous, seen, observed, failure } = run;
@@ -246,7 +254,14 @@ export class EndpointReconciler {
     );
 
     // The status transition.
-    const decision = this.decide(endpoint, run);
+    // A request changed the desired state while the provider worked: what it observed says
+    // nothing about the new one (a run that kept replicas up must not report them deleted).
+    // Record what was seen; the next run acts on the new spec and decides.
+    const overtaken =
+      endpoint.desiredState !== run.actedOn.desiredState ||
+      endpoint.generation !== run.actedOn.generation ||
+      endpoint.desiredReplicas !== run.actedOn.desiredReplicas;
+    const decision = overtaken ? undefined : this.decide(endpoint, run);
     let status: Endpoint['status'] = endpoint.status;
     let statusReason = endpoint.statusReason;
     if (decision) {
@@ -276,7 +291,10 @@ export class EndpointReconciler {
     }
 
     const scaling =
-      !failure && status === 'running' && (!decision || decision.observation === 'converge')
+      !failure &&
+      !overtaken &&
+      status === 'running' &&
+      (!decision || decision.observation === 'converge')
         ? this.autoscale(endpoint, observed, run.tenantActive)
         : {};
     if (scaling.desiredReplicas !== undefined) {
@@ -286,7 +304,11 @@ export class EndpointReconciler {
         fromStatus: status,
         toStatus: to,
         message: `${scaling.load} request(s) in flight at a target of ${endpoint.autoscaling?.targetConcurrentRequests} per replica: ${endpoint.desiredReplicas} → ${scaling.desiredReplicas} replica(s)`,
-        details: { load: scaling.load, from: endpoint.desiredReplicas, to: scaling.desiredReplicas },
+        details: {
+          load: scaling.load,
+          from: endpoint.desiredReplicas,
+          to: scaling.desiredReplicas,
+        },
       });
       await this.audit.append(manager, {
         tenantId,
@@ -318,24 +340,21 @@ export class EndpointReconciler {
         reconcileFailures: failure?.retryable ? endpoint.reconcileFailures + 1 : 0,
         ...(status !== endpoint.status ? { updatedAt: () => 'now()' } : {}),
         ...(deleted ? { deletedAt: () => 'now()' } : {}),
-        ...(scaling.desiredReplicas !== undefined ? { desiredReplicas: scaling.desiredReplicas } : {}),
+        ...(scaling.desiredReplicas !== undefined
+          ? { desiredReplicas: scaling.desiredReplicas }
+          : {}),
         ...(scaling.scaleDownSince !== undefined ? { scaleDownSince: scaling.scaleDownSince } : {}),
       },
     );
     if (deleted) return 'deleted';
     if (status === 'failed') return 'failed';
     if (failure?.retryable) return 'retrying';
-    if (scaling.desiredReplicas !== undefined) return 'progressing';
+    if (scaling.desiredReplicas !== undefined || overtaken) return 'progressing';
     const settled =
       (status === 'running' && converged) ||
       status === 'stopped' ||
       (status === 'degraded' && !run.tenantActive);
-    // A spec changed during this run (generation, desired state) is picked up by the next one.
-    const specMoved =
-      endpoint.generation !== spec.generation ||
-      (endpoint.desiredState === 'running' && run.tenantActive ? endpoint.desiredReplicas : 0) !==
-        spec.replicas;
-    return settled && !specMoved ? 'converged' : 'progressing';
+    return settled ? 'converged' : 'progressing';
   }
 
   /**

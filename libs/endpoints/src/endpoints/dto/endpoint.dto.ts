@@ -6,10 +6,12 @@ import {
   IsIn,
   IsInt,
   IsOptional,
+  IsObject,
   IsString,
   Matches,
   Max,
   Min,
+  ValidateIf,
   ValidateNested,
 } from 'class-validator';
 import { ENDPOINT_STATUSES, EndpointStatus } from '../endpoint-lifecycle';
@@ -79,6 +81,7 @@ export class CreateEndpointDto {
 
   @ApiPropertyOptional({ type: AutoscalingDto, nullable: true })
   @IsOptional()
+  @IsObject({ message: 'autoscaling must be an object or null' })
   @ValidateNested()
   @Type(() => AutoscalingDto)
   autoscaling?: AutoscalingDto | null;
@@ -90,20 +93,20 @@ export class CreateEndpointDto {
  */
 export class UpdateEndpointDto {
   @ApiPropertyOptional({ example: 'llama-3-8b-local' })
-  @IsOptional()
+  @ValidateIf((_dto, value) => value !== undefined)
   @IsString()
   @Matches(MODEL, { message: 'model must be a catalog model id' })
   model?: string;
 
   @ApiPropertyOptional({ minimum: 0, maximum: MAX_REPLICAS })
-  @IsOptional()
+  @ValidateIf((_dto, value) => value !== undefined)
   @IsInt()
   @Min(0)
   @Max(MAX_REPLICAS)
   minReplicas?: number;
 
   @ApiPropertyOptional({ minimum: 1, maximum: MAX_REPLICAS })
-  @IsOptional()
+  @ValidateIf((_dto, value) => value !== undefined)
   @IsInt()
   @Min(1)
   @Max(MAX_REPLICAS)
@@ -114,7 +117,7 @@ export class UpdateEndpointDto {
     maximum: MAX_REPLICAS,
     description: 'Replicas wanted now (within min and max); the autoscaler moves it later.',
   })
-  @IsOptional()
+  @ValidateIf((_dto, value) => value !== undefined)
   @IsInt()
   @Min(0)
   @Max(MAX_REPLICAS)
@@ -122,6 +125,7 @@ export class UpdateEndpointDto {
 
   @ApiPropertyOptional({ type: AutoscalingDto, nullable: true, description: 'null turns it off.' })
   @IsOptional()
+  @IsObject({ message: 'autoscaling must be an object or null' })
   @ValidateNested()
   @Type(() => AutoscalingDto)
   autoscaling?: AutoscalingDto | null;

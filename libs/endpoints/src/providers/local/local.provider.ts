@@ -3,6 +3,7 @@ import { modelServerCommand } from '@app/language-model';
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import {
   DeploymentSpec,
@@ -56,6 +57,8 @@ export class LocalProvider implements EndpointProvider, OnModuleDestroy {
   private readonly logger = new Logger('LocalProvider');
   private readonly replicas = new Map<string, LocalReplica>();
   private readonly exitListeners: ((tenantId: string, endpointId: string) => void)[] = [];
+  /** Endpoints whose stray processes this worker has looked for (once each). */
+  private readonly swept = new Set<string>();
 
   constructor(@InjectConfig() private readonly config: AppConfig) {}
 
@@ -69,6 +72,7 @@ export class LocalProvider implements EndpointProvider, OnModuleDestroy {
     previous: ObservedDeployment | null,
   ): Promise<ObservedDeployment> {
     await this.adopt(spec, previous);
+    await this.stopStrays(spec.endpointId);
     const replicas = await Promise.all(this.of(spec.endpointId).map((r) => this.probe(r)));
     return { replicas: replicas.filter((r): r is ObservedReplica => r !== undefined), url: null };
   }
@@ -106,6 +110,8 @@ export class LocalProvider implements EndpointProvider, OnModuleDestroy {
 
   async remove(spec: DeploymentSpec, previous: ObservedDeployment | null): Promise<void> {
     await this.adopt(spec, previous);
+    this.swept.delete(spec.endpointId);
+    await this.stopStrays(spec.endpointId);
     await Promise.all(this.of(spec.endpointId).map((r) => this.stop(r.id)));
   }
 
@@ -145,6 +151,24 @@ export class LocalProvider implements EndpointProvider, OnModuleDestroy {
         stopping: false,
         stderrTail: '',
       });
+    }
+  }
+
+  /**
+   * Stops model-server processes labelled with this endpoint that nobody recorded: a worker
+   * killed after starting a replica and before the reconciler stored its handle leaves one
+   * running, which the next worker cannot adopt (it does not know the port) and must not leave
+   * serving unmetered. Looked for once per endpoint per worker (and at removal), on Linux via
+   * `/proc/<pid>/cmdline`; elsewhere there is nothing to read and nothing is done.
+   */
+  private async stopStrays(endpointId: string): Promise<void> {
+    if (this.swept.has(endpointId)) return;
+    this.swept.add(endpointId);
+    const known = new Set([...this.replicas.values()].map((r) => r.pid));
+    for (const pid of await processesLabelled(endpointId)) {
+      if (known.has(pid) || pid === process.pid) continue;
+      this.logger.warn({ pid, endpointId }, 'stopping a model server nobody recorded');
+      signal(pid, 'SIGTERM');
     }
   }
 
@@ -197,6 +221,8 @@ export class LocalProvider implements EndpointProvider, OnModuleDestroy {
         ...modelArgs,
         '--replica-id',
         id,
+        '--endpoint-id',
+        spec.endpointId,
         '--host',
         '127.0.0.1',
         '--port',
@@ -303,6 +329,28 @@ export class LocalProvider implements EndpointProvider, OnModuleDestroy {
     }
     if (processAlive(replica.pid)) signal(replica.pid, 'SIGKILL');
   }
+}
+
+/** Pids of model-server processes started with `--endpoint-id <endpointId>` (Linux). */
+async function processesLabelled(endpointId: string): Promise<number[]> {
+  let entries: string[];
+  try {
+    entries = await readdir('/proc');
+  } catch {
+    return [];
+  }
+  const pids: number[] = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = (await readFile(`/proc/${entry}/cmdline`, 'utf8')).split('\0');
+      const at = argv.indexOf('--endpoint-id');
+      if (at >= 0 && argv[at + 1] === endpointId) pids.push(Number(entry));
+    } catch {
+      // Gone, or not ours to read.
+    }
+  }
+  return pids;
 }
 
 function processAlive(pid: number): boolean {
