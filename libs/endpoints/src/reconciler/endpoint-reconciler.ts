@@ -425,14 +425,20 @@ export class EndpointReconciler {
     // A pending endpoint is first reported provisioning (work has started), even when its
     // replicas came up within this very run; the next run reports it running.
     if (endpoint.status === 'pending') return { observation: 'provision' };
-    // A replica that died is reported even when this run already started its replacement.
-    const seenIds = new Set(seen.replicas.map((r) => r.id));
-    const died = previous.replicas.filter((r) => r.ready && !seenIds.has(r.id));
-    if (died.length > 0 && (endpoint.status === 'running' || endpoint.status === 'updating')) {
+    // A running endpoint short of ready replicas before this run repaired anything is degraded
+    // (reported even when the run already started replacements); so is an updating one that
+    // lost a replica that was ready.
+    const seenReady = seen.replicas.filter((r) => r.ready && r.generation === spec.generation);
+    if (endpoint.status === 'running' && seenReady.length < spec.replicas) {
       return {
         observation: 'degrade',
-        reason: `${died.length} replica(s) exited; restarting`,
+        reason: `${spec.replicas - seenReady.length} of ${spec.replicas} replica(s) not ready; restarting`,
       };
+    }
+    const seenIds = new Set(seen.replicas.map((r) => r.id));
+    const died = previous.replicas.filter((r) => r.ready && !seenIds.has(r.id));
+    if (died.length > 0 && endpoint.status === 'updating') {
+      return { observation: 'degrade', reason: `${died.length} replica(s) exited; restarting` };
     }
     const fresh = observed.replicas.filter((r) => r.generation === spec.generation);
     const converged =
