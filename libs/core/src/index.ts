@@ -41,3 +41,4 @@ export * from './validation/uuid-param.pipe';
 export * from './validation/empty-body.pipe';
 export * from './database/inline-parameters';
 export * from './queue/repeatable-jobs';
+export * from './telemetry/http-metrics.middleware';

@@ -13,21 +13,17 @@ import { RoleAssignment, User } from './users/user.entity';
 import { UserService } from './users/user.service';
 import { PlatformUsersController } from './users/users.controller';
 
-/** Users, roles, API keys, sessions, and the authenticator the authorization guard uses. */
+/**
+ * Identity for every process that authenticates callers (api, gateway): users, API keys,
+ * sessions and the AUTHENTICATOR. Global, so authorization finds the authenticator.
+ */
 @Global()
 @Module({
   imports: [TypeOrmModule.forFeature([User, RoleAssignment, ApiKey, Session])],
-  controllers: [
-    TenantApiKeysController,
-    PlatformApiKeysController,
-    PlatformUsersController,
-    MeController,
-  ],
   providers: [
     ApiKeyService,
     SessionService,
     UserService,
-    BootstrapService,
     IdentityAuthenticator,
     { provide: AUTHENTICATOR, useExisting: IdentityAuthenticator },
     { provide: STAFF_DIRECTORY, useExisting: UserService },
@@ -36,9 +32,23 @@ import { PlatformUsersController } from './users/users.controller';
     ApiKeyService,
     SessionService,
     UserService,
-    BootstrapService,
     AUTHENTICATOR,
     STAFF_DIRECTORY,
   ],
+})
+export class IdentityCoreModule {}
+
+/** The identity API: API keys, platform users, `/v1/me`. */
+@Module({
+  imports: [IdentityCoreModule],
+  controllers: [
+    TenantApiKeysController,
+    PlatformApiKeysController,
+    PlatformUsersController,
+    MeController,
+  ],
+  // The first platform admin key is the api's to create (once, at its first start).
+  providers: [BootstrapService],
+  exports: [BootstrapService],
 })
 export class IdentityModule {}

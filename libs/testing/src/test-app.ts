@@ -58,7 +58,8 @@ export async function createTestApp(
       abortOnError: false,
     },
   );
-  configureHttpApp(app, config, httpOptions);
+  if (httpOptions.configure) httpOptions.configure(app, config);
+  else configureHttpApp(app, config, httpOptions);
   await app.listen(0, '127.0.0.1');
   return {
     app,

@@ -97,6 +97,8 @@ export const configSchema = z
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
     PORT: port.default(3000),
     WORKER_PORT: port.default(3002),
+    /** The data-plane gateway's port (OpenAI-compatible inference). */
+    GATEWAY_PORT: port.default(3001),
     DATABASE_URL: urlWithProtocols(['postgres:', 'postgresql:']).default(
       'postgres://postgres@127.0.0.1:5432/controlplane',
     ),
@@ -219,6 +221,39 @@ export const configSchema = z
       .pipe(z.number())
       .refine((n) => n <= 10_000, 'must be an integer number of milliseconds from 0 to 10000')
       .default(0),
+    /**
+     * How long the gateway trusts a looked-up API key, ms (at most 5000): a revoked key stops
+     * working on every gateway replica within this time.
+     */
+    GATEWAY_KEY_CACHE_TTL_MS: positiveMs
+      .refine((n) => n <= 5000, 'must be at most 5000 (revocation must bite within 5 s)')
+      .default(5000),
+    /** How long the gateway reuses a tenant's endpoint routes (running replicas), ms. */
+    GATEWAY_ROUTE_CACHE_TTL_MS: positiveMs.default(1000),
+    /** Largest inference request body; larger ones answer 413. */
+    GATEWAY_MAX_BODY_BYTES: byteSize.default(1024 * 1024),
+    /** Upstream (model replica) connect timeout, ms. */
+    GATEWAY_CONNECT_TIMEOUT_MS: positiveMs.default(2000),
+    /** Upstream time to the response's first byte, ms. */
+    GATEWAY_FIRST_BYTE_TIMEOUT_MS: positiveMs.default(60_000),
+    /** Upstream silence allowed between bytes of a response (streams included), ms. */
+    GATEWAY_IDLE_TIMEOUT_MS: positiveMs.default(30_000),
+    /** Completion tokens reserved when a request names no `max_tokens`. */
+    GATEWAY_DEFAULT_MAX_TOKENS: z
+      .string()
+      .regex(/^\d{1,7}$/, 'must be an integer from 1 to 1000000')
+      .transform(Number)
+      .pipe(z.number())
+      .refine((n) => n >= 1 && n <= 1_000_000, 'must be an integer from 1 to 1000000')
+      .default(1024),
+    /** Usage commits and latency samples the gateway buffers before it drops (and counts) them. */
+    GATEWAY_RECORD_BUFFER: z
+      .string()
+      .regex(/^\d{1,7}$/, 'must be an integer from 1 to 1000000')
+      .transform(Number)
+      .pipe(z.number())
+      .refine((n) => n >= 1 && n <= 1_000_000, 'must be an integer from 1 to 1000000')
+      .default(10_000),
     /** `kubernetes` provider: the namespace of endpoint resources (`{region}` is substituted). */
     KUBERNETES_NAMESPACE: z.string().min(1, 'must not be empty').default('ai-endpoints'),
     /** `kubernetes` provider: create missing namespaces (needs cluster-level RBAC). */

@@ -15,6 +15,11 @@ export interface HttpAppOptions {
   description: string;
   /** Serve Swagger UI at `/docs` and the OpenAPI document at `/docs-json`. */
   docs: boolean;
+  /**
+   * Replaces the standard set-up ({@link configureHttpApp}) for an app whose HTTP contract is not
+   * the control plane's (the gateway answers in OpenAI's error shape, not problem+json).
+   */
+  configure?: (app: NestExpressApplication, config: AppConfig) => void;
 }
 
 /**

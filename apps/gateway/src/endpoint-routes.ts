@@ -1,0 +1,122 @@
+import { asTenantId, TenantDb } from '@app/authz';
+import { AppConfig, InjectConfig } from '@app/core';
+import { Endpoint } from '@app/endpoints';
+import { Injectable } from '@nestjs/common';
+import { OpenAiError } from './openai-error';
+
+/** Where one request for a model goes. */
+export interface Route {
+  endpointId: string;
+  /** Base URL of the chosen replica, e.g. `http://127.0.0.1:41234`. */
+  replicaUrl: string;
+  modality: string;
+}
+
+interface TenantRoutes {
+  /** Served model id → endpoints serving it (with their ready replicas). */
+  byModel: Map<string, { endpointId: string; status: string; replicas: string[] }[]>;
+  expiresAtMs: number;
+}
+
+/**
+ * Finds where a tenant's request for `model` goes: an endpoint of the tenant serving that model
+ * that is `running` (or `updating`/`degraded` with ready replicas), and one of its ready
+ * replicas, round-robin. A tenant's routes are read in one query and reused for
+ * GATEWAY_ROUTE_CACHE_TTL_MS, so a replica that stopped is dropped within that time (and a
+ * request that finds it gone fails over to none: see the gateway's no-retry rule).
+ */
+@Injectable()
+export class EndpointRoutes {
+  private readonly tenants = new Map<string, Promise<TenantRoutes>>();
+  private turn = 0;
+
+  constructor(
+    private readonly db: TenantDb,
+    @InjectConfig() private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * @throws OpenAiError 404 `model_not_found` when the tenant has no endpoint for the model;
+   *   503 `model_not_ready` (with Retry-After) when its endpoints have no ready replica
+   */
+  async route(tenantId: string, model: string): Promise<Route> {
+    const routes = await this.routesOf(tenantId);
+    const endpoints = routes.byModel.get(model);
+    if (!endpoints || endpoints.length === 0) {
+      throw new OpenAiError(
+        404,
+        `The model '${model}' does not exist or you do not have access to it: deploy it on a dedicated endpoint first.`,
+        'invalid_request_error',
+        'model_not_found',
+        'model',
+      );
+    }
+    const replicas = endpoints.flatMap((e) =>
+      e.replicas.map((url) => ({ endpointId: e.endpointId, url })),
+    );
+    if (replicas.length === 0) {
+      throw new OpenAiError(
+        503,
+        `The model '${model}' has no ready replica now (endpoint ${endpoints.map((e) => e.status).join(', ')}); retry shortly.`,
+        'server_error',
+        'model_not_ready',
+        'model',
+        {},
+        { 'Retry-After': '5' },
+      );
+    }
+    const chosen = replicas[this.turn++ % replicas.length];
+    if (this.turn > 1e9) this.turn = 0;
+    return { endpointId: chosen.endpointId, replicaUrl: chosen.url, modality: '' };
+  }
+
+  /** The models a tenant can call now (`GET /v1/models`). */
+  async models(tenantId: string): Promise<{ id: string; endpointIds: string[] }[]> {
+    const routes = await this.routesOf(tenantId);
+    return [...routes.byModel.entries()]
+      .filter(([, endpoints]) => endpoints.some((e) => e.replicas.length > 0))
+      .map(([id, endpoints]) => ({ id, endpointIds: endpoints.map((e) => e.endpointId) }))
+      .sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  private routesOf(tenantId: string): Promise<TenantRoutes> {
+    const now = Date.now();
+    const cached = this.tenants.get(tenantId);
+    if (cached) {
+      return cached.then((routes) =>
+        routes.expiresAtMs > Date.now() ? routes : this.reload(tenantId),
+      );
+    }
+    return this.reload(tenantId, now);
+  }
+
+  private reload(tenantId: string, now = Date.now()): Promise<TenantRoutes> {
+    const loading = this.load(tenantId, now);
+    this.tenants.set(tenantId, loading);
+    loading.catch(() => this.tenants.delete(tenantId));
+    return loading;
+  }
+
+  private async load(tenantId: string, now: number): Promise<TenantRoutes> {
+    const rows: Pick<Endpoint, 'id' | 'modelId' | 'status' | 'observed'>[] = await this.db.inTenant(
+      asTenantId(tenantId),
+      (manager) =>
+        manager.query(
+          `SELECT id, model_id AS "modelId", status, observed FROM endpoints
+            WHERE tenant_id = $1 AND desired_state = 'running'
+              AND status IN ('running', 'updating', 'degraded', 'provisioning')`,
+          [tenantId],
+        ),
+    );
+    const byModel: TenantRoutes['byModel'] = new Map();
+    for (const row of rows) {
+      const replicas = (row.observed?.replicas ?? [])
+        .filter((r) => r.ready && r.url)
+        .map((r) => r.url as string);
+      const list = byModel.get(row.modelId) ?? [];
+      list.push({ endpointId: row.id, status: row.status, replicas });
+      byModel.set(row.modelId, list);
+    }
+    return { byModel, expiresAtMs: now + this.config.GATEWAY_ROUTE_CACHE_TTL_MS };
+  }
+}

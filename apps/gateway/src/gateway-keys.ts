@@ -1,0 +1,96 @@
+import { AUTHENTICATOR, Authenticator, PLATFORM_TENANT_ID, Principal } from '@app/authz';
+import { AppConfig, InjectConfig } from '@app/core';
+import { Inject, Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import type { Request } from 'express';
+import { OpenAiError } from './openai-error';
+
+/** A caller of the gateway: a tenant API key with the `inference` scope. */
+export interface InferenceCaller {
+  keyId: string;
+  tenantId: string;
+}
+
+interface Cached {
+  principal: Principal | null;
+  expiresAtMs: number;
+}
+
+/** Unknown keys are remembered briefly too, so a flood of bad keys does not reach PostgreSQL. */
+const NEGATIVE_TTL_MS = 1000;
+const MAX_ENTRIES = 100_000;
+
+/**
+ * Authenticates gateway callers by API key (identity's AUTHENTICATOR), caching each lookup for
+ * GATEWAY_KEY_CACHE_TTL_MS (≤ 5 s): a revoked or expired key, or a suspended tenant, stops
+ * working on every replica within that time without any message between replicas. Keys are
+ * cached by their SHA-256, never in clear.
+ */
+@Injectable()
+export class GatewayKeys {
+  private readonly cache = new Map<string, Cached>();
+
+  constructor(
+    @Inject(AUTHENTICATOR) private readonly authenticator: Authenticator,
+    @InjectConfig() private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * @throws OpenAiError 401 `invalid_api_key` (missing, unknown, revoked, expired), 403
+   *   `insufficient_permissions` (no `inference` scope, or operator staff), 403
+   *   `tenant_suspended`
+   */
+  async authenticate(request: Request): Promise<InferenceCaller> {
+    const header = request.headers.authorization;
+    const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+    if (!match) {
+      throw new OpenAiError(
+        401,
+        'Missing API key: send "Authorization: Bearer <key>".',
+        'invalid_request_error',
+        'invalid_api_key',
+      );
+    }
+    const principal = await this.lookup(match[1], request);
+    if (!principal || principal.actor.type !== 'api_key') {
+      throw new OpenAiError(
+        401,
+        'Incorrect API key provided.',
+        'invalid_request_error',
+        'invalid_api_key',
+      );
+    }
+    if (!principal.scopes.includes('inference') || principal.homeTenantId === PLATFORM_TENANT_ID) {
+      throw new OpenAiError(
+        403,
+        'This API key lacks the "inference" scope.',
+        'permission_error',
+        'insufficient_permissions',
+      );
+    }
+    if (principal.homeTenantStatus === 'suspended') {
+      throw new OpenAiError(
+        403,
+        'The tenant is suspended.',
+        'permission_error',
+        'tenant_suspended',
+      );
+    }
+    return { keyId: principal.actor.id, tenantId: principal.homeTenantId };
+  }
+
+  private async lookup(key: string, request: Request): Promise<Principal | null> {
+    const id = createHash('sha256').update(key).digest('base64');
+    const now = Date.now();
+    const cached = this.cache.get(id);
+    if (cached && cached.expiresAtMs > now) return cached.principal;
+    const principal =
+      key.length <= 512 ? await this.authenticator.authenticate(key, request) : null;
+    if (this.cache.size >= MAX_ENTRIES) this.cache.clear();
+    this.cache.set(id, {
+      principal,
+      expiresAtMs: now + (principal ? this.config.GATEWAY_KEY_CACHE_TTL_MS : NEGATIVE_TTL_MS),
+    });
+    return principal;
+  }
+}

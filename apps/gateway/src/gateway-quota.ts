@@ -1,0 +1,121 @@
+import { TenantId } from '@app/authz';
+import { QuotaReservationService, Reservation } from '@app/metering';
+import { Injectable, Logger } from '@nestjs/common';
+import { OpenAiError } from './openai-error';
+
+/** The metrics one inference request reserves and records. */
+export type InferenceMetric = 'input_tokens' | 'output_tokens' | 'total_tokens' | 'requests';
+
+/** Units per metric (tokens, requests). */
+export type InferenceUsage = Record<InferenceMetric, number>;
+
+/** The reservations held for one request, by metric (a zero quantity holds nothing). */
+export type Holds = Partial<Record<InferenceMetric, string>>;
+
+const METRICS: readonly InferenceMetric[] = [
+  'input_tokens',
+  'output_tokens',
+  'total_tokens',
+  'requests',
+];
+
+/**
+ * Holds a request's estimated usage against the tenant's quota lines before it is forwarded:
+ * one reservation per metric (input, output and total tokens, one request), all made in the same
+ * event-loop turn so the reservation service decides them in one Redis script run. If any is
+ * refused, the others are released and the request answers 429.
+ */
+@Injectable()
+export class GatewayQuota {
+  private readonly logger = new Logger('GatewayQuota');
+
+  constructor(private readonly reservations: QuotaReservationService) {}
+
+  /**
+   * @returns the holds, to be committed with the actual usage or released
+   * @throws OpenAiError 429 `quota_exceeded` naming the line, with Retry-After (seconds to the
+   *   line's period end); 403 `no_contract_in_force`; 503 `quota_state_unavailable`
+   */
+  async reserve(tenantId: string, estimate: InferenceUsage): Promise<Holds> {
+    const metrics = METRICS.filter((metric) => estimate[metric] > 0);
+    const decided = await Promise.all(
+      metrics.map((metric) =>
+        this.reservations.reserve({
+          tenantId: tenantId as TenantId,
+          metric,
+          quantity: estimate[metric],
+        }),
+      ),
+    );
+    const holds: Holds = {};
+    decided.forEach((reservation, i) => {
+      if (reservation.granted) holds[metrics[i]] = reservation.reservationId;
+    });
+    const refused = decided.find((r): r is Extract<Reservation, { granted: false }> => !r.granted);
+    if (!refused) return holds;
+    this.release(holds);
+    throw refusalError(refused);
+  }
+
+  /** Gives every hold back (the request failed before the model did any work). */
+  release(holds: Holds): void {
+    for (const id of Object.values(holds)) {
+      this.reservations
+        .release(id)
+        .catch((error: unknown) =>
+          this.logger.warn(
+            { err: error },
+            'releasing a reservation failed (it expires on its own)',
+          ),
+        );
+    }
+  }
+}
+
+function refusalError(refused: Extract<Reservation, { granted: false }>): OpenAiError {
+  if (refused.reason === 'no_contract_in_force') {
+    return new OpenAiError(
+      403,
+      'The tenant has no contract in force.',
+      'insufficient_quota',
+      'no_contract_in_force',
+    );
+  }
+  if (refused.reason === 'quota_state_unavailable') {
+    return new OpenAiError(
+      503,
+      'Quota state is unavailable; retry shortly.',
+      'server_error',
+      'quota_state_unavailable',
+      null,
+      {},
+      { 'Retry-After': '1' },
+    );
+  }
+  const line = refused.line;
+  const retryAfter = refused.retryAt
+    ? Math.max(1, Math.ceil((refused.retryAt.getTime() - Date.now()) / 1000))
+    : undefined;
+  return new OpenAiError(
+    429,
+    line
+      ? `You exceeded the contract's ${line.enforcement} ${line.metric} quota line (${line.limit} per ${line.period}).`
+      : 'You exceeded your quota.',
+    'insufficient_quota',
+    'quota_exceeded',
+    null,
+    line
+      ? {
+          quota_line: {
+            metric: line.metric,
+            period: line.period,
+            limit: line.limit,
+            used: Number(line.used),
+            reserved: Number(line.reserved),
+            period_end: line.periodEnd?.toISOString() ?? null,
+          },
+        }
+      : {},
+    retryAfter ? { 'Retry-After': String(retryAfter) } : {},
+  );
+}

@@ -1,0 +1,344 @@
+import { AppConfig, InjectConfig } from '@app/core';
+import { countTokens } from '@app/language-model';
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { Agent, ClientRequest, IncomingMessage, request as httpRequest } from 'node:http';
+import { EndpointRoutes, Route } from './endpoint-routes';
+import { GatewayKeys, InferenceCaller } from './gateway-keys';
+import { GatewayQuota, Holds, InferenceUsage } from './gateway-quota';
+import { InferenceKind, InferenceRequest, readInferenceRequest } from './inference-request';
+import { OpenAiError, sendOpenAiError } from './openai-error';
+import { UsageRecorder } from './usage-recorder';
+
+const PATHS: Record<InferenceKind, string> = {
+  chat: '/v1/chat/completions',
+  completion: '/v1/completions',
+  embedding: '/v1/embeddings',
+};
+/** The largest non-streamed upstream answer the gateway reads (embeddings of big batches). */
+const MAX_UPSTREAM_BODY_BYTES = 64 * 1024 * 1024;
+
+/** How one forwarded request ended. */
+interface Outcome {
+  status: number;
+  /** Usage the upstream reported (or, for a stream the client left, what was delivered). */
+  usage?: { prompt_tokens?: number; completion_tokens?: number; total_tokens?: number };
+  /** Whether the model did work the tenant pays for (any output reached the client). */
+  served: boolean;
+  ttfbMs: number | null;
+  error?: string;
+}
+
+/**
+ * The data plane (issue 9): authenticates a tenant key, reads the request, picks a ready replica
+ * of the tenant's endpoint for the model, reserves the estimated usage, forwards the request
+ * (streams chunk by chunk), then commits the actual usage from the upstream's `usage` (requested
+ * for streams with `stream_options.include_usage`, and removed from what the client sees unless
+ * it asked for it) and records a latency sample. Nothing is retried upstream (a request may have
+ * been executed); a client that goes away aborts the upstream request.
+ */
+@Injectable()
+export class InferenceService implements OnModuleDestroy {
+  private readonly logger = new Logger('Inference');
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
+
+  constructor(
+    private readonly keys: GatewayKeys,
+    private readonly routes: EndpointRoutes,
+    private readonly quota: GatewayQuota,
+    private readonly recorder: UsageRecorder,
+    @InjectConfig() private readonly config: AppConfig,
+  ) {}
+
+  onModuleDestroy(): void {
+    this.agent.destroy();
+  }
+
+  /** `POST /v1/chat/completions`, `/v1/completions`, `/v1/embeddings`. Never throws. */
+  async handle(kind: InferenceKind, req: Request, res: Response): Promise<void> {
+    const startedAt = new Date();
+    const started = performance.now();
+    let caller: InferenceCaller | undefined;
+    let route: Route | undefined;
+    let request: InferenceRequest | undefined;
+    let holds: Holds | undefined;
+    try {
+      caller = await this.keys.authenticate(req);
+      request = readInferenceRequest(kind, req.body, this.config.GATEWAY_DEFAULT_MAX_TOKENS);
+      route = await this.routes.route(caller.tenantId, request.model);
+      holds = await this.quota.reserve(caller.tenantId, {
+        input_tokens: request.promptTokens,
+        output_tokens: request.maxTokens,
+        total_tokens: request.promptTokens + request.maxTokens,
+        requests: 1,
+      });
+    } catch (error) {
+      sendOpenAiError(res, asOpenAiError(error, this.logger));
+      return;
+    }
+    const outcome = await this.forward(route, request, req, res, started);
+    if (outcome.served) {
+      const prompt = outcome.usage?.prompt_tokens ?? request.promptTokens;
+      const completion = outcome.usage?.completion_tokens ?? 0;
+      const usage: InferenceUsage = {
+        input_tokens: prompt,
+        output_tokens: completion,
+        total_tokens: outcome.usage?.total_tokens ?? prompt + completion,
+        requests: 1,
+      };
+      this.recorder.commit({
+        holds,
+        usage,
+        endpointId: route.endpointId,
+        apiKeyId: caller.keyId,
+        model: request.model,
+      });
+    } else {
+      this.quota.release(holds);
+    }
+    this.recorder.sample({
+      tenantId: caller.tenantId,
+      endpointId: route.endpointId,
+      apiKeyId: caller.keyId,
+      kind,
+      startedAt,
+      status: outcome.status,
+      ttfbMs: outcome.ttfbMs,
+      totalMs: Math.round(performance.now() - started),
+      promptTokens: outcome.usage?.prompt_tokens ?? 0,
+      completionTokens: outcome.usage?.completion_tokens ?? 0,
+      error: outcome.error ?? null,
+    });
+  }
+
+  /** Sends the request to the replica and relays the answer; resolves when it is over. */
+  private forward(
+    route: Route,
+    request: InferenceRequest,
+    req: Request,
+    res: Response,
+    started: number,
+  ): Promise<Outcome> {
+    const body = JSON.stringify(
+      request.stream ? { ...request.body, stream_options: { include_usage: true } } : request.body,
+    );
+    return new Promise<Outcome>((resolve) => {
+      let settled = false;
+      let ttfbMs: number | null = null;
+      const timers: NodeJS.Timeout[] = [];
+      const finish = (outcome: Omit<Outcome, 'ttfbMs'>) => {
+        if (settled) return;
+        settled = true;
+        timers.forEach(clearTimeout);
+        resolve({ ...outcome, ttfbMs });
+      };
+      const fail = (error: OpenAiError, served = false, usage?: Outcome['usage']) => {
+        upstream.destroy();
+        if (!res.headersSent) sendOpenAiError(res, error);
+        else res.end();
+        finish({ status: error.status, served, usage, error: error.code ?? error.message });
+      };
+      const firstByte = () => {
+        if (ttfbMs === null) ttfbMs = Math.round(performance.now() - started);
+      };
+
+      const upstream: ClientRequest = httpRequest(`${route.replicaUrl}${PATHS[request.kind]}`, {
+        method: 'POST',
+        agent: this.agent,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          'x-request-id': String(req.headers['x-request-id'] ?? ''),
+        },
+      });
+      upstream.on('socket', (socket) => {
+        if (!socket.connecting) return;
+        const connect = setTimeout(
+          () =>
+            fail(
+              upstreamError(
+                504,
+                'connecting to the model replica timed out',
+                'upstream_connect_timeout',
+              ),
+            ),
+          this.config.GATEWAY_CONNECT_TIMEOUT_MS,
+        );
+        timers.push(connect);
+        socket.once('connect', () => clearTimeout(connect));
+      });
+      timers.push(
+        setTimeout(
+          () =>
+            fail(
+              upstreamError(504, 'the model replica did not answer in time', 'upstream_timeout'),
+            ),
+          this.config.GATEWAY_FIRST_BYTE_TIMEOUT_MS,
+        ),
+      );
+      upstream.on('error', (error) => {
+        if (!settled) {
+          fail(upstreamError(502, `the model replica failed: ${error.message}`, 'upstream_error'));
+        }
+      });
+      // The client left: stop the model's work.
+      res.on('close', () => {
+        if (!settled && !res.writableFinished) {
+          upstream.destroy();
+          finish({
+            status: 499,
+            served: delivered.length > 0 || usageSeen !== undefined,
+            usage: usageSeen ?? deliveredUsage(),
+            error: 'client_closed',
+          });
+        }
+      });
+
+      let usageSeen: Outcome['usage'];
+      const delivered: string[] = [];
+      const deliveredUsage = (): Outcome['usage'] => {
+        const completion = countTokens(delivered.join(''));
+        return {
+          prompt_tokens: request.promptTokens,
+          completion_tokens: completion,
+          total_tokens: request.promptTokens + completion,
+        };
+      };
+
+      upstream.on('response', (answer: IncomingMessage) => {
+        timers.forEach(clearTimeout);
+        answer.setTimeout(this.config.GATEWAY_IDLE_TIMEOUT_MS, () =>
+          fail(
+            upstreamError(504, 'the model replica went silent', 'upstream_idle_timeout'),
+            delivered.length > 0,
+            deliveredUsage(),
+          ),
+        );
+        const status = answer.statusCode ?? 502;
+        const streaming =
+          request.stream &&
+          status === 200 &&
+          String(answer.headers['content-type'] ?? '').startsWith('text/event-stream');
+        if (!streaming) {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          answer.on('data', (chunk: Buffer) => {
+            firstByte();
+            size += chunk.length;
+            if (size > MAX_UPSTREAM_BODY_BYTES) {
+              fail(upstreamError(502, 'the model replica answered too much', 'upstream_too_large'));
+              return;
+            }
+            chunks.push(chunk);
+          });
+          answer.on('end', () => {
+            if (settled) return;
+            const text = Buffer.concat(chunks);
+            let usage: Outcome['usage'];
+            try {
+              usage = (JSON.parse(text.toString('utf8')) as { usage?: Outcome['usage'] }).usage;
+            } catch {
+              usage = undefined;
+            }
+            res.status(status);
+            res.setHeader('content-type', answer.headers['content-type'] ?? 'application/json');
+            res.end(text);
+            const ok = status < 400;
+            finish({
+              status,
+              served: ok,
+              usage: ok ? usage : undefined,
+              error: ok ? undefined : `upstream_${status}`,
+            });
+          });
+          answer.on('error', () =>
+            fail(upstreamError(502, 'the model replica broke off its answer', 'upstream_error')),
+          );
+          return;
+        }
+        res.status(200);
+        res.setHeader('content-type', 'text/event-stream; charset=utf-8');
+        res.setHeader('cache-control', 'no-cache');
+        res.setHeader('connection', 'keep-alive');
+        res.flushHeaders();
+        let pending = '';
+        answer.setEncoding('utf8');
+        answer.on('data', (text: string) => {
+          firstByte();
+          pending += text;
+          let end: number;
+          while ((end = pending.indexOf('\n\n')) >= 0) {
+            const event = pending.slice(0, end + 2);
+            pending = pending.slice(end + 2);
+            if (this.relayEvent(event, request, res, delivered, (u) => (usageSeen = u))) continue;
+          }
+        });
+        answer.on('end', () => {
+          if (settled) return;
+          if (pending.trim()) res.write(pending);
+          res.end();
+          finish({ status: 200, served: true, usage: usageSeen ?? deliveredUsage() });
+        });
+        answer.on('error', () =>
+          fail(
+            upstreamError(502, 'the model replica broke off its stream', 'upstream_error'),
+            delivered.length > 0,
+            deliveredUsage(),
+          ),
+        );
+      });
+      upstream.end(body);
+    });
+  }
+
+  /**
+   * Relays one server-sent event. The usage-only final chunk (empty `choices`, requested by the
+   * gateway) is kept from clients that did not ask for it. @returns true when handled
+   */
+  private relayEvent(
+    event: string,
+    request: InferenceRequest,
+    res: Response,
+    delivered: string[],
+    onUsage: (usage: NonNullable<Outcome['usage']>) => void,
+  ): boolean {
+    const data = event.startsWith('data: ') ? event.slice(6).trim() : undefined;
+    if (data && data !== '[DONE]') {
+      try {
+        const chunk = JSON.parse(data) as {
+          usage?: NonNullable<Outcome['usage']> | null;
+          choices?: { delta?: { content?: string }; text?: string }[];
+        };
+        if (chunk.usage) onUsage(chunk.usage);
+        for (const choice of chunk.choices ?? []) {
+          const piece = choice.delta?.content ?? choice.text;
+          if (piece) delivered.push(piece);
+        }
+        if (chunk.usage && (chunk.choices?.length ?? 0) === 0 && !request.includeUsage) return true;
+        if (chunk.usage && !request.includeUsage) {
+          res.write(`data: ${JSON.stringify({ ...chunk, usage: null })}\n\n`);
+          return true;
+        }
+      } catch {
+        // Not JSON: relay as is.
+      }
+    }
+    res.write(event);
+    return true;
+  }
+}
+
+function upstreamError(status: number, message: string, code: string): OpenAiError {
+  return new OpenAiError(status, `Upstream error: ${message}.`, 'server_error', code);
+}
+
+function asOpenAiError(error: unknown, logger: Logger): OpenAiError {
+  if (error instanceof OpenAiError) return error;
+  logger.error({ err: error }, 'inference request failed');
+  return new OpenAiError(
+    500,
+    'The gateway failed to handle the request.',
+    'server_error',
+    'internal_error',
+  );
+}

@@ -1,0 +1,158 @@
+import { TenantDb } from '@app/authz';
+import { AppConfig, InjectConfig, MetricsService } from '@app/core';
+import { QuotaReservationService } from '@app/metering';
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Counter } from 'prom-client';
+import { Holds, InferenceMetric, InferenceUsage } from './gateway-quota';
+import type { InferenceKind } from './inference-request';
+
+/** A finished request's usage: its holds become used units (usage events in the ledger). */
+export interface UsageRecord {
+  holds: Holds;
+  usage: InferenceUsage;
+  endpointId: string;
+  apiKeyId: string;
+  model: string;
+}
+
+/** A finished request's timing, for the SLA library (`inference_samples`). */
+export interface RequestSample {
+  tenantId: string;
+  endpointId: string;
+  apiKeyId: string;
+  kind: InferenceKind;
+  startedAt: Date;
+  status: number;
+  ttfbMs: number | null;
+  totalMs: number;
+  promptTokens: number;
+  completionTokens: number;
+  error: string | null;
+}
+
+const FLUSH_INTERVAL_MS = 200;
+const BATCH = 500;
+/** Commits in flight at once (each is a Redis script and a PostgreSQL transaction). */
+const COMMIT_CONCURRENCY = 16;
+
+/**
+ * Records what the gateway served without ever making a response wait or fail on it: commits
+ * and samples go to bounded in-memory buffers flushed in batches in the background; when a
+ * buffer is full the newest entry is dropped and counted (`gateway_records_dropped_total`). A
+ * dropped commit's reservation expires after its TTL, its usage unrecorded; a failed flush is
+ * retried by nobody (the same), and logged. Flushed on shutdown.
+ */
+@Injectable()
+export class UsageRecorder implements OnModuleDestroy {
+  private readonly logger = new Logger('UsageRecorder');
+  private commits: UsageRecord[] = [];
+  private samples: RequestSample[] = [];
+  private readonly timer: NodeJS.Timeout;
+  private flushing: Promise<void> | undefined;
+  private readonly dropped: Counter<'kind'>;
+
+  constructor(
+    private readonly reservations: QuotaReservationService,
+    private readonly db: TenantDb,
+    metrics: MetricsService,
+    @InjectConfig() private readonly config: AppConfig,
+  ) {
+    this.dropped = new Counter({
+      name: 'gateway_records_dropped_total',
+      help: 'Usage commits and latency samples dropped because the buffer was full.',
+      labelNames: ['kind'],
+      registers: [metrics.registry],
+    });
+    this.timer = setInterval(() => void this.flush(), FLUSH_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  commit(record: UsageRecord): void {
+    if (this.commits.length >= this.config.GATEWAY_RECORD_BUFFER) {
+      this.dropped.inc({ kind: 'usage' });
+      return;
+    }
+    this.commits.push(record);
+    if (this.commits.length >= BATCH) void this.flush();
+  }
+
+  sample(sample: RequestSample): void {
+    if (this.samples.length >= this.config.GATEWAY_RECORD_BUFFER) {
+      this.dropped.inc({ kind: 'sample' });
+      return;
+    }
+    this.samples.push(sample);
+  }
+
+  /** Writes what is buffered (one flush at a time). */
+  flush(): Promise<void> {
+    this.flushing ??= this.flushNow().finally(() => (this.flushing = undefined));
+    return this.flushing;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+    await this.flush();
+  }
+
+  private async flushNow(): Promise<void> {
+    const commits = this.commits.splice(0, this.commits.length);
+    const samples = this.samples.splice(0, this.samples.length);
+    await Promise.all([this.writeCommits(commits), this.writeSamples(samples)]);
+  }
+
+  private async writeCommits(records: UsageRecord[]): Promise<void> {
+    const jobs = records.flatMap((record) =>
+      (Object.entries(record.holds) as [InferenceMetric, string][]).map(
+        ([metric, id]) =>
+          () =>
+            this.reservations.commit(id, record.usage[metric], {
+              endpointId: record.endpointId,
+              apiKeyId: record.apiKeyId,
+              attributes: { model: record.model },
+            }),
+      ),
+    );
+    let next = 0;
+    const lane = async () => {
+      while (next < jobs.length) {
+        const job = jobs[next++];
+        await job().catch((error: unknown) =>
+          this.logger.warn({ err: error }, 'a usage commit failed; its reservation will expire'),
+        );
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(COMMIT_CONCURRENCY, jobs.length) }, lane));
+  }
+
+  private async writeSamples(samples: RequestSample[]): Promise<void> {
+    if (samples.length === 0) return;
+    const column = <T>(pick: (s: RequestSample) => T) => samples.map(pick);
+    await this.db
+      .asPlatform('gateway: request samples of many tenants', (manager) =>
+        manager.query(
+          `INSERT INTO inference_samples (tenant_id, endpoint_id, api_key_id, kind, started_at,
+             status, ttfb_ms, total_ms, prompt_tokens, completion_tokens, error)
+           SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[],
+             $6::int[], $7::int[], $8::int[], $9::int[], $10::int[], $11::text[])`,
+          [
+            column((s) => s.tenantId),
+            column((s) => s.endpointId),
+            column((s) => s.apiKeyId),
+            column((s) => s.kind),
+            column((s) => s.startedAt),
+            column((s) => s.status),
+            column((s) => s.ttfbMs),
+            column((s) => s.totalMs),
+            column((s) => s.promptTokens),
+            column((s) => s.completionTokens),
+            column((s) => s.error?.slice(0, 200) ?? null),
+          ],
+        ),
+      )
+      .catch((error: unknown) =>
+        this.logger.warn({ err: error, count: samples.length }, 'latency samples lost'),
+      );
+  }
+}

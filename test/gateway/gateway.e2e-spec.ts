@@ -1,0 +1,313 @@
+import {
+  activeContract,
+  bearer,
+  createTenant,
+  createTenantKey,
+  expectEventually,
+  platformAdminKey,
+  TestApp,
+} from '@app/testing';
+import type { AddressInfo } from 'node:net';
+import OpenAI from 'openai';
+import { startApi } from '../support/api';
+import { startGateway } from '../support/gateway';
+import { startWorker } from '../support/worker';
+
+jest.setTimeout(180_000);
+const admin = () => bearer(platformAdminKey());
+
+/**
+ * The data plane end to end: the official `openai` client, pointed at the gateway with a tenant
+ * key, reaches real model-server processes of the tenant's dedicated endpoints; quota holds and
+ * usage land in the ledger; errors come in OpenAI's shape.
+ */
+describe('gateway (OpenAI-compatible inference through dedicated endpoints)', () => {
+  let api: TestApp;
+  let worker: TestApp;
+  let gateway: TestApp;
+  let baseURL: string;
+
+  beforeAll(async () => {
+    api = await startApi();
+    worker = await startWorker({
+      env: { ENDPOINT_RECONCILE_INTERVAL_MS: '500', LOCAL_MODEL_TOKEN_LATENCY_MS: '3' },
+    });
+    gateway = await startGateway({
+      env: { GATEWAY_MAX_BODY_BYTES: '64kb', GATEWAY_KEY_CACHE_TTL_MS: '2000' },
+    });
+    const { port } = gateway.app.getHttpServer().address() as AddressInfo;
+    baseURL = `http://127.0.0.1:${port}/v1`;
+  });
+  afterAll(async () => {
+    await gateway.close();
+    await worker.close();
+    await api.close();
+  });
+
+  /** A tenant with an active contract, running endpoints of `models` and an inference key. */
+  async function tenantServing(
+    models: string[],
+    lines: { metric: string; limit: number; enforcement: 'hard' | 'soft' }[] = [],
+  ): Promise<{ id: string; key: string; keyId: string; client: OpenAI }> {
+    const tenant = await createTenant(api);
+    await api.http
+      .put(`/v1/tenants/${tenant.id}/compliance-profile`)
+      .set(admin())
+      .send({
+        allowedRegions: ['eu-west-1'],
+        allowedDataZones: [],
+        allowedModelFamilies: ['llama', 'e5'],
+        dataClassification: 'confidential',
+        requiredCertifications: [],
+        auditRetentionDays: 365,
+      })
+      .expect(200);
+    await activeContract(api, tenant.id, [
+      { metric: 'dedicated_endpoints', limit: 5, period: 'term', enforcement: 'hard' },
+      ...lines.map((l) => ({ ...l, period: 'term' as const })),
+    ]);
+    const ids: string[] = [];
+    for (const model of models) {
+      const res = await api.http
+        .post(`/v1/tenants/${tenant.id}/endpoints`)
+        .set(admin())
+        .send({
+          name: model.split('-')[0],
+          model,
+          region: 'eu-west-1',
+          minReplicas: 1,
+          maxReplicas: 1,
+        })
+        .expect(201);
+      ids.push(res.body.id);
+    }
+    await expectEventually(
+      async () => {
+        for (const id of ids) {
+          const res = await api.http.get(`/v1/tenants/${tenant.id}/endpoints/${id}`).set(admin());
+          expect(res.body.status).toBe('running');
+        }
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
+    const key = await createTenantKey(api, tenant.id, [], ['inference']);
+    return {
+      id: tenant.id,
+      key: key.key,
+      keyId: key.id,
+      client: new OpenAI({ baseURL, apiKey: key.key, maxRetries: 0 }),
+    };
+  }
+
+  /** Sum of a metric in the tenant's usage ledger over the last day. */
+  async function ledger(tenantId: string, metric: string): Promise<number> {
+    const from = new Date(Date.now() - 86_400_000).toISOString();
+    const to = new Date(Date.now() + 3_600_000).toISOString();
+    const res = await api.http
+      .get(`/v1/tenants/${tenantId}/usage?metric=${metric}&from=${from}&to=${to}`)
+      .set(admin())
+      .expect(200);
+    return res.body.data.reduce((sum: number, row: { quantity: number }) => sum + row.quantity, 0);
+  }
+
+  describe('with the official openai client', () => {
+    let tenant: Awaited<ReturnType<typeof tenantServing>>;
+    beforeAll(async () => {
+      tenant = await tenantServing(['llama-3-8b-local', 'e5-small-local']);
+    });
+
+    it('gets a chat completion, a completion and embeddings, and meters them', async () => {
+      const chat = await tenant.client.chat.completions.create({
+        model: 'llama-3-8b-local',
+        messages: [{ role: 'user', content: 'What say you, citizens?' }],
+        max_tokens: 16,
+      });
+      expect(chat.object).toBe('chat.completion');
+      expect(chat.choices[0].message.content?.length).toBeGreaterThan(0);
+      expect(chat.usage?.prompt_tokens).toBeGreaterThan(0);
+
+      const completion = await tenant.client.completions.create({
+        model: 'llama-3-8b-local',
+        prompt: 'First Citizen:',
+        max_tokens: 8,
+      });
+      expect(completion.choices[0].text.length).toBeGreaterThan(0);
+
+      const embeddings = await tenant.client.embeddings.create({
+        model: 'e5-small-local',
+        input: ['the people are hungry', 'corn at our own price'],
+      });
+      expect(embeddings.data).toHaveLength(2);
+      expect(embeddings.data[0].embedding.length).toBe(256);
+
+      const seen = [chat.usage!, completion.usage!, embeddings.usage];
+      await expectEventually(async () => {
+        expect(await ledger(tenant.id, 'total_tokens')).toBe(
+          seen.reduce((sum, u) => sum + u.total_tokens, 0),
+        );
+        expect(await ledger(tenant.id, 'requests')).toBe(3);
+      });
+    });
+
+    it('streams chunks as they are generated, with usage only when asked for', async () => {
+      const started = Date.now();
+      const arrivals: number[] = [];
+      let text = '';
+      let usage: OpenAI.CompletionUsage | undefined | null;
+      const stream = await tenant.client.chat.completions.create({
+        model: 'llama-3-8b-local',
+        messages: [{ role: 'user', content: 'Speak.' }],
+        max_tokens: 60,
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+      for await (const chunk of stream) {
+        arrivals.push(Date.now() - started);
+        text += chunk.choices[0]?.delta?.content ?? '';
+        if (chunk.usage) usage = chunk.usage;
+      }
+      expect(arrivals.length).toBeGreaterThan(3);
+      // The first chunk arrived well before the last (tokens are ~3 ms apart upstream).
+      expect(arrivals[arrivals.length - 1] - arrivals[0]).toBeGreaterThan(20);
+      expect(text.length).toBeGreaterThan(0);
+      expect(usage?.completion_tokens).toBeGreaterThan(0);
+
+      const quiet = await tenant.client.chat.completions.create({
+        model: 'llama-3-8b-local',
+        messages: [{ role: 'user', content: 'Speak.' }],
+        max_tokens: 10,
+        stream: true,
+      });
+      for await (const chunk of quiet) expect(chunk.usage ?? null).toBeNull();
+    });
+
+    it('lists the models the tenant can call', async () => {
+      const models = await tenant.client.models.list();
+      expect(models.data.map((m) => m.id).sort()).toEqual(['e5-small-local', 'llama-3-8b-local']);
+    });
+  });
+
+  describe('errors in OpenAI’s shape', () => {
+    let tenant: Awaited<ReturnType<typeof tenantServing>>;
+    beforeAll(async () => {
+      tenant = await tenantServing(['llama-3-8b-local']);
+    });
+    const post = (path: string, key: string | null, body: unknown, type = 'application/json') => {
+      const request = gateway.http.post(path).set('content-type', type);
+      if (key) request.set(bearer(key));
+      return request.send(typeof body === 'string' ? body : JSON.stringify(body));
+    };
+    const chat = { model: 'llama-3-8b-local', messages: [{ role: 'user', content: 'hi' }] };
+
+    it.each([
+      ['no key', null, chat, 401, 'invalid_api_key'],
+      ['an unknown key', 'cp_live_nope', chat, 401, 'invalid_api_key'],
+      [
+        'a model the tenant does not deploy',
+        'KEY',
+        { ...chat, model: 'mistral-7b-local' },
+        404,
+        'model_not_found',
+      ],
+      ['missing messages', 'KEY', { model: 'llama-3-8b-local' }, 400, 'invalid_request'],
+      ['a bad max_tokens', 'KEY', { ...chat, max_tokens: -1 }, 400, 'invalid_request'],
+      ['malformed JSON', 'KEY', '{"model": ', 400, 'invalid_json'],
+      [
+        'a body over the limit',
+        'KEY',
+        { ...chat, messages: [{ role: 'user', content: 'x'.repeat(70_000) }] },
+        413,
+        'request_too_large',
+      ],
+    ])('answers %s with %s %s', async (_name, key, body, status, code) => {
+      const res = await post('/v1/chat/completions', key === 'KEY' ? tenant.key : key, body);
+      expect(res.status).toBe(status);
+      expect(res.body.error).toMatchObject({
+        code,
+        type: expect.any(String),
+        message: expect.any(String),
+      });
+    });
+
+    it('refuses a tenant key without the inference scope (403)', async () => {
+      const other = await createTenantKey(api, tenant.id, ['ml_engineer']);
+      const res = await post('/v1/chat/completions', other.key, chat).expect(403);
+      expect(res.body.error.code).toBe('insufficient_permissions');
+    });
+
+    it('stops a revoked key within the key cache TTL', async () => {
+      const key = await createTenantKey(api, tenant.id, [], ['inference']);
+      await post('/v1/chat/completions', key.key, { ...chat, max_tokens: 2 }).expect(200);
+      await api.http
+        .post(`/v1/tenants/${tenant.id}/api-keys/${key.id}/revoke`)
+        .set(admin())
+        .send({})
+        .expect(200);
+      const revokedAt = Date.now();
+      await expectEventually(
+        async () => {
+          const res = await post('/v1/chat/completions', key.key, { ...chat, max_tokens: 2 });
+          expect(res.status).toBe(401);
+        },
+        { timeoutMs: 6000, intervalMs: 100 },
+      );
+      expect(Date.now() - revokedAt).toBeLessThan(5000);
+    });
+  });
+
+  describe('quota', () => {
+    it('cuts 50 concurrent streaming clients off at a hard total_tokens limit, never above it', async () => {
+      const LIMIT = 3000;
+      const tenant = await tenantServing(
+        ['llama-3-8b-local'],
+        [{ metric: 'total_tokens', limit: LIMIT, enforcement: 'hard' }],
+      );
+      const client = new OpenAI({ baseURL, apiKey: tenant.key, maxRetries: 0 });
+      const seen: number[] = [];
+      const refused: { status?: number; headers?: unknown; error?: unknown }[] = [];
+      const one = async () => {
+        for (let i = 0; i < 4; i++) {
+          try {
+            const stream = await client.chat.completions.create({
+              model: 'llama-3-8b-local',
+              messages: [{ role: 'user', content: 'Tell the people.' }],
+              max_tokens: 40,
+              stream: true,
+              stream_options: { include_usage: true },
+            });
+            for await (const chunk of stream) if (chunk.usage) seen.push(chunk.usage.total_tokens);
+          } catch (error) {
+            refused.push(error as { status?: number });
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: 50 }, one));
+      expect(refused.length).toBeGreaterThan(0);
+      expect(refused.every((e) => e.status === 429)).toBe(true);
+      const total = seen.reduce((a, b) => a + b, 0);
+      expect(total).toBeLessThanOrEqual(LIMIT);
+      await expectEventually(async () =>
+        expect(await ledger(tenant.id, 'total_tokens')).toBe(total),
+      );
+      // Whatever room the estimates left (completions often stop early) runs out in a few more.
+      let res = await gateway.http.get('/v1/models').set(bearer(tenant.key));
+      for (let i = 0; i < 100 && res.status !== 429; i++) {
+        res = await gateway.http
+          .post('/v1/chat/completions')
+          .set(bearer(tenant.key))
+          .send({
+            model: 'llama-3-8b-local',
+            messages: [{ role: 'user', content: 'more' }],
+            max_tokens: 40,
+          });
+      }
+      expect(res.status).toBe(429);
+      expect(res.headers['retry-after']).toMatch(/^\d+$/);
+      expect(res.body.error).toMatchObject({
+        code: 'quota_exceeded',
+        type: 'insufficient_quota',
+        quota_line: { metric: 'total_tokens', period: 'term', limit: LIMIT },
+      });
+    });
+  });
+});
