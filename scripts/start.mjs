@@ -1,6 +1,6 @@
-// `npm start`: local services if needed, build, then the api and the worker together (each runs
-// pending migrations at start under an advisory lock). Ctrl-C or SIGTERM stops both gracefully;
-// the exit code is non-zero when either process failed.
+// `npm start`: local services if needed, build, then the api, the worker and the gateway together
+// (each runs pending migrations at start under an advisory lock). Ctrl-C or SIGTERM stops them
+// gracefully; the exit code is non-zero when any process failed.
 import { spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { ensureServices } from './services.mjs';
@@ -12,7 +12,11 @@ const fail = (message) => {
 
 const services = await ensureServices().catch((error) => fail(error.message));
 const env = { ...process.env, ...services };
-const ports = { api: Number(env.PORT || 3000), worker: Number(env.WORKER_PORT || 3002) };
+const ports = {
+  api: Number(env.PORT || 3000),
+  worker: Number(env.WORKER_PORT || 3002),
+  gateway: Number(env.GATEWAY_PORT || 3001),
+};
 
 /** Refuse early, and clearly, when another process (another `npm start`?) holds a port. */
 for (const [app, port] of Object.entries(ports)) {
@@ -22,7 +26,7 @@ for (const [app, port] of Object.entries(ports)) {
   });
   if (!free)
     fail(
-      `port ${port} (${app}) is in use; stop what holds it or set ${app === 'api' ? 'PORT' : 'WORKER_PORT'}`,
+      `port ${port} (${app}) is in use; stop what holds it or set ${{ api: 'PORT', worker: 'WORKER_PORT', gateway: 'GATEWAY_PORT' }[app]}`,
     );
 }
 

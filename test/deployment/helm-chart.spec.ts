@@ -241,15 +241,14 @@ describe('helm chart: configuration', () => {
     expect(values.migrations).toMatchObject({ enabled: true });
   });
 
-  it('keeps the gateway disabled until apps/gateway exists', () => {
-    const gatewayBuilt = existsSync(join(ROOT, 'apps/gateway/src/main.ts'));
-    if (!gatewayBuilt) {
-      expect((values.gateway as JsonObject).enabled).toBe(false);
-      expect((example.gateway as JsonObject).enabled).toBe(false);
-    }
-    expect(readChart('templates', 'deployment-gateway.yaml')).toMatch(
-      /^\{\{- if \.Values\.gateway\.enabled \}\}/,
-    );
+  it('deploys the gateway (apps/gateway) on GATEWAY_PORT', () => {
+    expect(existsSync(join(ROOT, 'apps/gateway/src/main.ts'))).toBe(true);
+    expect((values.gateway as JsonObject).enabled).toBe(true);
+    expect((example.gateway as JsonObject).enabled).toBe(true);
+    const template = readChart('templates', 'deployment-gateway.yaml');
+    expect(template).toMatch(/^\{\{- if \.Values\.gateway\.enabled \}\}/);
+    expect(template).toContain('dist/apps/gateway/src/main.js');
+    expect(template).toMatch(/- name: GATEWAY_PORT\n\s+value: \{\{ \$c\.containerPort/);
   });
 });
 
