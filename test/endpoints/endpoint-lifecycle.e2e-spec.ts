@@ -6,6 +6,7 @@ import {
   createTenant,
   expectEventually,
   platformAdminKey,
+  retireEndpoints,
   signIn,
   TestApp,
 } from '@app/testing';
@@ -45,6 +46,7 @@ describe('dedicated endpoint lifecycle (worker reconciler, local provider)', () 
   });
   afterAll(async () => {
     await worker.close();
+    await retireEndpoints(api);
     await api.close();
   });
 
@@ -459,6 +461,7 @@ describe('a worker that dies leaves its replicas running; the next one adopts th
       );
     } finally {
       await second?.close();
+      await retireEndpoints(api);
       await api.close();
     }
   });

@@ -3,6 +3,7 @@ import {
   bearer,
   createTenant,
   platformAdminKey,
+  retireEndpoints,
   signIn,
   TestApp,
 } from '@app/testing';
@@ -35,6 +36,7 @@ describe('dedicated endpoints API (catalog, compliance and quota checks)', () =>
     t = await startApi();
   });
   afterAll(async () => {
+    await retireEndpoints(t);
     await t.close();
   });
 

@@ -5,8 +5,12 @@ import {
   createTenantKey,
   expectEventually,
   platformAdminKey,
+  retireEndpoints,
   TestApp,
 } from '@app/testing';
+import { asTenantId, TenantDb } from '@app/authz';
+import { Endpoint } from '@app/endpoints';
+import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { startApi } from '../support/api';
@@ -41,6 +45,7 @@ describe('gateway (OpenAI-compatible inference through dedicated endpoints)', ()
   afterAll(async () => {
     await gateway.close();
     await worker.close();
+    await retireEndpoints(api);
     await api.close();
   });
 
@@ -252,6 +257,110 @@ describe('gateway (OpenAI-compatible inference through dedicated endpoints)', ()
         { timeoutMs: 6000, intervalMs: 100 },
       );
       expect(Date.now() - revokedAt).toBeLessThan(5000);
+    });
+  });
+
+  describe('robustness', () => {
+    let tenant: Awaited<ReturnType<typeof tenantServing>>;
+    beforeAll(async () => {
+      tenant = await tenantServing(['llama-3-8b-local']);
+    });
+
+    it('aborts the upstream request when the client goes away, and meters what was delivered', async () => {
+      const { body: endpoints } = await api.http
+        .get(`/v1/tenants/${tenant.id}/endpoints`)
+        .set(admin());
+      const [replica] = (
+        await worker.app
+          .get(TenantDb)
+          .inTenant(asTenantId(tenant.id), (m) =>
+            m.getRepository(Endpoint).findOneByOrFail({ id: endpoints.data[0].id }),
+          )
+      ).observed.replicas;
+      const inFlight = async () =>
+        ((await (await fetch(`${replica.url}/health`)).json()) as { inFlight: number }).inFlight;
+      // A raw request, so the test decides exactly when the client leaves: after the first chunk.
+      const { port } = gateway.app.getHttpServer().address() as AddressInfo;
+      await new Promise<void>((resolve, reject) => {
+        const req = httpRequest(
+          `http://127.0.0.1:${port}/v1/chat/completions`,
+          {
+            method: 'POST',
+            headers: { authorization: `Bearer ${tenant.key}`, 'content-type': 'application/json' },
+          },
+          (res) => {
+            expect(res.statusCode).toBe(200);
+            res.once('data', () => {
+              req.destroy();
+              resolve();
+            });
+          },
+        );
+        req.on('error', (error) =>
+          error.message.includes('socket hang up') ? resolve() : reject(error),
+        );
+        req.end(
+          JSON.stringify({
+            model: 'llama-3-8b-local',
+            messages: [{ role: 'user', content: 'A long speech, please.' }],
+            max_tokens: 3000,
+            // This seed makes the small model speak ~50 tokens (~150 ms upstream): time to leave.
+            seed: 5,
+            stream: true,
+          }),
+        );
+      });
+      await expectEventually(async () => expect(await inFlight()).toBe(0), { timeoutMs: 2000 });
+      await expectEventually(async () => {
+        expect(await ledger(tenant.id, 'requests')).toBe(1);
+        const output = await ledger(tenant.id, 'output_tokens');
+        expect(output).toBeGreaterThan(0);
+        expect(output).toBeLessThan(3000);
+      });
+    });
+
+    it('answers 504 when the replica is slower than the first-byte timeout, holding nothing', async () => {
+      const impatient = await startGateway({ env: { GATEWAY_FIRST_BYTE_TIMEOUT_MS: '30' } });
+      try {
+        const before = await ledger(tenant.id, 'requests');
+        const res = await impatient.http
+          .post('/v1/chat/completions')
+          .set(bearer(tenant.key))
+          .send({
+            model: 'llama-3-8b-local',
+            messages: [{ role: 'user', content: 'Speak at length.' }],
+            max_tokens: 400,
+          })
+          .expect(504);
+        expect(res.body.error).toMatchObject({ code: 'upstream_timeout', type: 'server_error' });
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        expect(await ledger(tenant.id, 'requests')).toBe(before);
+      } finally {
+        await impatient.close();
+      }
+    });
+
+    it('answers 503 model_not_ready with Retry-After for a stopped endpoint', async () => {
+      const other = await tenantServing(['llama-3-8b-local']);
+      const { body } = await api.http.get(`/v1/tenants/${other.id}/endpoints`).set(admin());
+      const url = `/v1/tenants/${other.id}/endpoints/${body.data[0].id}`;
+      await api.http.post(`${url}/stop`).set(admin()).send({}).expect(202);
+      await expectEventually(
+        async () => expect((await api.http.get(url).set(admin())).body.status).toBe('stopped'),
+        { timeoutMs: 30_000, intervalMs: 200 },
+      );
+      await expectEventually(async () => {
+        const res = await gateway.http
+          .post('/v1/chat/completions')
+          .set(bearer(other.key))
+          .send({ model: 'llama-3-8b-local', messages: [{ role: 'user', content: 'hi' }] });
+        expect(res.status).toBe(503);
+        expect(res.headers['retry-after']).toBe('60');
+        expect(res.body.error).toMatchObject({
+          code: 'model_not_ready',
+          endpoint_status: ['stopped'],
+        });
+      });
     });
   });
 

@@ -9,7 +9,6 @@ export interface Route {
   endpointId: string;
   /** Base URL of the chosen replica, e.g. `http://127.0.0.1:41234`. */
   replicaUrl: string;
-  modality: string;
 }
 
 interface TenantRoutes {
@@ -19,9 +18,9 @@ interface TenantRoutes {
 }
 
 /**
- * Finds where a tenant's request for `model` goes: an endpoint of the tenant serving that model
- * that is `running` (or `updating`/`degraded` with ready replicas), and one of its ready
- * replicas, round-robin. A tenant's routes are read in one query and reused for
+ * Finds where a tenant's request for `model` goes: one of the ready replicas of the tenant's
+ * endpoints serving that model (whatever their status: an `updating` or `degraded` endpoint
+ * still serves from its ready replicas), round-robin. A tenant's routes are read in one query and reused for
  * GATEWAY_ROUTE_CACHE_TTL_MS, so a replica that stopped is dropped within that time (and a
  * request that finds it gone fails over to none: see the gateway's no-retry rule).
  */
@@ -55,19 +54,25 @@ export class EndpointRoutes {
       e.replicas.map((url) => ({ endpointId: e.endpointId, url })),
     );
     if (replicas.length === 0) {
+      const statuses = endpoints.map((e) => e.status);
+      const stopped = statuses.every((status) =>
+        ['stopping', 'stopped', 'failed', 'deleting'].includes(status),
+      );
       throw new OpenAiError(
         503,
-        `The model '${model}' has no ready replica now (endpoint ${endpoints.map((e) => e.status).join(', ')}); retry shortly.`,
+        stopped
+          ? `The model '${model}' is not being served (endpoint ${statuses.join(', ')}): start its endpoint.`
+          : `The model '${model}' has no ready replica now (endpoint ${statuses.join(', ')}); retry shortly.`,
         'server_error',
         'model_not_ready',
         'model',
-        {},
-        { 'Retry-After': '5' },
+        { endpoint_status: statuses },
+        { 'Retry-After': stopped ? '60' : '5' },
       );
     }
     const chosen = replicas[this.turn++ % replicas.length];
     if (this.turn > 1e9) this.turn = 0;
-    return { endpointId: chosen.endpointId, replicaUrl: chosen.url, modality: '' };
+    return { endpointId: chosen.endpointId, replicaUrl: chosen.url };
   }
 
   /** The models a tenant can call now (`GET /v1/models`). */
@@ -103,8 +108,7 @@ export class EndpointRoutes {
       (manager) =>
         manager.query(
           `SELECT id, model_id AS "modelId", status, observed FROM endpoints
-            WHERE tenant_id = $1 AND desired_state = 'running'
-              AND status IN ('running', 'updating', 'degraded', 'provisioning')`,
+            WHERE tenant_id = $1 AND status <> 'deleted'`,
           [tenantId],
         ),
     );

@@ -9,3 +9,4 @@ export * from './private-redis';
 export * from './saml-idp';
 export * from './dns-server';
 export * from './quotas';
+export * from './endpoints';

@@ -57,6 +57,8 @@ export class LocalProvider implements EndpointProvider, OnModuleDestroy {
   private readonly logger = new Logger('LocalProvider');
   private readonly replicas = new Map<string, LocalReplica>();
   private readonly exitListeners: ((tenantId: string, endpointId: string) => void)[] = [];
+  /** Replicas started but not yet listening (stopped with the rest at shutdown). */
+  private readonly starting = new Set<ChildProcess>();
   /** Endpoints whose stray processes this worker has looked for (once each). */
   private readonly swept = new Set<string>();
 
@@ -115,8 +117,9 @@ export class LocalProvider implements EndpointProvider, OnModuleDestroy {
     await Promise.all(this.of(spec.endpointId).map((r) => this.stop(r.id)));
   }
 
-  /** Stops every replica this worker runs (graceful shutdown). */
+  /** Stops every replica this worker runs or is starting (graceful shutdown). */
   async onModuleDestroy(): Promise<void> {
+    for (const child of this.starting) child.kill('SIGKILL');
     await Promise.all([...this.replicas.keys()].map((id) => this.stop(id)));
   }
 
@@ -135,8 +138,12 @@ export class LocalProvider implements EndpointProvider, OnModuleDestroy {
       if (!handle || !Number.isInteger(handle.pid) || !Number.isInteger(handle.port)) continue;
       const { pid, port } = handle as LocalHandle;
       if (!processAlive(pid)) continue;
+      // It is ours when it says so (health) or its command line does (a busy replica may miss a
+      // health check; a reused pid has another command line).
       const health = await this.health(port);
-      if (health?.replicaId !== replica.id) continue;
+      if (health?.replicaId !== replica.id && (await labelOf(pid, '--replica-id')) !== replica.id) {
+        continue;
+      }
       this.logger.log({ replicaId: replica.id, pid, port }, 'adopted a running replica');
       this.replicas.set(replica.id, {
         id: replica.id,
@@ -287,6 +294,7 @@ export class LocalProvider implements EndpointProvider, OnModuleDestroy {
         }
       });
     });
+    this.starting.add(child);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -301,6 +309,7 @@ export class LocalProvider implements EndpointProvider, OnModuleDestroy {
       throw error;
     } finally {
       clearTimeout(timer);
+      this.starting.delete(child);
     }
     this.replicas.set(id, replica);
     this.logger.log({ replicaId: id, port: replica.port, model: spec.model.id }, 'replica started');
@@ -331,6 +340,17 @@ export class LocalProvider implements EndpointProvider, OnModuleDestroy {
   }
 }
 
+/** The value after `flag` on a process's command line (Linux), or undefined. */
+async function labelOf(pid: number, flag: string): Promise<string | undefined> {
+  try {
+    const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+    const at = argv.indexOf(flag);
+    return at >= 0 ? argv[at + 1] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Pids of model-server processes started with `--endpoint-id <endpointId>` (Linux). */
 async function processesLabelled(endpointId: string): Promise<number[]> {
   let entries: string[];
@@ -341,13 +361,8 @@ async function processesLabelled(endpointId: string): Promise<number[]> {
   }
   const pids: number[] = [];
   for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const argv = (await readFile(`/proc/${entry}/cmdline`, 'utf8')).split('\0');
-      const at = argv.indexOf('--endpoint-id');
-      if (at >= 0 && argv[at + 1] === endpointId) pids.push(Number(entry));
-    } catch {
-      // Gone, or not ours to read.
+    if (/^\d+$/.test(entry) && (await labelOf(Number(entry), '--endpoint-id')) === endpointId) {
+      pids.push(Number(entry));
     }
   }
   return pids;
