@@ -6,7 +6,9 @@ import { definePolicy, PLATFORM_TENANT_ID } from '@app/authz';
  */
 export const API_KEY = definePolicy('ApiKey', ({ can, cannot }, principal) => {
   if (principal.homeTenantId !== PLATFORM_TENANT_ID && principal.roles.includes('tenant_admin')) {
-    can(['create', 'read', 'revoke', 'rotate'], 'ApiKey', { tenantId: principal.homeTenantId });
+    can(['create', 'read', 'update', 'revoke', 'rotate'], 'ApiKey', {
+      tenantId: principal.homeTenantId,
+    });
   }
   cannot('read', 'ApiKey', ['secretHash']);
 });

@@ -1,6 +1,7 @@
 import {
   ApiKeyScope,
   AppAbility,
+  isUuid,
   PLATFORM_ROLES,
   PLATFORM_TENANT_ID,
   permittedView,
@@ -22,7 +23,7 @@ import {
 import { Injectable } from '@nestjs/common';
 import { ApiKeyRevoked, RoleNotAllowedHere } from '../identity-problems';
 import { apiKeyPrefix, newApiKey, secretHash } from '../secrets';
-import { ApiKey } from './api-key.entity';
+import { ApiKey, ApiKeyRateLimits } from './api-key.entity';
 import { ApiKeyResponse } from './dto/api-key.response';
 
 /** Every field of a key; the caller's field rules decide which of them it sees. */
@@ -35,6 +36,7 @@ const VIEW_FIELDS = [
   'roles',
   'scopes',
   'expiresAt',
+  'rateLimits',
   'lastUsedAt',
   'revokedAt',
   'rotatedAt',
@@ -47,6 +49,8 @@ export interface NewApiKey {
   roles: Role[];
   scopes: ApiKeyScope[];
   expiresAt: Date | null;
+  /** Null, or absent limits, for unlimited. */
+  rateLimits?: ApiKeyRateLimits | null;
 }
 
 /** Creates, lists, revokes and rotates API keys. Runs in the request's tenant-scoped transaction. */
@@ -81,6 +85,7 @@ export class ApiKeyService {
         roles: input.roles,
         scopes: input.scopes,
         expiresAt: input.expiresAt,
+        rateLimits: normalizedRateLimits(input.rateLimits),
         createdBy: actorRef(by),
       }),
     );
@@ -97,6 +102,46 @@ export class ApiKeyService {
     const key = await this.db.manager.getRepository(ApiKey).findOneBy({ tenantId, id });
     if (!key) throw new NotFound('No such API key.');
     return key;
+  }
+
+  /**
+   * Replaces the key's rate limits (null, or no limit in it: unlimited). Reservations made from
+   * the next lookup ({@link rateLimitsOf}) on use them; counts in the current window stay.
+   *
+   * @throws NotFound when there is no such key in this tenant
+   * @throws ApiKeyRevoked (409) for a revoked or expired key
+   */
+  async updateRateLimits(
+    tenantId: TenantId,
+    id: string,
+    rateLimits: ApiKeyRateLimits | null,
+  ): Promise<ApiKey> {
+    const key = await this.lockActive(tenantId, id);
+    key.rateLimits = normalizedRateLimits(rateLimits);
+    return this.db.manager.getRepository(ApiKey).save(key);
+  }
+
+  /**
+   * The rate limits of a key, for the data plane: what it passes as `rateLimit` to metering's
+   * `QuotaReservationService.reserve`. Reads in its own read-only transaction of the tenant (or
+   * the caller's, inside one), one primary-key lookup; nothing is cached, so a change applies
+   * to the next request (a caller may cache for a few seconds if a lookup per request is too
+   * many).
+   *
+   * @returns null when the key has no limits, or no such key of the tenant exists (an
+   * authenticated key always exists; revocation is the authenticator's business)
+   */
+  async rateLimitsOf(tenantId: TenantId, keyId: string): Promise<ApiKeyRateLimits | null> {
+    if (!isUuid(keyId)) return null;
+    const read = () =>
+      this.db.manager
+        .getRepository(ApiKey)
+        .findOne({ select: { id: true, rateLimits: true }, where: { tenantId, id: keyId } });
+    const key =
+      this.db.scope === undefined
+        ? await this.db.run({ kind: 'tenant', tenantId }, read, { readOnly: true })
+        : await read();
+    return key?.rateLimits ?? null;
   }
 
   /** Revokes the key; it answers 401 from the next request on, on every replica (no cache). */
@@ -133,6 +178,7 @@ export class ApiKeyService {
       roles: visible.roles ?? [],
       scopes: visible.scopes ?? [],
       expiresAt: iso(visible.expiresAt),
+      rateLimits: visible.rateLimits ?? null,
       lastUsedAt: iso(visible.lastUsedAt),
       revokedAt: iso(visible.revokedAt),
       rotatedAt: iso(visible.rotatedAt),
@@ -155,6 +201,7 @@ export class ApiKeyService {
       revokedAt: key.revokedAt,
       rotatedAt: key.rotatedAt,
       expiresAt: key.expiresAt,
+      rateLimits: key.rateLimits,
     });
     if (key.revokedAt) throw new ApiKeyRevoked('This key is revoked.');
     if (key.expiresAt && key.expiresAt.getTime() <= Date.now()) {
@@ -162,6 +209,21 @@ export class ApiKeyService {
     }
     return key;
   }
+}
+
+/** Only the limits that are set; null when none is (unlimited either way, one spelling stored). */
+function normalizedRateLimits(
+  limits: ApiKeyRateLimits | null | undefined,
+): ApiKeyRateLimits | null {
+  if (!limits) return null;
+  const kept: ApiKeyRateLimits = {};
+  if (limits.requestsPerMinute !== undefined && limits.requestsPerMinute !== null) {
+    kept.requestsPerMinute = limits.requestsPerMinute;
+  }
+  if (limits.tokensPerMinute !== undefined && limits.tokensPerMinute !== null) {
+    kept.tokensPerMinute = limits.tokensPerMinute;
+  }
+  return Object.keys(kept).length > 0 ? kept : null;
 }
 
 /** Tenant keys take tenant roles and `inference`; platform keys platform roles and `usage:write`. */

@@ -8,10 +8,18 @@ import {
   HttpCode,
   Param,
   ParseUUIDPipe,
+  Patch,
   Post,
   Query,
 } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { ApiKeyService } from './api-key.service';
 import {
   ApiKeyPage,
@@ -20,6 +28,11 @@ import {
   RotatedApiKeyResponse,
 } from './dto/api-key.response';
 import { CreateApiKeyDto } from './dto/create-api-key.dto';
+import { UpdateApiKeyDto } from './dto/update-api-key.dto';
+
+const BAD_LIMITS =
+  '`validation_failed`: rateLimits missing, not an object, or a limit out of range';
+const REVOKED = '`api_key_revoked`: the key is revoked or expired';
 
 /** Shared handlers of the tenant and platform key routes; only where the tenant comes from differs. */
 abstract class ApiKeyRoutes {
@@ -46,6 +59,17 @@ abstract class ApiKeyRoutes {
 
   protected async getKey(tenantId: TenantId, id: string): Promise<ApiKeyResponse> {
     return this.keys.view(this.access.ability, await this.keys.get(tenantId, id));
+  }
+
+  protected async updateKey(
+    tenantId: TenantId,
+    id: string,
+    body: UpdateApiKeyDto,
+  ): Promise<ApiKeyResponse> {
+    return this.keys.view(
+      this.access.ability,
+      await this.keys.updateRateLimits(tenantId, id, body.rateLimits),
+    );
   }
 
   protected async revokeKey(tenantId: TenantId, id: string): Promise<ApiKeyResponse> {
@@ -92,6 +116,16 @@ export class TenantApiKeysController extends ApiKeyRoutes {
   @ApiNotFoundResponse()
   get(@Param('tenantId') tenantId: string, @KeyId() id: string) {
     return this.getKey(asTenantId(tenantId), id);
+  }
+
+  @Patch(':id')
+  @CheckPolicies('update', 'ApiKey')
+  @ApiOkResponse({ type: ApiKeyResponse })
+  @ApiBadRequestResponse({ description: BAD_LIMITS })
+  @ApiNotFoundResponse()
+  @ApiConflictResponse({ description: REVOKED })
+  update(@Param('tenantId') tenantId: string, @KeyId() id: string, @Body() body: UpdateApiKeyDto) {
+    return this.updateKey(asTenantId(tenantId), id, body);
   }
 
   @Post(':id/revoke')
@@ -143,6 +177,16 @@ export class PlatformApiKeysController extends ApiKeyRoutes {
   @ApiOkResponse({ type: ApiKeyResponse })
   get(@KeyId() id: string) {
     return this.getKey(PLATFORM, id);
+  }
+
+  @Patch(':id')
+  @CheckPolicies('update', 'ApiKey', OPERATOR)
+  @ApiOkResponse({ type: ApiKeyResponse })
+  @ApiBadRequestResponse({ description: BAD_LIMITS })
+  @ApiNotFoundResponse()
+  @ApiConflictResponse({ description: REVOKED })
+  update(@KeyId() id: string, @Body() body: UpdateApiKeyDto) {
+    return this.updateKey(PLATFORM, id, body);
   }
 
   @Post(':id/revoke')

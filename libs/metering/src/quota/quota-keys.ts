@@ -15,7 +15,24 @@ export const quotaKeys = {
   /** `periodStartMs` is 0 for `level` counters. */
   counter: (tenantId: string, metric: QuotaMetric, kind: CounterKind, periodStartMs: number) =>
     `{${tenantId}}:c:${metric}:${kind}:${periodStartMs}`,
+  /** A rate-limit window of `rateKey` (an API key id) that starts at `windowStartMs`. */
+  rateWindow: (tenantId: string, rateKey: string, windowStartMs: number) =>
+    `{${tenantId}}:rl:${rateKey}:${windowStartMs}`,
 };
+
+/**
+ * What a rate-limit key may be (an API key id, say): it becomes part of Redis key names and of
+ * reservation ids, so no separators (`.`, `,`, `:`, `~`) and at most 64 characters.
+ */
+export const RATE_LIMIT_KEY = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** The rate-limit window a token reservation counted in, trued up to the actual on commit. */
+export interface CountedWindow {
+  key: string;
+  windowStartMs: number;
+  /** Tokens counted at reservation (the estimate). */
+  tokens: number;
+}
 
 /** What a reservation id carries, so that it can be settled, and counted when Redis lost it. */
 export interface ReservationRef {
@@ -28,12 +45,13 @@ export interface ReservationRef {
 }
 
 const ID =
-  /^(qr_([0-9a-f]{32})\.([a-z_]+)\.(\d{1,15})\.([0-9a-f]{32})\.(\d{1,16})(?:\.(?:(?:term|month|day|level):\d{1,15},?)+)?)~([0-9a-f]{32})$/;
+  /^(qr_([0-9a-f]{32})\.([a-z_]+)\.(\d{1,15})\.([0-9a-f]{32})\.(\d{1,16})(?:\.(?:(?:term|month|day|level):\d{1,15},?)+)?(?:\.rl=[A-Za-z0-9_-]{1,64}:\d{1,15}:\d{1,16})?)~([0-9a-f]{32})$/;
 
 /**
  * A reservation's member in its tenant's expiry set:
- * `qr_<tenant>.<metric>.<occurredAtMs>.<eventId>.<quantity>.<counters>` (hex ids, decimal
- * numbers, counters as `<kind>:<periodStartMs>` joined by commas), which carries everything
+ * `qr_<tenant>.<metric>.<occurredAtMs>.<eventId>.<quantity>.<counters>.rl=<window>` (hex ids,
+ * decimal numbers, counters as `<kind>:<periodStartMs>` joined by commas, both optional; the
+ * window as `<key>:<windowStartMs>:<tokens>`), which carries everything
  * needed to settle it, so Redis keeps nothing else per reservation (see quota-scripts.ts). The
  * reservation id callers get is the member, `~`, and its MAC ({@link signedReservationId}), so
  * an id nobody issued is refused instead of recording usage. Opaque to callers.
@@ -45,11 +63,13 @@ export function newReservationId(
   quantity: number,
   counters: readonly { kind: CounterKind; periodStartMs: number }[],
   eventId: string = randomUUID(),
+  window?: CountedWindow,
 ): { member: string; ref: ReservationRef } {
   const lines = counters.map((c) => `${c.kind}:${c.periodStartMs}`);
   const member =
     `qr_${hex(tenantId)}.${metric}.${occurredAtMs}.${hex(eventId)}.${quantity}` +
-    (lines.length > 0 ? `.${lines.join(',')}` : '');
+    (lines.length > 0 ? `.${lines.join(',')}` : '') +
+    (window ? `.rl=${window.key}:${window.windowStartMs}:${window.tokens}` : '');
   return { member, ref: { tenantId, metric, occurredAtMs, eventId } };
 }
 

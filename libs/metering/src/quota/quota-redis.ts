@@ -1,12 +1,19 @@
 import { AppConfig, InjectConfig, RedisConnectionFactory } from '@app/core';
 import { Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
-import { ADD_USAGE_SCRIPT, LOAD_SCRIPT, RESERVE_SCRIPT, SETTLE_SCRIPT } from './quota-scripts';
+import {
+  ADD_USAGE_SCRIPT,
+  COMMIT_MANY_SCRIPT,
+  LOAD_SCRIPT,
+  RESERVE_SCRIPT,
+  SETTLE_SCRIPT,
+} from './quota-scripts';
 
 type ScriptCall = (numberOfKeys: number, ...keysThenArgs: string[]) => Promise<unknown>;
 interface QuotaCommands {
   cpQuotaReserve: ScriptCall;
   cpQuotaSettle: ScriptCall;
+  cpQuotaCommitMany: ScriptCall;
   cpQuotaLoad: ScriptCall;
   cpQuotaAddUsage: ScriptCall;
 }
@@ -30,6 +37,7 @@ export class QuotaRedis {
     });
     client.defineCommand('cpQuotaReserve', { lua: RESERVE_SCRIPT });
     client.defineCommand('cpQuotaSettle', { lua: SETTLE_SCRIPT });
+    client.defineCommand('cpQuotaCommitMany', { lua: COMMIT_MANY_SCRIPT });
     client.defineCommand('cpQuotaLoad', { lua: LOAD_SCRIPT });
     client.defineCommand('cpQuotaAddUsage', { lua: ADD_USAGE_SCRIPT });
     this.client = client as Redis & QuotaCommands;
@@ -43,6 +51,28 @@ export class QuotaRedis {
 
   settle(expiries: string, args: [string, string, string, string]): Promise<(string | number)[]> {
     return this.client.cpQuotaSettle(1, expiries, ...args) as Promise<(string | number)[]>;
+  }
+
+  /**
+   * Commits several reservations of one tenant in one script run (COMMIT_MANY_SCRIPT).
+   *
+   * @param items per reservation its member and actual quantity (decimal)
+   * @returns per item SETTLE_SCRIPT's answer (`['unknown']` when Redis holds no trace of it)
+   */
+  async commitMany(
+    expiries: string,
+    now: number,
+    items: readonly { member: string; actual: string }[],
+  ): Promise<(string | number)[][]> {
+    const flat = (await this.client.cpQuotaCommitMany(
+      1,
+      expiries,
+      String(now),
+      ...items.flatMap((item) => [item.actual, item.member]),
+    )) as (string | number)[];
+    return items.map((_, i) =>
+      flat[3 * i] === 'unknown' ? ['unknown'] : flat.slice(3 * i, 3 * i + 3),
+    );
   }
 
   load(keys: string[], args: string[]): Promise<number> {

@@ -11,9 +11,11 @@ import {
 import { UsageIngestionService } from '../usage/usage-ingestion.service';
 import { QuotaCountersService } from './quota-counters.service';
 import {
+  CountedWindow,
   newReservationId,
   parseReservationId,
   quotaKeys,
+  RATE_LIMIT_KEY,
   ReservationRef,
   signedReservationId,
 } from './quota-keys';
@@ -33,6 +35,49 @@ export interface ReserveRequest {
    * to record the usage itself after a crash (ingestion dedupes by id) chooses it up front.
    */
   eventId?: string;
+  /**
+   * Per-minute limits of the caller's key (an API key's `rateLimits`, looked up by the caller),
+   * checked and counted in the same script run as the quota lines. Absent: no rate limit.
+   */
+  rateLimit?: RateLimitRequest;
+}
+
+/**
+ * A key's per-minute limits and what this reservation counts against them. Windows are fixed
+ * minutes (see {@link QuotaReservationService}); a limit that is absent or null is unlimited,
+ * and with neither limit nothing is counted.
+ */
+export interface RateLimitRequest {
+  /** Whose windows: an API key id, say; 1-64 of `A-Z a-z 0-9 _ -`. */
+  key: string;
+  /** Requests the key may make per window, ≥ 1; null or absent for no limit. */
+  requestsPerMinute?: number | null;
+  /** Tokens the key may use per window, ≥ 1; null or absent for no limit. */
+  tokensPerMinute?: number | null;
+  /** Requests this reservation counts, ≥ 0 (usually 1). */
+  requests: number;
+  /**
+   * Tokens this reservation counts now (the estimate), ≥ 0. On commit the window is trued up to
+   * the actual quantity, so it needs a token metric (`*_tokens`) when above 0.
+   */
+  tokens: number;
+}
+
+/** Which per-minute limit refused a reservation. */
+export type RateLimitName = 'requests_per_minute' | 'tokens_per_minute';
+
+/** A key's current rate-limit window as a reservation saw it (for `x-ratelimit-*` headers). */
+export interface RateLimitStanding {
+  requestsPerMinute: number | null;
+  tokensPerMinute: number | null;
+  /** Counted in the window: with this reservation when granted, before it when refused. */
+  requests: number;
+  tokens: number;
+  /** Limit − counted, never below 0; null without that limit. */
+  requestsRemaining: number | null;
+  tokensRemaining: number | null;
+  /** When the window ends and counting starts again from zero. */
+  resetAt: Date;
 }
 
 /** What the usage event of a commit records besides its quantity (API.md usage events). */
@@ -68,7 +113,9 @@ export type RefusalReason =
   /** No contract is in force for the tenant now. */
   | 'no_contract_in_force'
   /** Counters cannot be read or rebuilt (Redis or PostgreSQL away): hard lines fail closed. */
-  | 'quota_state_unavailable';
+  | 'quota_state_unavailable'
+  /** The key's requests or tokens per minute are used up for the current window. */
+  | 'rate_limited';
 
 export type Reservation =
   | {
@@ -84,14 +131,23 @@ export type Reservation =
        * usage is still recorded on commit, but nothing was held against the limits.
        */
       untracked: boolean;
+      /** The key's window, this reservation counted; absent without a rate limit (or untracked). */
+      rateLimit?: RateLimitStanding;
     }
   | {
       granted: false;
       reason: RefusalReason;
       /** The line that refused (quota_exceeded, or the first hard line when unavailable). */
       line?: LineStanding;
-      /** When the refusing line's period ends: when to retry (null for levels). */
+      /**
+       * When to retry: the refusing line's period end (null for levels), or for `rate_limited`
+       * the window's end (null when the reservation alone exceeds the limit: it never fits).
+       */
       retryAt?: Date | null;
+      /** `rate_limited`: which limit refused. */
+      limit?: RateLimitName;
+      /** `rate_limited`: the window as it stood before this reservation. */
+      rateLimit?: RateLimitStanding;
     };
 
 interface QueuedReservation {
@@ -101,6 +157,20 @@ interface QueuedReservation {
 
 /** The most reservations one script run decides (bounds how long Redis is busy with one). */
 const MAX_BATCH = 256;
+
+/** The most items one {@link QuotaReservationService.commitMany} call takes. */
+export const MAX_COMMIT_BATCH = 1000;
+
+/** Length of a rate-limit window, ms: the limits are per minute. */
+export const RATE_LIMIT_WINDOW_MS = 60_000;
+
+/** Metrics counted in tokens: a reservation of one may true up its rate-limit window on commit. */
+const TOKEN_METRICS: ReadonlySet<QuotaMetric> = new Set([
+  'input_tokens',
+  'output_tokens',
+  'total_tokens',
+  'training_tokens',
+]);
 
 export type SettledStatus = 'committed' | 'released' | 'expired';
 
@@ -113,6 +183,30 @@ export interface CommitResult {
    * counts all the same, but its units were no longer held.
    */
   late: boolean;
+}
+
+/** One commit of {@link QuotaReservationService.commitMany}: the arguments of `commit`. */
+export interface CommitItem {
+  reservationId: string;
+  /** Whole units of the metric actually used, ≥ 0. */
+  actualQuantity: number;
+  details?: UsageDetails;
+}
+
+/**
+ * The outcome of one item of {@link QuotaReservationService.commitMany}: committed, or the
+ * error `commit` would have thrown for it (UnknownReservation, ReservationSettled,
+ * TenantOffboarded, QuotaStateUnavailable, RangeError).
+ */
+export type CommitOutcome = CommitResult | { status: 'failed'; error: Error };
+
+/** A parsed commit item of one tenant, with its place in the call. */
+interface PendingCommit {
+  index: number;
+  member: string;
+  ref: ReservationRef;
+  actual: number;
+  details: UsageDetails;
 }
 
 /**
@@ -128,6 +222,16 @@ export interface CommitResult {
  * Reservations held when Redis loses its data are forgotten: their commits still record usage,
  * but their units were no longer held, so at most the units in flight at that moment can exceed
  * a hard limit once.
+ *
+ * Rate limits ({@link ReserveRequest.rateLimit}) count requests and tokens per key in fixed
+ * windows of a minute, keyed by the minute's start, in the same script run as the quota lines.
+ * Fixed rather than sliding: a count per window is exact (the N+1th request of a minute is
+ * refused, not "about" it), costs one small hash per key and minute whatever the traffic (a
+ * sliding log costs an entry per request), gives an exact `retryAt` (the window's end), and names
+ * the one window a commit trues up. The price is a burst at a window edge: up to twice a limit
+ * within any 60 s straddling it. Windows are not rebuilt when Redis loses them, and while Redis
+ * is away rate limits are not enforced (fail open, like soft lines): they protect capacity, not
+ * contracts.
  */
 @Injectable()
 export class QuotaReservationService {
@@ -135,6 +239,11 @@ export class QuotaReservationService {
   private idKeyPromise?: Promise<Buffer>;
   /** Reservations waiting for this event-loop turn's batch, per tenant. */
   private readonly queued = new Map<TenantId, QueuedReservation[]>();
+  /**
+   * Length of a rate-limit window, ms ({@link RATE_LIMIT_WINDOW_MS}). A test seam: e2e tests
+   * shorten it to see a window reset without waiting a minute; nothing else changes it.
+   */
+  rateLimitWindowMs = RATE_LIMIT_WINDOW_MS;
 
   constructor(
     private readonly plans: QuotaPlanService,
@@ -152,8 +261,13 @@ export class QuotaReservationService {
    * to Redis as one batch, decided in order by one script run (each exactly as if alone), which
    * is what lets one replica reserve tens of thousands of times a second.
    *
+   * With a `rateLimit`, the key's current window must also take the reservation's requests and
+   * tokens (checked after the quota lines); a granted reservation counts them, a refused one
+   * (`rate_limited`, with the `limit` and `retryAt`) counts and holds nothing.
+   *
    * @throws RangeError for a tenant id that is not a UUID, an unknown metric, a quantity that is
-   * not a positive safe integer, or a TTL outside 1 ms … 24 h (a caller's bug, not a refusal)
+   * not a positive safe integer, a TTL outside 1 ms … 24 h, or a malformed `rateLimit` (a
+   * caller's bug, not a refusal)
    */
   reserve(input: ReserveRequest): Promise<Reservation> {
     const problem = requestProblem(input);
@@ -217,7 +331,11 @@ export class QuotaReservationService {
       const counterIndex = new Map<string, number>();
       const groupIndex = new Map<QuotaMetric, number>();
       const groupArgs: string[] = [];
+      const windowKeys: string[] = [];
+      const windowIndex = new Map<string, number>();
+      const windowArgs: string[] = [];
       const itemArgs: string[] = [];
+      const windowMs = this.rateLimitWindowMs;
       const ids = requests.map((request) => {
         const lines = plan.byMetric.get(request.metric) ?? [];
         let group = groupIndex.get(request.metric);
@@ -234,6 +352,24 @@ export class QuotaReservationService {
             groupArgs.push(String(index), String(line.limit), line.enforcement);
           }
         }
+        const rate = limited(request.rateLimit);
+        let window: { index: number; startMs: number; endMs: number } | undefined;
+        if (rate) {
+          const startMs = Math.floor(now / windowMs) * windowMs;
+          const windowKey = quotaKeys.rateWindow(tenantId, rate.key, startMs);
+          let index = windowIndex.get(windowKey);
+          if (index === undefined) {
+            index = windowKeys.push(windowKey);
+            windowIndex.set(windowKey, index);
+            // Kept a window past its end: a replica whose clock is a little behind still finds it.
+            windowArgs.push(String(startMs + 2 * windowMs));
+          }
+          window = { index, startMs, endMs: startMs + windowMs };
+        }
+        const counted: CountedWindow | undefined =
+          rate && window && TOKEN_METRICS.has(request.metric)
+            ? { key: rate.key, windowStartMs: window.startMs, tokens: rate.tokens }
+            : undefined;
         const { member } = newReservationId(
           tenantId,
           request.metric,
@@ -244,18 +380,37 @@ export class QuotaReservationService {
             periodStartMs: line.periodStart?.getTime() ?? 0,
           })),
           request.eventId,
+          counted,
         );
         itemArgs.push(
           String(group),
           member,
           String(request.quantity),
           String(now + this.ttlOf(request)),
+          String(window?.index ?? 0),
+          String(rate?.requestsPerMinute ?? 0),
+          String(rate?.tokensPerMinute ?? 0),
+          String(rate?.requests ?? 0),
+          String(rate?.tokens ?? 0),
         );
-        return { id: signedReservationId(member, key), lines };
+        return { id: signedReservationId(member, key), lines, rate, window };
       });
-      const args = [plan.token, String(now), String(groupIndex.size), ...groupArgs, ...itemArgs];
+      const args = [
+        plan.token,
+        String(now),
+        String(groupIndex.size),
+        String(windowKeys.length),
+        ...groupArgs,
+        ...windowArgs,
+        ...itemArgs,
+      ];
       const reply = await this.redis.reserve(
-        [quotaKeys.plan(tenantId), quotaKeys.expiries(tenantId), ...counters.map((c) => c.key)],
+        [
+          quotaKeys.plan(tenantId),
+          quotaKeys.expiries(tenantId),
+          ...counters.map((c) => c.key),
+          ...windowKeys,
+        ],
         args,
       );
       if (reply[0] === 'stale') {
@@ -271,14 +426,32 @@ export class QuotaReservationService {
       }
       let at = 1;
       return requests.map((request, k) => {
-        const { id, lines } = ids[k];
+        const { id, lines, rate, window } = ids[k];
         const granted = Number(reply[at]) === 1;
         const refusedAt = Number(reply[at + 1]);
+        const windowRequests = Number(reply[at + 2]);
+        const windowTokens = Number(reply[at + 3]);
         const before = lines.map((_, l) => [
-          BigInt(reply[at + 2 + 2 * l]),
-          BigInt(reply[at + 3 + 2 * l]),
+          BigInt(reply[at + 4 + 2 * l]),
+          BigInt(reply[at + 5 + 2 * l]),
         ]);
-        at += 2 + 2 * lines.length;
+        at += 4 + 2 * lines.length;
+        if (!granted && refusedAt < 0 && rate && window) {
+          const limit: RateLimitName =
+            refusedAt === -1 ? 'requests_per_minute' : 'tokens_per_minute';
+          // A reservation bigger than the limit itself never fits, however long it waits.
+          const never =
+            limit === 'requests_per_minute'
+              ? rate.requests > (rate.requestsPerMinute ?? Infinity)
+              : rate.tokens > (rate.tokensPerMinute ?? Infinity);
+          return {
+            granted: false,
+            reason: 'rate_limited',
+            limit,
+            retryAt: never ? null : new Date(window.endMs),
+            rateLimit: rateStanding(rate, windowRequests, windowTokens, window.endMs),
+          };
+        }
         if (!granted) {
           const line = lines[refusedAt - 1];
           return {
@@ -298,6 +471,16 @@ export class QuotaReservationService {
           remaining: leastRemaining(standings),
           expiresAt: new Date(now + this.ttlOf(request)),
           untracked: false,
+          ...(rate && window
+            ? {
+                rateLimit: rateStanding(
+                  rate,
+                  windowRequests + rate.requests,
+                  windowTokens + rate.tokens,
+                  window.endMs,
+                ),
+              }
+            : {}),
         };
       });
     }
@@ -312,65 +495,140 @@ export class QuotaReservationService {
    * Records `actualQuantity` units as used for a reservation: the hold becomes usage in the
    * counters and a usage event (id = the reservation's event id) in the ledger. Idempotent: a
    * retried commit records nothing twice. The actual quantity may exceed the reserved one (the
-   * usage happened; a later reservation is refused instead).
+   * usage happened; a later reservation is refused instead). A reservation that counted tokens
+   * in a rate-limit window trues the window up to the actual quantity, if it still exists.
+   * One item of {@link commitMany}.
    *
    * @throws UnknownReservation (404) for an id this service never issued
    * @throws ReservationSettled (409) when the reservation was released
+   * @throws TenantOffboarded (409) when the tenant is offboarded
    * @throws QuotaStateUnavailable (503) when Redis or PostgreSQL cannot be reached; retry
-   * @throws RangeError for an actual quantity that is not a safe integer ≥ 0
+   * @throws RangeError for an actual quantity that is not a safe integer ≥ 0, or details a usage
+   * event cannot hold (checked before anything is settled)
    */
   async commit(
     reservationId: string,
     actualQuantity: number,
     details: UsageDetails = {},
   ): Promise<CommitResult> {
-    const { member, ref } = await this.parse(reservationId);
-    if (!Number.isSafeInteger(actualQuantity) || actualQuantity < 0) {
-      throw new RangeError('actualQuantity must be a whole number ≥ 0 within 2^53 − 1');
+    const [outcome] = await this.commitMany([{ reservationId, actualQuantity, details }]);
+    if (outcome.status === 'failed') throw outcome.error;
+    return outcome;
+  }
+
+  /**
+   * Commits many reservations at once, each exactly as {@link commit} would (idempotent, late
+   * after expiry, released → ReservationSettled, unknown id → UnknownReservation), but per
+   * tenant in one PostgreSQL transaction under the tenant's shared ledger lock, with one Redis
+   * script run settling all its items and one ingestion call recording all their usage events.
+   * For data planes that commit after every response.
+   *
+   * @param items at most {@link MAX_COMMIT_BATCH}; the same reservation twice is committed once
+   * (the second answers like a retry)
+   * @returns one outcome per item, in order: never throws for one bad item; a tenant whose
+   * Redis or PostgreSQL step fails gets `QuotaStateUnavailable` on each of its items (retry them)
+   * @throws RangeError when `items` is not an array of at most {@link MAX_COMMIT_BATCH}
+   */
+  async commitMany(items: readonly CommitItem[]): Promise<CommitOutcome[]> {
+    if (!Array.isArray(items) || items.length > MAX_COMMIT_BATCH) {
+      throw new RangeError(`items must be an array of at most ${MAX_COMMIT_BATCH} commits`);
     }
-    // Like ingestion, under the tenant's shared ledger lock from the counter change until the
-    // ledger row commits: a rebuild (exclusive lock) then either sees the row or finds the
-    // counter already raised, never neither — even when Redis loses its data in between.
+    const outcomes: CommitOutcome[] = new Array<CommitOutcome>(items.length);
+    const failed = (index: number, error: Error) => {
+      outcomes[index] = { status: 'failed', error };
+    };
+    let key: Buffer;
     try {
-      return await this.db.run({ kind: 'tenant', tenantId: ref.tenantId }, async () => {
-        await this.counters.lockForIngestion([ref.tenantId]);
-        const reply = await this.redis.settle(quotaKeys.expiries(ref.tenantId), [
-          String(actualQuantity),
-          'committed',
-          member,
-          String(Date.now()),
-        ]);
-        if (reply[0] === 'unknown') {
-          // Lost with Redis' data (or settled over a day ago): the usage still happened.
-          await this.recordUsage(ref, actualQuantity, details, false);
-          return { status: 'committed', quantity: actualQuantity, late: true };
-        }
-        const [settledNow, status, actual] = reply;
-        if (status === 'released') {
-          throw new ReservationSettled('The reservation was released; it cannot be committed.', {
-            extensions: { status },
-          });
-        }
-        if (status === 'late') {
-          // Committed after it expired, by an earlier call: that call's quantity stands.
-          await this.recordUsage(ref, Number(actual), details, false);
-          return { status: 'committed', quantity: Number(actual), late: true };
-        }
-        if (status === 'expired') {
-          // Its hold was given back (the script now marks it `late`): count the usage as if it
-          // had come without a reservation.
-          await this.recordUsage(ref, actualQuantity, details, false);
-          return { status: 'committed', quantity: actualQuantity, late: true };
-        }
-        // Committed now, or by an earlier call (then with its quantity); the ledger write is
-        // idempotent, so a commit whose first attempt died before PostgreSQL completes here.
-        const recorded = Number(settledNow) === 1 ? actualQuantity : Number(actual);
-        await this.recordUsage(ref, recorded, details, true);
-        return { status: 'committed', quantity: recorded, late: false };
-      });
+      key = await this.idKey();
     } catch (error) {
-      throw this.unavailable(error);
+      const unavailable = this.unavailable(error);
+      items.forEach((_, index) => failed(index, unavailable));
+      return outcomes;
     }
+    const byTenant = new Map<TenantId, PendingCommit[]>();
+    items.forEach((item, index) => {
+      const parsed = parseReservationId(item?.reservationId, key);
+      if (!parsed) return failed(index, new UnknownReservation('No such quota reservation.'));
+      const { actualQuantity, details = {} } = item;
+      if (!Number.isSafeInteger(actualQuantity) || actualQuantity < 0) {
+        return failed(
+          index,
+          new RangeError('actualQuantity must be a whole number ≥ 0 within 2^53 − 1'),
+        );
+      }
+      // Checked before settling: a hold turned into usage whose event the ledger then refused
+      // would leave the counters above the ledger.
+      const problem = this.ingestion.problemOf(
+        eventOf(parsed.ref, actualQuantity, details),
+        new Date(Math.max(Date.now(), parsed.ref.occurredAtMs)),
+      );
+      if (problem) return failed(index, new RangeError(`details: ${problem}`));
+      const tenantItems = byTenant.get(parsed.ref.tenantId) ?? [];
+      byTenant.set(parsed.ref.tenantId, tenantItems);
+      tenantItems.push({ index, ...parsed, actual: actualQuantity, details });
+    });
+    // A few tenants at a time: each holds a PostgreSQL connection for its transaction.
+    const tenants = [...byTenant];
+    const lanes = Array.from({ length: Math.min(4, tenants.length) }, async () => {
+      for (let next = tenants.shift(); next; next = tenants.shift()) {
+        const [tenantId, pending] = next;
+        try {
+          const settled = await this.commitTenant(tenantId, pending);
+          pending.forEach((item, k) => (outcomes[item.index] = settled[k]));
+        } catch (error) {
+          const unavailable = this.unavailable(error);
+          pending.forEach((item) => failed(item.index, unavailable));
+        }
+      }
+    });
+    await Promise.all(lanes);
+    return outcomes;
+  }
+
+  /** {@link commitMany} of one tenant's items, in one transaction. */
+  private commitTenant(tenantId: TenantId, pending: PendingCommit[]): Promise<CommitOutcome[]> {
+    // Like ingestion, under the tenant's shared ledger lock from the counter change until the
+    // ledger rows commit: a rebuild (exclusive lock) then either sees a row or finds the counter
+    // already raised, never neither — even when Redis loses its data in between.
+    return this.db.run({ kind: 'tenant', tenantId }, async () => {
+      await this.counters.lockForIngestion([tenantId]);
+      const replies = await this.redis.commitMany(
+        quotaKeys.expiries(tenantId),
+        Date.now(),
+        pending.map((item) => ({ member: item.member, actual: String(item.actual) })),
+      );
+      const settled = pending.map((item, k) => settledCommit(replies[k], item.actual));
+      const recording = settled.flatMap((outcome, k) =>
+        // A zero quantity records no event (nothing was used).
+        'error' in outcome || outcome.result.quantity === 0 ? [] : [{ k, outcome }],
+      );
+      if (recording.length > 0) {
+        const result = await this.ingestion.record(
+          recording.map(({ k, outcome }) =>
+            eventOf(pending[k].ref, outcome.result.quantity, pending[k].details),
+          ),
+          {
+            countedInRedis: recording.map(({ outcome }) => outcome.countedInRedis),
+            // A reservation's usage occurred when it was made, possibly long before the commit.
+            now: new Date(
+              Math.max(Date.now(), ...recording.map(({ k }) => pending[k].ref.occurredAtMs)),
+            ),
+          },
+        );
+        for (const rejected of result.rejected) {
+          const { k } = recording[rejected.index];
+          settled[k] = {
+            error:
+              rejected.code === 'tenant_offboarded'
+                ? new TenantOffboarded('The tenant is offboarded; its usage is no longer recorded.')
+                : this.unavailable(new Error(`usage of reservation refused: ${rejected.message}`)),
+          };
+        }
+      }
+      return settled.map((outcome) =>
+        'error' in outcome ? { status: 'failed', error: outcome.error } : outcome.result,
+      );
+    });
   }
 
   /**
@@ -418,39 +676,6 @@ export class QuotaReservationService {
       throw error;
     });
     return this.idKeyPromise;
-  }
-
-  /** Writes a reservation's usage in the current transaction (see {@link commit}). */
-  private async recordUsage(
-    ref: ReservationRef,
-    quantity: number,
-    details: UsageDetails,
-    countedInRedis: boolean,
-  ): Promise<void> {
-    if (quantity === 0) return;
-    const result = await this.ingestion.record(
-      [
-        {
-          id: ref.eventId,
-          tenantId: ref.tenantId,
-          metric: ref.metric,
-          quantity,
-          occurredAt: new Date(ref.occurredAtMs).toISOString(),
-          ...Object.fromEntries(
-            Object.entries(details).filter(([, value]) => value !== null && value !== undefined),
-          ),
-        },
-      ],
-      // A reservation's usage occurred when it was made, possibly long before the commit.
-      { countedInRedis, now: new Date(Math.max(Date.now(), ref.occurredAtMs)) },
-    );
-    if (result.rejected.length > 0) {
-      const [rejected] = result.rejected;
-      if (rejected.code === 'tenant_offboarded') {
-        throw new TenantOffboarded('The tenant is offboarded; its usage is no longer recorded.');
-      }
-      throw new Error(`usage of reservation refused: ${rejected.message}`);
-    }
   }
 
   /**
@@ -542,6 +767,115 @@ function leastRemaining(lines: LineStanding[]): bigint | null {
   );
 }
 
+/**
+ * What a commit's Redis answer means (see {@link QuotaReservationService.commit}): the result,
+ * and whether the counters already hold the usage (the hold became it), or the error.
+ */
+function settledCommit(
+  reply: (string | number)[],
+  actual: number,
+): { result: CommitResult; countedInRedis: boolean } | { error: Error } {
+  if (reply[0] === 'unknown') {
+    // Lost with Redis' data (or settled over a day ago): the usage still happened.
+    return { result: { status: 'committed', quantity: actual, late: true }, countedInRedis: false };
+  }
+  const [settledNow, status, earlier] = reply;
+  if (status === 'released') {
+    return {
+      error: new ReservationSettled('The reservation was released; it cannot be committed.', {
+        extensions: { status },
+      }),
+    };
+  }
+  if (status === 'late') {
+    // Committed after it expired, by an earlier call: that call's quantity stands.
+    return {
+      result: { status: 'committed', quantity: Number(earlier), late: true },
+      countedInRedis: false,
+    };
+  }
+  if (status === 'expired') {
+    // Its hold was given back (the script now marks it `late`): count the usage as if it had
+    // come without a reservation.
+    return { result: { status: 'committed', quantity: actual, late: true }, countedInRedis: false };
+  }
+  // Committed now, or by an earlier call (then with its quantity); the ledger write is
+  // idempotent, so a commit whose first attempt died before PostgreSQL completes here.
+  const quantity = Number(settledNow) === 1 ? actual : Number(earlier);
+  return { result: { status: 'committed', quantity, late: false }, countedInRedis: true };
+}
+
+/** The usage event a reservation's commit records. */
+function eventOf(ref: ReservationRef, quantity: number, details: UsageDetails) {
+  return {
+    id: ref.eventId,
+    tenantId: ref.tenantId,
+    metric: ref.metric,
+    quantity,
+    occurredAt: new Date(ref.occurredAtMs).toISOString(),
+    ...Object.fromEntries(
+      Object.entries(details ?? {}).filter(([, value]) => value !== null && value !== undefined),
+    ),
+  };
+}
+
+/** The request's rate limit when it has one to enforce (a limit set), else undefined. */
+function limited(rate: RateLimitRequest | undefined): RateLimitRequest | undefined {
+  if (!rate) return undefined;
+  const set = (limit: number | null | undefined) => limit !== undefined && limit !== null;
+  return set(rate.requestsPerMinute) || set(rate.tokensPerMinute) ? rate : undefined;
+}
+
+function rateStanding(
+  rate: RateLimitRequest,
+  requests: number,
+  tokens: number,
+  resetAtMs: number,
+): RateLimitStanding {
+  const left = (limit: number | null | undefined, counted: number) =>
+    limit === undefined || limit === null ? null : Math.max(limit - counted, 0);
+  return {
+    requestsPerMinute: rate.requestsPerMinute ?? null,
+    tokensPerMinute: rate.tokensPerMinute ?? null,
+    requests,
+    tokens,
+    requestsRemaining: left(rate.requestsPerMinute, requests),
+    tokensRemaining: left(rate.tokensPerMinute, tokens),
+    resetAt: new Date(resetAtMs),
+  };
+}
+
+/** What is wrong with a request's rate limit (a caller's bug), or undefined. */
+function rateLimitProblem(request: ReserveRequest): string | undefined {
+  const rate = request.rateLimit as unknown;
+  if (rate === undefined) return undefined;
+  if (!rate || typeof rate !== 'object') return 'rateLimit must be an object';
+  const r = rate as Record<string, unknown>;
+  if (typeof r.key !== 'string' || !RATE_LIMIT_KEY.test(r.key)) {
+    return 'rateLimit.key must be 1-64 letters, digits, _ or -';
+  }
+  for (const name of ['requestsPerMinute', 'tokensPerMinute']) {
+    const limit = r[name];
+    if (
+      limit !== undefined &&
+      limit !== null &&
+      !(Number.isSafeInteger(limit) && Number(limit) >= 1)
+    ) {
+      return `rateLimit.${name} must be a whole number ≥ 1, or null for no limit`;
+    }
+  }
+  for (const name of ['requests', 'tokens']) {
+    if (!Number.isSafeInteger(r[name]) || Number(r[name]) < 0) {
+      return `rateLimit.${name} must be a whole number ≥ 0 within 2^53 − 1`;
+    }
+  }
+  if (Number(r.tokens) > 0 && !TOKEN_METRICS.has(request.metric)) {
+    // The commit's actual quantity is what the window is trued up to: it must be tokens.
+    return `rateLimit.tokens needs a token metric (${[...TOKEN_METRICS].join(', ')})`;
+  }
+  return undefined;
+}
+
 /** The longest a reservation may hold its units, ms (a day). */
 export const MAX_RESERVATION_TTL_MS = 24 * 3600 * 1000;
 
@@ -559,5 +893,5 @@ function requestProblem(request: ReserveRequest): string | undefined {
   ) {
     return `ttlMs must be a whole number of milliseconds from 1 to ${MAX_RESERVATION_TTL_MS}`;
   }
-  return undefined;
+  return rateLimitProblem(request);
 }

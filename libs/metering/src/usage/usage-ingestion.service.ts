@@ -45,6 +45,7 @@ export interface IngestionResult {
 }
 
 interface InsertedRow {
+  id: string;
   tenant_id: string;
   metric: QuotaMetric;
   quantity: string;
@@ -71,9 +72,10 @@ export interface RecordOptions {
   now?: Date;
   /**
    * The Redis counters already hold this usage (a reservation's commit moved it there): only
-   * the ledger and rollup are written.
+   * the ledger and rollup are written. Per event (indexed like `events`) when a batch mixes
+   * both (committed reservations, and late ones whose holds had expired).
    */
-  countedInRedis?: boolean;
+  countedInRedis?: boolean | readonly boolean[];
 }
 
 /**
@@ -127,7 +129,14 @@ export class UsageIngestionService {
     });
     rejected.sort((a, b) => a.index - b.index);
     if (landing.length === 0) return { accepted: 0, duplicates: 0, rejected };
-    if (!countedInRedis) {
+    const counted = (index: number) =>
+      typeof countedInRedis === 'boolean' ? countedInRedis : countedInRedis[index] === true;
+    const uncounted = new Set(
+      landing
+        .filter(({ index }) => !counted(index))
+        .map(({ event }) => `${event.tenantId}|${event.id}`),
+    );
+    if (uncounted.size > 0) {
       await this.counters.lockForIngestion(landing.map(({ event }) => event.tenantId as TenantId));
     }
     const column = <T>(pick: (e: CheckedEvent) => T) => landing.map(({ event }) => pick(event));
@@ -163,7 +172,7 @@ export class UsageIngestionService {
        SELECT tenant_id, id, metric, quantity, occurred_at, endpoint_id, api_key_id,
               fine_tuning_job_id, attributes
          FROM landed
-       RETURNING tenant_id, metric, quantity::text AS quantity, occurred_at`,
+       RETURNING id, tenant_id, metric, quantity::text AS quantity, occurred_at`,
       [
         column((e) => e.id),
         column((e) => e.tenantId),
@@ -176,10 +185,11 @@ export class UsageIngestionService {
         column((e) => e.attributesJson),
       ],
     );
-    if (!countedInRedis) {
+    const toCount = inserted.filter((row) => uncounted.has(`${row.tenant_id}|${row.id}`));
+    if (toCount.length > 0) {
       await this.counters
         .addUsage(
-          inserted.map((row) => ({
+          toCount.map((row) => ({
             tenantId: row.tenant_id as TenantId,
             metric: row.metric,
             quantity: Number(row.quantity),
@@ -193,6 +203,16 @@ export class UsageIngestionService {
         });
     }
     return { accepted: inserted.length, duplicates: landing.length - inserted.length, rejected };
+  }
+
+  /**
+   * What {@link record} would reject `raw` for (`invalid_event` only: the tenant is not looked
+   * up), or undefined when it is a valid usage event. For callers that must know before they
+   * change anything else (a commit, before it settles its reservation).
+   */
+  problemOf(raw: unknown, now = new Date()): string | undefined {
+    const checked = this.check(raw, now);
+    return 'problem' in checked ? checked.problem.message : undefined;
   }
 
   /** One event as sent: parsed once, or what is wrong with it. */

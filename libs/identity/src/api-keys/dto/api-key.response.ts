@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { RateLimitsDto } from './rate-limits.dto';
 
 /** An API key as shown to people: never its secret (except `key`, once) nor its hash. */
 export class ApiKeyResponse {
@@ -8,6 +9,8 @@ export class ApiKeyResponse {
   @ApiProperty({ type: [String] }) roles!: string[];
   @ApiProperty({ type: [String] }) scopes!: string[];
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) expiresAt!: string | null;
+  @ApiProperty({ type: RateLimitsDto, nullable: true, description: 'Null: unlimited.' })
+  rateLimits!: RateLimitsDto | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) lastUsedAt!: string | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) revokedAt!: string | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) rotatedAt!: string | null;

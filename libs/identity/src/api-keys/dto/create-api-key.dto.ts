@@ -7,13 +7,16 @@ import {
   IsArray,
   IsDate,
   IsIn,
+  IsObject,
   IsOptional,
   IsString,
   Length,
   Matches,
   MinDate,
   ValidateIf,
+  ValidateNested,
 } from 'class-validator';
+import { RateLimitsDto } from './rate-limits.dto';
 
 /**
  * `POST /v1/tenants/{tenantId}/api-keys` and `POST /v1/platform/api-keys` (API.md). A key needs
@@ -56,4 +59,15 @@ export class CreateApiKeyDto {
   @IsDate({ message: 'expiresAt must be an ISO 8601 date-time' })
   @MinDate(() => new Date(), { message: 'expiresAt must be in the future' })
   expiresAt: Date | null = null;
+
+  @ApiPropertyOptional({
+    type: RateLimitsDto,
+    nullable: true,
+    description: 'Per-minute limits; null or absent: unlimited.',
+  })
+  @IsOptional()
+  @IsObject({ message: 'rateLimits must be an object or null' })
+  @ValidateNested()
+  @Type(() => RateLimitsDto)
+  rateLimits: RateLimitsDto | null = null;
 }
