@@ -240,6 +240,29 @@ describe('gateway (OpenAI-compatible inference through dedicated endpoints)', ()
       expect(res.body.error.code).toBe('insufficient_permissions');
     });
 
+    it("applies the key's requests-per-minute limit: 429 rate_limit_exceeded with Retry-After", async () => {
+      const { body: key } = await api.http
+        .post(`/v1/tenants/${tenant.id}/api-keys`)
+        .set(admin())
+        .send({
+          name: 'limited',
+          roles: [],
+          scopes: ['inference'],
+          rateLimits: { requestsPerMinute: 3 },
+        })
+        .expect(201);
+      const statuses: number[] = [];
+      let last:
+        { status: number; headers: Record<string, string>; body: { error?: unknown } } | undefined;
+      for (let i = 0; i < 4; i++) {
+        last = await post('/v1/chat/completions', key.key, { ...chat, max_tokens: 2 });
+        statuses.push(last.status);
+      }
+      expect(statuses).toEqual([200, 200, 200, 429]);
+      expect(last!.headers['retry-after']).toMatch(/^\d+$/);
+      expect(last!.body.error).toMatchObject({ code: 'rate_limit_exceeded', type: 'requests' });
+    });
+
     it('stops a revoked key within the key cache TTL', async () => {
       const key = await createTenantKey(api, tenant.id, [], ['inference']);
       await post('/v1/chat/completions', key.key, { ...chat, max_tokens: 2 }).expect(200);

@@ -1,4 +1,11 @@
-import { AUTHENTICATOR, Authenticator, PLATFORM_TENANT_ID, Principal } from '@app/authz';
+import {
+  asTenantId,
+  AUTHENTICATOR,
+  Authenticator,
+  PLATFORM_TENANT_ID,
+  Principal,
+} from '@app/authz';
+import { ApiKeyRateLimits, ApiKeyService } from '@app/identity';
 import { AppConfig, InjectConfig } from '@app/core';
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
@@ -9,10 +16,13 @@ import { OpenAiError } from './openai-error';
 export interface InferenceCaller {
   keyId: string;
   tenantId: string;
+  /** The key's per-minute limits (null: none). */
+  rateLimits: ApiKeyRateLimits | null;
 }
 
 interface Cached {
   principal: Principal | null;
+  rateLimits: ApiKeyRateLimits | null;
   expiresAtMs: number;
 }
 
@@ -21,7 +31,8 @@ const NEGATIVE_TTL_MS = 1000;
 const MAX_ENTRIES = 100_000;
 
 /**
- * Authenticates gateway callers by API key (identity's AUTHENTICATOR), caching each lookup for
+ * Authenticates gateway callers by API key (identity's AUTHENTICATOR) and reads the key's rate
+ * limits, caching each lookup for
  * GATEWAY_KEY_CACHE_TTL_MS (≤ 5 s): a revoked or expired key, or a suspended tenant, stops
  * working on every replica within that time without any message between replicas. Keys are
  * cached by their SHA-256, never in clear.
@@ -32,6 +43,7 @@ export class GatewayKeys {
 
   constructor(
     @Inject(AUTHENTICATOR) private readonly authenticator: Authenticator,
+    private readonly apiKeys: ApiKeyService,
     @InjectConfig() private readonly config: AppConfig,
   ) {}
 
@@ -51,7 +63,7 @@ export class GatewayKeys {
         'invalid_api_key',
       );
     }
-    const principal = await this.lookup(match[1], request);
+    const { principal, rateLimits } = await this.lookup(match[1], request);
     if (!principal || principal.actor.type !== 'api_key') {
       throw new OpenAiError(
         401,
@@ -76,21 +88,27 @@ export class GatewayKeys {
         'tenant_suspended',
       );
     }
-    return { keyId: principal.actor.id, tenantId: principal.homeTenantId };
+    return { keyId: principal.actor.id, tenantId: principal.homeTenantId, rateLimits };
   }
 
-  private async lookup(key: string, request: Request): Promise<Principal | null> {
+  private async lookup(key: string, request: Request): Promise<Omit<Cached, 'expiresAtMs'>> {
     const id = createHash('sha256').update(key).digest('base64');
     const now = Date.now();
     const cached = this.cache.get(id);
-    if (cached && cached.expiresAtMs > now) return cached.principal;
+    if (cached && cached.expiresAtMs > now) return cached;
     const principal =
       key.length <= 512 ? await this.authenticator.authenticate(key, request) : null;
+    const rateLimits =
+      principal?.actor.type === 'api_key' && principal.homeTenantId !== PLATFORM_TENANT_ID
+        ? await this.apiKeys.rateLimitsOf(asTenantId(principal.homeTenantId), principal.actor.id)
+        : null;
     if (this.cache.size >= MAX_ENTRIES) this.cache.clear();
-    this.cache.set(id, {
+    const entry: Cached = {
       principal,
+      rateLimits,
       expiresAtMs: now + (principal ? this.config.GATEWAY_KEY_CACHE_TTL_MS : NEGATIVE_TTL_MS),
-    });
-    return principal;
+    };
+    this.cache.set(id, entry);
+    return entry;
   }
 }

@@ -1,5 +1,6 @@
 import { TenantId } from '@app/authz';
-import { QuotaReservationService, Reservation } from '@app/metering';
+import { ApiKeyRateLimits } from '@app/identity';
+import { QuotaReservationService, ReserveRequest, Reservation } from '@app/metering';
 import { Injectable, Logger } from '@nestjs/common';
 import { OpenAiError } from './openai-error';
 
@@ -36,16 +37,40 @@ export class GatewayQuota {
    * @throws OpenAiError 429 `quota_exceeded` naming the line, with Retry-After (seconds to the
    *   line's period end); 403 `no_contract_in_force`; 503 `quota_state_unavailable`
    */
-  async reserve(tenantId: string, estimate: InferenceUsage): Promise<Holds> {
+  async reserve(
+    tenantId: string,
+    estimate: InferenceUsage,
+    key: { id: string; rateLimits: ApiKeyRateLimits | null },
+  ): Promise<Holds> {
     const metrics = METRICS.filter((metric) => estimate[metric] > 0);
+    const limits = key.rateLimits;
+    // The key's requests-per-minute window counts on the `requests` reservation, its
+    // tokens-per-minute window on `total_tokens` (adjusted to the actual usage on commit); both
+    // are decided in the same script run as the quota lines.
+    const rateLimitOf = (metric: InferenceMetric): ReserveRequest['rateLimit'] => {
+      if (metric === 'requests' && limits?.requestsPerMinute) {
+        return { key: key.id, requestsPerMinute: limits.requestsPerMinute, requests: 1, tokens: 0 };
+      }
+      if (metric === 'total_tokens' && limits?.tokensPerMinute) {
+        return {
+          key: key.id,
+          tokensPerMinute: limits.tokensPerMinute,
+          requests: 0,
+          tokens: estimate.total_tokens,
+        };
+      }
+      return undefined;
+    };
     const decided = await Promise.all(
-      metrics.map((metric) =>
-        this.reservations.reserve({
+      metrics.map((metric) => {
+        const rateLimit = rateLimitOf(metric);
+        return this.reservations.reserve({
           tenantId: tenantId as TenantId,
           metric,
           quantity: estimate[metric],
-        }),
-      ),
+          ...(rateLimit ? { rateLimit } : {}),
+        });
+      }),
     );
     const holds: Holds = {};
     decided.forEach((reservation, i) => {
@@ -73,6 +98,23 @@ export class GatewayQuota {
 }
 
 function refusalError(refused: Extract<Reservation, { granted: false }>): OpenAiError {
+  if (refused.reason === 'rate_limited') {
+    const retryAfter = refused.retryAt
+      ? Math.max(1, Math.ceil((refused.retryAt.getTime() - Date.now()) / 1000))
+      : undefined;
+    const requests = refused.limit === 'requests_per_minute';
+    return new OpenAiError(
+      429,
+      requests
+        ? `Rate limit reached for requests: ${refused.rateLimit?.requestsPerMinute} per minute on this key.`
+        : `Rate limit reached for tokens: ${refused.rateLimit?.tokensPerMinute} per minute on this key.`,
+      requests ? 'requests' : 'tokens',
+      'rate_limit_exceeded',
+      null,
+      {},
+      retryAfter ? { 'Retry-After': String(retryAfter) } : {},
+    );
+  }
   if (refused.reason === 'no_contract_in_force') {
     return new OpenAiError(
       403,

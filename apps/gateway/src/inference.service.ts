@@ -66,12 +66,16 @@ export class InferenceService implements OnModuleDestroy {
       caller = await this.keys.authenticate(req);
       request = readInferenceRequest(kind, req.body, this.config.GATEWAY_DEFAULT_MAX_TOKENS);
       route = await this.routes.route(caller.tenantId, request.model);
-      holds = await this.quota.reserve(caller.tenantId, {
-        input_tokens: request.promptTokens,
-        output_tokens: request.maxTokens,
-        total_tokens: request.promptTokens + request.maxTokens,
-        requests: 1,
-      });
+      holds = await this.quota.reserve(
+        caller.tenantId,
+        {
+          input_tokens: request.promptTokens,
+          output_tokens: request.maxTokens,
+          total_tokens: request.promptTokens + request.maxTokens,
+          requests: 1,
+        },
+        { id: caller.keyId, rateLimits: caller.rateLimits },
+      );
     } catch (error) {
       sendOpenAiError(res, asOpenAiError(error, this.logger));
       return;

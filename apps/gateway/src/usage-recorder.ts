@@ -32,8 +32,8 @@ export interface RequestSample {
 
 const FLUSH_INTERVAL_MS = 200;
 const BATCH = 500;
-/** Commits in flight at once (each is a Redis script and a PostgreSQL transaction). */
-const COMMIT_CONCURRENCY = 16;
+/** Reservations per `commitMany` call (one Redis script and one transaction per tenant). */
+const COMMIT_BATCH = 1000;
 
 /**
  * Records what the gateway served without ever making a response wait or fail on it: commits
@@ -103,27 +103,32 @@ export class UsageRecorder implements OnModuleDestroy {
   }
 
   private async writeCommits(records: UsageRecord[]): Promise<void> {
-    const jobs = records.flatMap((record) =>
-      (Object.entries(record.holds) as [InferenceMetric, string][]).map(
-        ([metric, id]) =>
-          () =>
-            this.reservations.commit(id, record.usage[metric], {
-              endpointId: record.endpointId,
-              apiKeyId: record.apiKeyId,
-              attributes: { model: record.model },
-            }),
-      ),
+    const items = records.flatMap((record) =>
+      (Object.entries(record.holds) as [InferenceMetric, string][]).map(([metric, id]) => ({
+        reservationId: id,
+        actualQuantity: record.usage[metric],
+        details: {
+          endpointId: record.endpointId,
+          apiKeyId: record.apiKeyId,
+          attributes: { model: record.model },
+        },
+      })),
     );
-    let next = 0;
-    const lane = async () => {
-      while (next < jobs.length) {
-        const job = jobs[next++];
-        await job().catch((error: unknown) =>
-          this.logger.warn({ err: error }, 'a usage commit failed; its reservation will expire'),
-        );
+    for (let start = 0; start < items.length; start += COMMIT_BATCH) {
+      const batch = items.slice(start, start + COMMIT_BATCH);
+      try {
+        const results = await this.reservations.commitMany(batch);
+        const failed = results.filter((r) => r.status === 'failed');
+        if (failed.length > 0) {
+          this.logger.warn(
+            { failed: failed.length, err: failed[0].error },
+            'usage commits failed; their reservations will expire',
+          );
+        }
+      } catch (error) {
+        this.logger.warn({ err: error, count: batch.length }, 'a batch of usage commits failed');
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(COMMIT_CONCURRENCY, jobs.length) }, lane));
+    }
   }
 
   private async writeSamples(samples: RequestSample[]): Promise<void> {
