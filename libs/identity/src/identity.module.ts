@@ -28,13 +28,7 @@ import { PlatformUsersController } from './users/users.controller';
     { provide: AUTHENTICATOR, useExisting: IdentityAuthenticator },
     { provide: STAFF_DIRECTORY, useExisting: UserService },
   ],
-  exports: [
-    ApiKeyService,
-    SessionService,
-    UserService,
-    AUTHENTICATOR,
-    STAFF_DIRECTORY,
-  ],
+  exports: [ApiKeyService, SessionService, UserService, AUTHENTICATOR, STAFF_DIRECTORY],
 })
 export class IdentityCoreModule {}
 
