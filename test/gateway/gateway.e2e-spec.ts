@@ -161,8 +161,10 @@ describe('gateway (OpenAI-compatible inference through dedicated endpoints)', ()
       let usage: OpenAI.CompletionUsage | undefined | null;
       const stream = await tenant.client.chat.completions.create({
         model: 'llama-3-8b-local',
-        messages: [{ role: 'user', content: 'Speak.' }],
+        messages: [{ role: 'user', content: 'A long speech, please.' }],
         max_tokens: 60,
+        // This seed makes the small model speak ~50 tokens, ~3 ms apart upstream.
+        seed: 5,
         stream: true,
         stream_options: { include_usage: true },
       });
@@ -351,8 +353,10 @@ describe('gateway (OpenAI-compatible inference through dedicated endpoints)', ()
           .set(bearer(tenant.key))
           .send({
             model: 'llama-3-8b-local',
-            messages: [{ role: 'user', content: 'Speak at length.' }],
+            messages: [{ role: 'user', content: 'A long speech, please.' }],
             max_tokens: 400,
+            // ~50 tokens ~3 ms apart: the whole answer takes longer than the 30 ms allowed.
+            seed: 5,
           })
           .expect(504);
         expect(res.body.error).toMatchObject({ code: 'upstream_timeout', type: 'server_error' });
