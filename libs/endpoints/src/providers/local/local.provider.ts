@@ -57,6 +57,8 @@ export class LocalProvider implements EndpointProvider, OnModuleDestroy {
   private readonly logger = new Logger('LocalProvider');
   private readonly replicas = new Map<string, LocalReplica>();
   private readonly exitListeners: ((tenantId: string, endpointId: string) => void)[] = [];
+  /** Set at shutdown: no replica starts after it (a reconcile may still be running). */
+  private closed = false;
   /** Replicas started but not yet listening (stopped with the rest at shutdown). */
   private readonly starting = new Set<ChildProcess>();
   /** Endpoints whose stray processes this worker has looked for (once each). */
@@ -119,6 +121,7 @@ export class LocalProvider implements EndpointProvider, OnModuleDestroy {
 
   /** Stops every replica this worker runs or is starting (graceful shutdown). */
   async onModuleDestroy(): Promise<void> {
+    this.closed = true;
     for (const child of this.starting) child.kill('SIGKILL');
     await Promise.all([...this.replicas.keys()].map((id) => this.stop(id)));
   }
@@ -214,6 +217,7 @@ export class LocalProvider implements EndpointProvider, OnModuleDestroy {
 
   /** Starts one replica and waits for its listening line. @throws ProviderError (retryable) */
   private async start(spec: DeploymentSpec): Promise<void> {
+    if (this.closed) throw new ProviderError('the worker is shutting down', true);
     const id = randomUUID();
     const { command, args, cwd } = modelServerCommand();
     const modelArgs = spec.model.artifactUri
