@@ -1,5 +1,6 @@
 import { asTenantId, TenantDb } from '@app/authz';
 import { createTenant, TestApp } from '@app/testing';
+import { ClsService } from 'nestjs-cls';
 import { startApi } from '../support/api';
 
 /**
@@ -34,5 +35,22 @@ describe('TenantDb nested transactions', () => {
       db.afterCommit(() => seen.push('commit'));
     });
     expect(seen).toEqual(['commit']);
+  });
+
+  it('keeps concurrent transactions started from one context on their own connections', async () => {
+    const [a, b] = [await createTenant(t), await createTenant(t)];
+    const db = t.app.get(TenantDb);
+    const work = (tenantId: string) =>
+      db.run({ kind: 'tenant', tenantId: asTenantId(tenantId) }, async () => {
+        for (let i = 0; i < 5; i++) {
+          const [{ tenant }] = await db.manager.query(
+            `SELECT current_setting('app.tenant_id') AS tenant, pg_sleep(0.01)`,
+          );
+          expect(tenant).toBe(tenantId);
+          expect(db.scope).toMatchObject({ tenantId });
+        }
+      });
+    // One shared context, as when a request sets off several units of work at once.
+    await t.app.get(ClsService).run(() => Promise.all([work(a.id), work(b.id), work(a.id)]));
   });
 });

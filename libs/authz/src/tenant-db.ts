@@ -160,10 +160,10 @@ export class TenantDb {
       await this.runCallbacks(afterCommit, 'after-commit');
       return result;
     };
-    // A transaction started inside another one (a service's own unit of work called from a
-    // request) gets a child context, so the outer transaction stays current for its caller.
-    const nested = this.cls.isActive() && this.cls.get(CLS_MANAGER) !== undefined;
-    if (this.cls.isActive() && !nested) return inContext();
+    // Every transaction gets a child context, so the caller's context never holds its manager:
+    // a transaction started inside another (a service's own unit of work called from a request)
+    // leaves the outer one current, and concurrent transactions started from one context (a
+    // batch flushed from a request, parallel commits) never take each other's connection.
     return this.cls.run(() => {
       // The child context is a shallow copy: the `authz.*` keys live in one shared object, which
       // the child must not write through into its parent's (the outer transaction's manager).
