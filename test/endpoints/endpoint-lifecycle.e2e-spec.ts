@@ -1,9 +1,8 @@
 import { asTenantId, TenantDb } from '@app/authz';
 import { Endpoint, EndpointReconciler, LocalProvider } from '@app/endpoints';
 import {
-  activeContract,
+  deployableTenant,
   bearer,
-  createTenant,
   expectEventually,
   platformAdminKey,
   retireEndpoints,
@@ -51,26 +50,12 @@ describe('dedicated endpoint lifecycle (worker reconciler, local provider)', () 
   });
 
   async function tenantWithEngineer(): Promise<{ id: string; engineer: string; path: string }> {
-    const tenant = await createTenant(api);
-    await api.http
-      .put(`/v1/tenants/${tenant.id}/compliance-profile`)
-      .set(admin())
-      .send({
-        allowedRegions: ['eu-west-1'],
-        allowedDataZones: [],
-        allowedModelFamilies: ['llama'],
-        dataClassification: 'confidential',
-        requiredCertifications: ['gdpr'],
-        auditRetentionDays: 365,
-      })
-      .expect(200);
-    await api.http.post(`/v1/tenants/${tenant.id}/activate`).set(admin()).send({}).expect(200);
-    await activeContract(api, tenant.id, [
-      { metric: 'dedicated_endpoints', limit: 5, period: 'term', enforcement: 'hard' },
-      { metric: 'gpu_hours', limit: 1000, period: 'term', enforcement: 'soft' },
-    ]);
-    const engineer = (await signIn(api, ['ml_engineer'], tenant.id)).token;
-    return { id: tenant.id, engineer, path: `/v1/tenants/${tenant.id}/endpoints` };
+    const id = await deployableTenant(api, {
+      profile: { requiredCertifications: ['gdpr'] },
+      lines: [{ metric: 'gpu_hours', limit: 1000, enforcement: 'soft' }],
+    });
+    const engineer = (await signIn(api, ['ml_engineer'], id)).token;
+    return { id, engineer, path: `/v1/tenants/${id}/endpoints` };
   }
 
   /** The stored observed state (replica addresses are not in the API's answer). */
@@ -380,22 +365,7 @@ describe('a worker that dies leaves its replicas running; the next one adopts th
     const first = await startWorker({ env: { ENDPOINT_RECONCILE_INTERVAL_MS: '1000' } });
     let second: TestApp | undefined;
     try {
-      const tenant = await createTenant(api);
-      await api.http
-        .put(`/v1/tenants/${tenant.id}/compliance-profile`)
-        .set(admin())
-        .send({
-          allowedRegions: ['eu-west-1'],
-          allowedDataZones: [],
-          allowedModelFamilies: ['llama'],
-          dataClassification: 'confidential',
-          requiredCertifications: [],
-          auditRetentionDays: 365,
-        })
-        .expect(200);
-      await activeContract(api, tenant.id, [
-        { metric: 'dedicated_endpoints', limit: 5, period: 'term', enforcement: 'hard' },
-      ]);
+      const tenant = { id: await deployableTenant(api, { activate: false }) };
       const path = `/v1/tenants/${tenant.id}/endpoints`;
       const { body } = await api.http
         .post(path)

@@ -1,7 +1,6 @@
 import {
-  activeContract,
+  deployableTenant,
   bearer,
-  createTenant,
   createTenantKey,
   expectEventually,
   platformAdminKey,
@@ -54,23 +53,13 @@ describe('gateway (OpenAI-compatible inference through dedicated endpoints)', ()
     models: string[],
     lines: { metric: string; limit: number; enforcement: 'hard' | 'soft' }[] = [],
   ): Promise<{ id: string; key: string; keyId: string; client: OpenAI }> {
-    const tenant = await createTenant(api);
-    await api.http
-      .put(`/v1/tenants/${tenant.id}/compliance-profile`)
-      .set(admin())
-      .send({
-        allowedRegions: ['eu-west-1'],
-        allowedDataZones: [],
-        allowedModelFamilies: ['llama', 'e5'],
-        dataClassification: 'confidential',
-        requiredCertifications: [],
-        auditRetentionDays: 365,
-      })
-      .expect(200);
-    await activeContract(api, tenant.id, [
-      { metric: 'dedicated_endpoints', limit: 5, period: 'term', enforcement: 'hard' },
-      ...lines.map((l) => ({ ...l, period: 'term' as const })),
-    ]);
+    const tenant = {
+      id: await deployableTenant(api, {
+        profile: { allowedModelFamilies: ['llama', 'e5'] },
+        lines,
+        activate: false,
+      }),
+    };
     const ids: string[] = [];
     for (const model of models) {
       const res = await api.http

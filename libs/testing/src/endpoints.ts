@@ -1,4 +1,6 @@
 import { TenantDb } from '@app/authz';
+import { activeContract } from './contracts';
+import { bearer, createTenant, platformAdminKey } from './tenant-session';
 import type { TestApp } from './test-app';
 
 /**
@@ -15,4 +17,49 @@ export async function retireEndpoints(t: TestApp): Promise<void> {
           WHERE status <> 'deleted'`,
     ),
   );
+}
+
+export interface DeployableTenantOptions {
+  /** Compliance profile fields over the default (eu-west-1 allowed, llama, no certifications). */
+  profile?: Record<string, unknown>;
+  /** Quota lines (term period) besides a hard `dedicated_endpoints` line of 5. */
+  lines?: { metric: string; limit: number; enforcement: 'hard' | 'soft' }[];
+  /** Activate the tenant (default true: an onboarding tenant cannot be suspended). */
+  activate?: boolean;
+}
+
+/**
+ * A tenant that may deploy endpoints, made over HTTP as the platform admin: a compliance profile
+ * allowing eu-west-1 and the llama family (override with `profile`), optionally activated, and an
+ * active contract with a `dedicated_endpoints` line and `lines`. @returns the tenant id
+ */
+export async function deployableTenant(
+  t: TestApp,
+  { profile = {}, lines = [], activate = true }: DeployableTenantOptions = {},
+): Promise<string> {
+  const admin = bearer(platformAdminKey());
+  const tenant = await createTenant(t);
+  const put = await t.http
+    .put(`/v1/tenants/${tenant.id}/compliance-profile`)
+    .set(admin)
+    .send({
+      allowedRegions: ['eu-west-1'],
+      allowedDataZones: [],
+      allowedModelFamilies: ['llama'],
+      dataClassification: 'confidential',
+      requiredCertifications: [],
+      auditRetentionDays: 365,
+      ...profile,
+    });
+  if (put.status !== 200)
+    throw new Error(`profile answered ${put.status}: ${JSON.stringify(put.body)}`);
+  if (activate) {
+    const res = await t.http.post(`/v1/tenants/${tenant.id}/activate`).set(admin).send({});
+    if (res.status !== 200) throw new Error(`activate answered ${res.status}`);
+  }
+  await activeContract(t, tenant.id, [
+    { metric: 'dedicated_endpoints', limit: 5, period: 'term', enforcement: 'hard' },
+    ...lines.map((line) => ({ ...line, period: 'term' as const })),
+  ]);
+  return tenant.id;
 }
