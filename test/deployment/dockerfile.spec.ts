@@ -109,6 +109,8 @@ describe('Dockerfile (static checks; no Docker engine here, the image is not bui
     for (const entry of [
       'apps/api/src/main.ts',
       'apps/worker/src/main.ts',
+      'apps/gateway/src/main.ts',
+      'apps/model-server/src/main.ts',
       'libs/core/src/database/migrate.cli.ts',
     ])
       expect(existsSync(join(ROOT, entry))).toBe(true);

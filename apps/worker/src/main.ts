@@ -1,17 +1,5 @@
 import './instrument';
-import {
-  APP_DB_ROLE,
-  checkAppLogin,
-  configureHttpApp,
-  ensureDatabase,
-  evictionPolicyProblem,
-  installGracefulShutdown,
-  loadConfigOrExit,
-  readEvictionPolicy,
-  stopTelemetry,
-} from '@app/core';
-import { NestFactory } from '@nestjs/core';
-import { NestExpressApplication } from '@nestjs/platform-express';
+import { bootHttpApp, evictionPolicyProblem, readEvictionPolicy } from '@app/core';
 import Redis from 'ioredis';
 import { WORKER_HTTP_OPTIONS, WorkerModule } from './worker.module';
 
@@ -40,33 +28,12 @@ async function checkRedisEvictionPolicy(redisUrl: string, allowEviction: boolean
   }
 }
 
-async function bootstrap(): Promise<void> {
-  const config = loadConfigOrExit();
-  // Pre-flight, before Nest logs anything: one clear line when PostgreSQL is not usable.
-  const preflight = async () => {
-    await ensureDatabase(config.DATABASE_URL);
-    if (config.DATABASE_APP_URL) await checkAppLogin(config.DATABASE_APP_URL, APP_DB_ROLE);
-  };
-  await preflight().catch((error: Error) => {
-    process.stderr.write(`worker cannot start: ${error.message}\n`);
-    process.exit(1);
-  });
-  await checkRedisEvictionPolicy(config.REDIS_URL, config.REDIS_ALLOW_EVICTION);
-  const app = await NestFactory.create<NestExpressApplication>(WorkerModule.register(config), {
-    bodyParser: false,
-    bufferLogs: true,
-    // Let start-up errors reach the catch below (one line) instead of Nest's abort.
-    abortOnError: false,
-  });
-  configureHttpApp(app, config, WORKER_HTTP_OPTIONS);
-  installGracefulShutdown(app, config.SHUTDOWN_TIMEOUT_MS, stopTelemetry);
-  await app.listen(config.WORKER_PORT, '0.0.0.0');
-  process.stdout.write(
-    `control-plane worker running; health at http://localhost:${config.WORKER_PORT}/health/ready\n`,
-  );
-}
-
-void bootstrap().catch((error: Error) => {
-  process.stderr.write(`worker failed to start: ${error.message}\n`);
-  process.exit(1);
+bootHttpApp({
+  name: 'worker',
+  module: (config) => WorkerModule.register(config),
+  http: WORKER_HTTP_OPTIONS,
+  port: (config) => config.WORKER_PORT,
+  banner: (config) =>
+    `control-plane worker running; health at http://localhost:${config.WORKER_PORT}/health/ready`,
+  preflight: (config) => checkRedisEvictionPolicy(config.REDIS_URL, config.REDIS_ALLOW_EVICTION),
 });

@@ -42,3 +42,4 @@ export * from './validation/empty-body.pipe';
 export * from './database/inline-parameters';
 export * from './queue/repeatable-jobs';
 export * from './telemetry/http-metrics.middleware';
+export * from './http/boot-http-app';
