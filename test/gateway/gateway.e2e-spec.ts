@@ -250,8 +250,56 @@ describe('gateway (OpenAI-compatible inference through dedicated endpoints)', ()
         statuses.push(last.status);
       }
       expect(statuses).toEqual([200, 200, 200, 429]);
+      const first = await post('/v1/chat/completions', tenant.key, { ...chat, max_tokens: 2 });
+      expect(first.headers['x-ratelimit-limit-requests']).toBeUndefined();
       expect(last!.headers['retry-after']).toMatch(/^\d+$/);
       expect(last!.body.error).toMatchObject({ code: 'rate_limit_exceeded', type: 'requests' });
+    });
+
+    it('sends OpenAI rate-limit headers on answers to a limited key', async () => {
+      const { body: key } = await api.http
+        .post(`/v1/tenants/${tenant.id}/api-keys`)
+        .set(admin())
+        .send({
+          name: 'headers',
+          roles: [],
+          scopes: ['inference'],
+          rateLimits: { requestsPerMinute: 10, tokensPerMinute: 100_000 },
+        })
+        .expect(201);
+      const res = await post('/v1/chat/completions', key.key, { ...chat, max_tokens: 2 }).expect(
+        200,
+      );
+      expect(res.headers).toMatchObject({
+        'x-ratelimit-limit-requests': '10',
+        'x-ratelimit-remaining-requests': '9',
+        'x-ratelimit-limit-tokens': '100000',
+        'x-ratelimit-reset-requests': expect.stringMatching(/^\d+s$/),
+      });
+    });
+
+    it('forwards exactly the reserved completion budget, whichever field the client used', async () => {
+      const completion = await post('/v1/completions', tenant.key, {
+        model: 'llama-3-8b-local',
+        prompt: 'First Citizen:',
+        max_completion_tokens: 1,
+        max_tokens: 2000,
+        seed: 5,
+      }).expect(200);
+      expect(completion.body.usage.completion_tokens).toBeLessThanOrEqual(1);
+      const nulls = await post('/v1/chat/completions', tenant.key, {
+        ...chat,
+        max_completion_tokens: null,
+        max_tokens: 1,
+        seed: 5,
+      }).expect(200);
+      expect(nulls.body.usage.completion_tokens).toBeLessThanOrEqual(1);
+      const bad = await post('/v1/chat/completions', tenant.key, {
+        ...chat,
+        stream: true,
+        stream_options: 'abc',
+      }).expect(400);
+      expect(bad.body.error.param).toBe('stream_options');
     });
 
     it('stops a revoked key within the key cache TTL', async () => {
@@ -377,6 +425,49 @@ describe('gateway (OpenAI-compatible inference through dedicated endpoints)', ()
           endpoint_status: ['stopped'],
         });
       });
+    });
+
+    it('ends a stream cut by the replica with an error event, not a clean end', async () => {
+      const { body: endpoints } = await api.http
+        .get(`/v1/tenants/${tenant.id}/endpoints`)
+        .set(admin());
+      const stored = await worker.app
+        .get(TenantDb)
+        .inTenant(asTenantId(tenant.id), (m) =>
+          m.getRepository(Endpoint).findOneByOrFail({ id: endpoints.data[0].id }),
+        );
+      const pid = (stored.observed.replicas[0].handle as { pid: number }).pid;
+      const { port } = gateway.app.getHttpServer().address() as AddressInfo;
+      const text = await new Promise<string>((resolve, reject) => {
+        const req = httpRequest(
+          `http://127.0.0.1:${port}/v1/chat/completions`,
+          {
+            method: 'POST',
+            headers: { authorization: `Bearer ${tenant.key}`, 'content-type': 'application/json' },
+          },
+          (res) => {
+            let body = '';
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => {
+              if (!body) process.kill(pid, 'SIGKILL');
+              body += chunk;
+            });
+            res.on('end', () => resolve(body));
+          },
+        );
+        req.on('error', reject);
+        req.end(
+          JSON.stringify({
+            model: 'llama-3-8b-local',
+            messages: [{ role: 'user', content: 'A long speech, please.' }],
+            max_tokens: 3000,
+            seed: 5,
+            stream: true,
+          }),
+        );
+      });
+      expect(text).toMatch(/data: \{"error":\{[^\n]*"code":"upstream_error"/);
+      expect(text).not.toContain('[DONE]');
     });
   });
 

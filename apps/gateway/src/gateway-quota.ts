@@ -1,6 +1,11 @@
 import { TenantId } from '@app/authz';
 import { ApiKeyRateLimits } from '@app/identity';
-import { QuotaReservationService, ReserveRequest, Reservation } from '@app/metering';
+import {
+  QuotaReservationService,
+  RateLimitStanding,
+  ReserveRequest,
+  Reservation,
+} from '@app/metering';
 import { Injectable, Logger } from '@nestjs/common';
 import { OpenAiError } from './openai-error';
 
@@ -41,7 +46,7 @@ export class GatewayQuota {
     tenantId: string,
     estimate: InferenceUsage,
     key: { id: string; rateLimits: ApiKeyRateLimits | null },
-  ): Promise<Holds> {
+  ): Promise<{ holds: Holds; headers: Record<string, string> }> {
     const metrics = METRICS.filter((metric) => estimate[metric] > 0);
     const limits = key.rateLimits;
     // The key's requests-per-minute window counts on the `requests` reservation, its
@@ -73,11 +78,14 @@ export class GatewayQuota {
       }),
     );
     const holds: Holds = {};
+    const headers: Record<string, string> = {};
     decided.forEach((reservation, i) => {
-      if (reservation.granted) holds[metrics[i]] = reservation.reservationId;
+      if (!reservation.granted) return;
+      holds[metrics[i]] = reservation.reservationId;
+      Object.assign(headers, rateLimitHeaders(reservation.rateLimit));
     });
     const refused = decided.find((r): r is Extract<Reservation, { granted: false }> => !r.granted);
-    if (!refused) return holds;
+    if (!refused) return { holds, headers };
     this.release(holds);
     throw refusalError(refused);
   }
@@ -95,6 +103,27 @@ export class GatewayQuota {
         );
     }
   }
+}
+
+/**
+ * OpenAI's rate-limit headers (API reference, "Rate limits": `x-ratelimit-limit-requests`,
+ * `-remaining-requests`, `-reset-requests` and the `-tokens` trio) for the key's window.
+ */
+function rateLimitHeaders(standing: RateLimitStanding | undefined): Record<string, string> {
+  if (!standing) return {};
+  const reset = `${Math.max(0, Math.ceil((standing.resetAt.getTime() - Date.now()) / 1000))}s`;
+  const headers: Record<string, string> = {};
+  if (standing.requestsPerMinute !== null) {
+    headers['x-ratelimit-limit-requests'] = String(standing.requestsPerMinute);
+    headers['x-ratelimit-remaining-requests'] = String(standing.requestsRemaining ?? 0);
+    headers['x-ratelimit-reset-requests'] = reset;
+  }
+  if (standing.tokensPerMinute !== null) {
+    headers['x-ratelimit-limit-tokens'] = String(standing.tokensPerMinute);
+    headers['x-ratelimit-remaining-tokens'] = String(standing.tokensRemaining ?? 0);
+    headers['x-ratelimit-reset-tokens'] = reset;
+  }
+  return headers;
 }
 
 function refusalError(refused: Extract<Reservation, { granted: false }>): OpenAiError {

@@ -40,6 +40,13 @@ export function readInferenceRequest(
     throw invalidRequest("'stream' must be a boolean.", 'stream');
   }
   const stream = body.stream === true && kind !== 'embedding';
+  if (
+    body.stream_options !== undefined &&
+    body.stream_options !== null &&
+    (typeof body.stream_options !== 'object' || Array.isArray(body.stream_options))
+  ) {
+    throw invalidRequest("'stream_options' must be an object.", 'stream_options');
+  }
   const options = body.stream_options as { include_usage?: unknown } | undefined | null;
   const includeUsage = stream && options?.include_usage === true;
   let promptTokens: number;

@@ -62,11 +62,12 @@ export class InferenceService implements OnModuleDestroy {
     let route: Route | undefined;
     let request: InferenceRequest | undefined;
     let holds: Holds | undefined;
+    let limitHeaders: Record<string, string> = {};
     try {
       caller = await this.keys.authenticate(req);
       request = readInferenceRequest(kind, req.body, this.config.GATEWAY_DEFAULT_MAX_TOKENS);
       route = await this.routes.route(caller.tenantId, request.model);
-      holds = await this.quota.reserve(
+      ({ holds, headers: limitHeaders } = await this.quota.reserve(
         caller.tenantId,
         {
           input_tokens: request.promptTokens,
@@ -75,11 +76,12 @@ export class InferenceService implements OnModuleDestroy {
           requests: 1,
         },
         { id: caller.keyId, rateLimits: caller.rateLimits },
-      );
+      ));
     } catch (error) {
       sendOpenAiError(res, asOpenAiError(error, this.logger));
       return;
     }
+    for (const [name, value] of Object.entries(limitHeaders)) res.setHeader(name, value);
     const outcome = await this.forward(route, request, req, res, started);
     if (outcome.served) {
       const prompt = outcome.usage?.prompt_tokens ?? request.promptTokens;
@@ -123,9 +125,21 @@ export class InferenceService implements OnModuleDestroy {
     res: Response,
     started: number,
   ): Promise<Outcome> {
-    const body = JSON.stringify(
-      request.stream ? { ...request.body, stream_options: { include_usage: true } } : request.body,
-    );
+    // The replica gets exactly the completion budget that was reserved (whichever of
+    // max_tokens / max_completion_tokens the client sent, or the default), so it cannot
+    // generate more than the quota holds.
+    const { max_tokens: _max, max_completion_tokens: _maxCompletion, ...rest } = request.body;
+    const budget =
+      request.kind === 'chat'
+        ? { max_tokens: request.maxTokens, max_completion_tokens: request.maxTokens }
+        : request.kind === 'completion'
+          ? { max_tokens: request.maxTokens }
+          : {};
+    const body = JSON.stringify({
+      ...rest,
+      ...budget,
+      ...(request.stream ? { stream_options: { include_usage: true } } : {}),
+    });
     return new Promise<Outcome>((resolve) => {
       let settled = false;
       let ttfbMs: number | null = null;
@@ -139,7 +153,12 @@ export class InferenceService implements OnModuleDestroy {
       const fail = (error: OpenAiError, served = false, usage?: Outcome['usage']) => {
         upstream.destroy();
         if (!res.headersSent) sendOpenAiError(res, error);
-        else res.end();
+        else {
+          // Mid-stream: an error event (as OpenAI's streams carry them), so the client can tell
+          // the answer was cut off, then the end.
+          const { message, type, code } = error;
+          res.end(`data: ${JSON.stringify({ error: { message, type, param: null, code } })}\n\n`);
+        }
         finish({ status: error.status, served, usage, error: error.code ?? error.message });
       };
       const firstByte = () => {
