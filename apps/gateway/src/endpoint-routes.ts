@@ -14,7 +14,15 @@ export interface Route {
 interface TenantRoutes {
   /** Served model id → endpoints serving it (with their ready replicas). */
   byModel: Map<string, { endpointId: string; status: string; replicas: string[] }[]>;
+  /** From here a request refreshes the copy in the background (and keeps using it). */
+  refreshAtMs: number;
+  /** From here the copy is not used: a request waits for a fresh one. */
   expiresAtMs: number;
+}
+
+interface CacheEntry {
+  routes?: TenantRoutes;
+  loading?: Promise<TenantRoutes>;
 }
 
 /**
@@ -26,7 +34,7 @@ interface TenantRoutes {
  */
 @Injectable()
 export class EndpointRoutes {
-  private readonly tenants = new Map<string, Promise<TenantRoutes>>();
+  private readonly tenants = new Map<string, CacheEntry>();
   private turn = 0;
 
   constructor(
@@ -84,22 +92,29 @@ export class EndpointRoutes {
       .sort((a, b) => a.id.localeCompare(b.id));
   }
 
-  private routesOf(tenantId: string): Promise<TenantRoutes> {
+  /**
+   * A tenant's routes: the cached copy while it is fresh; past half its life it is still used
+   * while one background reload replaces it (no request waits on PostgreSQL in steady traffic);
+   * past its life requests wait for the one reload in flight.
+   */
+  private async routesOf(tenantId: string): Promise<TenantRoutes> {
+    const entry = this.tenants.get(tenantId) ?? {};
+    this.tenants.set(tenantId, entry);
     const now = Date.now();
-    const cached = this.tenants.get(tenantId);
-    if (cached) {
-      return cached.then((routes) =>
-        routes.expiresAtMs > Date.now() ? routes : this.reload(tenantId),
-      );
+    const routes = entry.routes;
+    if (routes && now < routes.expiresAtMs) {
+      if (now >= routes.refreshAtMs) this.reload(tenantId, entry).catch(() => undefined);
+      return routes;
     }
-    return this.reload(tenantId, now);
+    return this.reload(tenantId, entry);
   }
 
-  private reload(tenantId: string, now = Date.now()): Promise<TenantRoutes> {
-    const loading = this.load(tenantId, now);
-    this.tenants.set(tenantId, loading);
-    loading.catch(() => this.tenants.delete(tenantId));
-    return loading;
+  /** One load at a time per tenant; its result replaces the cached copy. */
+  private reload(tenantId: string, entry: CacheEntry): Promise<TenantRoutes> {
+    entry.loading ??= this.load(tenantId, Date.now())
+      .then((routes) => (entry.routes = routes))
+      .finally(() => (entry.loading = undefined));
+    return entry.loading;
   }
 
   private async load(tenantId: string, now: number): Promise<TenantRoutes> {
@@ -121,6 +136,7 @@ export class EndpointRoutes {
       list.push({ endpointId: row.id, status: row.status, replicas });
       byModel.set(row.modelId, list);
     }
-    return { byModel, expiresAtMs: now + this.config.GATEWAY_ROUTE_CACHE_TTL_MS };
+    const ttl = this.config.GATEWAY_ROUTE_CACHE_TTL_MS;
+    return { byModel, refreshAtMs: now + ttl / 2, expiresAtMs: now + ttl };
   }
 }

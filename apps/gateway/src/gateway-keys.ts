@@ -23,7 +23,11 @@ export interface InferenceCaller {
 interface Cached {
   principal: Principal | null;
   rateLimits: ApiKeyRateLimits | null;
+  /** From here a request refreshes the entry in the background (and still uses it). */
+  refreshAtMs: number;
+  /** From here the entry is not used (GATEWAY_KEY_CACHE_TTL_MS after it was read). */
   expiresAtMs: number;
+  loading?: Promise<Cached>;
 }
 
 /** Unknown keys are remembered briefly too, so a flood of bad keys does not reach PostgreSQL. */
@@ -91,11 +95,28 @@ export class GatewayKeys {
     return { keyId: principal.actor.id, tenantId: principal.homeTenantId, rateLimits };
   }
 
-  private async lookup(key: string, request: Request): Promise<Omit<Cached, 'expiresAtMs'>> {
+  /**
+   * The cached entry while it is younger than the TTL, refreshed in the background from 80 % of
+   * it (so steady traffic never waits on PostgreSQL, and nothing older than the TTL is used); a
+   * missing or expired entry waits for the one lookup in flight.
+   */
+  private async lookup(key: string, request: Request): Promise<Cached> {
     const id = createHash('sha256').update(key).digest('base64');
     const now = Date.now();
     const cached = this.cache.get(id);
-    if (cached && cached.expiresAtMs > now) return cached;
+    if (cached && now < cached.expiresAtMs) {
+      if (now >= cached.refreshAtMs && !cached.loading) {
+        cached.loading = this.read(id, key, request).finally(() => (cached.loading = undefined));
+        cached.loading.catch(() => undefined);
+      }
+      return cached;
+    }
+    if (cached?.loading) return cached.loading;
+    return this.read(id, key, request);
+  }
+
+  private async read(id: string, key: string, request: Request): Promise<Cached> {
+    const now = Date.now();
     const principal =
       key.length <= 512 ? await this.authenticator.authenticate(key, request) : null;
     const rateLimits =
@@ -103,10 +124,12 @@ export class GatewayKeys {
         ? await this.apiKeys.rateLimitsOf(asTenantId(principal.homeTenantId), principal.actor.id)
         : null;
     if (this.cache.size >= MAX_ENTRIES) this.cache.clear();
+    const ttl = principal ? this.config.GATEWAY_KEY_CACHE_TTL_MS : NEGATIVE_TTL_MS;
     const entry: Cached = {
       principal,
       rateLimits,
-      expiresAtMs: now + (principal ? this.config.GATEWAY_KEY_CACHE_TTL_MS : NEGATIVE_TTL_MS),
+      refreshAtMs: principal ? now + ttl * 0.8 : now + ttl,
+      expiresAtMs: now + ttl,
     };
     this.cache.set(id, entry);
     return entry;
