@@ -302,6 +302,18 @@ describe('gateway (OpenAI-compatible inference through dedicated endpoints)', ()
       expect(bad.body.error.param).toBe('stream_options');
     });
 
+    it("fits requests to the model's context before reserving anything", async () => {
+      const over = await post('/v1/chat/completions', tenant.key, { ...chat, max_tokens: 9000 });
+      expect(over.status).toBe(400);
+      expect(over.body.error).toMatchObject({ code: 'context_length_exceeded', param: 'messages' });
+      // Without max_tokens the default budget shrinks to what the context leaves.
+      const long = await post('/v1/chat/completions', tenant.key, {
+        model: 'llama-3-8b-local',
+        messages: [{ role: 'user', content: ' word'.repeat(7600) }],
+      });
+      expect(long.status).toBe(200);
+    });
+
     it('stops a revoked key within the key cache TTL', async () => {
       const key = await createTenantKey(api, tenant.id, [], ['inference']);
       await post('/v1/chat/completions', key.key, { ...chat, max_tokens: 2 }).expect(200);

@@ -9,11 +9,16 @@ export interface Route {
   endpointId: string;
   /** Base URL of the chosen replica, e.g. `http://127.0.0.1:41234`. */
   replicaUrl: string;
+  /** The model's context length, tokens (prompt and completion together). */
+  contextLength: number;
 }
 
 interface TenantRoutes {
   /** Served model id → endpoints serving it (with their ready replicas). */
-  byModel: Map<string, { endpointId: string; status: string; replicas: string[] }[]>;
+  byModel: Map<
+    string,
+    { endpointId: string; status: string; replicas: string[]; contextLength: number }[]
+  >;
   /** From here a request refreshes the copy in the background (and keeps using it). */
   refreshAtMs: number;
   /** From here the copy is not used: a request waits for a fresh one. */
@@ -59,7 +64,7 @@ export class EndpointRoutes {
       );
     }
     const replicas = endpoints.flatMap((e) =>
-      e.replicas.map((url) => ({ endpointId: e.endpointId, url })),
+      e.replicas.map((url) => ({ endpointId: e.endpointId, url, contextLength: e.contextLength })),
     );
     if (replicas.length === 0) {
       const statuses = endpoints.map((e) => e.status);
@@ -80,7 +85,11 @@ export class EndpointRoutes {
     }
     const chosen = replicas[this.turn++ % replicas.length];
     if (this.turn > 1e9) this.turn = 0;
-    return { endpointId: chosen.endpointId, replicaUrl: chosen.url };
+    return {
+      endpointId: chosen.endpointId,
+      replicaUrl: chosen.url,
+      contextLength: chosen.contextLength,
+    };
   }
 
   /** The models a tenant can call now (`GET /v1/models`). */
@@ -118,14 +127,16 @@ export class EndpointRoutes {
   }
 
   private async load(tenantId: string, now: number): Promise<TenantRoutes> {
-    const rows: Pick<Endpoint, 'id' | 'modelId' | 'status' | 'observed'>[] = await this.db.inTenant(
-      asTenantId(tenantId),
-      (manager) =>
-        manager.query(
-          `SELECT id, model_id AS "modelId", status, observed FROM endpoints
-            WHERE tenant_id = $1 AND status <> 'deleted'`,
-          [tenantId],
-        ),
+    const rows: (Pick<Endpoint, 'id' | 'modelId' | 'status' | 'observed'> & {
+      contextLength: number;
+    })[] = await this.db.inTenant(asTenantId(tenantId), (manager) =>
+      manager.query(
+        `SELECT e.id, e.model_id AS "modelId", e.status, e.observed,
+                  coalesce(m.context_length, 0) AS "contextLength"
+             FROM endpoints e LEFT JOIN catalog_models m ON m.id = e.model_id
+            WHERE e.tenant_id = $1 AND e.status <> 'deleted'`,
+        [tenantId],
+      ),
     );
     const byModel: TenantRoutes['byModel'] = new Map();
     for (const row of rows) {
@@ -133,7 +144,12 @@ export class EndpointRoutes {
         .filter((r) => r.ready && r.url)
         .map((r) => r.url as string);
       const list = byModel.get(row.modelId) ?? [];
-      list.push({ endpointId: row.id, status: row.status, replicas });
+      list.push({
+        endpointId: row.id,
+        status: row.status,
+        replicas,
+        contextLength: row.contextLength,
+      });
       byModel.set(row.modelId, list);
     }
     const ttl = this.config.GATEWAY_ROUTE_CACHE_TTL_MS;

@@ -14,6 +14,8 @@ export interface InferenceRequest {
   promptTokens: number;
   /** Completion tokens to reserve: `max_completion_tokens`, `max_tokens` or the default. */
   maxTokens: number;
+  /** The client named the budget (else the default applies, capped to the model's context). */
+  maxTokensGiven: boolean;
   body: Record<string, unknown>;
 }
 
@@ -53,11 +55,42 @@ export function readInferenceRequest(
   if (kind === 'chat') promptTokens = countChatTokens(chatMessages(body.messages));
   else if (kind === 'completion') promptTokens = textsOf(body.prompt, 'prompt');
   else promptTokens = textsOf(body.input, 'input');
-  const maxTokens = kind === 'embedding' ? 0 : completionBudget(body, defaultMaxTokens);
-  return { kind, model: body.model, stream, includeUsage, promptTokens, maxTokens, body };
+  const given = completionBudget(body);
+  const maxTokens = kind === 'embedding' ? 0 : (given ?? defaultMaxTokens);
+  return {
+    kind,
+    model: body.model,
+    stream,
+    includeUsage,
+    promptTokens,
+    maxTokens,
+    maxTokensGiven: given !== undefined,
+    body,
+  };
 }
 
-function completionBudget(body: Record<string, unknown>, fallback: number): number {
+/**
+ * Fits a request to its model's context length (tokens, prompt and completion together): a
+ * default budget shrinks to what is left (as the model server would), a named one that does not
+ * fit is refused before anything is reserved. @throws OpenAiError 400 `context_length_exceeded`
+ */
+export function fitToContext(request: InferenceRequest, contextLength: number): InferenceRequest {
+  if (request.kind === 'embedding' || contextLength <= 0) return request;
+  const available = contextLength - request.promptTokens;
+  if (!request.maxTokensGiven && available >= 1) {
+    return { ...request, maxTokens: Math.min(request.maxTokens, available) };
+  }
+  if (request.promptTokens + request.maxTokens > contextLength) {
+    throw invalidRequest(
+      `This model's maximum context length is ${contextLength} tokens. However, you requested ${request.promptTokens + request.maxTokens} tokens (${request.promptTokens} in the prompt, ${request.maxTokens} in the completion).`,
+      request.kind === 'chat' ? 'messages' : 'prompt',
+      'context_length_exceeded',
+    );
+  }
+  return request;
+}
+
+function completionBudget(body: Record<string, unknown>): number | undefined {
   for (const param of ['max_completion_tokens', 'max_tokens']) {
     const value = body[param];
     if (value === undefined || value === null) continue;
@@ -70,7 +103,7 @@ function completionBudget(body: Record<string, unknown>, fallback: number): numb
     }
     return value as number;
   }
-  return fallback;
+  return undefined;
 }
 
 function chatMessages(value: unknown): ChatMessage[] {

@@ -6,7 +6,12 @@ import { Agent, ClientRequest, IncomingMessage, request as httpRequest } from 'n
 import { EndpointRoutes, Route } from './endpoint-routes';
 import { GatewayKeys, InferenceCaller } from './gateway-keys';
 import { GatewayQuota, Holds, InferenceUsage } from './gateway-quota';
-import { InferenceKind, InferenceRequest, readInferenceRequest } from './inference-request';
+import {
+  fitToContext,
+  InferenceKind,
+  InferenceRequest,
+  readInferenceRequest,
+} from './inference-request';
 import { OpenAiError, sendOpenAiError } from './openai-error';
 import { UsageRecorder } from './usage-recorder';
 
@@ -67,6 +72,7 @@ export class InferenceService implements OnModuleDestroy {
       caller = await this.keys.authenticate(req);
       request = readInferenceRequest(kind, req.body, this.config.GATEWAY_DEFAULT_MAX_TOKENS);
       route = await this.routes.route(caller.tenantId, request.model);
+      request = fitToContext(request, route.contextLength);
       ({ holds, headers: limitHeaders } = await this.quota.reserve(
         caller.tenantId,
         {
