@@ -15,6 +15,7 @@ const LIBS = [
   'sso',
   'endpoints',
   'language-model',
+  'fine-tuning',
   'testing',
 ];
 

@@ -1,3 +1,4 @@
+import { FineTuningModule } from '@app/fine-tuning';
 import { EndpointsModule } from '@app/endpoints';
 import { AuditModule } from '@app/audit';
 import { AuthzModule } from '@app/authz';
@@ -26,6 +27,7 @@ export class AppModule {
         WebhooksModule,
         SsoModule,
         EndpointsModule,
+        FineTuningModule,
       ],
     };
   }

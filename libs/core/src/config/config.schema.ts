@@ -254,6 +254,16 @@ export const configSchema = z
       .pipe(z.number())
       .refine((n) => n >= 1 && n <= 1_000_000, 'must be an integer from 1 to 1000000')
       .default(10_000),
+    /** Largest file `POST /v1/files` accepts (fine-tuning data); larger ones answer 413. */
+    FILES_MAX_BYTES: byteSize.default(50 * 1024 * 1024),
+    /** Most examples (non-blank lines) a fine-tuning file may hold. */
+    FILES_MAX_LINES: z
+      .string()
+      .regex(/^\d{1,7}$/, 'must be an integer from 1 to 1000000')
+      .transform(Number)
+      .pipe(z.number())
+      .refine((n) => n >= 1 && n <= 1_000_000, 'must be an integer from 1 to 1000000')
+      .default(100_000),
     /** `kubernetes` provider: the namespace of endpoint resources (`{region}` is substituted). */
     KUBERNETES_NAMESPACE: z.string().min(1, 'must not be empty').default('ai-endpoints'),
     /** `kubernetes` provider: create missing namespaces (needs cluster-level RBAC). */

@@ -1,0 +1,76 @@
+import type { FieldError } from '@app/core';
+
+/** Roles a training conversation may use (OpenAI fine-tuning chat format). */
+const ROLES = new Set(['system', 'user', 'assistant']);
+/** Reported problems per file at most (the rest are counted). */
+const MAX_REPORTED = 20;
+
+export interface CheckedTrainingFile {
+  lines: number;
+  errors: FieldError[];
+  /** Problems beyond the reported ones. */
+  unreported: number;
+}
+
+/**
+ * Checks a fine-tuning file line by line (OpenAI fine-tuning chat format: one JSON object per
+ * line, `{"messages": [{"role", "content"}, ...]}`, at least one assistant message with text).
+ * Blank lines are skipped. Each problem names its line (1-based) as `file:<line>`.
+ */
+export function checkTrainingFile(bytes: Buffer, maxLines: number): CheckedTrainingFile {
+  const errors: FieldError[] = [];
+  let unreported = 0;
+  const problem = (line: number, message: string) => {
+    if (errors.length < MAX_REPORTED) errors.push({ path: `file:${line}`, message });
+    else unreported += 1;
+  };
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return { lines: 0, errors: [{ path: 'file', message: 'is not UTF-8 text' }], unreported: 0 };
+  }
+  const rows = text.split('\n');
+  let lines = 0;
+  rows.forEach((raw, index) => {
+    const line = index + 1;
+    if (raw.trim() === '') return;
+    lines += 1;
+    if (lines > maxLines) {
+      if (lines === maxLines + 1) problem(line, `more than ${maxLines} examples`);
+      return;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      problem(line, 'is not valid JSON');
+      return;
+    }
+    if (!value || typeof value !== 'object' || Array.isArray(value)) {
+      problem(line, 'must be a JSON object with "messages"');
+      return;
+    }
+    const messages = (value as { messages?: unknown }).messages;
+    if (!Array.isArray(messages) || messages.length === 0) {
+      problem(line, '"messages" must be a non-empty array');
+      return;
+    }
+    let answered = false;
+    for (const [i, message] of messages.entries()) {
+      const { role, content } = (message ?? {}) as { role?: unknown; content?: unknown };
+      if (typeof role !== 'string' || !ROLES.has(role)) {
+        problem(line, `messages[${i}].role must be one of system, user, assistant`);
+        return;
+      }
+      if (typeof content !== 'string') {
+        problem(line, `messages[${i}].content must be a string`);
+        return;
+      }
+      if (role === 'assistant' && content.trim() !== '') answered = true;
+    }
+    if (!answered) problem(line, 'needs at least one assistant message with content');
+  });
+  if (lines === 0) errors.push({ path: 'file', message: 'holds no examples' });
+  return { lines: Math.min(lines, maxLines), errors, unreported };
+}

@@ -1,0 +1,145 @@
+import { TenantDb, TenantId } from '@app/authz';
+import { Actor, actorRef, AppConfig, InjectConfig, NotFound, ValidationFailed } from '@app/core';
+import { storedProfile, TenantService } from '@app/tenancy';
+import { Injectable, Logger } from '@nestjs/common';
+import { createHash, randomBytes } from 'node:crypto';
+import type { ReadStream } from 'node:fs';
+import { FileStorage } from './file-storage';
+import { checkTrainingFile } from './training-file-check';
+import { TrainingFile } from './training-file.entity';
+
+export const FILE_PURPOSES = ['fine-tune'] as const;
+
+export interface Upload {
+  filename: string;
+  bytes: Buffer;
+  purpose: unknown;
+}
+
+export interface FilePage {
+  data: TrainingFile[];
+  hasMore: boolean;
+}
+
+/**
+ * A tenant's fine-tuning files (OpenAI `/v1/files`): upload (checked line by line, stored, tagged
+ * with the tenant's data classification), list, read, download, delete. Runs in the request's
+ * tenant-scoped transaction; the bytes are written before the row and removed again if the
+ * transaction rolls back, and removed after a delete commits.
+ */
+@Injectable()
+export class TrainingFileService {
+  private readonly logger = new Logger('TrainingFiles');
+
+  constructor(
+    private readonly db: TenantDb,
+    private readonly storage: FileStorage,
+    private readonly tenants: TenantService,
+    @InjectConfig() private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * @throws ValidationFailed (400): a purpose other than `fine-tune`, an empty or overlong file
+   *   name, or content problems, each naming its line (`file:<line>`), at most 20 listed
+   */
+  async upload(tenantId: TenantId, upload: Upload, by: Actor): Promise<TrainingFile> {
+    if (!FILE_PURPOSES.includes(upload.purpose as 'fine-tune')) {
+      throw new ValidationFailed('Unsupported purpose.', {
+        errors: [{ path: 'purpose', message: `must be one of: ${FILE_PURPOSES.join(', ')}` }],
+      });
+    }
+    const filename = upload.filename.trim();
+    if (filename.length === 0 || filename.length > 255) {
+      throw new ValidationFailed('Bad file name.', {
+        errors: [{ path: 'file', message: 'the file name must be 1 to 255 characters' }],
+      });
+    }
+    const checked = checkTrainingFile(upload.bytes, this.config.FILES_MAX_LINES);
+    if (checked.errors.length > 0) {
+      throw new ValidationFailed(
+        `The file is not valid fine-tuning data (${checked.errors.length + checked.unreported} problem(s)).`,
+        { errors: checked.errors, extensions: { unreportedErrors: checked.unreported } },
+      );
+    }
+    const tenant = await this.tenants.get(tenantId);
+    const id = `file-${randomBytes(12).toString('hex')}`;
+    const storageKey = `${tenantId}/${id}`;
+    await this.storage.put(storageKey, upload.bytes);
+    this.db.afterRollback(() => this.storage.remove(storageKey));
+    await this.db.manager.getRepository(TrainingFile).insert({
+      id,
+      tenantId,
+      filename,
+      purpose: 'fine-tune',
+      bytes: upload.bytes.length,
+      lineCount: checked.lines,
+      sha256: createHash('sha256').update(upload.bytes).digest('hex'),
+      dataClassification: storedProfile(tenant.complianceProfile).dataClassification,
+      storageKey,
+      createdBy: actorRef(by),
+    });
+    return this.get(tenantId, id);
+  }
+
+  /** Newest first; `after` is the id of the last file of the previous page (OpenAI paging). */
+  async list(
+    tenantId: TenantId,
+    { limit, after, purpose }: { limit: number; after?: string; purpose?: string },
+  ): Promise<FilePage> {
+    const query = this.db.manager
+      .getRepository(TrainingFile)
+      .createQueryBuilder('f')
+      .where('f.tenant_id = :tenantId', { tenantId })
+      .orderBy('f.created_at', 'DESC')
+      .addOrderBy('f.id', 'DESC')
+      .limit(limit + 1);
+    if (purpose) query.andWhere('f.purpose = :purpose', { purpose });
+    if (after) {
+      const anchor = await this.get(tenantId, after).catch(() => {
+        throw new ValidationFailed('Unknown cursor.', {
+          errors: [{ path: 'after', message: 'no such file in this tenant' }],
+        });
+      });
+      query.andWhere('(f.created_at, f.id) < (:at, :id)', { at: anchor.createdAt, id: anchor.id });
+    }
+    const rows = await query.getMany();
+    return { data: rows.slice(0, limit), hasMore: rows.length > limit };
+  }
+
+  /** @throws NotFound for no such file in this tenant (another tenant's too). */
+  async get(tenantId: TenantId, id: string): Promise<TrainingFile> {
+    const file = /^file-[0-9a-f]{24}$/.test(id)
+      ? await this.db.manager.getRepository(TrainingFile).findOneBy({ tenantId, id })
+      : null;
+    if (!file) throw new NotFound('No such file.');
+    return file;
+  }
+
+  /** The file's bytes. @throws NotFound */
+  async content(
+    tenantId: TenantId,
+    id: string,
+  ): Promise<{ file: TrainingFile; stream: ReadStream }> {
+    const file = await this.get(tenantId, id);
+    const { storageKey } = await this.db.manager
+      .getRepository(TrainingFile)
+      .findOneOrFail({ select: { id: true, storageKey: true }, where: { tenantId, id } });
+    return { file, stream: this.storage.open(storageKey) };
+  }
+
+  /** Deletes the row now and the bytes once that commits. @throws NotFound */
+  async remove(tenantId: TenantId, id: string): Promise<void> {
+    await this.get(tenantId, id);
+    const { storageKey } = await this.db.manager
+      .getRepository(TrainingFile)
+      .findOneOrFail({ select: { id: true, storageKey: true }, where: { tenantId, id } });
+    await this.db.manager.getRepository(TrainingFile).delete({ tenantId, id });
+    this.db.afterCommit(() =>
+      this.storage
+        .remove(storageKey)
+        .catch((error: unknown) =>
+          this.logger.warn({ err: error, id }, 'removing a deleted file’s bytes failed'),
+        ),
+    );
+  }
+}
