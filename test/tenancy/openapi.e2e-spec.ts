@@ -11,8 +11,11 @@ interface Document {
 }
 
 const TENANCY_PATH = /^\/v1\/(tenants|regions)/;
-/** The tenancy library's own routes (the identity and audit libraries document theirs). */
-const NOT_TENANCY = /\/(api-keys|audit|sso|domains|users)\b/;
+/**
+ * The tenancy library's own routes (the identity, audit and fine-tuning libraries document
+ * theirs; file ids are OpenAI-style `file-…`, not UUIDs).
+ */
+const NOT_TENANCY = /\/(api-keys|audit|sso|domains|users|files)\b/;
 
 describe('tenancy OpenAPI (/docs-json) matches what the routes answer', () => {
   let t: TestApp;

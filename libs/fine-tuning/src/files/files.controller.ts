@@ -19,6 +19,7 @@ import {
   ApiConsumes,
   ApiNotFoundResponse,
   ApiOkResponse,
+  ApiParam,
   ApiPayloadTooLargeResponse,
   ApiTags,
 } from '@nestjs/swagger';
@@ -32,6 +33,9 @@ interface UploadedBytes {
   originalname: string;
   buffer: Buffer;
 }
+
+const ApiFileIdParam = () =>
+  ApiParam({ name: 'fileId', schema: { type: 'string', pattern: '^file-[0-9a-f]{24}$' } });
 
 const NOT_FOUND = 'No such file in this tenant (another tenant’s too).';
 
@@ -100,6 +104,7 @@ export class FilesController {
 
   @Get(':fileId')
   @CheckPolicies('read', 'TrainingFile')
+  @ApiFileIdParam()
   @ApiOkResponse({ type: FileObject })
   @ApiNotFoundResponse({ description: NOT_FOUND })
   async get(@Param('fileId') fileId: string): Promise<FileObject> {
@@ -110,6 +115,7 @@ export class FilesController {
 
   @Get(':fileId/content')
   @CheckPolicies('read', 'TrainingFile')
+  @ApiFileIdParam()
   @ApiOkResponse({ description: 'The file as uploaded (JSON Lines).' })
   @ApiNotFoundResponse({ description: NOT_FOUND })
   async content(@Param('fileId') fileId: string, @Res() res: Response): Promise<void> {
@@ -125,6 +131,7 @@ export class FilesController {
 
   @Delete(':fileId')
   @CheckPolicies('delete', 'TrainingFile')
+  @ApiFileIdParam()
   @ApiOkResponse({ type: DeletedFile })
   @ApiNotFoundResponse({ description: NOT_FOUND })
   async remove(@Param('fileId') fileId: string): Promise<DeletedFile> {
@@ -135,6 +142,8 @@ export class FilesController {
 
 /** Staff read a tenant's files (`/v1/tenants/{tenantId}/files`). */
 @ApiTags('files')
+@ApiParam({ name: 'tenantId', format: 'uuid', description: 'A customer tenant.' })
+@ApiNotFoundResponse({ description: 'No such tenant or file, or one the caller may not see.' })
 @Controller('v1/tenants/:tenantId/files')
 export class TenantFilesController {
   constructor(private readonly files: TrainingFileService) {}
@@ -148,6 +157,7 @@ export class TenantFilesController {
 
   @Get(':fileId')
   @CheckPolicies('read', 'TrainingFile')
+  @ApiFileIdParam()
   @ApiOkResponse({ type: FileObject })
   @ApiNotFoundResponse({ description: NOT_FOUND })
   async get(
