@@ -160,6 +160,8 @@ describe('dedicated endpoint lifecycle (worker reconciler, local provider)', () 
     await api.http.delete(url).set(bearer(engineer)).expect(202);
     const deleted = await waitFor(url, engineer, (b) => b.status === 'deleted');
     expect(deleted.deletedAt).not.toBeNull();
+    expect(deleted.url).toBeNull();
+    expect(running.url).toBe('http://localhost:3001/v1');
     // A started GPU-hour is billed whole at deletion; the endpoint no longer counts.
     expect(deleted.gpuHoursRecorded).toBe(1);
 

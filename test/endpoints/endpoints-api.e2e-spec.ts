@@ -200,7 +200,7 @@ describe('dedicated endpoints API (catalog, compliance and quota checks)', () =>
           generation: 1,
         },
         observed: { replicas: 0, readyReplicas: 0, generation: null },
-        url: null,
+        url: 'http://localhost:3001/v1',
       });
       const events = await t.http
         .get(`${path}/${res.body.id}/events`)

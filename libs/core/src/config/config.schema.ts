@@ -222,6 +222,16 @@ export const configSchema = z
       .refine((n) => n <= 10_000, 'must be an integer number of milliseconds from 0 to 10000')
       .default(0),
     /**
+     * The gateway's public origin as tenants reach it (scheme, host, port); dedicated endpoints
+     * show `<GATEWAY_PUBLIC_URL>/v1` as their `url`.
+     */
+    GATEWAY_PUBLIC_URL: urlWithProtocols(['http:', 'https:'])
+      .refine((value) => new URL(value).pathname === '/' && !new URL(value).search, {
+        message: 'must be an origin such as https://inference.example.com (no path or query)',
+      })
+      .transform((value) => new URL(value).origin)
+      .default('http://localhost:3001'),
+    /**
      * How long the gateway trusts a looked-up API key, ms (at most 5000): a revoked key stops
      * working on every gateway replica within this time.
      */

@@ -189,6 +189,11 @@ export class EndpointService {
     }
   }
 
+  /** The API's view of an endpoint, with the gateway URL tenants call it at. */
+  view(endpoint: Endpoint): EndpointResponse {
+    return EndpointResponse.of(endpoint, `${this.config.GATEWAY_PUBLIC_URL}/v1`);
+  }
+
   /** @throws NotFound when there is no such endpoint in this tenant (another tenant's too). */
   async get(tenantId: TenantId, id: string): Promise<Endpoint> {
     const endpoint = await this.db.manager.getRepository(Endpoint).findOneBy({ tenantId, id });
@@ -286,7 +291,7 @@ export class EndpointService {
         own,
       );
     }
-    const before = EndpointResponse.of(endpoint);
+    const before = this.view(endpoint);
     this.context.recordBefore(before);
     const replicas =
       changes.replicas ?? Math.min(Math.max(endpoint.desiredReplicas, Math.max(min, 1)), max);
@@ -381,7 +386,7 @@ export class EndpointService {
     desiredState: Endpoint['desiredState'],
     by: Actor,
   ): Promise<Endpoint> {
-    this.context.recordBefore(EndpointResponse.of(endpoint));
+    this.context.recordBefore(this.view(endpoint));
     const tenantId = endpoint.tenantId as TenantId;
     await this.db.manager.getRepository(Endpoint).update(
       { tenantId, id: endpoint.id },

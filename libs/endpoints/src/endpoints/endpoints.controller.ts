@@ -61,7 +61,7 @@ export class EndpointsController {
     @Param('tenantId') tenantId: string,
     @Body() body: CreateEndpointDto,
   ): Promise<EndpointResponse> {
-    return EndpointResponse.of(
+    return this.endpoints.view(
       await this.endpoints.create(asTenantId(tenantId), body, this.access.principal.actor),
     );
   }
@@ -75,7 +75,7 @@ export class EndpointsController {
     @Query() query: EndpointQueryDto,
   ): Promise<EndpointPage> {
     const page = await this.endpoints.list(asTenantId(tenantId), query, query.limit, query.after);
-    return { data: page.data.map(EndpointResponse.of), nextCursor: page.nextCursor };
+    return { data: page.data.map((e) => this.endpoints.view(e)), nextCursor: page.nextCursor };
   }
 
   @Get(':id')
@@ -87,7 +87,7 @@ export class EndpointsController {
     @Param('tenantId') tenantId: string,
     @EndpointId() id: string,
   ): Promise<EndpointResponse> {
-    return EndpointResponse.of(await this.endpoints.get(asTenantId(tenantId), id));
+    return this.endpoints.view(await this.endpoints.get(asTenantId(tenantId), id));
   }
 
   @Patch(':id')
@@ -105,7 +105,7 @@ export class EndpointsController {
     @EndpointId() id: string,
     @Body() body: UpdateEndpointDto,
   ): Promise<EndpointResponse> {
-    return EndpointResponse.of(
+    return this.endpoints.view(
       await this.endpoints.update(asTenantId(tenantId), id, body, this.access.principal.actor),
     );
   }
@@ -122,7 +122,7 @@ export class EndpointsController {
     @EndpointId() id: string,
     @EmptyBody() _body: Record<string, never>,
   ): Promise<EndpointResponse> {
-    return EndpointResponse.of(
+    return this.endpoints.view(
       await this.endpoints.stop(asTenantId(tenantId), id, this.access.principal.actor),
     );
   }
@@ -140,7 +140,7 @@ export class EndpointsController {
     @EndpointId() id: string,
     @EmptyBody() _body: Record<string, never>,
   ): Promise<EndpointResponse> {
-    return EndpointResponse.of(
+    return this.endpoints.view(
       await this.endpoints.start(asTenantId(tenantId), id, this.access.principal.actor),
     );
   }
@@ -156,7 +156,7 @@ export class EndpointsController {
     @Param('tenantId') tenantId: string,
     @EndpointId() id: string,
   ): Promise<EndpointResponse> {
-    return EndpointResponse.of(
+    return this.endpoints.view(
       await this.endpoints.remove(asTenantId(tenantId), id, this.access.principal.actor),
     );
   }

@@ -86,7 +86,9 @@ export class EndpointResponse {
   @ApiProperty({
     type: String,
     nullable: true,
-    description: 'A stable address in front of the replicas, when the provider has one.',
+    example: 'https://inference.example.com/v1',
+    description:
+      "Where the tenant sends OpenAI-compatible requests for this endpoint's model (the gateway, with an API key holding the `inference` scope); null once deleted.",
   })
   url!: string | null;
 
@@ -111,7 +113,8 @@ export class EndpointResponse {
   @ApiProperty({ type: String, format: 'date-time', nullable: true })
   deletedAt!: string | null;
 
-  static of(endpoint: Endpoint): EndpointResponse {
+  /** @param gatewayUrl the gateway's OpenAI base URL (`<GATEWAY_PUBLIC_URL>/v1`) */
+  static of(endpoint: Endpoint, gatewayUrl: string | null = null): EndpointResponse {
     const replicas = endpoint.observed?.replicas ?? [];
     return {
       id: endpoint.id,
@@ -141,7 +144,7 @@ export class EndpointResponse {
           ...(r.detail ? { detail: r.detail } : {}),
         })),
       },
-      url: endpoint.observed?.url ?? null,
+      url: endpoint.status === 'deleted' ? null : gatewayUrl,
       provider: endpoint.provider,
       gpuType: endpoint.gpuType,
       gpusPerReplica: endpoint.gpusPerReplica,
