@@ -57,6 +57,9 @@ describe('audit log', () => {
         outcome: 'success',
         changes: { after: { i } },
       });
+      // Time ranges (`from`, `to`) are read to the millisecond: one event per millisecond at
+      // least, so a test's bounds fall between events rather than inside a shared instant.
+      await new Promise((resolve) => setTimeout(resolve, 2));
     }
     return tenant.id;
   }
@@ -449,10 +452,11 @@ describe('audit log', () => {
       ).toHaveLength(1);
       expect(await events(tenantId, '&action=tes')).toHaveLength(0);
       expect(await events(tenantId, '&outcome=failure')).toHaveLength(0);
-      // Events appended within one millisecond share the `from` instant: count what the
-      // filter must return rather than assume one event per millisecond.
+      // `from` is read to the millisecond and events appended within one share it: count what
+      // the filter must return rather than assume one event per millisecond.
+      const from = Date.parse(asc[3].occurredAt);
       expect(await events(tenantId, `&from=${encodeURIComponent(asc[3].occurredAt)}`)).toHaveLength(
-        asc.filter((e) => e.occurredAt >= asc[3].occurredAt).length,
+        asc.filter((e) => Date.parse(e.occurredAt) >= from).length,
       );
       for (const bad of [
         'order=sideways',

@@ -181,8 +181,10 @@ describe('model server (OpenAI-compatible, one replica per process)', () => {
     const stream = await client(chat).chat.completions.create(
       {
         model: chatModel,
-        messages: [{ role: 'user', content: 'Tell a long tale.' }],
+        messages: [{ role: 'user', content: 'A long speech, please.' }],
         max_tokens: 4000,
+        // This seed makes the small model speak ~50 tokens (~250 ms here): time to leave.
+        seed: 5,
         stream: true,
       },
       { signal: controller.signal },
