@@ -29,11 +29,10 @@
  */
 import '../apps/api/src/instrument';
 import {
-  activeContract,
   bearer,
-  createTenant,
   createTenantKey,
   createTestApp,
+  deployableTenant,
   expectEventually,
   platformAdminKey,
   TestApp,
@@ -389,26 +388,17 @@ async function tenantServing(
   superuser: Client,
 ): Promise<{ key: string; endpointId: string; replicaUrl: string }> {
   const admin = bearer(platformAdminKey());
-  const tenant = await createTenant(api, 'Gateway bench');
-  const profile = await api.http
-    .put(`/v1/tenants/${tenant.id}/compliance-profile`)
-    .set(admin)
-    .send({
-      allowedRegions: ['eu-west-1'],
-      allowedDataZones: [],
-      allowedModelFamilies: ['llama'],
-      dataClassification: 'confidential',
-      requiredCertifications: [],
-      auditRetentionDays: 365,
-    });
-  if (profile.status !== 200) throw new Error(`compliance profile: ${profile.status}`);
   // Lines the gateway checks on every request, with limits no bench can reach: a hard term
   // line on total tokens and a soft daily line on requests.
-  await activeContract(api, tenant.id, [
-    { metric: 'dedicated_endpoints', limit: 5, period: 'term', enforcement: 'hard' },
-    { metric: 'total_tokens', limit: Number.MAX_SAFE_INTEGER, period: 'term', enforcement: 'hard' },
-    { metric: 'requests', limit: Number.MAX_SAFE_INTEGER, period: 'day', enforcement: 'soft' },
-  ]);
+  const tenant = {
+    id: await deployableTenant(api, {
+      activate: false,
+      lines: [
+        { metric: 'total_tokens', limit: Number.MAX_SAFE_INTEGER, enforcement: 'hard' },
+        { metric: 'requests', limit: Number.MAX_SAFE_INTEGER, period: 'day', enforcement: 'soft' },
+      ],
+    }),
+  };
   const created = await api.http
     .post(`/v1/tenants/${tenant.id}/endpoints`)
     .set(admin)

@@ -8,8 +8,8 @@ import {
   TestApp,
 } from '@app/testing';
 import { asTenantId, TenantDb } from '@app/authz';
-import { Endpoint } from '@app/endpoints';
-import { request as httpRequest } from 'node:http';
+import { Endpoint, ObservedReplica } from '@app/endpoints';
+import { ClientRequest, IncomingMessage, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { startApi } from '../support/api';
@@ -340,48 +340,61 @@ describe('gateway (OpenAI-compatible inference through dedicated endpoints)', ()
       tenant = await tenantServing(['llama-3-8b-local']);
     });
 
-    it('aborts the upstream request when the client goes away, and meters what was delivered', async () => {
+    /** The tenant's endpoint's first replica, as the reconciler stored it. */
+    async function firstReplica(): Promise<ObservedReplica> {
       const { body: endpoints } = await api.http
         .get(`/v1/tenants/${tenant.id}/endpoints`)
         .set(admin());
-      const [replica] = (
-        await worker.app
-          .get(TenantDb)
-          .inTenant(asTenantId(tenant.id), (m) =>
-            m.getRepository(Endpoint).findOneByOrFail({ id: endpoints.data[0].id }),
-          )
-      ).observed.replicas;
+      const endpoint = await worker.app
+        .get(TenantDb)
+        .inTenant(asTenantId(tenant.id), (m) =>
+          m.getRepository(Endpoint).findOneByOrFail({ id: endpoints.data[0].id }),
+        );
+      return endpoint.observed.replicas[0];
+    }
+
+    /**
+     * A raw streamed chat request (the test decides exactly when the client leaves) for a long
+     * answer: this seed makes the small model speak ~50 tokens (~150 ms upstream).
+     */
+    function longStream(
+      onResponse: (res: IncomingMessage, req: ClientRequest) => void,
+    ): ClientRequest {
+      const { port } = gateway.app.getHttpServer().address() as AddressInfo;
+      const req = httpRequest(
+        `http://127.0.0.1:${port}/v1/chat/completions`,
+        {
+          method: 'POST',
+          headers: { authorization: `Bearer ${tenant.key}`, 'content-type': 'application/json' },
+        },
+        (res) => onResponse(res, req),
+      );
+      req.end(
+        JSON.stringify({
+          model: 'llama-3-8b-local',
+          messages: [{ role: 'user', content: 'A long speech, please.' }],
+          max_tokens: 3000,
+          seed: 5,
+          stream: true,
+        }),
+      );
+      return req;
+    }
+
+    it('aborts the upstream request when the client goes away, and meters what was delivered', async () => {
+      const replica = await firstReplica();
       const inFlight = async () =>
         ((await (await fetch(`${replica.url}/health`)).json()) as { inFlight: number }).inFlight;
-      // A raw request, so the test decides exactly when the client leaves: after the first chunk.
-      const { port } = gateway.app.getHttpServer().address() as AddressInfo;
+      // The client leaves after the first chunk.
       await new Promise<void>((resolve, reject) => {
-        const req = httpRequest(
-          `http://127.0.0.1:${port}/v1/chat/completions`,
-          {
-            method: 'POST',
-            headers: { authorization: `Bearer ${tenant.key}`, 'content-type': 'application/json' },
-          },
-          (res) => {
-            expect(res.statusCode).toBe(200);
-            res.once('data', () => {
-              req.destroy();
-              resolve();
-            });
-          },
-        );
-        req.on('error', (error) =>
+        longStream((res, req) => {
+          expect(res.statusCode).toBe(200);
+          res.once('data', () => {
+            req.destroy();
+            resolve();
+          });
+        }).on('error', (error) =>
           error.message.includes('socket hang up') ? resolve() : reject(error),
-        );
-        req.end(
-          JSON.stringify({
-            model: 'llama-3-8b-local',
-            messages: [{ role: 'user', content: 'A long speech, please.' }],
-            max_tokens: 3000,
-            // This seed makes the small model speak ~50 tokens (~150 ms upstream): time to leave.
-            seed: 5,
-            stream: true,
-          }),
         );
       });
       await expectEventually(async () => expect(await inFlight()).toBe(0), { timeoutMs: 2000 });
@@ -440,43 +453,17 @@ describe('gateway (OpenAI-compatible inference through dedicated endpoints)', ()
     });
 
     it('ends a stream cut by the replica with an error event, not a clean end', async () => {
-      const { body: endpoints } = await api.http
-        .get(`/v1/tenants/${tenant.id}/endpoints`)
-        .set(admin());
-      const stored = await worker.app
-        .get(TenantDb)
-        .inTenant(asTenantId(tenant.id), (m) =>
-          m.getRepository(Endpoint).findOneByOrFail({ id: endpoints.data[0].id }),
-        );
-      const pid = (stored.observed.replicas[0].handle as { pid: number }).pid;
-      const { port } = gateway.app.getHttpServer().address() as AddressInfo;
+      const pid = ((await firstReplica()).handle as { pid: number }).pid;
       const text = await new Promise<string>((resolve, reject) => {
-        const req = httpRequest(
-          `http://127.0.0.1:${port}/v1/chat/completions`,
-          {
-            method: 'POST',
-            headers: { authorization: `Bearer ${tenant.key}`, 'content-type': 'application/json' },
-          },
-          (res) => {
-            let body = '';
-            res.setEncoding('utf8');
-            res.on('data', (chunk: string) => {
-              if (!body) process.kill(pid, 'SIGKILL');
-              body += chunk;
-            });
-            res.on('end', () => resolve(body));
-          },
-        );
-        req.on('error', reject);
-        req.end(
-          JSON.stringify({
-            model: 'llama-3-8b-local',
-            messages: [{ role: 'user', content: 'A long speech, please.' }],
-            max_tokens: 3000,
-            seed: 5,
-            stream: true,
-          }),
-        );
+        longStream((res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            if (!body) process.kill(pid, 'SIGKILL');
+            body += chunk;
+          });
+          res.on('end', () => resolve(body));
+        }).on('error', reject);
       });
       expect(text).toMatch(/data: \{"error":\{[^\n]*"code":"upstream_error"/);
       expect(text).not.toContain('[DONE]');

@@ -126,11 +126,14 @@ function rateLimitHeaders(standing: RateLimitStanding | undefined): Record<strin
   return headers;
 }
 
+/** Whole seconds until `at`, at least 1 (a `Retry-After` value); undefined without one. */
+function secondsUntil(at: Date | null | undefined): number | undefined {
+  return at ? Math.max(1, Math.ceil((at.getTime() - Date.now()) / 1000)) : undefined;
+}
+
 function refusalError(refused: Extract<Reservation, { granted: false }>): OpenAiError {
   if (refused.reason === 'rate_limited') {
-    const retryAfter = refused.retryAt
-      ? Math.max(1, Math.ceil((refused.retryAt.getTime() - Date.now()) / 1000))
-      : undefined;
+    const retryAfter = secondsUntil(refused.retryAt);
     const requests = refused.limit === 'requests_per_minute';
     return new OpenAiError(
       429,
@@ -164,9 +167,7 @@ function refusalError(refused: Extract<Reservation, { granted: false }>): OpenAi
     );
   }
   const line = refused.line;
-  const retryAfter = refused.retryAt
-    ? Math.max(1, Math.ceil((refused.retryAt.getTime() - Date.now()) / 1000))
-    : undefined;
+  const retryAfter = secondsUntil(refused.retryAt);
   return new OpenAiError(
     429,
     line

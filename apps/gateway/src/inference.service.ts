@@ -299,7 +299,7 @@ export class InferenceService implements OnModuleDestroy {
           while ((end = pending.indexOf('\n\n')) >= 0) {
             const event = pending.slice(0, end + 2);
             pending = pending.slice(end + 2);
-            if (this.relayEvent(event, request, res, delivered, (u) => (usageSeen = u))) continue;
+            this.relayEvent(event, request, res, delivered, (u) => (usageSeen = u));
           }
         });
         answer.on('end', () => {
@@ -330,7 +330,7 @@ export class InferenceService implements OnModuleDestroy {
     res: Response,
     delivered: string[],
     onUsage: (usage: NonNullable<Outcome['usage']>) => void,
-  ): boolean {
+  ): void {
     const data = event.startsWith('data: ') ? event.slice(6).trim() : undefined;
     if (data && data !== '[DONE]') {
       try {
@@ -343,17 +343,16 @@ export class InferenceService implements OnModuleDestroy {
           const piece = choice.delta?.content ?? choice.text;
           if (piece) delivered.push(piece);
         }
-        if (chunk.usage && (chunk.choices?.length ?? 0) === 0 && !request.includeUsage) return true;
+        if (chunk.usage && (chunk.choices?.length ?? 0) === 0 && !request.includeUsage) return;
         if (chunk.usage && !request.includeUsage) {
           res.write(`data: ${JSON.stringify({ ...chunk, usage: null })}\n\n`);
-          return true;
+          return;
         }
       } catch {
         // Not JSON: relay as is.
       }
     }
     res.write(event);
-    return true;
   }
 }
 

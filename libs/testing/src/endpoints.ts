@@ -22,8 +22,13 @@ export async function retireEndpoints(t: TestApp): Promise<void> {
 export interface DeployableTenantOptions {
   /** Compliance profile fields over the default (eu-west-1 allowed, llama, no certifications). */
   profile?: Record<string, unknown>;
-  /** Quota lines (term period) besides a hard `dedicated_endpoints` line of 5. */
-  lines?: { metric: string; limit: number; enforcement: 'hard' | 'soft' }[];
+  /** Quota lines (period `term` unless given) besides a hard `dedicated_endpoints` line of 5. */
+  lines?: {
+    metric: string;
+    limit: number;
+    enforcement: 'hard' | 'soft';
+    period?: 'term' | 'month' | 'day';
+  }[];
   /** Activate the tenant (default true: an onboarding tenant cannot be suspended). */
   activate?: boolean;
 }
@@ -59,7 +64,7 @@ export async function deployableTenant(
   }
   await activeContract(t, tenant.id, [
     { metric: 'dedicated_endpoints', limit: 5, period: 'term', enforcement: 'hard' },
-    ...lines.map((line) => ({ ...line, period: 'term' as const })),
+    ...lines.map((line) => ({ ...line, period: line.period ?? ('term' as const) })),
   ]);
   return tenant.id;
 }

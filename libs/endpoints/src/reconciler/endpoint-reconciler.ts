@@ -219,11 +219,10 @@ export class EndpointReconciler {
         details: { replicaId: replica.id, generation: replica.generation },
       });
     }
-    const lost = previous.replicas.filter(
-      (r) => !new Set(seen.replicas.map((s) => s.id)).has(r.id),
-    );
+    // Gone before this run acted (died) versus removed by it (stopped).
+    const seenIds = new Set(seen.replicas.map((r) => r.id));
     for (const replica of previous.replicas.filter((r) => !after.has(r.id))) {
-      const died = lost.some((l) => l.id === replica.id);
+      const died = !seenIds.has(replica.id);
       event({
         type: died ? 'replica.exited' : 'replica.stopped',
         message: died
