@@ -135,8 +135,10 @@ describe('dedicated endpoint lifecycle (worker reconciler, local provider)', () 
     const client = new OpenAI({ baseURL: `${replica.url}/v1`, apiKey: 'unused' });
     const completion = await client.chat.completions.create({
       model: 'llama-3-8b-local',
-      messages: [{ role: 'user', content: 'Speak, citizen.' }],
+      messages: [{ role: 'user', content: 'A long speech, please.' }],
       max_tokens: 12,
+      // The small model may end its turn at once; this seed makes it speak (~50 tokens).
+      seed: 5,
     });
     expect(completion.choices[0].message.content?.length).toBeGreaterThan(0);
     expect(completion.usage?.completion_tokens).toBeGreaterThan(0);

@@ -113,8 +113,10 @@ describe('gateway (OpenAI-compatible inference through dedicated endpoints)', ()
     it('gets a chat completion, a completion and embeddings, and meters them', async () => {
       const chat = await tenant.client.chat.completions.create({
         model: 'llama-3-8b-local',
-        messages: [{ role: 'user', content: 'What say you, citizens?' }],
+        messages: [{ role: 'user', content: 'A long speech, please.' }],
         max_tokens: 16,
+        // The small model may end its turn at once; this seed makes it speak (~50 tokens).
+        seed: 5,
       });
       expect(chat.object).toBe('chat.completion');
       expect(chat.choices[0].message.content?.length).toBeGreaterThan(0);
@@ -122,8 +124,9 @@ describe('gateway (OpenAI-compatible inference through dedicated endpoints)', ()
 
       const completion = await tenant.client.completions.create({
         model: 'llama-3-8b-local',
-        prompt: 'First Citizen:',
+        prompt: 'First Citizen:\n',
         max_tokens: 8,
+        seed: 5,
       });
       expect(completion.choices[0].text.length).toBeGreaterThan(0);
 
