@@ -1,4 +1,5 @@
 import { EndpointsWorkerModule } from '@app/endpoints';
+import { FineTuningWorkerModule } from '@app/fine-tuning';
 import {
   AppConfig,
   CoreModule,
@@ -38,6 +39,7 @@ export class WorkerModule {
         WebhooksCoreModule,
         WebhooksWorkerModule,
         EndpointsWorkerModule,
+        FineTuningWorkerModule,
       ],
     };
   }

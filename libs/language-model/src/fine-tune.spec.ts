@@ -88,8 +88,11 @@ describe('fineTune', () => {
     const epochOne = fineTuneSteps(resumedFrom, training, options);
     const first = Array.from({ length: stepsPerEpoch }, () => epochOne.next().value!);
     const rest = [...fineTuneSteps(resumedFrom, training, { ...options, startEpoch: 2 })];
-    const strip = ({ trainedTokens: _t, ...step }: FineTuneStep & { trainedTokens?: number }) =>
-      step;
+    const strip = ({
+      trainedTokens: _t,
+      epochEnd: _e,
+      ...step
+    }: FineTuneStep & { trainedTokens?: number; epochEnd?: boolean }) => step;
     expect([...first, ...rest].map(strip)).toEqual(whole.steps.map(strip));
     expect(conversationLoss(resumedFrom, training)).toBe(conversationLoss(whole.model, training));
   });

@@ -87,6 +87,8 @@ export function fineTune(
 export interface FineTuneStepResult extends FineTuneStep {
   /** Assistant tokens of this step's batch. */
   trainedTokens: number;
+  /** The last step of its epoch (where a checkpoint belongs). */
+  epochEnd: boolean;
 }
 
 /**
@@ -128,12 +130,13 @@ export function* fineTuneSteps(
         epoch,
         trainLoss: meanLoss(model, batch),
         trainedTokens: 0,
+        epochEnd: offset + batchSize >= order.length,
       };
       for (const example of batch) {
         model.addSequence(example.context, example.targets, weight);
         step.trainedTokens += example.targets.length;
       }
-      if (offset + batchSize >= order.length && validation.length > 0) {
+      if (step.epochEnd && validation.length > 0) {
         step.validationLoss = meanLoss(model, validation);
       }
       yield step;

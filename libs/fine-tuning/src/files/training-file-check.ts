@@ -1,4 +1,5 @@
 import type { FieldError } from '@app/core';
+import type { ChatConversation } from '@app/language-model';
 
 /** Roles a training conversation may use (OpenAI fine-tuning chat format). */
 const ROLES = new Set(['system', 'user', 'assistant']);
@@ -73,4 +74,21 @@ export function checkTrainingFile(bytes: Buffer, maxLines: number): CheckedTrain
   });
   if (lines === 0) errors.push({ path: 'file', message: 'holds no examples' });
   return { lines: Math.min(lines, maxLines), errors, unreported };
+}
+
+/**
+ * The conversations of a file that passed {@link checkTrainingFile} (one per non-blank line), in
+ * the fine-tuning chat format the language model trains on.
+ *
+ * @throws SyntaxError when a line is not JSON (the file was not checked)
+ */
+export function parseTrainingFile(bytes: Buffer): ChatConversation[] {
+  return bytes
+    .toString('utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      const { messages } = JSON.parse(line) as ChatConversation;
+      return { messages: messages.map(({ role, content }) => ({ role, content })) };
+    });
 }

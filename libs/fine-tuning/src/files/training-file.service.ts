@@ -127,6 +127,23 @@ export class TrainingFileService {
     return { file, stream: this.storage.open(storageKey) };
   }
 
+  /**
+   * The file's bytes, checked against the SHA-256 recorded at upload.
+   *
+   * @throws NotFound; Error when the stored bytes are gone or differ from what was uploaded
+   */
+  async bytes(tenantId: TenantId, id: string): Promise<{ file: TrainingFile; bytes: Buffer }> {
+    const file = await this.get(tenantId, id);
+    const { storageKey } = await this.db.manager
+      .getRepository(TrainingFile)
+      .findOneOrFail({ select: { id: true, storageKey: true }, where: { tenantId, id } });
+    const bytes = await this.storage.read(storageKey);
+    if (createHash('sha256').update(bytes).digest('hex') !== file.sha256) {
+      throw new Error(`the stored bytes of ${id} differ from the upload`);
+    }
+    return { file, bytes };
+  }
+
   /** Deletes the row now and the bytes once that commits. @throws NotFound */
   async remove(tenantId: TenantId, id: string): Promise<void> {
     await this.get(tenantId, id);

@@ -1,0 +1,66 @@
+import { TenantDb } from '@app/authz';
+import { AppConfig, InjectConfig, withTraceContext } from '@app/core';
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable, Logger } from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import {
+  FINE_TUNING_QUEUE,
+  FineTuningJobs,
+  TRAIN_JOB,
+  trainJobId,
+  VALIDATE_JOB,
+  validateJobId,
+} from './fine-tuning.constants';
+
+/**
+ * Puts fine-tuning work on the `fine-tuning` queue. Best effort: the worker's sweep
+ * (FINE_TUNING_SWEEP_INTERVAL_MS) re-queues what a Redis failure here loses, so a failure is
+ * logged, not thrown into a committed request.
+ */
+@Injectable()
+export class FineTuningQueue {
+  private readonly logger = new Logger('FineTuningQueue');
+
+  constructor(
+    private readonly db: TenantDb,
+    @InjectQueue(FINE_TUNING_QUEUE) readonly queue: Queue,
+    @InjectConfig() private readonly config: AppConfig,
+  ) {}
+
+  /** Queues the job's file check once the current transaction commits. */
+  validateAfterCommit(tenantId: string, jobId: string): void {
+    this.db.afterCommit(() => this.validate(tenantId, jobId));
+  }
+
+  async validate(tenantId: string, jobId: string): Promise<void> {
+    const data: FineTuningJobs[typeof VALIDATE_JOB] = { tenantId, jobId };
+    await this.add(VALIDATE_JOB, data, validateJobId(jobId), { attempts: 5 });
+  }
+
+  /** Queues an admitted job's training (one entry per job: a repeat is a no-op). */
+  async train(tenantId: string, jobId: string): Promise<void> {
+    const data: FineTuningJobs[typeof TRAIN_JOB] = { tenantId, jobId };
+    await this.add(TRAIN_JOB, data, trainJobId(jobId), {
+      attempts: this.config.FINE_TUNING_MAX_ATTEMPTS,
+    });
+  }
+
+  private async add(
+    name: string,
+    data: object,
+    jobId: string,
+    { attempts }: { attempts: number },
+  ): Promise<void> {
+    try {
+      await this.queue.add(name, withTraceContext(data), {
+        jobId,
+        attempts,
+        backoff: { type: 'exponential', delay: 1000 },
+        removeOnComplete: true,
+        removeOnFail: true,
+      });
+    } catch (error) {
+      this.logger.warn({ err: error, jobId }, 'could not queue fine-tuning work; the sweep will');
+    }
+  }
+}
