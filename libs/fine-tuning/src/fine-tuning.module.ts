@@ -22,7 +22,7 @@ import {
 } from './jobs/fine-tuning-jobs.controller';
 import { FineTuningQueue } from './jobs/fine-tuning-queue';
 import { FineTuningRunner } from './jobs/fine-tuning-runner';
-import { FINE_TUNING_QUEUE } from './jobs/fine-tuning.constants';
+import { FINE_TUNING_QUEUE, TRAINING_QUEUE } from './jobs/fine-tuning.constants';
 
 /** Fine-tuning's core for every process: files, jobs, the `fine-tuning` queue, admission. */
 @Module({
@@ -34,7 +34,7 @@ import { FINE_TUNING_QUEUE } from './jobs/fine-tuning.constants';
       FineTuningJobEvent,
       FineTuningCheckpoint,
     ]),
-    BullModule.registerQueue({ name: FINE_TUNING_QUEUE }),
+    BullModule.registerQueue({ name: FINE_TUNING_QUEUE }, { name: TRAINING_QUEUE }),
   ],
   providers: [
     TrainingFileService,

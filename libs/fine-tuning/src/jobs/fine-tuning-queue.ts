@@ -8,6 +8,7 @@ import {
   FineTuningJobs,
   TRAIN_JOB,
   trainJobId,
+  TRAINING_QUEUE,
   VALIDATE_JOB,
   validateJobId,
 } from './fine-tuning.constants';
@@ -24,6 +25,7 @@ export class FineTuningQueue {
   constructor(
     private readonly db: TenantDb,
     @InjectQueue(FINE_TUNING_QUEUE) readonly queue: Queue,
+    @InjectQueue(TRAINING_QUEUE) readonly training: Queue,
     @InjectConfig() private readonly config: AppConfig,
   ) {}
 
@@ -34,25 +36,26 @@ export class FineTuningQueue {
 
   async validate(tenantId: string, jobId: string): Promise<void> {
     const data: FineTuningJobs[typeof VALIDATE_JOB] = { tenantId, jobId };
-    await this.add(VALIDATE_JOB, data, validateJobId(jobId), { attempts: 5 });
+    await this.add(this.queue, VALIDATE_JOB, data, validateJobId(jobId), { attempts: 5 });
   }
 
   /** Queues an admitted job's training (one entry per job: a repeat is a no-op). */
   async train(tenantId: string, jobId: string): Promise<void> {
     const data: FineTuningJobs[typeof TRAIN_JOB] = { tenantId, jobId };
-    await this.add(TRAIN_JOB, data, trainJobId(jobId), {
+    await this.add(this.training, TRAIN_JOB, data, trainJobId(jobId), {
       attempts: this.config.FINE_TUNING_MAX_ATTEMPTS,
     });
   }
 
   private async add(
+    queue: Queue,
     name: string,
     data: object,
     jobId: string,
     { attempts }: { attempts: number },
   ): Promise<void> {
     try {
-      await this.queue.add(name, withTraceContext(data), {
+      await queue.add(name, withTraceContext(data), {
         jobId,
         attempts,
         backoff: { type: 'exponential', delay: 1000 },

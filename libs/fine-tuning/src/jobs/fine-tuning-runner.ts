@@ -33,6 +33,7 @@ import {
   SWEEP_JOB,
   TRAIN_JOB,
   trainJobId,
+  TRAINING_QUEUE,
   VALIDATE_JOB,
   validateJobId,
 } from './fine-tuning.constants';
@@ -56,13 +57,15 @@ const STUCK_VALIDATION_MS = 30_000;
  * unique per job), checkpoints are unique per epoch, and usage is recorded once, by event id.
  * A worker shutting down stops its jobs at the next step and hands them back at once.
  *
- * The BullMQ worker is built here (not with `@Processor`) because its lock timing is
- * configuration.
+ * Two queues: `fine-tuning` (validation, the sweep: short, many at once) and
+ * `fine-tuning-training` (FINE_TUNING_WORKER_CONCURRENCY at once), so a backlog of validations
+ * never waits behind training, nor training behind validations. The BullMQ workers are built
+ * here (not with `@Processor`) because the training lock's timing is configuration.
  */
 @Injectable()
 export class FineTuningRunner implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('FineTuningRunner');
-  private worker?: Worker;
+  private workers: Worker[] = [];
   private closing = false;
 
   constructor(
@@ -83,18 +86,26 @@ export class FineTuningRunner implements OnApplicationBootstrap, OnApplicationSh
 
   async onApplicationBootstrap(): Promise<void> {
     const lockMs = this.config.FINE_TUNING_LOCK_MS;
-    this.worker = new Worker(FINE_TUNING_QUEUE, (job, token) => this.process(job, token), {
-      connection: this.redis.create('worker', 'bullmq-fine-tuning'),
-      prefix: this.config.REDIS_KEY_PREFIX,
-      concurrency: this.config.FINE_TUNING_WORKER_CONCURRENCY,
-      lockDuration: lockMs,
-      stalledInterval: lockMs,
-      maxStalledCount: 100,
-    });
-    this.worker.on('failed', (job, error) => void this.onFailed(job, error));
-    this.worker.on('error', (error) =>
-      this.logger.warn({ err: error }, 'fine-tuning worker error'),
-    );
+    const common = { prefix: this.config.REDIS_KEY_PREFIX };
+    this.workers = [
+      new Worker(FINE_TUNING_QUEUE, (job, token) => this.process(job, token), {
+        ...common,
+        connection: this.redis.create('worker', 'bullmq-fine-tuning'),
+        concurrency: 8,
+      }),
+      new Worker(TRAINING_QUEUE, (job, token) => this.process(job, token), {
+        ...common,
+        connection: this.redis.create('worker', 'bullmq-fine-tuning-training'),
+        concurrency: this.config.FINE_TUNING_WORKER_CONCURRENCY,
+        lockDuration: lockMs,
+        stalledInterval: lockMs,
+        maxStalledCount: 100,
+      }),
+    ];
+    for (const worker of this.workers) {
+      worker.on('failed', (job, error) => void this.onFailed(job, error));
+      worker.on('error', (error) => this.logger.warn({ err: error }, 'fine-tuning worker error'));
+    }
     await this.jobs.schedule(
       this.queue.queue,
       'fine-tuning-sweep',
@@ -105,7 +116,7 @@ export class FineTuningRunner implements OnApplicationBootstrap, OnApplicationSh
 
   async onApplicationShutdown(): Promise<void> {
     this.closing = true;
-    await this.worker?.close();
+    await Promise.all(this.workers.map((worker) => worker.close()));
   }
 
   private async process(job: QueueJob, token?: string): Promise<unknown> {
@@ -479,7 +490,7 @@ export class FineTuningRunner implements OnApplicationBootstrap, OnApplicationSh
         await this.queue.validate(row.tenant_id, row.id);
         requeued += 1;
       } else if (row.status === 'running') {
-        if (await this.queue.queue.getJob(trainJobId(row.id))) continue;
+        if (await this.queue.training.getJob(trainJobId(row.id))) continue;
         await this.queue.train(row.tenant_id, row.id);
         requeued += 1;
       } else {

@@ -1,5 +1,8 @@
 /** Queue and job names of fine-tuning (STYLE.md: in one place). */
+/** Validation and the sweep: short jobs, never stuck behind training. */
 export const FINE_TUNING_QUEUE = 'fine-tuning';
+/** Training: one entry per admitted job, as many at once as a worker trains. */
+export const TRAINING_QUEUE = 'fine-tuning-training';
 export const VALIDATE_JOB = 'fine-tuning.validate';
 export const TRAIN_JOB = 'fine-tuning.train';
 export const SWEEP_JOB = 'fine-tuning.sweep';
