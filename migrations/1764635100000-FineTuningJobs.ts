@@ -58,7 +58,7 @@ export class FineTuningJobs1764635100000 implements MigrationInterface {
          WHERE status = 'queued'`,
     );
     await queryRunner.query(
-      `CREATE INDEX fine_tuning_jobs_active_idx ON fine_tuning_jobs (status)
+      `CREATE INDEX fine_tuning_jobs_active_idx ON fine_tuning_jobs (tenant_id, status)
          WHERE status IN ('validating_files', 'queued', 'running')`,
     );
     await queryRunner.query(`

@@ -140,7 +140,12 @@ export class FineTuningJobService {
         data: { status: 'validating_files' },
       },
     ]);
-    this.queue.validateAfterCommit(tenantId, id);
+    const [{ backlog }] = (await this.db.manager.query(
+      `SELECT count(*)::int AS backlog FROM fine_tuning_jobs
+        WHERE tenant_id = $1 AND status = 'validating_files'`,
+      [tenantId],
+    )) as { backlog: number }[];
+    this.queue.validateAfterCommit(tenantId, id, backlog);
     return this.get(tenantId, id);
   }
 

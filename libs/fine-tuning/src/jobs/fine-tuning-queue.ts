@@ -13,6 +13,9 @@ import {
   validateJobId,
 } from './fine-tuning.constants';
 
+/** BullMQ's largest priority (2^21 − 1). */
+const MAX_PRIORITY = 2_097_151;
+
 /**
  * Puts fine-tuning work on the `fine-tuning` queue. Best effort: the worker's sweep
  * (FINE_TUNING_SWEEP_INTERVAL_MS) re-queues what a Redis failure here loses, so a failure is
@@ -30,13 +33,21 @@ export class FineTuningQueue {
   ) {}
 
   /** Queues the job's file check once the current transaction commits. */
-  validateAfterCommit(tenantId: string, jobId: string): void {
-    this.db.afterCommit(() => this.validate(tenantId, jobId));
+  validateAfterCommit(tenantId: string, jobId: string, backlog: number): void {
+    this.db.afterCommit(() => this.validate(tenantId, jobId, backlog));
   }
 
-  async validate(tenantId: string, jobId: string): Promise<void> {
+  /**
+   * @param backlog the tenant's jobs validating now, this one included: the queue's priority
+   *   (BullMQ: lower first), so a tenant's first job is checked before another tenant's
+   *   hundredth and a backlog never delays another tenant's first job.
+   */
+  async validate(tenantId: string, jobId: string, backlog: number): Promise<void> {
     const data: FineTuningJobs[typeof VALIDATE_JOB] = { tenantId, jobId };
-    await this.add(this.queue, VALIDATE_JOB, data, validateJobId(jobId), { attempts: 5 });
+    await this.add(this.queue, VALIDATE_JOB, data, validateJobId(jobId), {
+      attempts: 5,
+      priority: Math.min(Math.max(1, backlog), MAX_PRIORITY),
+    });
   }
 
   /** Queues an admitted job's training (one entry per job: a repeat is a no-op). */
@@ -52,12 +63,13 @@ export class FineTuningQueue {
     name: string,
     data: object,
     jobId: string,
-    { attempts }: { attempts: number },
+    { attempts, priority }: { attempts: number; priority?: number },
   ): Promise<void> {
     try {
       await queue.add(name, withTraceContext(data), {
         jobId,
         attempts,
+        ...(priority ? { priority } : {}),
         backoff: { type: 'exponential', delay: 1000 },
         removeOnComplete: true,
         removeOnFail: true,

@@ -487,7 +487,7 @@ export class FineTuningRunner implements OnApplicationBootstrap, OnApplicationSh
       if (row.status === 'validating_files') {
         if (Date.now() - row.created_at.getTime() < STUCK_VALIDATION_MS) continue;
         if (await this.queue.queue.getJob(validateJobId(row.id))) continue;
-        await this.queue.validate(row.tenant_id, row.id);
+        await this.queue.validate(row.tenant_id, row.id, 1);
         requeued += 1;
       } else if (row.status === 'running') {
         if (await this.queue.training.getJob(trainJobId(row.id))) continue;
