@@ -338,6 +338,44 @@ describe('fine-tuning jobs (/v1/fine_tuning/jobs, OpenAI-compatible)', () => {
     }
   });
 
+  it('fails a job the executor cannot train with a clear code, at once, and bills nothing', async () => {
+    // A fine-tunable catalog model the local executor has no trainer for: a permanent error.
+    const id = `custom-llama-${Date.now().toString(36)}`;
+    await api.http
+      .post('/v1/catalog/models')
+      .set(admin())
+      .send({
+        id,
+        family: 'llama',
+        modality: 'chat',
+        contextLength: 4096,
+        regions: ['eu-west-1'],
+        gpuType: 'h100',
+        gpusPerReplica: 1,
+        fineTunable: true,
+      })
+      .expect(201);
+    const { tenantId, client } = await engineer([
+      { metric: 'training_tokens', limit: 1_000_000, enforcement: 'hard' },
+    ]);
+    const file = await upload(client, trainingJsonl(4));
+    const job = await client.fineTuning.jobs.create({ model: id, training_file: file.id });
+    let done = job;
+    await expectEventually(
+      async () => {
+        done = await client.fineTuning.jobs.retrieve(job.id);
+        expect(done.status).toBe('failed');
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    expect(done.error).toMatchObject({ code: 'unsupported_base_model' });
+    expect(done.error?.message).toContain(id);
+    await expectEventually(async () => {
+      expect(await ledger(tenantId, 'training_tokens')).toBe(0);
+      expect(await ledger(tenantId, 'concurrent_fine_tuning_jobs')).toBe(0);
+    });
+  });
+
   it('answers 404 for another tenant’s job, and lets staff read a tenant’s jobs', async () => {
     const owner = await engineer();
     const file = await upload(owner.client, trainingJsonl(4));
