@@ -3,6 +3,7 @@ import {
   createTenantKey,
   deployableTenant,
   expectEventually,
+  ledgerSum,
   platformAdminKey,
   retireEndpoints,
   retireFineTuningJobs,
@@ -62,15 +63,7 @@ describe('fine-tuning jobs (/v1/fine_tuning/jobs, OpenAI-compatible)', () => {
     return client.files.create({ file: await toFile(bytes, 'train.jsonl'), purpose: 'fine-tune' });
   }
 
-  async function ledger(tenantId: string, metric: string): Promise<number> {
-    const from = new Date(Date.now() - 86_400_000).toISOString();
-    const to = new Date(Date.now() + 3_600_000).toISOString();
-    const res = await api.http
-      .get(`/v1/tenants/${tenantId}/usage?metric=${metric}&from=${from}&to=${to}`)
-      .set(admin())
-      .expect(200);
-    return res.body.data.reduce((sum: number, row: { quantity: number }) => sum + row.quantity, 0);
-  }
+  const ledger = (tenantId: string, metric: string) => ledgerSum(api, tenantId, metric);
 
   it('trains a model end to end and serves it on a dedicated endpoint', async () => {
     const { tenantId, key, client } = await engineer([

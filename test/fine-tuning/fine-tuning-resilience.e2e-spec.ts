@@ -3,7 +3,7 @@ import {
   createTenantKey,
   deployableTenant,
   expectEventually,
-  platformAdminKey,
+  ledgerSum,
   retireFineTuningJobs,
   TestApp,
   trainingJsonl,
@@ -15,7 +15,6 @@ import { join } from 'node:path';
 import { startApi } from '../support/api';
 import { startWorker } from '../support/worker';
 
-const admin = () => bearer(platformAdminKey());
 const MODEL = 'llama-3-8b-local';
 const ROOT = join(__dirname, '..', '..');
 jest.setTimeout(240_000);
@@ -82,15 +81,7 @@ describe('fine-tuning under faults and load', () => {
     return res.body.id;
   }
 
-  async function ledger(tenantId: string, metric: string): Promise<number> {
-    const from = new Date(Date.now() - 86_400_000).toISOString();
-    const to = new Date(Date.now() + 3_600_000).toISOString();
-    const res = await api.http
-      .get(`/v1/tenants/${tenantId}/usage?metric=${metric}&from=${from}&to=${to}`)
-      .set(admin())
-      .expect(200);
-    return res.body.data.reduce((sum: number, row: { quantity: number }) => sum + row.quantity, 0);
-  }
+  const ledger = (tenantId: string, metric: string) => ledgerSum(api, tenantId, metric);
 
   it('resumes a job from its last checkpoint after its worker is killed, with nothing twice', async () => {
     const { tenantId, key } = await engineer();

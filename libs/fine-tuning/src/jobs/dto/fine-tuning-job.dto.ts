@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
+import { OpenAiListQueryDto } from '../../openai-list-query.dto';
 import {
   ArrayMaxSize,
   IsArray,
@@ -178,18 +179,4 @@ export class CreateFineTuningJobDto {
 }
 
 /** `GET /v1/fine_tuning/jobs` and the events and checkpoints lists: OpenAI's `after` and `limit`. */
-export class FineTuningListQueryDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit: number = 20;
-
-  @ApiPropertyOptional({ description: 'The id of the last item of the previous page.' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(64)
-  after?: string;
-}
+export class FineTuningListQueryDto extends OpenAiListQueryDto {}
