@@ -141,6 +141,19 @@ describe('fine-tuning jobs (/v1/fine_tuning/jobs, OpenAI-compatible)', () => {
       metrics: { step: totalSteps, train_loss: expect.any(Number), valid_loss: expect.any(Number) },
     });
 
+    // Every state change is an audit event of the tenant's chain.
+    const audit = await api.http
+      .get(`/v1/tenants/${tenantId}/audit/events`)
+      .query({ resourceType: 'fine_tuning_job', resourceId: created.id, limit: 100 })
+      .set(admin())
+      .expect(200);
+    expect(audit.body.data.map((e: { action: string }) => e.action).reverse()).toEqual([
+      'fine_tuning_job.create',
+      'fine_tuning_job.queued',
+      'fine_tuning_job.running',
+      'fine_tuning_job.succeeded',
+    ]);
+
     // Usage: the trained tokens once; the training slot back to zero.
     expect(await ledger(tenantId, 'training_tokens')).toBe(job.trained_tokens);
     await expectEventually(async () =>
