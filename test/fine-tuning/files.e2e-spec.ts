@@ -115,7 +115,7 @@ describe('files (/v1/files, OpenAI-compatible)', () => {
       'no assistant answer',
       [JSON.stringify({ messages: [{ role: 'user', content: 'x' }] })],
       'file:1',
-      'needs at least one assistant message with content',
+      'needs at least one assistant message with content (and weight 1)',
     ],
     [
       'too many examples',
