@@ -1,0 +1,537 @@
+import {
+  Alert,
+  Box,
+  Button,
+  Chip,
+  Grid,
+  IconButton,
+  MenuItem,
+  Paper,
+  Stack,
+  Table,
+  TableBody,
+  TableCell,
+  TableContainer,
+  TableHead,
+  TableRow,
+  TextField,
+  Typography,
+} from '@mui/material';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect, useMemo, useState, type FormEvent } from 'react';
+import { Link as RouterLink, useNavigate, useParams } from 'react-router-dom';
+import { ApiError, api, Contract, FieldError } from '../api';
+import { ErrorState, formatInstant, isNotFound, Loading } from '../components/states';
+import { useSession } from '../session';
+import { NotFoundPage } from './not-found';
+
+// The contract vocabulary of the API (libs/tenancy contract-terms.ts; also in /docs-json).
+const METRICS = [
+  'input_tokens',
+  'output_tokens',
+  'total_tokens',
+  'requests',
+  'gpu_hours',
+  'training_tokens',
+  'dedicated_endpoints',
+  'concurrent_fine_tuning_jobs',
+];
+/** Metrics that cap a level rather than sum over a period: their period is the term. */
+const LEVEL_METRICS = new Set(['dedicated_endpoints', 'concurrent_fine_tuning_jobs']);
+const PERIODS = ['term', 'month', 'day'];
+const ENFORCEMENTS = ['hard', 'soft'];
+const BILLING_MODELS = ['prepaid', 'postpaid_commitment'];
+
+interface LineForm {
+  key: number;
+  metric: string;
+  limit: string;
+  period: string;
+  enforcement: string;
+  overageUnitPriceMinor: string;
+}
+
+interface ContractForm {
+  contractNumber: string;
+  termStart: string;
+  termEnd: string;
+  currency: string;
+  committedSpendMinor: string;
+  billingModel: string;
+  availabilityTarget: string;
+  latencyP95Ms: string;
+  ttfbP95Ms: string;
+  lines: LineForm[];
+}
+
+let nextKey = 1;
+const newLine = (metric = 'total_tokens'): LineForm => ({
+  key: nextKey++,
+  metric,
+  limit: '',
+  period: LEVEL_METRICS.has(metric) ? 'term' : 'month',
+  enforcement: 'hard',
+  overageUnitPriceMinor: '',
+});
+
+function emptyForm(): ContractForm {
+  const year = new Date().getUTCFullYear() + 1;
+  return {
+    contractNumber: '',
+    termStart: `${year}-01-01`,
+    termEnd: `${year + 1}-01-01`,
+    currency: 'USD',
+    committedSpendMinor: '',
+    billingModel: 'prepaid',
+    availabilityTarget: '99.9',
+    latencyP95Ms: '',
+    ttfbP95Ms: '',
+    lines: [newLine()],
+  };
+}
+
+function formOf(contract: Contract): ContractForm {
+  return {
+    contractNumber: contract.contractNumber,
+    termStart: contract.termStart.slice(0, 10),
+    termEnd: contract.termEnd.slice(0, 10),
+    currency: contract.currency ?? '',
+    committedSpendMinor: contract.committedSpendMinor?.toString() ?? '',
+    billingModel: contract.billingModel ?? '',
+    availabilityTarget: contract.sla?.availabilityTarget?.toString() ?? '',
+    latencyP95Ms: contract.sla?.latencyP95Ms?.toString() ?? '',
+    ttfbP95Ms: contract.sla?.ttfbP95Ms?.toString() ?? '',
+    lines: contract.quotaLines.map((line) => ({
+      key: nextKey++,
+      metric: line.metric,
+      limit: String(line.limit),
+      period: line.period,
+      enforcement: line.enforcement,
+      overageUnitPriceMinor: line.overageUnitPriceMinor?.toString() ?? '',
+    })),
+  };
+}
+
+const WHOLE = /^\d+$/;
+
+/** A whole number from 1 (or `min`) to 2^53 − 1, as the API accepts; else what is wrong. */
+function wholeError(text: string, min: number, required: boolean): string | undefined {
+  if (text.trim() === '') return required ? 'Required' : undefined;
+  if (!WHOLE.test(text.trim())) return 'Must be a whole number';
+  const value = Number(text);
+  if (value < min) return `Must be at least ${min}`;
+  if (!Number.isSafeInteger(value)) return 'Too large';
+  return undefined;
+}
+
+/** Checks the quota lines as the person types (same rules as the API's). */
+function lineErrors(lines: LineForm[]): Record<string, string> {
+  const errors: Record<string, string> = {};
+  const seen = new Set<string>();
+  lines.forEach((line, i) => {
+    const limit = wholeError(line.limit, 1, true);
+    if (limit) errors[`quotaLines[${i}].limit`] = limit;
+    const price = wholeError(line.overageUnitPriceMinor, 0, false);
+    if (price) errors[`quotaLines[${i}].overageUnitPriceMinor`] = price;
+    if (LEVEL_METRICS.has(line.metric) && line.period !== 'term')
+      errors[`quotaLines[${i}].period`] = `${line.metric} caps a level: its period is term`;
+    const pair = `${line.metric}/${line.period}`;
+    if (seen.has(pair))
+      errors[`quotaLines[${i}].metric`] = `Only one ${line.metric} line per ${line.period}`;
+    seen.add(pair);
+  });
+  return errors;
+}
+
+const numberOrUndefined = (text: string) => (text.trim() === '' ? undefined : Number(text));
+
+function bodyOf(form: ContractForm) {
+  const sla =
+    form.availabilityTarget.trim() === ''
+      ? undefined
+      : {
+          availabilityTarget: Number(form.availabilityTarget),
+          latencyP95Ms: numberOrUndefined(form.latencyP95Ms),
+          ttfbP95Ms: numberOrUndefined(form.ttfbP95Ms),
+        };
+  return {
+    contractNumber: form.contractNumber.trim(),
+    termStart: `${form.termStart}T00:00:00Z`,
+    termEnd: form.termEnd ? `${form.termEnd}T00:00:00Z` : undefined,
+    currency: form.currency.trim().toUpperCase() || undefined,
+    committedSpendMinor: numberOrUndefined(form.committedSpendMinor),
+    billingModel: form.billingModel || undefined,
+    sla,
+    quotaLines: form.lines.map((line) => ({
+      metric: line.metric,
+      limit: Number(line.limit),
+      period: line.period,
+      enforcement: line.enforcement,
+      overageUnitPriceMinor: numberOrUndefined(line.overageUnitPriceMinor),
+    })),
+  };
+}
+
+/**
+ * Drafts, edits and activates a contract: term, currency, committed spend, SLA terms and the
+ * table of quota lines (checked as you type). The server's field errors (problem+json
+ * `errors[].path`) appear next to their field; other refusals above the form.
+ */
+export function ContractEditorPage() {
+  const { tenantId = '', contractId } = useParams();
+  const existing = useQuery({
+    queryKey: ['contract', tenantId, contractId],
+    queryFn: () => api.get<Contract>(`/v1/tenants/${tenantId}/contracts/${contractId}`),
+    enabled: Boolean(contractId),
+  });
+  if (contractId && existing.isPending) return <Loading label="Loading the contract…" />;
+  if (contractId && existing.error) {
+    if (isNotFound(existing.error)) return <NotFoundPage what="contract" />;
+    return <ErrorState error={existing.error} what="the contract" />;
+  }
+  return (
+    <Editor
+      key={existing.data ? `${existing.data.id}-${existing.data.status}` : 'new'}
+      tenantId={tenantId}
+      contract={existing.data}
+    />
+  );
+}
+
+function Editor({ tenantId, contract }: { tenantId: string; contract?: Contract }) {
+  const { can } = useSession();
+  const navigate = useNavigate();
+  const queries = useQueryClient();
+  const [form, setForm] = useState<ContractForm>(() =>
+    contract ? formOf(contract) : emptyForm(),
+  );
+  const [serverErrors, setServerErrors] = useState<Record<string, string>>({});
+  const [problem, setProblem] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const editable = !contract || contract.status === 'draft';
+  const mayWrite = contract
+    ? can('update', 'Contract', tenantId)
+    : can('create', 'Contract', tenantId);
+  const readOnly = !editable || !mayWrite;
+  const liveErrors = useMemo(() => lineErrors(form.lines), [form.lines]);
+
+  // A server error belongs to the value it was about: editing the field clears it.
+  const update = (patch: Partial<ContractForm>, paths: string[]) => {
+    setForm((current) => ({ ...current, ...patch }));
+    setServerErrors((current) => {
+      const next = { ...current };
+      for (const path of paths) delete next[path];
+      return next;
+    });
+  };
+  const updateLine = (index: number, patch: Partial<LineForm>) => {
+    const lines = form.lines.map((line, i) => (i === index ? { ...line, ...patch } : line));
+    update(
+      { lines },
+      Object.keys(patch).map((field) => `quotaLines[${index}].${field}`),
+    );
+  };
+
+  const fail = (error: unknown) => {
+    if (error instanceof ApiError) {
+      setServerErrors(Object.fromEntries(error.errors.map((e: FieldError) => [e.path, e.message])));
+      setProblem(`${error.detail} (${error.code})`);
+    } else setProblem(String(error));
+  };
+
+  const save = useMutation({
+    mutationFn: () =>
+      contract
+        ? api.patch<Contract>(`/v1/tenants/${tenantId}/contracts/${contract.id}`, bodyOf(form))
+        : api.post<Contract>(`/v1/tenants/${tenantId}/contracts`, bodyOf(form)),
+    onMutate: () => {
+      setProblem(null);
+      setNotice(null);
+    },
+    onSuccess: async (saved) => {
+      await queries.invalidateQueries({ queryKey: ['contracts', tenantId] });
+      queries.setQueryData(['contract', tenantId, saved.id], saved);
+      setNotice(`Draft ${saved.contractNumber} saved.`);
+      if (!contract)
+        navigate(`/tenants/${tenantId}/contracts/${saved.id}`, { replace: true });
+    },
+    onError: fail,
+  });
+
+  const activate = useMutation({
+    mutationFn: () =>
+      api.post<Contract>(`/v1/tenants/${tenantId}/contracts/${contract!.id}/activate`),
+    onMutate: () => {
+      setProblem(null);
+      setNotice(null);
+    },
+    onSuccess: async (activated) => {
+      queries.setQueryData(['contract', tenantId, activated.id], activated);
+      await queries.invalidateQueries({ queryKey: ['contracts', tenantId] });
+      await queries.invalidateQueries({ queryKey: ['quotas', tenantId] });
+    },
+    onError: fail,
+  });
+
+  useEffect(() => {
+    if (contract?.status === 'active') setNotice(`Contract ${contract.contractNumber} is active.`);
+  }, [contract?.status, contract?.contractNumber]);
+
+  const errorOf = (path: string) => liveErrors[path] ?? serverErrors[path];
+  const field = (path: keyof ContractForm, serverPath: string = path) => ({
+    value: form[path] as string,
+    onChange: (event: { target: { value: string } }) =>
+      update({ [path]: event.target.value } as Partial<ContractForm>, [serverPath]),
+    error: Boolean(errorOf(serverPath)),
+    helperText: errorOf(serverPath) ?? ' ',
+    disabled: readOnly,
+    fullWidth: true,
+  });
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    if (Object.keys(liveErrors).length) {
+      setProblem('Fix the quota lines marked in red first.');
+      return;
+    }
+    save.mutate();
+  };
+
+  return (
+    <Box component="section" aria-labelledby="contract-title">
+      <Stack direction="row" spacing={2} sx={{ mb: 2, alignItems: 'center' }}>
+        <Typography id="contract-title" variant="h4" component="h1">
+          {contract ? `Contract ${contract.contractNumber}` : 'New contract'}
+        </Typography>
+        {contract && <Chip label={`Status: ${contract.status}`} />}
+        {contract && <Chip variant="outlined" label={`Version ${contract.version}`} />}
+        <Box sx={{ flexGrow: 1 }} />
+        <Button component={RouterLink} to={`/tenants/${tenantId}`}>
+          Back to the tenant
+        </Button>
+      </Stack>
+      {problem && (
+        <Alert severity="error" role="alert" sx={{ mb: 2 }}>
+          {problem}
+        </Alert>
+      )}
+      {notice && (
+        <Alert severity="success" role="status" sx={{ mb: 2 }}>
+          {notice}
+        </Alert>
+      )}
+      {contract && !editable && (
+        <Alert severity="info" sx={{ mb: 2 }}>
+          An {contract.status} contract is not edited in place; its terms below are read-only.
+          Activated {formatInstant(contract.activatedAt)}.
+        </Alert>
+      )}
+      <form onSubmit={submit} noValidate aria-label="Contract terms">
+        <Paper variant="outlined" sx={{ p: 2, mb: 2 }}>
+          <Typography variant="h6" component="h2" gutterBottom>
+            Term and money
+          </Typography>
+          <Grid container spacing={2}>
+            <Grid size={{ xs: 12, md: 4 }}>
+              <TextField label="Contract number" required {...field('contractNumber')} />
+            </Grid>
+            <Grid size={{ xs: 6, md: 4 }}>
+              <TextField
+                label="Term start (UTC)"
+                type="date"
+                required
+                slotProps={{ inputLabel: { shrink: true } }}
+                {...field('termStart')}
+              />
+            </Grid>
+            <Grid size={{ xs: 6, md: 4 }}>
+              <TextField
+                label="Term end (UTC, exclusive)"
+                type="date"
+                slotProps={{ inputLabel: { shrink: true } }}
+                {...field('termEnd')}
+              />
+            </Grid>
+            <Grid size={{ xs: 6, md: 4 }}>
+              <TextField label="Currency (ISO 4217)" {...field('currency')} />
+            </Grid>
+            <Grid size={{ xs: 6, md: 4 }}>
+              <TextField
+                label="Committed spend (minor units)"
+                inputMode="numeric"
+                {...field('committedSpendMinor')}
+              />
+            </Grid>
+            <Grid size={{ xs: 12, md: 4 }}>
+              <TextField select label="Billing model" {...field('billingModel')}>
+                {BILLING_MODELS.map((model) => (
+                  <MenuItem key={model} value={model}>
+                    {model}
+                  </MenuItem>
+                ))}
+              </TextField>
+            </Grid>
+          </Grid>
+        </Paper>
+        <Paper variant="outlined" sx={{ p: 2, mb: 2 }}>
+          <Typography variant="h6" component="h2" gutterBottom>
+            SLA terms
+          </Typography>
+          <Grid container spacing={2}>
+            <Grid size={{ xs: 12, md: 4 }}>
+              <TextField
+                label="Availability target (%)"
+                inputMode="decimal"
+                {...field('availabilityTarget', 'sla.availabilityTarget')}
+              />
+            </Grid>
+            <Grid size={{ xs: 6, md: 4 }}>
+              <TextField
+                label="Latency p95 (ms)"
+                inputMode="numeric"
+                {...field('latencyP95Ms', 'sla.latencyP95Ms')}
+              />
+            </Grid>
+            <Grid size={{ xs: 6, md: 4 }}>
+              <TextField
+                label="Time to first byte p95 (ms)"
+                inputMode="numeric"
+                {...field('ttfbP95Ms', 'sla.ttfbP95Ms')}
+              />
+            </Grid>
+          </Grid>
+        </Paper>
+        <Paper variant="outlined" sx={{ p: 2, mb: 2 }}>
+          <Stack direction="row" sx={{ justifyContent: 'space-between', alignItems: 'center' }}>
+            <Typography id="quota-lines-title" variant="h6" component="h2">
+              Quota lines
+            </Typography>
+            {!readOnly && (
+              <Button
+                onClick={() => update({ lines: [...form.lines, newLine('requests')] }, [])}
+              >
+                Add quota line
+              </Button>
+            )}
+          </Stack>
+          {serverErrors.quotaLines && (
+            <Typography color="error" role="alert">
+              {serverErrors.quotaLines}
+            </Typography>
+          )}
+          <TableContainer>
+            <Table size="small" aria-labelledby="quota-lines-title">
+              <TableHead>
+                <TableRow>
+                  <TableCell>Metric</TableCell>
+                  <TableCell>Limit</TableCell>
+                  <TableCell>Period</TableCell>
+                  <TableCell>Enforcement</TableCell>
+                  <TableCell>Overage price (minor units)</TableCell>
+                  <TableCell>
+                    <span style={visuallyHidden}>Remove</span>
+                  </TableCell>
+                </TableRow>
+              </TableHead>
+              <TableBody>
+                {form.lines.map((line, i) => {
+                  const cell = (name: keyof LineForm, label: string) => {
+                    const path = `quotaLines[${i}].${name}`;
+                    return {
+                      value: line[name] as string,
+                      onChange: (event: { target: { value: string } }) =>
+                        updateLine(i, { [name]: event.target.value } as Partial<LineForm>),
+                      error: Boolean(errorOf(path)),
+                      helperText: errorOf(path) ?? ' ',
+                      disabled: readOnly,
+                      size: 'small' as const,
+                      fullWidth: true,
+                      slotProps: { htmlInput: { 'aria-label': `${label}, line ${i + 1}` } },
+                    };
+                  };
+                  return (
+                    <TableRow key={line.key}>
+                      <TableCell>
+                        <TextField select {...cell('metric', 'Metric')}>
+                          {METRICS.map((metric) => (
+                            <MenuItem key={metric} value={metric}>
+                              {metric}
+                            </MenuItem>
+                          ))}
+                        </TextField>
+                      </TableCell>
+                      <TableCell>
+                        <TextField inputMode="numeric" {...cell('limit', 'Limit')} />
+                      </TableCell>
+                      <TableCell>
+                        <TextField select {...cell('period', 'Period')}>
+                          {PERIODS.map((period) => (
+                            <MenuItem key={period} value={period}>
+                              {period}
+                            </MenuItem>
+                          ))}
+                        </TextField>
+                      </TableCell>
+                      <TableCell>
+                        <TextField select {...cell('enforcement', 'Enforcement')}>
+                          {ENFORCEMENTS.map((mode) => (
+                            <MenuItem key={mode} value={mode}>
+                              {mode}
+                            </MenuItem>
+                          ))}
+                        </TextField>
+                      </TableCell>
+                      <TableCell>
+                        <TextField
+                          inputMode="numeric"
+                          {...cell('overageUnitPriceMinor', 'Overage price')}
+                        />
+                      </TableCell>
+                      <TableCell>
+                        {!readOnly && (
+                          <IconButton
+                            aria-label={`Remove line ${i + 1}`}
+                            onClick={() =>
+                              update({ lines: form.lines.filter((_, j) => j !== i) }, [])
+                            }
+                          >
+                            ×
+                          </IconButton>
+                        )}
+                      </TableCell>
+                    </TableRow>
+                  );
+                })}
+              </TableBody>
+            </Table>
+          </TableContainer>
+        </Paper>
+        {!readOnly && (
+          <Stack direction="row" spacing={2}>
+            <Button type="submit" variant="contained" disabled={save.isPending}>
+              {save.isPending ? 'Saving…' : 'Save draft'}
+            </Button>
+            {contract && can('activate', 'Contract', tenantId) && (
+              <Button
+                variant="outlined"
+                color="success"
+                onClick={() => activate.mutate()}
+                disabled={activate.isPending || save.isPending}
+              >
+                {activate.isPending ? 'Activating…' : 'Activate'}
+              </Button>
+            )}
+          </Stack>
+        )}
+      </form>
+    </Box>
+  );
+}
+
+const visuallyHidden = {
+  position: 'absolute',
+  width: 1,
+  height: 1,
+  overflow: 'hidden',
+  clip: 'rect(0 0 0 0)',
+} as const;
