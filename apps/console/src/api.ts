@@ -226,5 +226,4 @@ export interface ReportManifest {
 }
 
 export type Verification =
-  | { ok: true; checked: number }
-  | { ok: false; firstBadSequence: number; reason: string };
+  { ok: true; checked: number } | { ok: false; firstBadSequence: number; reason: string };

@@ -5,7 +5,11 @@ import { ApiError } from '../api';
 /** A region that is loading, announced to screen readers. */
 export function Loading({ label }: { label: string }) {
   return (
-    <Box role="status" aria-live="polite" sx={{ display: 'flex', gap: 2, alignItems: 'center', p: 2 }}>
+    <Box
+      role="status"
+      aria-live="polite"
+      sx={{ display: 'flex', gap: 2, alignItems: 'center', p: 2 }}
+    >
       <CircularProgress size={20} aria-hidden />
       <Typography>{label}</Typography>
     </Box>

@@ -36,7 +36,14 @@ interface Filters {
   to: string;
 }
 
-const NO_FILTERS: Filters = { action: '', outcome: '', actorId: '', resourceType: '', from: '', to: '' };
+const NO_FILTERS: Filters = {
+  action: '',
+  outcome: '',
+  actorId: '',
+  resourceType: '',
+  from: '',
+  to: '',
+};
 
 /** A date field (YYYY-MM-DD, UTC) as the API's instant. */
 const dayStart = (day: string) => (day ? `${day}T00:00:00Z` : undefined);
@@ -182,7 +189,10 @@ export function AuditLogPage() {
                   <TableCell>{event.sequence}</TableCell>
                   <TableCell>{formatInstant(event.occurredAt)}</TableCell>
                   <TableCell>
-                    {event.actor.email ?? event.actor.keyPrefix ?? event.actor.id ?? event.actor.type}
+                    {event.actor.email ??
+                      event.actor.keyPrefix ??
+                      event.actor.id ??
+                      event.actor.type}
                   </TableCell>
                   <TableCell>{event.action}</TableCell>
                   <TableCell>

@@ -202,9 +202,7 @@ function Editor({ tenantId, contract }: { tenantId: string; contract?: Contract 
   const { can } = useSession();
   const navigate = useNavigate();
   const queries = useQueryClient();
-  const [form, setForm] = useState<ContractForm>(() =>
-    contract ? formOf(contract) : emptyForm(),
-  );
+  const [form, setForm] = useState<ContractForm>(() => (contract ? formOf(contract) : emptyForm()));
   const [serverErrors, setServerErrors] = useState<Record<string, string>>({});
   const [problem, setProblem] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -252,8 +250,7 @@ function Editor({ tenantId, contract }: { tenantId: string; contract?: Contract 
       await queries.invalidateQueries({ queryKey: ['contracts', tenantId] });
       queries.setQueryData(['contract', tenantId, saved.id], saved);
       setNotice(`Draft ${saved.contractNumber} saved.`);
-      if (!contract)
-        navigate(`/tenants/${tenantId}/contracts/${saved.id}`, { replace: true });
+      if (!contract) navigate(`/tenants/${tenantId}/contracts/${saved.id}`, { replace: true });
     },
     onError: fail,
   });
@@ -407,9 +404,7 @@ function Editor({ tenantId, contract }: { tenantId: string; contract?: Contract 
               Quota lines
             </Typography>
             {!readOnly && (
-              <Button
-                onClick={() => update({ lines: [...form.lines, newLine('requests')] }, [])}
-              >
+              <Button onClick={() => update({ lines: [...form.lines, newLine('requests')] }, [])}>
                 Add quota line
               </Button>
             )}

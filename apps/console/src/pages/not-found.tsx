@@ -8,9 +8,7 @@ export function NotFoundPage({ what = 'page' }: { what?: string }) {
       <Typography id="not-found-title" variant="h4" component="h1" gutterBottom>
         Not found
       </Typography>
-      <Typography gutterBottom>
-        There is no such {what}, or it is not yours to see.
-      </Typography>
+      <Typography gutterBottom>There is no such {what}, or it is not yours to see.</Typography>
       <Link component={RouterLink} to="/">
         Back to the start
       </Link>

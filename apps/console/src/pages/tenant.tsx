@@ -78,10 +78,7 @@ export function TenantPage() {
               <Term name="Allowed regions" value={listOf(profile.allowedRegions)} />
               <Term name="Allowed data zones" value={listOf(profile.allowedDataZones)} />
               <Term name="Allowed model families" value={listOf(profile.allowedModelFamilies)} />
-              <Term
-                name="Required certifications"
-                value={listOf(profile.requiredCertifications)}
-              />
+              <Term name="Required certifications" value={listOf(profile.requiredCertifications)} />
               <Term name="Audit retention" value={`${profile.auditRetentionDays} days`} />
               <Term name="Billing time zone" value={t.billingTimeZone} />
             </dl>
