@@ -1,6 +1,8 @@
-import { IdpUser, TestApp } from '@app/testing';
+import { escapeXml, IdpUser, makeKeyAndCertificate, TestApp } from '@app/testing';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import https from 'node:https';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -113,14 +115,19 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-/** A headless Chromium of its own, with a fresh profile (user data dir) removed at close. */
-export async function openBrowser(): Promise<Browser> {
+/**
+ * A headless Chromium of its own, with a fresh profile (user data dir) removed at close; with
+ * `idp`, the IdPs' host names lead to it.
+ */
+export async function openBrowser(idp?: BrowserIdp): Promise<Browser> {
   requireChromium();
   const profile = await mkdtemp(join(tmpdir(), 'cp-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM_PATH,
     headless: true,
-    args: CHROMIUM_FLAGS,
+    args: idp ? [...CHROMIUM_FLAGS, idp.hostResolverRule] : CHROMIUM_FLAGS,
+    // Only the test IdP's self-signed certificate; our api is plain HTTP on loopback.
+    ignoreHTTPSErrors: Boolean(idp),
     acceptDownloads: true,
     viewport: { width: 1366, height: 900 },
   });
@@ -136,36 +143,73 @@ export async function openBrowser(): Promise<Browser> {
 }
 
 /**
- * Plays the tenant's IdP inside the browser: requests to its (unresolvable) SSO URL are answered
- * here with what a real IdP sends after the person authenticated, an auto-submitting HTML form
- * that posts the signed SAMLResponse (made by the independent samlify IdP of libs/testing for
- * the AuthnRequest the browser carried) and the RelayState to our ACS.
+ * The tenants' IdPs as the browser meets them: an HTTPS server on loopback that the browser
+ * reaches under the IdPs' own host names (`*.okta.example`, mapped by Chromium's
+ * `--host-resolver-rules`; its certificate is self-signed, so the browser context ignores TLS
+ * errors). Its sign-in page reads the AuthnRequest the browser carried, has the independent
+ * samlify IdP of libs/testing sign a response for the person registered for that IdP, and posts
+ * it with the RelayState to our ACS in an auto-submitting form, as a real IdP does once the
+ * person has authenticated. (Playwright's request routing cannot stand in: it does not see the
+ * request a redirect leads to.)
  */
-export async function actAsIdp(context: BrowserContext, sso: SsoTenant, user: IdpUser) {
-  const idpOrigin = new URL(sso.idp.ssoUrl).origin;
-  await context.route(
-    (url) => url.origin === idpOrigin,
-    async (route) => {
-      const request = sso.idp.readAuthnRequest(route.request().url());
-      const samlResponse = await sso.idp.response(user, {
-        acsUrl: request.acsUrl ?? sso.acsUrl,
-        audience: request.issuer,
-        inResponseTo: request.id,
-      });
-      const field = (name: string, value: string) =>
-        `<input type="hidden" name="${name}" value="${value.replace(/&/g, '&amp;').replace(/"/g, '&quot;')}">`;
-      await route.fulfill({
-        status: 200,
-        contentType: 'text/html',
-        body:
-          `<!doctype html><html><body onload="document.forms[0].submit()">` +
-          `<form method="post" action="${sso.acsUrl}">` +
+export class BrowserIdp {
+  private readonly people = new Map<string, { sso: SsoTenant; user: IdpUser }>();
+  private constructor(private readonly server: https.Server) {}
+
+  static async start(): Promise<BrowserIdp> {
+    const { privateKeyPem, certificatePem } = makeKeyAndCertificate('test idp tls');
+    let idp: BrowserIdp | undefined;
+    const server = https.createServer({ key: privateKeyPem, cert: certificatePem }, (req, res) =>
+      idp!.signInPage(req, res).catch((error: Error) => {
+        res.writeHead(500, { 'content-type': 'text/plain' }).end(error.message);
+      }),
+    );
+    idp = new BrowserIdp(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return idp;
+  }
+
+  /** From now on, `sso`'s IdP signs in `user` (whoever comes to its sign-in page). */
+  signs(sso: SsoTenant, user: IdpUser): void {
+    this.people.set(new URL(sso.idp.ssoUrl).host, { sso, user });
+  }
+
+  /** The Chromium flag that sends the IdPs' host names here. */
+  get hostResolverRule(): string {
+    const { port } = this.server.address() as net.AddressInfo;
+    return `--host-resolver-rules=MAP *.okta.example 127.0.0.1:${port}`;
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async signInPage(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const host = req.headers.host ?? '';
+    const person = this.people.get(host);
+    if (!person || req.method !== 'GET' || !req.url?.includes('SAMLRequest=')) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not an IdP sign-in request');
+      return;
+    }
+    const { sso, user } = person;
+    const request = sso.idp.readAuthnRequest(`https://${host}${req.url}`);
+    const samlResponse = await sso.idp.response(user, {
+      acsUrl: request.acsUrl ?? sso.acsUrl,
+      audience: request.issuer,
+      inResponseTo: request.id,
+    });
+    const field = (name: string, value: string) =>
+      `<input type="hidden" name="${name}" value="${escapeXml(value)}">`;
+    res
+      .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+      .end(
+        `<!doctype html><html><head><title>Test IdP</title></head>` +
+          `<body onload="document.forms[0].submit()"><form method="post" action="${escapeXml(sso.acsUrl)}">` +
           field('SAMLResponse', samlResponse) +
           (request.relayState ? field('RelayState', request.relayState) : '') +
           `<noscript><button>Continue</button></noscript></form></body></html>`,
-      });
-    },
-  );
+      );
+  }
 }
 
 /** A full-page screenshot of a main screen, for people reviewing the console. */

@@ -441,7 +441,13 @@ function Editor({ tenantId, contract }: { tenantId: string; contract?: Contract 
                       disabled: readOnly,
                       size: 'small' as const,
                       fullWidth: true,
-                      slotProps: { htmlInput: { 'aria-label': `${label}, line ${i + 1}` } },
+                      // Text cells label their input; select cells their combobox.
+                      slotProps: {
+                        htmlInput: { 'aria-label': `${label}, line ${i + 1}` },
+                        select: {
+                          SelectDisplayProps: { 'aria-label': `${label}, line ${i + 1}` },
+                        },
+                      },
                     };
                   };
                   return (

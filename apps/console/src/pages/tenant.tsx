@@ -68,6 +68,17 @@ export function TenantPage() {
           <Typography color="text.secondary">{t.slug}</Typography>
           <Chip size="small" label={`Status: ${t.status}`} aria-label={`Status: ${t.status}`} />
           {t.statusReason && <Typography variant="body2">({t.statusReason})</Typography>}
+          <Box sx={{ flexGrow: 1 }} />
+          {can('read', 'AuditEvent', tenantId) && (
+            <Button component={RouterLink} to={`/tenants/${tenantId}/audit`}>
+              Audit log
+            </Button>
+          )}
+          {can('read', 'AuditReport', tenantId) && (
+            <Button component={RouterLink} to={`/tenants/${tenantId}/audit/reports`}>
+              Audit reports
+            </Button>
+          )}
         </Stack>
       </Box>
       <Grid container spacing={2}>

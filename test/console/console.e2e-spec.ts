@@ -1,0 +1,292 @@
+import { AuditService } from '@app/audit';
+import { accountManagerFor, IdpUser, recordUsage, TestApp, TestDnsServer } from '@app/testing';
+import { readFile } from 'node:fs/promises';
+import { Page } from 'playwright-core';
+import { onboard, SsoTenant } from '../sso/support/sso-fixture';
+import { startWorker } from '../support/worker';
+import {
+  Browser,
+  BrowserIdp,
+  openBrowser,
+  requireChromium,
+  screenshot,
+  startConsoleApi,
+} from './support/browser';
+
+jest.setTimeout(120_000);
+
+/**
+ * The web console in headless Chromium against the real api (and the worker, for reports), real
+ * PostgreSQL and Redis. People sign in through the tenant's IdP (the independent samlify IdP of
+ * libs/testing, answering inside the browser); account managers are operator staff, who have no
+ * SAML sign-in yet, so their session comes from the identity service as in every e2e test.
+ */
+describe('web console (browser)', () => {
+  let t: TestApp;
+  let worker: TestApp;
+  let dns: TestDnsServer;
+  let origin: string;
+  let acme: SsoTenant;
+  let other: SsoTenant;
+  let browser: Browser | undefined;
+  let idp: BrowserIdp;
+
+  beforeAll(async () => {
+    requireChromium();
+    idp = await BrowserIdp.start();
+    dns = await new TestDnsServer().start();
+    ({ t, origin } = await startConsoleApi({ DNS_RESOLVERS: dns.address }));
+    worker = await startWorker();
+    [acme, other] = await Promise.all([onboard(t, dns, 'okta'), onboard(t, dns, 'okta')]);
+  });
+  afterEach(async () => {
+    await browser?.close();
+    browser = undefined;
+  });
+  afterAll(async () => {
+    await worker?.close();
+    await t?.close();
+    await dns?.stop();
+    await idp?.stop();
+  });
+
+  const url = (path: string) => `${origin}/console${path}`;
+
+  /** Work email → home-realm discovery → the tenant's IdP → back in the console, signed in. */
+  async function signInThroughIdp(sso: SsoTenant, user: IdpUser, path = '/'): Promise<Page> {
+    idp.signs(sso, user);
+    browser = await openBrowser(idp);
+    const { page } = browser;
+    await page.goto(url(path));
+    await page.waitForURL(/\/console\/sign-in\?next=/);
+    await page.getByLabel('Work email').fill(user.email);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.waitForURL((u) => u.pathname.startsWith('/console/tenants/'));
+    return page;
+  }
+
+  it('signs a person in with their work email through the tenant IdP, and signs them out', async () => {
+    browser = await openBrowser();
+    const { page } = browser;
+    // An email whose domain no tenant verified: told so, next to the field.
+    await page.goto(url('/'));
+    await page.waitForURL(/\/console\/sign-in/);
+    await screenshot(page, 'sign-in');
+    await page.getByLabel('Work email').fill('nobody@unknown-domain.example');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByText('Single sign-on is not set up for this email domain').waitFor();
+    await browser.close();
+
+    const email = `carol@${acme.domain}`;
+    const signedIn = await signInThroughIdp(acme, { email, groups: ['cp-admins'] });
+    expect(new URL(signedIn.url()).pathname).toBe(`/console/tenants/${acme.tenant.id}`);
+    await signedIn.getByRole('heading', { level: 1, name: acme.tenant.name }).waitFor();
+    await signedIn.getByText(`${email} (tenant_admin)`).waitFor();
+    // Onboarding at a glance: the SSO connection is enabled, the domain verified.
+    const sso = signedIn.getByRole('region', { name: 'Single sign-on' });
+    await sso.getByText('enabled').waitFor();
+    const domains = signedIn.getByRole('region', { name: 'Domains' });
+    await domains.getByText(acme.domain).waitFor();
+    await domains.getByText('verified', { exact: true }).waitFor();
+    await screenshot(signedIn, 'tenant-admin-tenant');
+
+    await signedIn.getByRole('button', { name: 'Sign out' }).click();
+    await signedIn.waitForURL(/\/console\/sign-in\?signedOut=1/);
+    await signedIn.getByText('You are signed out.').waitFor();
+    // The session is over on the server too: the console sends you back to sign-in.
+    await signedIn.goto(url(`/tenants/${acme.tenant.id}`));
+    await signedIn.waitForURL(/\/console\/sign-in\?next=/);
+  });
+
+  it('lets an account manager draft a contract with two quota lines, shows field errors, activates it and shows quota usage', async () => {
+    const manager = await accountManagerFor(t, acme.tenant.id);
+    browser = await openBrowser();
+    await browser.context.addCookies([{ name: 'cp_session', value: manager.token, url: origin }]);
+    const { page } = browser;
+    await page.goto(url('/'));
+    await page.waitForURL(/\/console\/tenants$/);
+    // Only their assigned tenant.
+    const tenants = page.getByRole('table', { name: 'Tenants' });
+    await tenants.getByRole('cell', { name: acme.tenant.slug }).waitFor();
+    await expect(tenants.getByRole('row').count()).resolves.toBe(2); // header + acme
+    await screenshot(page, 'account-manager-tenants');
+    await tenants.getByRole('link', { name: acme.tenant.name }).click();
+    await page.getByRole('region', { name: 'Contracts' }).getByText('No contract yet.').waitFor();
+    await page.getByRole('link', { name: 'New contract' }).click();
+    await page.waitForURL(/\/contracts\/new$/);
+
+    const today = new Date().toISOString().slice(0, 10);
+    const nextYear = `${Number(today.slice(0, 4)) + 1}${today.slice(4)}`;
+    const number = `ACME-${Date.now()}`;
+    await page.getByLabel('Contract number').fill(number);
+    await page.getByLabel('Term start (UTC)').fill(today);
+    await page.getByLabel('Term end (UTC, exclusive)').fill(nextYear);
+    await page.getByLabel('Committed spend (minor units)').fill('120000000');
+
+    // Validation as you type, next to the limit.
+    const limit1 = page.getByLabel('Limit, line 1');
+    await limit1.fill('0');
+    await expect(limit1.getAttribute('aria-invalid')).resolves.toBe('true');
+    await page.getByText('Must be at least 1').waitFor();
+    await limit1.fill('12.5');
+    await page.getByText('Must be a whole number').waitFor();
+    await screenshot(page, 'contract-editor-invalid-limit');
+    await limit1.fill('500000000');
+    await expect(limit1.getAttribute('aria-invalid')).resolves.toBe('false');
+
+    await page.getByRole('button', { name: 'Add quota line' }).click();
+    await page.getByLabel('Limit, line 2').fill('1000');
+    await page.getByRole('combobox', { name: 'Period, line 2' }).click();
+    await page.getByRole('option', { name: 'day' }).click();
+
+    // The server's problem+json field error, shown next to its field.
+    const availability = page.getByLabel('Availability target (%)');
+    await availability.fill('80');
+    await page.getByRole('button', { name: 'Save draft' }).click();
+    await page.getByRole('alert').filter({ hasText: 'validation_failed' }).waitFor();
+    await expect(availability.getAttribute('aria-invalid')).resolves.toBe('true');
+    const describedBy = (await availability.getAttribute('aria-describedby'))!;
+    await expect(page.locator(`[id="${describedBy}"]`).textContent()).resolves.toMatch(/90/);
+    await screenshot(page, 'contract-editor-server-error');
+    await availability.fill('99.9');
+    await expect(availability.getAttribute('aria-invalid')).resolves.toBe('false');
+
+    await page.getByRole('button', { name: 'Save draft' }).click();
+    await page.waitForURL(/\/contracts\/[0-9a-f-]{36}$/);
+    await page.getByText('Status: draft').waitFor();
+    await page.getByRole('button', { name: 'Activate' }).click();
+    await page.getByText('Status: active').waitFor();
+    await page.getByText(`Contract ${number} is active.`).waitFor();
+    await screenshot(page, 'contract-active');
+
+    // What the API holds now: one active contract with both lines.
+    const contracts = await t.http
+      .get(`/v1/tenants/${acme.tenant.id}/contracts`)
+      .set('Authorization', `Bearer ${manager.token}`)
+      .expect(200);
+    expect(contracts.body.data).toHaveLength(1);
+    expect(contracts.body.data[0]).toMatchObject({
+      contractNumber: number,
+      status: 'active',
+      sla: { availabilityTarget: 99.9 },
+      quotaLines: [
+        { metric: 'total_tokens', limit: 500000000, period: 'month', enforcement: 'hard' },
+        { metric: 'requests', limit: 1000, period: 'day', enforcement: 'hard' },
+      ],
+    });
+
+    // Quota usage per line as bars, and the usage chart.
+    await recordUsage(t, acme.tenant.id, [
+      { metric: 'total_tokens', quantity: 125_000_000, occurredAt: new Date(Date.now() - 60_000) },
+      { metric: 'requests', quantity: 250, occurredAt: new Date(Date.now() - 60_000) },
+    ]);
+    await page.getByRole('link', { name: 'Back to the tenant' }).click();
+    const quota = page.getByRole('region', { name: 'Quota usage' });
+    await quota.getByText('total_tokens per month (hard)').waitFor();
+    await quota.getByText('125,000,000 of 500,000,000 (25%)').waitFor();
+    await quota.getByText('250 of 1,000 (25%)').waitFor();
+    const bars = quota.getByRole('progressbar');
+    await expect(bars.count()).resolves.toBe(2);
+    await expect(bars.first().getAttribute('aria-valuenow')).resolves.toBe('25');
+    await quota
+      .getByText(/Period .* UTC to .* UTC/)
+      .first()
+      .waitFor();
+    await quota.getByText(/Daily usage, last 30 days/).waitFor();
+    await quota.locator('.recharts-bar-rectangle').first().waitFor();
+    await screenshot(page, 'tenant-quota-usage');
+  });
+
+  it('lets a compliance officer page and filter the audit log, open an event, and request, follow and download a report', async () => {
+    // More events than one page holds.
+    const audit = t.app.get(AuditService);
+    for (let i = 0; i < 30; i += 1)
+      await audit.appendDetached({
+        tenantId: acme.tenant.id,
+        actor: { type: 'system', id: 'console-test' },
+        action: 'test.bulk',
+        resource: { type: 'test', id: String(i) },
+        outcome: 'success',
+        changes: { before: { n: i }, after: { n: i + 1 } },
+      });
+    const page = await signInThroughIdp(acme, {
+      email: `olivia@${acme.domain}`,
+      groups: ['auditors'],
+    });
+    await page.getByText('(compliance_officer)').waitFor();
+    // A compliance officer is shown nothing they may not do: no contract editing.
+    await expect(page.getByRole('link', { name: 'New contract' }).count()).resolves.toBe(0);
+    await page
+      .getByRole('navigation', { name: 'Main' })
+      .getByRole('link', { name: 'Audit log' })
+      .click();
+    const table = page.getByRole('table', { name: 'Audit events' });
+    await table.waitFor();
+    await expect(table.getByRole('row').count()).resolves.toBe(26); // header + 25
+    await page.getByRole('button', { name: 'Older events' }).click();
+    await waitForRows(page, 26);
+
+    await page.getByLabel('Action').fill('test.bulk');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.getByRole('cell', { name: 'test.bulk' }).first().waitFor();
+    await page
+      .getByRole('button', { name: /^Details of event/ })
+      .first()
+      .click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByText('Before').waitFor();
+    await dialog.getByText('"n": 29').waitFor();
+    await dialog.getByText('"n": 30').waitFor();
+    await screenshot(page, 'audit-log-event');
+    await dialog.getByRole('button', { name: 'Close' }).click();
+
+    await page.getByRole('link', { name: 'Audit reports' }).first().click();
+    await page.getByText('No report requested yet.').waitFor();
+    await page.getByRole('button', { name: 'Request report' }).click();
+    // Followed until the worker has written and signed it.
+    await page.getByLabel('Report status: completed').waitFor({ timeout: 60_000 });
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Download report' }).click(),
+    ]);
+    const file = await readFile((await download.path())!, 'utf8');
+    const lines = file
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(lines.length).toBeGreaterThanOrEqual(30);
+    expect(lines.every((event) => event.tenantId === acme.tenant.id)).toBe(true);
+    await page.getByRole('button', { name: 'Verify' }).click();
+    const status = page.getByRole('status', { name: 'Verification status' });
+    await status.getByText(/Chain verified: \d+ events intact\./).waitFor();
+    await status.getByText(`${lines.length} rows`, { exact: false }).waitFor();
+    await screenshot(page, 'audit-reports');
+  });
+
+  it("shows a tenant admin of another tenant a 404 page for the first tenant's screens", async () => {
+    const page = await signInThroughIdp(other, {
+      email: `mallory@${other.domain}`,
+      groups: ['cp-admins'],
+    });
+    await page.getByRole('heading', { level: 1, name: other.tenant.name }).waitFor();
+    for (const path of [
+      `/tenants/${acme.tenant.id}`,
+      `/tenants/${acme.tenant.id}/audit`,
+      `/tenants/${acme.tenant.id}/audit/reports`,
+    ]) {
+      await page.goto(url(path));
+      await page.getByRole('heading', { level: 1, name: 'Not found' }).waitFor();
+      await expect(page.getByText(acme.tenant.name).count()).resolves.toBe(0);
+    }
+    await screenshot(page, 'other-tenant-not-found');
+  });
+});
+
+async function waitForRows(page: Page, moreThan: number): Promise<void> {
+  const table = page.getByRole('table', { name: 'Audit events' });
+  for (let i = 0; i < 100; i += 1) {
+    if ((await table.getByRole('row').count()) > moreThan) return;
+    await page.waitForTimeout(100);
+  }
+  throw new Error(`the audit table never grew past ${moreThan} rows`);
+}
