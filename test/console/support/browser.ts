@@ -158,7 +158,7 @@ export class BrowserIdp {
 
   static async start(): Promise<BrowserIdp> {
     const { privateKeyPem, certificatePem } = makeKeyAndCertificate('test idp tls');
-    let idp: BrowserIdp | undefined;
+    let idp: BrowserIdp | undefined = undefined;
     const server = https.createServer({ key: privateKeyPem, cert: certificatePem }, (req, res) =>
       idp!.signInPage(req, res).catch((error: Error) => {
         res.writeHead(500, { 'content-type': 'text/plain' }).end(error.message);

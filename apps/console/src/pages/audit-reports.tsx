@@ -27,6 +27,7 @@ import { NotFoundPage } from './not-found';
 
 const DAY_MS = 86_400_000;
 const isoDay = (date: Date) => date.toISOString().slice(0, 10);
+const endOfToday = () => Math.ceil(Date.now() / DAY_MS) * DAY_MS;
 
 /**
  * Signed audit reports of the tenant's chain: request one for a range, follow it until the worker
@@ -37,9 +38,9 @@ export function AuditReportsPage() {
   const { can } = useSession();
   const queries = useQueryClient();
   const base = `/v1/tenants/${tenantId}/audit/reports`;
-  const tomorrow = new Date(Math.ceil(Date.now() / DAY_MS) * DAY_MS);
-  const [from, setFrom] = useState(isoDay(new Date(tomorrow.getTime() - 30 * DAY_MS)));
-  const [to, setTo] = useState(isoDay(tomorrow));
+  // Default range: the last 30 whole UTC days, through today.
+  const [from, setFrom] = useState(() => isoDay(new Date(endOfToday() - 30 * DAY_MS)));
+  const [to, setTo] = useState(() => isoDay(new Date(endOfToday())));
   const [format, setFormat] = useState<'jsonl' | 'csv'>('jsonl');
   const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
   const [problem, setProblem] = useState<string | null>(null);

@@ -18,7 +18,7 @@ import {
   Typography,
 } from '@mui/material';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useMemo, useState, type FormEvent } from 'react';
+import { useMemo, useState, type FormEvent } from 'react';
 import { Link as RouterLink, useNavigate, useParams } from 'react-router-dom';
 import { ApiError, api, Contract, FieldError } from '../api';
 import { ErrorState, formatInstant, isNotFound, Loading } from '../components/states';
@@ -270,9 +270,9 @@ function Editor({ tenantId, contract }: { tenantId: string; contract?: Contract 
     onError: fail,
   });
 
-  useEffect(() => {
-    if (contract?.status === 'active') setNotice(`Contract ${contract.contractNumber} is active.`);
-  }, [contract?.status, contract?.contractNumber]);
+  const shownNotice =
+    notice ??
+    (contract?.status === 'active' ? `Contract ${contract.contractNumber} is active.` : null);
 
   const errorOf = (path: string) => liveErrors[path] ?? serverErrors[path];
   const field = (path: keyof ContractForm, serverPath: string = path) => ({
@@ -312,9 +312,9 @@ function Editor({ tenantId, contract }: { tenantId: string; contract?: Contract 
           {problem}
         </Alert>
       )}
-      {notice && (
+      {shownNotice && (
         <Alert severity="success" role="status" sx={{ mb: 2 }}>
-          {notice}
+          {shownNotice}
         </Alert>
       )}
       {contract && !editable && (

@@ -14,18 +14,9 @@ import {
   Typography,
 } from '@mui/material';
 import { useQuery } from '@tanstack/react-query';
-import type { ReactNode } from 'react';
+import { useState, type ReactNode } from 'react';
 import { Link as RouterLink, useParams } from 'react-router-dom';
-import {
-  Bar,
-  BarChart,
-  CartesianGrid,
-  Legend,
-  ResponsiveContainer,
-  Tooltip,
-  XAxis,
-  YAxis,
-} from 'recharts';
+import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import {
   api,
   Contract,
@@ -276,6 +267,7 @@ function ContractsPanel({ tenantId }: { tenantId: string }) {
 }
 
 const DAY_MS = 86_400_000;
+const compact = new Intl.NumberFormat('en', { notation: 'compact' });
 
 function QuotaPanel({ tenantId }: { tenantId: string }) {
   const quotas = useQuery({
@@ -330,8 +322,11 @@ function QuotaPanel({ tenantId }: { tenantId: string }) {
 
 /** Daily usage over the last 30 days, one bar series per metric (`GET .../usage?groupBy=day`). */
 function UsageChart({ tenantId }: { tenantId: string }) {
-  const to = new Date(Math.ceil(Date.now() / DAY_MS) * DAY_MS);
-  const from = new Date(to.getTime() - 30 * DAY_MS);
+  // Whole UTC days up to the end of today, fixed when the chart mounts.
+  const [{ from, to }] = useState(() => {
+    const end = new Date(Math.ceil(Date.now() / DAY_MS) * DAY_MS);
+    return { from: new Date(end.getTime() - 30 * DAY_MS), to: end };
+  });
   const usage = useQuery({
     queryKey: ['usage', tenantId, from.toISOString()],
     queryFn: () =>
@@ -362,20 +357,25 @@ function UsageChart({ tenantId }: { tenantId: string }) {
         <Empty>No usage recorded in the last 30 days.</Empty>
       ) : (
         <>
-          <Box sx={{ height: 260 }} aria-hidden>
-            <ResponsiveContainer width="100%" height="100%">
-              <BarChart data={data}>
-                <CartesianGrid strokeDasharray="3 3" />
-                <XAxis dataKey="day" />
-                <YAxis />
-                <Tooltip />
-                <Legend />
-                {metrics.map((metric, i) => (
-                  <Bar key={metric} dataKey={metric} fill={colors[i % colors.length]} />
-                ))}
-              </BarChart>
-            </ResponsiveContainer>
-          </Box>
+          <Grid container spacing={2} aria-hidden>
+            {/* One chart per metric: tokens and requests differ by orders of magnitude. */}
+            {metrics.map((metric, i) => (
+              <Grid key={metric} size={{ xs: 12, md: 6 }}>
+                <Typography variant="body2">{metric}</Typography>
+                <Box sx={{ height: 200 }}>
+                  <ResponsiveContainer width="100%" height="100%">
+                    <BarChart data={data}>
+                      <CartesianGrid strokeDasharray="3 3" />
+                      <XAxis dataKey="day" />
+                      <YAxis width={56} tickFormatter={(value: number) => compact.format(value)} />
+                      <Tooltip formatter={(value) => Number(value).toLocaleString('en')} />
+                      <Bar dataKey={metric} name={metric} fill={colors[i % colors.length]} />
+                    </BarChart>
+                  </ResponsiveContainer>
+                </Box>
+              </Grid>
+            ))}
+          </Grid>
           {/* The same figures as text, for screen readers. */}
           <Box component="ul" sx={visuallyHidden}>
             {data.map((entry) => (
