@@ -1,5 +1,12 @@
 import { AuditService } from '@app/audit';
-import { accountManagerFor, IdpUser, recordUsage, TestApp, TestDnsServer } from '@app/testing';
+import {
+  accountManagerFor,
+  IdpUser,
+  recordUsage,
+  TestApp,
+  TestDnsServer,
+  TestIdp,
+} from '@app/testing';
 import { readFile } from 'node:fs/promises';
 import { Page } from 'playwright-core';
 import { onboard, SsoTenant } from '../sso/support/sso-fixture';
@@ -261,6 +268,74 @@ describe('web console (browser)', () => {
     await status.getByText(/Chain verified: \d+ events intact\./).waitFor();
     await status.getByText(`${lines.length} rows`, { exact: false }).waitFor();
     await screenshot(page, 'audit-reports');
+  });
+
+  it('lets a tenant admin claim and verify a domain, add and test a SAML connection, and create a key whose secret is shown once', async () => {
+    const page = await signInThroughIdp(acme, {
+      email: `erin@${acme.domain}`,
+      groups: ['cp-admins'],
+    });
+    await page.getByRole('link', { name: 'SSO setup' }).click();
+    const domains = page.getByRole('region', { name: 'Domains' });
+    await domains.getByText(acme.domain).waitFor();
+
+    // A domain: the TXT record to publish is shown; verified once it is published.
+    const extra = `extra-${Date.now()}.corp.example`;
+    await page.getByLabel('Domain', { exact: true }).fill(extra);
+    await page.getByRole('button', { name: 'Claim domain' }).click();
+    const item = domains.getByRole('listitem').filter({ hasText: extra });
+    await item.getByText('pending').waitFor();
+    const [recordName, recordValue] = await item.locator('code').allTextContents();
+    expect(recordName).toBe(`_cp-verification.${extra}`);
+    expect(recordValue).toMatch(/^cp-verification=/);
+    // Not yet published: the API's refusal is shown.
+    await page.getByRole('button', { name: `Verify ${extra}` }).click();
+    await page.getByRole('alert').filter({ hasText: 'domain_verification_failed' }).waitFor();
+    dns.publishTxt(recordName, recordValue);
+    await page.getByRole('button', { name: `Verify ${extra}` }).click();
+    await item.getByText('verified', { exact: true }).waitFor();
+
+    // A second connection from an IdP's metadata, with a group rule; tested; enabling it is
+    // refused while the first is enabled, and the refusal is shown.
+    const backup = new TestIdp('okta');
+    await page.getByLabel('Connection name').fill('Backup IdP');
+    await page.getByLabel('IdP metadata XML').fill(backup.metadataXml());
+    await page.getByLabel('IdP group, rule 1').fill('ml-team');
+    await page.getByRole('combobox', { name: 'Role, rule 1' }).click();
+    await page.getByRole('option', { name: 'ml_engineer' }).click();
+    await page.getByRole('button', { name: 'Add connection' }).click();
+    const connection = page.getByRole('article', { name: 'Connection Backup IdP' });
+    await connection.getByText('disabled').waitFor();
+    await connection.getByText('ml-team → ml_engineer').waitFor();
+    // Our SP's URLs to enter at the IdP, each with a copy button.
+    await connection.getByText(`${origin}/sso/saml/${acme.tenant.slug}/acs`).waitFor();
+    await connection.getByRole('button', { name: 'Copy SP metadata URL' }).waitFor();
+    await connection.getByRole('button', { name: 'Test' }).click();
+    await page.getByRole('status', { name: 'Test of Backup IdP' }).waitFor();
+    await connection.getByRole('button', { name: 'Enable' }).click();
+    await page.getByRole('alert').filter({ hasText: 'saml_connection_already_enabled' }).waitFor();
+    await screenshot(page, 'sso-setup');
+
+    // An API key: the secret once, in a dialog; afterwards only its prefix.
+    await page.getByRole('link', { name: 'Back to the tenant' }).click();
+    await page.getByRole('link', { name: 'API keys' }).click();
+    await page.getByText('No API key yet.').waitFor();
+    await page.getByLabel('Key name').fill('CI pipeline');
+    await page.getByLabel('ml_engineer').check();
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Key CI pipeline created' });
+    const secret = await dialog.getByLabel('Secret').inputValue();
+    expect(secret).toMatch(/^cp_test_/);
+    await screenshot(page, 'api-key-created');
+    await dialog.getByRole('button', { name: 'Done' }).click();
+    const keys = page.getByRole('table', { name: 'API keys' });
+    await keys.getByRole('cell', { name: 'CI pipeline', exact: true }).waitFor();
+    expect(await page.content()).not.toContain(secret);
+    await t.http.get('/v1/me').set('Authorization', `Bearer ${secret}`).expect(200);
+    await page.getByRole('button', { name: 'Revoke CI pipeline' }).click();
+    await keys.getByText('revoked').waitFor();
+    await t.http.get('/v1/me').set('Authorization', `Bearer ${secret}`).expect(401);
+    await screenshot(page, 'api-keys');
   });
 
   it("shows a tenant admin of another tenant a 404 page for the first tenant's screens", async () => {

@@ -3,11 +3,13 @@ import { Navigate, Route, Routes, useLocation } from 'react-router-dom';
 import { ApiError, api, Me } from './api';
 import { ErrorState, Loading } from './components/states';
 import { Layout } from './components/layout';
+import { ApiKeysPage } from './pages/api-keys';
 import { AuditLogPage } from './pages/audit-log';
 import { AuditReportsPage } from './pages/audit-reports';
 import { ContractEditorPage } from './pages/contract-editor';
 import { NotFoundPage } from './pages/not-found';
 import { SignInPage } from './pages/sign-in';
+import { SsoSetupPage } from './pages/sso-setup';
 import { TenantPage } from './pages/tenant';
 import { TenantsPage } from './pages/tenants';
 import { SessionContext, useSession, useSessionOf } from './session';
@@ -49,6 +51,8 @@ function WithSession({ me }: { me: Me }) {
           <Route path="tenants/:tenantId/contracts/:contractId" element={<ContractEditorPage />} />
           <Route path="tenants/:tenantId/audit" element={<AuditLogPage />} />
           <Route path="tenants/:tenantId/audit/reports" element={<AuditReportsPage />} />
+          <Route path="tenants/:tenantId/sso" element={<SsoSetupPage />} />
+          <Route path="tenants/:tenantId/api-keys" element={<ApiKeysPage />} />
           <Route path="*" element={<NotFoundPage />} />
         </Routes>
       </Layout>

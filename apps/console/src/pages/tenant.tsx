@@ -60,6 +60,16 @@ export function TenantPage() {
           <Chip size="small" label={`Status: ${t.status}`} aria-label={`Status: ${t.status}`} />
           {t.statusReason && <Typography variant="body2">({t.statusReason})</Typography>}
           <Box sx={{ flexGrow: 1 }} />
+          {(can('create', 'SamlConnection', tenantId) || can('create', 'SsoDomain', tenantId)) && (
+            <Button component={RouterLink} to={`/tenants/${tenantId}/sso`}>
+              SSO setup
+            </Button>
+          )}
+          {can('read', 'ApiKey', tenantId) && (
+            <Button component={RouterLink} to={`/tenants/${tenantId}/api-keys`}>
+              API keys
+            </Button>
+          )}
           {can('read', 'AuditEvent', tenantId) && (
             <Button component={RouterLink} to={`/tenants/${tenantId}/audit`}>
               Audit log
