@@ -227,3 +227,13 @@ export interface ReportManifest {
 
 export type Verification =
   { ok: true; checked: number } | { ok: false; firstBadSequence: number; reason: string };
+
+/** A failed write as forms show it: the problem's detail and code, and its field errors by path. */
+export function problemOf(error: unknown): { message: string; fields: Record<string, string> } {
+  if (error instanceof ApiError)
+    return {
+      message: `${error.detail} (${error.code})`,
+      fields: Object.fromEntries(error.errors.map((e) => [e.path, e.message])),
+    };
+  return { message: String(error), fields: {} };
+}

@@ -61,10 +61,13 @@ export function buildConsole(): Promise<string> {
         join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'),
         'build',
         '--config',
-        join(ROOT, 'apps', 'console', 'vite.config.ts'),
+        join(ROOT, 'apps', 'console', 'vite.config.mts'),
         '--outDir',
         outDir,
         '--emptyOutDir',
+        // Each Jest worker builds into its own directory: Vite's one-build-per-project lock
+        // guards a shared outDir, which this is not.
+        '--bypass-lock',
         '--logLevel',
         'warn',
       ],

@@ -41,3 +41,37 @@ export function formatInstant(value: string | null | undefined): string {
   if (!value) return '—';
   return `${value.replace('T', ' ').replace(/\.\d+/, '').replace('Z', '')} UTC`;
 }
+
+/**
+ * The three states every data panel has: loading, failed, empty; `children` renders the rest.
+ * Works for any query-like value (TanStack Query's results, or rows gathered from pages).
+ */
+export function QueryView<T>({
+  query,
+  what,
+  isEmpty,
+  empty,
+  children,
+}: {
+  query: { isPending: boolean; error: unknown; data: T | undefined };
+  what: string;
+  isEmpty?: (data: T) => boolean;
+  empty?: ReactNode;
+  children: (data: T) => ReactNode;
+}) {
+  if (query.isPending) return <Loading label={`Loading ${what}…`} />;
+  if (query.error || query.data === undefined)
+    return <ErrorState error={query.error} what={what} />;
+  if (isEmpty?.(query.data)) return <Empty>{empty}</Empty>;
+  return <>{children(query.data)}</>;
+}
+
+/** Hidden on screen, read by screen readers. */
+export const visuallyHidden = {
+  position: 'absolute',
+  width: 1,
+  height: 1,
+  overflow: 'hidden',
+  clip: 'rect(0 0 0 0)',
+  whiteSpace: 'nowrap',
+} as const;

@@ -26,8 +26,8 @@ import {
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { Link as RouterLink, useParams } from 'react-router-dom';
-import { ApiError, api, Page } from '../api';
-import { Empty, ErrorState, formatInstant, isNotFound, Loading } from '../components/states';
+import { api, Page, problemOf } from '../api';
+import { formatInstant, isNotFound, QueryView } from '../components/states';
 import { useSession } from '../session';
 import { NotFoundPage } from './not-found';
 
@@ -66,10 +66,9 @@ export function ApiKeysPage() {
   });
   const refresh = () => queries.invalidateQueries({ queryKey: ['api-keys', tenantId] });
   const fail = (error: unknown) => {
-    if (error instanceof ApiError) {
-      setFields(Object.fromEntries(error.errors.map((e) => [e.path, e.message])));
-      setProblem(`${error.detail} (${error.code})`);
-    } else setProblem(String(error));
+    const { message, fields } = problemOf(error);
+    setFields(fields);
+    setProblem(message);
   };
   const create = useMutation({
     mutationFn: () =>
@@ -182,59 +181,60 @@ export function ApiKeysPage() {
           </Button>
         </Paper>
       )}
-      {keys.isPending ? (
-        <Loading label="Loading API keys…" />
-      ) : keys.error ? (
-        <ErrorState error={keys.error} what="API keys" />
-      ) : keys.data.data.length === 0 ? (
-        <Empty>No API key yet.</Empty>
-      ) : (
-        <TableContainer component={Paper}>
-          <Table size="small" aria-label="API keys">
-            <TableHead>
-              <TableRow>
-                <TableCell>Name</TableCell>
-                <TableCell>Prefix</TableCell>
-                <TableCell>Roles and scopes</TableCell>
-                <TableCell>Status</TableCell>
-                <TableCell>Last used</TableCell>
-                <TableCell>Actions</TableCell>
-              </TableRow>
-            </TableHead>
-            <TableBody>
-              {keys.data.data.map((key) => (
-                <TableRow key={key.id}>
-                  <TableCell>{key.name}</TableCell>
-                  <TableCell>
-                    <code>{key.prefix}…</code>
-                  </TableCell>
-                  <TableCell>{[...key.roles, ...key.scopes].join(', ') || '—'}</TableCell>
-                  <TableCell>
-                    <Chip
-                      size="small"
-                      label={key.status}
-                      color={key.status === 'active' ? 'success' : 'default'}
-                    />
-                  </TableCell>
-                  <TableCell>{formatInstant(key.lastUsedAt)}</TableCell>
-                  <TableCell>
-                    {key.status === 'active' && can('revoke', 'ApiKey', tenantId) && (
-                      <Button
-                        color="error"
-                        onClick={() => revoke.mutate(key.id)}
-                        disabled={revoke.isPending}
-                        aria-label={`Revoke ${key.name}`}
-                      >
-                        Revoke
-                      </Button>
-                    )}
-                  </TableCell>
+      <QueryView
+        query={keys}
+        what="API keys"
+        isEmpty={(page) => page.data.length === 0}
+        empty="No API key yet."
+      >
+        {(page) => (
+          <TableContainer component={Paper}>
+            <Table size="small" aria-label="API keys">
+              <TableHead>
+                <TableRow>
+                  <TableCell>Name</TableCell>
+                  <TableCell>Prefix</TableCell>
+                  <TableCell>Roles and scopes</TableCell>
+                  <TableCell>Status</TableCell>
+                  <TableCell>Last used</TableCell>
+                  <TableCell>Actions</TableCell>
                 </TableRow>
-              ))}
-            </TableBody>
-          </Table>
-        </TableContainer>
-      )}
+              </TableHead>
+              <TableBody>
+                {page.data.map((key) => (
+                  <TableRow key={key.id}>
+                    <TableCell>{key.name}</TableCell>
+                    <TableCell>
+                      <code>{key.prefix}…</code>
+                    </TableCell>
+                    <TableCell>{[...key.roles, ...key.scopes].join(', ') || '—'}</TableCell>
+                    <TableCell>
+                      <Chip
+                        size="small"
+                        label={key.status}
+                        color={key.status === 'active' ? 'success' : 'default'}
+                      />
+                    </TableCell>
+                    <TableCell>{formatInstant(key.lastUsedAt)}</TableCell>
+                    <TableCell>
+                      {key.status === 'active' && can('revoke', 'ApiKey', tenantId) && (
+                        <Button
+                          color="error"
+                          onClick={() => revoke.mutate(key.id)}
+                          disabled={revoke.isPending}
+                          aria-label={`Revoke ${key.name}`}
+                        >
+                          Revoke
+                        </Button>
+                      )}
+                    </TableCell>
+                  </TableRow>
+                ))}
+              </TableBody>
+            </Table>
+          </TableContainer>
+        )}
+      </QueryView>
       <Dialog open={secret !== null} onClose={() => setSecret(null)} aria-labelledby="secret-title">
         <DialogTitle id="secret-title">Key {secret?.name} created</DialogTitle>
         <DialogContent>

@@ -23,7 +23,7 @@ import { useInfiniteQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { Link as RouterLink, useParams } from 'react-router-dom';
 import { api, AuditEvent, Page } from '../api';
-import { Empty, ErrorState, formatInstant, isNotFound, Loading } from '../components/states';
+import { Empty, formatInstant, isNotFound, QueryView } from '../components/states';
 import { useSession } from '../session';
 import { NotFoundPage } from './not-found';
 
@@ -161,72 +161,73 @@ export function AuditLogPage() {
           </Button>
         </Stack>
       </Paper>
-      {events.isPending ? (
-        <Loading label="Loading audit events…" />
-      ) : events.error ? (
-        <ErrorState error={events.error} what="audit events" />
-      ) : rows.length === 0 ? (
-        <Empty>No audit event matches.</Empty>
-      ) : (
-        <TableContainer component={Paper}>
-          <Table size="small" aria-label="Audit events">
-            <TableHead>
-              <TableRow>
-                <TableCell>#</TableCell>
-                <TableCell>When</TableCell>
-                <TableCell>Actor</TableCell>
-                <TableCell>Action</TableCell>
-                <TableCell>Resource</TableCell>
-                <TableCell>Outcome</TableCell>
-                <TableCell>
-                  <span style={{ position: 'absolute', left: -10000 }}>Details</span>
-                </TableCell>
-              </TableRow>
-            </TableHead>
-            <TableBody>
-              {rows.map((event) => (
-                <TableRow key={event.id} hover>
-                  <TableCell>{event.sequence}</TableCell>
-                  <TableCell>{formatInstant(event.occurredAt)}</TableCell>
+      <QueryView
+        query={{ isPending: events.isPending, error: events.error, data: rows }}
+        what="audit events"
+        isEmpty={(list) => list.length === 0}
+        empty="No audit event matches."
+      >
+        {(list) => (
+          <TableContainer component={Paper}>
+            <Table size="small" aria-label="Audit events">
+              <TableHead>
+                <TableRow>
+                  <TableCell>#</TableCell>
+                  <TableCell>When</TableCell>
+                  <TableCell>Actor</TableCell>
+                  <TableCell>Action</TableCell>
+                  <TableCell>Resource</TableCell>
+                  <TableCell>Outcome</TableCell>
                   <TableCell>
-                    {event.actor.email ??
-                      event.actor.keyPrefix ??
-                      event.actor.id ??
-                      event.actor.type}
-                  </TableCell>
-                  <TableCell>{event.action}</TableCell>
-                  <TableCell>
-                    {event.resource.type}
-                    {event.resource.id ? ` ${event.resource.id.slice(0, 8)}` : ''}
-                  </TableCell>
-                  <TableCell>
-                    <Chip
-                      size="small"
-                      label={event.outcome}
-                      color={
-                        event.outcome === 'success'
-                          ? 'success'
-                          : event.outcome === 'denied'
-                            ? 'warning'
-                            : 'error'
-                      }
-                    />
-                  </TableCell>
-                  <TableCell>
-                    <Button
-                      size="small"
-                      onClick={() => setOpen(event)}
-                      aria-label={`Details of event ${event.sequence}`}
-                    >
-                      Details
-                    </Button>
+                    <span style={{ position: 'absolute', left: -10000 }}>Details</span>
                   </TableCell>
                 </TableRow>
-              ))}
-            </TableBody>
-          </Table>
-        </TableContainer>
-      )}
+              </TableHead>
+              <TableBody>
+                {list.map((event) => (
+                  <TableRow key={event.id} hover>
+                    <TableCell>{event.sequence}</TableCell>
+                    <TableCell>{formatInstant(event.occurredAt)}</TableCell>
+                    <TableCell>
+                      {event.actor.email ??
+                        event.actor.keyPrefix ??
+                        event.actor.id ??
+                        event.actor.type}
+                    </TableCell>
+                    <TableCell>{event.action}</TableCell>
+                    <TableCell>
+                      {event.resource.type}
+                      {event.resource.id ? ` ${event.resource.id.slice(0, 8)}` : ''}
+                    </TableCell>
+                    <TableCell>
+                      <Chip
+                        size="small"
+                        label={event.outcome}
+                        color={
+                          event.outcome === 'success'
+                            ? 'success'
+                            : event.outcome === 'denied'
+                              ? 'warning'
+                              : 'error'
+                        }
+                      />
+                    </TableCell>
+                    <TableCell>
+                      <Button
+                        size="small"
+                        onClick={() => setOpen(event)}
+                        aria-label={`Details of event ${event.sequence}`}
+                      >
+                        Details
+                      </Button>
+                    </TableCell>
+                  </TableRow>
+                ))}
+              </TableBody>
+            </Table>
+          </TableContainer>
+        )}
+      </QueryView>
       {events.hasNextPage && (
         <Button
           onClick={() => events.fetchNextPage()}

@@ -20,8 +20,8 @@ import {
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { useParams } from 'react-router-dom';
-import { ApiError, api, AuditReport, Page, ReportManifest, Verification } from '../api';
-import { Empty, ErrorState, formatInstant, isNotFound, Loading } from '../components/states';
+import { api, AuditReport, Page, problemOf, ReportManifest, Verification } from '../api';
+import { ErrorState, formatInstant, isNotFound, Loading, QueryView } from '../components/states';
 import { useSession } from '../session';
 import { NotFoundPage } from './not-found';
 
@@ -68,10 +68,9 @@ export function AuditReportsPage() {
     },
     onSuccess: () => queries.invalidateQueries({ queryKey: ['audit-reports', tenantId] }),
     onError: (error) => {
-      if (error instanceof ApiError) {
-        setFieldErrors(Object.fromEntries(error.errors.map((e) => [e.path, e.message])));
-        setProblem(`${error.detail} (${error.code})`);
-      } else setProblem(String(error));
+      const { message, fields } = problemOf(error);
+      setFieldErrors(fields);
+      setProblem(message);
     },
   });
 
@@ -150,33 +149,34 @@ export function AuditReportsPage() {
           </Grid>
         </Paper>
       )}
-      {reports.isPending ? (
-        <Loading label="Loading reports…" />
-      ) : reports.error ? (
-        <ErrorState error={reports.error} what="reports" />
-      ) : reports.data.data.length === 0 ? (
-        <Empty>No report requested yet.</Empty>
-      ) : (
-        <TableContainer component={Paper}>
-          <Table size="small" aria-label="Reports">
-            <TableHead>
-              <TableRow>
-                <TableCell>Requested</TableCell>
-                <TableCell>Range</TableCell>
-                <TableCell>Format</TableCell>
-                <TableCell>Status</TableCell>
-                <TableCell>Rows</TableCell>
-                <TableCell>File and verification</TableCell>
-              </TableRow>
-            </TableHead>
-            <TableBody>
-              {reports.data.data.map((report) => (
-                <ReportRow key={report.id} base={base} tenantId={tenantId} report={report} />
-              ))}
-            </TableBody>
-          </Table>
-        </TableContainer>
-      )}
+      <QueryView
+        query={reports}
+        what="reports"
+        isEmpty={(page) => page.data.length === 0}
+        empty="No report requested yet."
+      >
+        {(page) => (
+          <TableContainer component={Paper}>
+            <Table size="small" aria-label="Reports">
+              <TableHead>
+                <TableRow>
+                  <TableCell>Requested</TableCell>
+                  <TableCell>Range</TableCell>
+                  <TableCell>Format</TableCell>
+                  <TableCell>Status</TableCell>
+                  <TableCell>Rows</TableCell>
+                  <TableCell>File and verification</TableCell>
+                </TableRow>
+              </TableHead>
+              <TableBody>
+                {page.data.map((report) => (
+                  <ReportRow key={report.id} base={base} tenantId={tenantId} report={report} />
+                ))}
+              </TableBody>
+            </Table>
+          </TableContainer>
+        )}
+      </QueryView>
     </Box>
   );
 }

@@ -20,8 +20,14 @@ import {
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useMemo, useState, type FormEvent } from 'react';
 import { Link as RouterLink, useNavigate, useParams } from 'react-router-dom';
-import { ApiError, api, Contract, FieldError } from '../api';
-import { ErrorState, formatInstant, isNotFound, Loading } from '../components/states';
+import { api, Contract, problemOf } from '../api';
+import {
+  ErrorState,
+  formatInstant,
+  isNotFound,
+  Loading,
+  visuallyHidden,
+} from '../components/states';
 import { useSession } from '../session';
 import { NotFoundPage } from './not-found';
 
@@ -231,10 +237,9 @@ function Editor({ tenantId, contract }: { tenantId: string; contract?: Contract 
   };
 
   const fail = (error: unknown) => {
-    if (error instanceof ApiError) {
-      setServerErrors(Object.fromEntries(error.errors.map((e: FieldError) => [e.path, e.message])));
-      setProblem(`${error.detail} (${error.code})`);
-    } else setProblem(String(error));
+    const { message, fields } = problemOf(error);
+    setServerErrors(fields);
+    setProblem(message);
   };
 
   const save = useMutation({
@@ -528,11 +533,3 @@ function Editor({ tenantId, contract }: { tenantId: string; contract?: Contract 
     </Box>
   );
 }
-
-const visuallyHidden = {
-  position: 'absolute',
-  width: 1,
-  height: 1,
-  overflow: 'hidden',
-  clip: 'rect(0 0 0 0)',
-} as const;

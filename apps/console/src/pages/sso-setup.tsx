@@ -17,23 +17,13 @@ import {
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { Link as RouterLink, useParams } from 'react-router-dom';
-import { ApiError, api, Page, SamlConnection, SsoDomain } from '../api';
-import { Empty, ErrorState, formatInstant, isNotFound, Loading } from '../components/states';
+import { api, Page, problemOf, SamlConnection, SsoDomain } from '../api';
+import { formatInstant, isNotFound, QueryView } from '../components/states';
 import { useSession } from '../session';
 import { NotFoundPage } from './not-found';
 
 const TENANT_ROLES = ['tenant_admin', 'ml_engineer', 'compliance_officer', 'viewer'];
 const PRESETS = ['okta', 'entra', 'google', 'adfs'];
-
-/** Problem detail and field errors of a failed write, for showing next to the form. */
-function problemOf(error: unknown): { message: string; fields: Record<string, string> } {
-  if (error instanceof ApiError)
-    return {
-      message: `${error.detail} (${error.code})`,
-      fields: Object.fromEntries(error.errors.map((e) => [e.path, e.message])),
-    };
-  return { message: String(error), fields: {} };
-}
 
 /**
  * An enterprise admin onboards single sign-on: proves the email domain (the TXT record to
@@ -98,56 +88,57 @@ function DomainsCard({ tenantId }: { tenantId: string }) {
             {problem.message}
           </Alert>
         )}
-        {domains.isPending ? (
-          <Loading label="Loading domains…" />
-        ) : domains.error ? (
-          <ErrorState error={domains.error} what="domains" />
-        ) : domains.data.data.length === 0 ? (
-          <Empty>No domain claimed yet. People sign in only with emails of verified domains.</Empty>
-        ) : (
-          <List dense aria-label="Domains">
-            {domains.data.data.map((d) => (
-              <ListItem
-                key={d.id}
-                secondaryAction={
-                  d.status !== 'verified' &&
-                  can('verify', 'SsoDomain', tenantId) && (
-                    <Button
-                      onClick={() => verify.mutate(d.id)}
-                      disabled={verify.isPending}
-                      aria-label={`Verify ${d.domain}`}
-                    >
-                      Verify
-                    </Button>
-                  )
-                }
-              >
-                <ListItemText
-                  primary={
-                    <>
-                      {d.domain}{' '}
-                      <Chip
-                        size="small"
-                        label={d.status}
-                        color={d.status === 'verified' ? 'success' : 'warning'}
-                      />
-                    </>
-                  }
-                  secondary={
-                    d.status === 'verified' ? (
-                      `verified ${formatInstant(d.verifiedAt)}`
-                    ) : (
-                      <>
-                        Publish this TXT record at your DNS provider, then verify:{' '}
-                        <code>{d.txtRecordName}</code> = <code>{d.txtRecordValue}</code>
-                      </>
+        <QueryView
+          query={domains}
+          what="domains"
+          isEmpty={(page) => page.data.length === 0}
+          empty="No domain claimed yet. People sign in only with emails of verified domains."
+        >
+          {(page) => (
+            <List dense aria-label="Domains">
+              {page.data.map((d) => (
+                <ListItem
+                  key={d.id}
+                  secondaryAction={
+                    d.status !== 'verified' &&
+                    can('verify', 'SsoDomain', tenantId) && (
+                      <Button
+                        onClick={() => verify.mutate(d.id)}
+                        disabled={verify.isPending}
+                        aria-label={`Verify ${d.domain}`}
+                      >
+                        Verify
+                      </Button>
                     )
                   }
-                />
-              </ListItem>
-            ))}
-          </List>
-        )}
+                >
+                  <ListItemText
+                    primary={
+                      <>
+                        {d.domain}{' '}
+                        <Chip
+                          size="small"
+                          label={d.status}
+                          color={d.status === 'verified' ? 'success' : 'warning'}
+                        />
+                      </>
+                    }
+                    secondary={
+                      d.status === 'verified' ? (
+                        `verified ${formatInstant(d.verifiedAt)}`
+                      ) : (
+                        <>
+                          Publish this TXT record at your DNS provider, then verify:{' '}
+                          <code>{d.txtRecordName}</code> = <code>{d.txtRecordValue}</code>
+                        </>
+                      )
+                    }
+                  />
+                </ListItem>
+              ))}
+            </List>
+          )}
+        </QueryView>
         {can('create', 'SsoDomain', tenantId) && (
           <Box
             component="form"
@@ -223,80 +214,83 @@ function ConnectionsCard({ tenantId }: { tenantId: string }) {
             {problem.message}
           </Alert>
         )}
-        {connections.isPending ? (
-          <Loading label="Loading connections…" />
-        ) : connections.error ? (
-          <ErrorState error={connections.error} what="SAML connections" />
-        ) : connections.data.data.length === 0 ? (
-          <Empty>No connection yet.</Empty>
-        ) : (
-          <Stack spacing={2}>
-            {connections.data.data.map((c) => (
-              <Box
-                key={c.id}
-                component="article"
-                aria-label={`Connection ${c.name}`}
-                sx={{ border: 1, borderColor: 'divider', borderRadius: 1, p: 2 }}
-              >
-                <Stack direction="row" spacing={1} sx={{ alignItems: 'center' }}>
-                  <Typography variant="subtitle1" component="h3" sx={{ flexGrow: 1 }}>
-                    {c.name}{' '}
-                    <Chip
-                      size="small"
-                      label={c.status}
-                      color={c.status === 'enabled' ? 'success' : 'default'}
-                    />
-                  </Typography>
-                  {can('test', 'SamlConnection', tenantId) && (
-                    <Button onClick={() => action.mutate({ id: c.id, verb: 'test' })}>Test</Button>
-                  )}
-                  {c.status === 'enabled'
-                    ? can('disable', 'SamlConnection', tenantId) && (
-                        <Button onClick={() => action.mutate({ id: c.id, verb: 'disable' })}>
-                          Disable
-                        </Button>
-                      )
-                    : can('enable', 'SamlConnection', tenantId) && (
-                        <Button onClick={() => action.mutate({ id: c.id, verb: 'enable' })}>
-                          Enable
-                        </Button>
-                      )}
-                </Stack>
-                <Typography variant="body2">IdP: {c.idpEntityId}</Typography>
-                <Typography variant="body2">
-                  Role rules:{' '}
-                  {c.roleRules.length
-                    ? c.roleRules.map((r) => `${r.group} → ${r.role}`).join(', ')
-                    : 'none'}
-                  {c.defaultRole ? `; default ${c.defaultRole}` : ''}
-                </Typography>
-                {c.warnings.map((warning) => (
-                  <Alert key={warning} severity="warning" sx={{ mt: 1 }}>
-                    {warning}
-                  </Alert>
-                ))}
-                <ServiceProvider sp={c.serviceProvider} />
-                {tests[c.id] && (
-                  <Box role="status" aria-label={`Test of ${c.name}`} sx={{ mt: 1 }}>
-                    <Typography color={tests[c.id].ok ? 'success.main' : 'error'}>
-                      {tests[c.id].ok ? 'The connection works.' : 'The connection has problems:'}
+        <QueryView
+          query={connections}
+          what="SAML connections"
+          isEmpty={(page) => page.data.length === 0}
+          empty="No connection yet."
+        >
+          {(page) => (
+            <Stack spacing={2}>
+              {page.data.map((c) => (
+                <Box
+                  key={c.id}
+                  component="article"
+                  aria-label={`Connection ${c.name}`}
+                  sx={{ border: 1, borderColor: 'divider', borderRadius: 1, p: 2 }}
+                >
+                  <Stack direction="row" spacing={1} sx={{ alignItems: 'center' }}>
+                    <Typography variant="subtitle1" component="h3" sx={{ flexGrow: 1 }}>
+                      {c.name}{' '}
+                      <Chip
+                        size="small"
+                        label={c.status}
+                        color={c.status === 'enabled' ? 'success' : 'default'}
+                      />
                     </Typography>
-                    <List dense>
-                      {tests[c.id].checks.map((check) => (
-                        <ListItem key={check.name}>
-                          <ListItemText
-                            primary={`${check.ok ? '✓' : '✗'} ${check.name}`}
-                            secondary={check.detail}
-                          />
-                        </ListItem>
-                      ))}
-                    </List>
-                  </Box>
-                )}
-              </Box>
-            ))}
-          </Stack>
-        )}
+                    {can('test', 'SamlConnection', tenantId) && (
+                      <Button onClick={() => action.mutate({ id: c.id, verb: 'test' })}>
+                        Test
+                      </Button>
+                    )}
+                    {c.status === 'enabled'
+                      ? can('disable', 'SamlConnection', tenantId) && (
+                          <Button onClick={() => action.mutate({ id: c.id, verb: 'disable' })}>
+                            Disable
+                          </Button>
+                        )
+                      : can('enable', 'SamlConnection', tenantId) && (
+                          <Button onClick={() => action.mutate({ id: c.id, verb: 'enable' })}>
+                            Enable
+                          </Button>
+                        )}
+                  </Stack>
+                  <Typography variant="body2">IdP: {c.idpEntityId}</Typography>
+                  <Typography variant="body2">
+                    Role rules:{' '}
+                    {c.roleRules.length
+                      ? c.roleRules.map((r) => `${r.group} → ${r.role}`).join(', ')
+                      : 'none'}
+                    {c.defaultRole ? `; default ${c.defaultRole}` : ''}
+                  </Typography>
+                  {c.warnings.map((warning) => (
+                    <Alert key={warning} severity="warning" sx={{ mt: 1 }}>
+                      {warning}
+                    </Alert>
+                  ))}
+                  <ServiceProvider sp={c.serviceProvider} />
+                  {tests[c.id] && (
+                    <Box role="status" aria-label={`Test of ${c.name}`} sx={{ mt: 1 }}>
+                      <Typography color={tests[c.id].ok ? 'success.main' : 'error'}>
+                        {tests[c.id].ok ? 'The connection works.' : 'The connection has problems:'}
+                      </Typography>
+                      <List dense>
+                        {tests[c.id].checks.map((check) => (
+                          <ListItem key={check.name}>
+                            <ListItemText
+                              primary={`${check.ok ? '✓' : '✗'} ${check.name}`}
+                              secondary={check.detail}
+                            />
+                          </ListItem>
+                        ))}
+                      </List>
+                    </Box>
+                  )}
+                </Box>
+              ))}
+            </Stack>
+          )}
+        </QueryView>
         {can('create', 'SamlConnection', tenantId) && (
           <NewConnection tenantId={tenantId} onCreated={refresh} />
         )}

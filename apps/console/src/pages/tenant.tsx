@@ -27,7 +27,15 @@ import {
   Tenant,
   UsageRows,
 } from '../api';
-import { Empty, ErrorState, formatInstant, isNotFound, Loading } from '../components/states';
+import {
+  Empty,
+  ErrorState,
+  formatInstant,
+  isNotFound,
+  Loading,
+  QueryView,
+  visuallyHidden,
+} from '../components/states';
 import { useSession } from '../session';
 import { NotFoundPage } from './not-found';
 
@@ -154,33 +162,34 @@ function SsoPanel({ tenantId }: { tenantId: string }) {
   });
   return (
     <Panel title="Single sign-on">
-      {connections.isPending ? (
-        <Loading label="Loading SSO connections…" />
-      ) : connections.error ? (
-        <ErrorState error={connections.error} what="SSO connections" />
-      ) : connections.data.data.length === 0 ? (
-        <Empty>No SAML connection yet: people of this tenant cannot sign in.</Empty>
-      ) : (
-        <List dense aria-label="SAML connections">
-          {connections.data.data.map((connection) => (
-            <ListItem key={connection.id}>
-              <ListItemText
-                primary={
-                  <>
-                    {connection.name}{' '}
-                    <Chip
-                      size="small"
-                      color={connection.status === 'enabled' ? 'success' : 'default'}
-                      label={connection.status}
-                    />
-                  </>
-                }
-                secondary={[connection.idpEntityId, ...connection.warnings].join(' · ')}
-              />
-            </ListItem>
-          ))}
-        </List>
-      )}
+      <QueryView
+        query={connections}
+        what="SSO connections"
+        isEmpty={(page) => page.data.length === 0}
+        empty="No SAML connection yet: people of this tenant cannot sign in."
+      >
+        {(page) => (
+          <List dense aria-label="SAML connections">
+            {page.data.map((connection) => (
+              <ListItem key={connection.id}>
+                <ListItemText
+                  primary={
+                    <>
+                      {connection.name}{' '}
+                      <Chip
+                        size="small"
+                        color={connection.status === 'enabled' ? 'success' : 'default'}
+                        label={connection.status}
+                      />
+                    </>
+                  }
+                  secondary={[connection.idpEntityId, ...connection.warnings].join(' · ')}
+                />
+              </ListItem>
+            ))}
+          </List>
+        )}
+      </QueryView>
     </Panel>
   );
 }
@@ -192,37 +201,38 @@ function DomainsPanel({ tenantId }: { tenantId: string }) {
   });
   return (
     <Panel title="Domains">
-      {domains.isPending ? (
-        <Loading label="Loading domains…" />
-      ) : domains.error ? (
-        <ErrorState error={domains.error} what="domains" />
-      ) : domains.data.data.length === 0 ? (
-        <Empty>No domain claimed yet.</Empty>
-      ) : (
-        <List dense aria-label="Domains">
-          {domains.data.data.map((domain) => (
-            <ListItem key={domain.id}>
-              <ListItemText
-                primary={
-                  <>
-                    {domain.domain}{' '}
-                    <Chip
-                      size="small"
-                      color={domain.status === 'verified' ? 'success' : 'warning'}
-                      label={domain.status}
-                    />
-                  </>
-                }
-                secondary={
-                  domain.status === 'verified'
-                    ? `verified ${formatInstant(domain.verifiedAt)}`
-                    : `publish TXT ${domain.txtRecordName} = ${domain.txtRecordValue}`
-                }
-              />
-            </ListItem>
-          ))}
-        </List>
-      )}
+      <QueryView
+        query={domains}
+        what="domains"
+        isEmpty={(page) => page.data.length === 0}
+        empty="No domain claimed yet."
+      >
+        {(page) => (
+          <List dense aria-label="Domains">
+            {page.data.map((domain) => (
+              <ListItem key={domain.id}>
+                <ListItemText
+                  primary={
+                    <>
+                      {domain.domain}{' '}
+                      <Chip
+                        size="small"
+                        color={domain.status === 'verified' ? 'success' : 'warning'}
+                        label={domain.status}
+                      />
+                    </>
+                  }
+                  secondary={
+                    domain.status === 'verified'
+                      ? `verified ${formatInstant(domain.verifiedAt)}`
+                      : `publish TXT ${domain.txtRecordName} = ${domain.txtRecordValue}`
+                  }
+                />
+              </ListItem>
+            ))}
+          </List>
+        )}
+      </QueryView>
     </Panel>
   );
 }
@@ -244,34 +254,35 @@ function ContractsPanel({ tenantId }: { tenantId: string }) {
         )
       }
     >
-      {contracts.isPending ? (
-        <Loading label="Loading contracts…" />
-      ) : contracts.error ? (
-        <ErrorState error={contracts.error} what="contracts" />
-      ) : contracts.data.data.length === 0 ? (
-        <Empty>No contract yet.</Empty>
-      ) : (
-        <List dense aria-label="Contracts">
-          {contracts.data.data.map((contract) => (
-            <ListItem key={contract.id}>
-              <ListItemText
-                primary={
-                  <>
-                    <Link
-                      component={RouterLink}
-                      to={`/tenants/${tenantId}/contracts/${contract.id}`}
-                    >
-                      {contract.contractNumber}
-                    </Link>{' '}
-                    <Chip size="small" label={contract.status} />
-                  </>
-                }
-                secondary={`${formatInstant(contract.termStart)} → ${formatInstant(contract.termEnd)} · version ${contract.version} · ${contract.quotaLines.length} quota lines`}
-              />
-            </ListItem>
-          ))}
-        </List>
-      )}
+      <QueryView
+        query={contracts}
+        what="contracts"
+        isEmpty={(page) => page.data.length === 0}
+        empty="No contract yet."
+      >
+        {(page) => (
+          <List dense aria-label="Contracts">
+            {page.data.map((contract) => (
+              <ListItem key={contract.id}>
+                <ListItemText
+                  primary={
+                    <>
+                      <Link
+                        component={RouterLink}
+                        to={`/tenants/${tenantId}/contracts/${contract.id}`}
+                      >
+                        {contract.contractNumber}
+                      </Link>{' '}
+                      <Chip size="small" label={contract.status} />
+                    </>
+                  }
+                  secondary={`${formatInstant(contract.termStart)} → ${formatInstant(contract.termEnd)} · version ${contract.version} · ${contract.quotaLines.length} quota lines`}
+                />
+              </ListItem>
+            ))}
+          </List>
+        )}
+      </QueryView>
     </Panel>
   );
 }
@@ -286,46 +297,49 @@ function QuotaPanel({ tenantId }: { tenantId: string }) {
   });
   return (
     <Panel title="Quota usage">
-      {quotas.isPending ? (
-        <Loading label="Loading quota usage…" />
-      ) : quotas.error ? (
-        <ErrorState error={quotas.error} what="quota usage" />
-      ) : !quotas.data.contract || quotas.data.data.length === 0 ? (
-        <Empty>No contract in force: no quota lines apply.</Empty>
-      ) : (
-        <Stack spacing={2}>
-          <Typography variant="body2">
-            Contract {quotas.data.contract.contractNumber}, version {quotas.data.contract.version},
-            as of {formatInstant(quotas.data.asOf)}
-          </Typography>
-          {quotas.data.data.map((line) => {
-            const label = `${line.metric} per ${line.period} (${line.enforcement})`;
-            return (
-              <Box key={`${line.metric}-${line.period}`}>
-                <Stack direction="row" sx={{ justifyContent: 'space-between' }}>
-                  <Typography id={`q-${line.metric}-${line.period}`}>{label}</Typography>
-                  <Typography>
-                    {line.used.toLocaleString('en')} of {line.limit.toLocaleString('en')} (
-                    {line.percent}%){line.overage > 0 && `, overage ${line.overage}`}
+      <QueryView
+        query={quotas}
+        what="quota usage"
+        isEmpty={(status) => !status.contract || status.data.length === 0}
+        empty="No contract in force: no quota lines apply."
+      >
+        {(status) => (
+          <Stack spacing={2}>
+            <Typography variant="body2">
+              Contract {status.contract!.contractNumber}, version {status.contract!.version}, as of{' '}
+              {formatInstant(status.asOf)}
+            </Typography>
+            {status.data.map((line) => {
+              const label = `${line.metric} per ${line.period} (${line.enforcement})`;
+              return (
+                <Box key={`${line.metric}-${line.period}`}>
+                  <Stack direction="row" sx={{ justifyContent: 'space-between' }}>
+                    <Typography id={`q-${line.metric}-${line.period}`}>{label}</Typography>
+                    <Typography>
+                      {line.used.toLocaleString('en')} of {line.limit.toLocaleString('en')} (
+                      {line.percent}%){line.overage > 0 && `, overage ${line.overage}`}
+                    </Typography>
+                  </Stack>
+                  <LinearProgress
+                    variant="determinate"
+                    value={Math.min(100, line.percent)}
+                    color={
+                      line.percent >= 100 ? 'error' : line.percent >= 80 ? 'warning' : 'primary'
+                    }
+                    aria-labelledby={`q-${line.metric}-${line.period}`}
+                    aria-valuetext={`${line.percent}% used`}
+                    sx={{ height: 10, borderRadius: 1 }}
+                  />
+                  <Typography variant="caption" color="text.secondary">
+                    Period {formatInstant(line.periodStart)} to {formatInstant(line.periodEnd)}
                   </Typography>
-                </Stack>
-                <LinearProgress
-                  variant="determinate"
-                  value={Math.min(100, line.percent)}
-                  color={line.percent >= 100 ? 'error' : line.percent >= 80 ? 'warning' : 'primary'}
-                  aria-labelledby={`q-${line.metric}-${line.period}`}
-                  aria-valuetext={`${line.percent}% used`}
-                  sx={{ height: 10, borderRadius: 1 }}
-                />
-                <Typography variant="caption" color="text.secondary">
-                  Period {formatInstant(line.periodStart)} to {formatInstant(line.periodEnd)}
-                </Typography>
-              </Box>
-            );
-          })}
-          <UsageChart tenantId={tenantId} />
-        </Stack>
-      )}
+                </Box>
+              );
+            })}
+            <UsageChart tenantId={tenantId} />
+          </Stack>
+        )}
+      </QueryView>
     </Panel>
   );
 }
@@ -400,12 +414,3 @@ function UsageChart({ tenantId }: { tenantId: string }) {
     </Box>
   );
 }
-
-const visuallyHidden = {
-  position: 'absolute',
-  width: 1,
-  height: 1,
-  overflow: 'hidden',
-  clip: 'rect(0 0 0 0)',
-  whiteSpace: 'nowrap',
-} as const;

@@ -14,7 +14,7 @@ import {
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { Link as RouterLink } from 'react-router-dom';
 import { api, Page, Tenant } from '../api';
-import { Empty, ErrorState, Loading } from '../components/states';
+import { QueryView } from '../components/states';
 
 /** The tenants the caller may see: an account manager's assigned ones, all for platform staff. */
 export function TenantsPage() {
@@ -31,42 +31,43 @@ export function TenantsPage() {
       <Typography id="tenants-title" variant="h4" component="h1" gutterBottom>
         Tenants
       </Typography>
-      {tenants.isPending ? (
-        <Loading label="Loading tenants…" />
-      ) : tenants.error ? (
-        <ErrorState error={tenants.error} what="tenants" />
-      ) : rows.length === 0 ? (
-        <Empty>No tenants are assigned to you yet.</Empty>
-      ) : (
-        <TableContainer component={Paper}>
-          <Table aria-labelledby="tenants-title" size="small">
-            <TableHead>
-              <TableRow>
-                <TableCell>Name</TableCell>
-                <TableCell>Slug</TableCell>
-                <TableCell>Status</TableCell>
-                <TableCell>Data classification</TableCell>
-              </TableRow>
-            </TableHead>
-            <TableBody>
-              {rows.map((tenant) => (
-                <TableRow key={tenant.id}>
-                  <TableCell>
-                    <Link component={RouterLink} to={`/tenants/${tenant.id}`}>
-                      {tenant.name}
-                    </Link>
-                  </TableCell>
-                  <TableCell>{tenant.slug}</TableCell>
-                  <TableCell>
-                    <Chip size="small" label={tenant.status} />
-                  </TableCell>
-                  <TableCell>{tenant.complianceProfile.dataClassification}</TableCell>
+      <QueryView
+        query={{ isPending: tenants.isPending, error: tenants.error, data: rows }}
+        what="tenants"
+        isEmpty={(list) => list.length === 0}
+        empty="No tenants are assigned to you yet."
+      >
+        {(list) => (
+          <TableContainer component={Paper}>
+            <Table aria-labelledby="tenants-title" size="small">
+              <TableHead>
+                <TableRow>
+                  <TableCell>Name</TableCell>
+                  <TableCell>Slug</TableCell>
+                  <TableCell>Status</TableCell>
+                  <TableCell>Data classification</TableCell>
                 </TableRow>
-              ))}
-            </TableBody>
-          </Table>
-        </TableContainer>
-      )}
+              </TableHead>
+              <TableBody>
+                {list.map((tenant) => (
+                  <TableRow key={tenant.id}>
+                    <TableCell>
+                      <Link component={RouterLink} to={`/tenants/${tenant.id}`}>
+                        {tenant.name}
+                      </Link>
+                    </TableCell>
+                    <TableCell>{tenant.slug}</TableCell>
+                    <TableCell>
+                      <Chip size="small" label={tenant.status} />
+                    </TableCell>
+                    <TableCell>{tenant.complianceProfile.dataClassification}</TableCell>
+                  </TableRow>
+                ))}
+              </TableBody>
+            </Table>
+          </TableContainer>
+        )}
+      </QueryView>
       {tenants.hasNextPage && (
         <Button
           onClick={() => tenants.fetchNextPage()}
