@@ -1,6 +1,8 @@
 import { AuditService } from '@app/audit';
 import {
   accountManagerFor,
+  activeContract,
+  createTenant,
   IdpUser,
   recordUsage,
   TestApp,
@@ -202,6 +204,63 @@ describe('web console (browser)', () => {
     await quota.getByText(/Daily usage, last 30 days/).waitFor();
     await quota.locator('.recharts-bar-rectangle').first().waitFor();
     await screenshot(page, 'tenant-quota-usage');
+  });
+
+  it('lets an account manager amend an active contract, read its terms as of a day, renew and terminate it', async () => {
+    const tenant = await createTenant(t, 'Globex');
+    const contractId = await activeContract(t, tenant.id, [
+      { metric: 'total_tokens', limit: 1_000_000, period: 'month', enforcement: 'hard' },
+    ]);
+    const manager = await accountManagerFor(t, tenant.id);
+    browser = await openBrowser();
+    await browser.context.addCookies([{ name: 'cp_session', value: manager.token, url: origin }]);
+    const { page } = browser;
+    await page.goto(url(`/tenants/${tenant.id}/contracts/${contractId}`));
+    await page.getByText('Status: active').waitFor();
+    const limit1 = page.getByLabel('Limit, line 1');
+    await expect(limit1.isDisabled()).resolves.toBe(true);
+
+    // An amendment from tomorrow: a second version on the timeline; today's terms unchanged.
+    const day = (offset: number) =>
+      new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+    await page.getByRole('button', { name: 'Amend terms' }).click();
+    await expect(page.getByLabel('Contract number').isDisabled()).resolves.toBe(true);
+    await page.getByLabel('Effective from (UTC)').fill(day(1));
+    await page.getByLabel('Reason').fill('Expansion');
+    await limit1.fill('2000000');
+    await page.getByRole('button', { name: 'Save amendment' }).click();
+    await page.getByText('Amendment saved: a new version of the terms.').waitFor();
+    const versions = page.locator('[aria-labelledby="versions-title"]');
+    await versions.getByText('Version 2').waitFor();
+    await versions.getByText('Expansion').waitFor();
+    await expect(limit1.inputValue()).resolves.toBe('1000000');
+
+    // The terms as of the day after tomorrow: version 2.
+    await page.getByLabel('Terms as of (UTC)').fill(day(2));
+    await page.getByRole('button', { name: 'Show', exact: true }).click();
+    await page.waitForURL(new RegExp(`asOf=${day(2)}`));
+    await page.getByText(`The terms in force on ${day(2)} (version 2)`).waitFor();
+    await expect(page.getByLabel('Limit, line 1').inputValue()).resolves.toBe('2000000');
+    await screenshot(page, 'contract-history');
+    // Outside the term: the API's refusal, and a way back.
+    await page.goto(url(`/tenants/${tenant.id}/contracts/${contractId}?asOf=${day(3000)}`));
+    await page.getByRole('alert').filter({ hasText: 'as_of_outside_term' }).waitFor();
+    await page.getByRole('button', { name: 'Show the terms in force now' }).click();
+    await page.getByText('Status: active').waitFor();
+
+    // Renewal drafts the next term; termination (with a reason) ends this one now.
+    await page.getByRole('button', { name: 'Renew' }).click();
+    await page.waitForURL((u) => !u.pathname.endsWith(contractId));
+    await page.getByText('Status: draft').waitFor();
+    await expect(page.getByLabel('Contract number').inputValue()).resolves.toMatch(/-R1$/);
+    await page.goto(url(`/tenants/${tenant.id}/contracts/${contractId}`));
+    await page.getByRole('button', { name: 'Terminate' }).click();
+    const dialog = page.getByRole('dialog', { name: /^Terminate/ });
+    await dialog.getByRole('button', { name: 'Terminate now' }).click();
+    await dialog.getByRole('alert').filter({ hasText: 'validation_failed' }).waitFor();
+    await dialog.getByLabel('Reason').fill('Customer left, clause 14.2');
+    await dialog.getByRole('button', { name: 'Terminate now' }).click();
+    await page.getByText('Status: terminated').waitFor();
   });
 
   it('lets a compliance officer page and filter the audit log, open an event, and request, follow and download a report', async () => {

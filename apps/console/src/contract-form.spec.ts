@@ -84,6 +84,15 @@ describe('contract form body (what is sent to the API)', () => {
     });
   });
 
+  it('keeps a stored term instant whose day was not changed, and sends midnight UTC for a new day', () => {
+    const loaded = { termStart: '2027-01-01T09:30:00.000Z', termEnd: '2028-01-01T09:30:00.000Z' };
+    const form = { ...emptyForm(), termStart: '2027-01-01', termEnd: '2028-02-01', loaded };
+    expect(bodyOf(form)).toMatchObject({
+      termStart: '2027-01-01T09:30:00.000Z',
+      termEnd: '2028-02-01T00:00:00Z',
+    });
+  });
+
   it('sends no SLA without an availability target', () => {
     expect(bodyOf({ ...emptyForm(), availabilityTarget: '' }).sla).toBeUndefined();
   });

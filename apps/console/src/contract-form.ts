@@ -42,6 +42,8 @@ export interface ContractForm {
   latencyP95Ms: string;
   ttfbP95Ms: string;
   lines: LineForm[];
+  /** The stored instants (the date fields show only their UTC day), kept while the day is. */
+  loaded?: { termStart: string; termEnd: string };
 }
 
 let nextKey = 1;
@@ -81,6 +83,7 @@ export function formOf(contract: Contract): ContractForm {
     availabilityTarget: contract.sla?.availabilityTarget?.toString() ?? '',
     latencyP95Ms: contract.sla?.latencyP95Ms?.toString() ?? '',
     ttfbP95Ms: contract.sla?.ttfbP95Ms?.toString() ?? '',
+    loaded: { termStart: contract.termStart, termEnd: contract.termEnd },
     lines: contract.quotaLines.map((line) => ({
       key: nextKey++,
       metric: line.metric,
@@ -125,6 +128,12 @@ export function lineErrors(lines: LineForm[]): Record<string, string> {
 
 const numberOrUndefined = (text: string) => (text.trim() === '' ? undefined : Number(text));
 
+/** A day of a date field as an instant: the stored one when its day is unchanged, else midnight UTC. */
+function instantOf(day: string, loaded: string | undefined): string | undefined {
+  if (!day) return undefined;
+  return loaded && loaded.slice(0, 10) === day ? loaded : `${day}T00:00:00Z`;
+}
+
 export function bodyOf(form: ContractForm) {
   const sla =
     form.availabilityTarget.trim() === ''
@@ -136,8 +145,8 @@ export function bodyOf(form: ContractForm) {
         };
   return {
     contractNumber: form.contractNumber.trim(),
-    termStart: `${form.termStart}T00:00:00Z`,
-    termEnd: form.termEnd ? `${form.termEnd}T00:00:00Z` : undefined,
+    termStart: instantOf(form.termStart, form.loaded?.termStart),
+    termEnd: instantOf(form.termEnd, form.loaded?.termEnd),
     currency: form.currency.trim().toUpperCase() || undefined,
     committedSpendMinor: numberOrUndefined(form.committedSpendMinor),
     billingModel: form.billingModel || undefined,
