@@ -65,9 +65,6 @@ export function buildConsole(): Promise<string> {
         '--outDir',
         outDir,
         '--emptyOutDir',
-        // Each Jest worker builds into its own directory: Vite's one-build-per-project lock
-        // guards a shared outDir, which this is not.
-        '--bypass-lock',
         '--logLevel',
         'warn',
       ],
