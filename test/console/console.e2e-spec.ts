@@ -397,6 +397,30 @@ describe('web console (browser)', () => {
     await screenshot(page, 'api-keys');
   });
 
+  it('sends a person whose session ended elsewhere to sign-in, and back to where they were', async () => {
+    const page = await signInThroughIdp(other, {
+      email: `trent@${other.domain}`,
+      groups: ['auditors'],
+    });
+    const session = (await browser!.context.cookies()).find((c) => c.name === 'cp_session')!;
+    expect(session.httpOnly).toBe(true);
+    expect(session.sameSite).toBe('Lax');
+    // Ended on the server (another tab's sign-out, a timeout): the next API call answers 401.
+    await t.http
+      .post('/v1/auth/logout')
+      .set('Authorization', `Bearer ${session.value}`)
+      .expect(204);
+    await page
+      .getByRole('navigation', { name: 'Main' })
+      .getByRole('link', { name: 'Audit log' })
+      .click();
+    await page.waitForURL(/\/console\/sign-in\?next=/);
+    await page.getByLabel('Work email').fill(`trent@${other.domain}`);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.waitForURL(new RegExp(`/console/tenants/${other.tenant.id}/audit$`));
+    await page.getByRole('table', { name: 'Audit events' }).waitFor();
+  });
+
   it("shows a tenant admin of another tenant a 404 page for the first tenant's screens", async () => {
     const page = await signInThroughIdp(other, {
       email: `mallory@${other.domain}`,

@@ -215,5 +215,10 @@ export class BrowserIdp {
 /** A full-page screenshot of a main screen, for people reviewing the console. */
 export async function screenshot(page: Page, name: string): Promise<void> {
   await mkdir(SCREENSHOTS, { recursive: true });
-  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  // Transitions finished (a dialog still fading in would be half transparent).
+  await page.screenshot({
+    path: join(SCREENSHOTS, `${name}.png`),
+    fullPage: true,
+    animations: 'disabled',
+  });
 }
