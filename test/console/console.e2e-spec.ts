@@ -121,6 +121,11 @@ describe('web console (browser)', () => {
     await screenshot(page, 'account-manager-tenants');
     await tenants.getByRole('link', { name: acme.tenant.name }).click();
     await page.getByRole('region', { name: 'Contracts' }).getByText('No contract yet.').waitFor();
+    // Onboarding done: the account manager activates the tenant.
+    await page.getByText('Status: onboarding').waitFor();
+    await page.getByRole('button', { name: 'Activate tenant' }).click();
+    await page.getByText('Status: active').waitFor();
+    await expect(page.getByRole('button', { name: 'Activate tenant' }).count()).resolves.toBe(0);
     await page.getByRole('link', { name: 'New contract' }).click();
     await page.waitForURL(/\/contracts\/new$/);
 
@@ -252,7 +257,14 @@ describe('web console (browser)', () => {
     await page.getByRole('button', { name: 'Renew' }).click();
     await page.waitForURL((u) => !u.pathname.endsWith(contractId));
     await page.getByText('Status: draft').waitFor();
-    await expect(page.getByLabel('Contract number').inputValue()).resolves.toMatch(/-R1$/);
+    const renewal = await page.getByLabel('Contract number').inputValue();
+    expect(renewal).toMatch(/-R1$/);
+    // A draft may be discarded.
+    await page.getByRole('button', { name: 'Discard draft' }).click();
+    await page.waitForURL(new RegExp(`/console/tenants/${tenant.id}$`));
+    const contracts = page.getByRole('region', { name: 'Contracts' });
+    await contracts.getByRole('link').first().waitFor();
+    await expect(contracts.getByText(renewal).count()).resolves.toBe(0);
     await page.goto(url(`/tenants/${tenant.id}/contracts/${contractId}`));
     await page.getByRole('button', { name: 'Terminate' }).click();
     const dialog = page.getByRole('dialog', { name: /^Terminate/ });

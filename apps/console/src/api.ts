@@ -86,6 +86,7 @@ export const api = {
   get: <T>(path: string, query?: Query) => send<T>('GET', path, undefined, query),
   post: <T>(path: string, body?: unknown) => send<T>('POST', path, body),
   patch: <T>(path: string, body: unknown) => send<T>('PATCH', path, body),
+  delete: (path: string) => send<void>('DELETE', path),
 };
 
 // ---- shapes the console reads (API.md; only the fields it shows) ----

@@ -216,6 +216,16 @@ function Editor({
     onError: fail,
   });
 
+  const discard = useMutation({
+    mutationFn: () => api.delete(`/v1/tenants/${tenantId}/contracts/${contract!.id}`),
+    onMutate: () => setProblem(null),
+    onSuccess: async () => {
+      await queries.invalidateQueries({ queryKey: ['contracts', tenantId] });
+      navigate(`/tenants/${tenantId}`);
+    },
+    onError: fail,
+  });
+
   const shownNotice =
     notice ??
     (contract?.status === 'active' ? `Contract ${contract.contractNumber} is active.` : null);
@@ -521,6 +531,11 @@ function Editor({
                 }}
               >
                 Cancel
+              </Button>
+            )}
+            {contract?.status === 'draft' && can('delete', 'Contract', tenantId) && (
+              <Button color="error" onClick={() => discard.mutate()} disabled={discard.isPending}>
+                Discard draft
               </Button>
             )}
             {contract && !amending && can('activate', 'Contract', tenantId) && (

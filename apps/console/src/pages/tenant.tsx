@@ -13,7 +13,7 @@ import {
   Stack,
   Typography,
 } from '@mui/material';
-import { useQuery } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type ReactNode } from 'react';
 import { Link as RouterLink, useParams } from 'react-router-dom';
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
@@ -21,6 +21,7 @@ import {
   api,
   Contract,
   Page,
+  problemOf,
   QuotaStatus,
   SamlConnection,
   SsoDomain,
@@ -67,6 +68,9 @@ export function TenantPage() {
           <Typography color="text.secondary">{t.slug}</Typography>
           <Chip size="small" label={`Status: ${t.status}`} aria-label={`Status: ${t.status}`} />
           {t.statusReason && <Typography variant="body2">({t.statusReason})</Typography>}
+          {t.status === 'onboarding' && can('activate', 'Tenant', tenantId) && (
+            <ActivateTenant tenantId={tenantId} />
+          )}
           <Box sx={{ flexGrow: 1 }} />
           {(can('create', 'SamlConnection', tenantId) || can('create', 'SsoDomain', tenantId)) && (
             <Button component={RouterLink} to={`/tenants/${tenantId}/sso`}>
@@ -112,6 +116,32 @@ export function TenantPage() {
       {can('read', 'Contract', tenantId) && <ContractsPanel tenantId={tenantId} />}
       {can('read', 'QuotaStatus', tenantId) && <QuotaPanel tenantId={tenantId} />}
     </Stack>
+  );
+}
+
+/** Onboarding done: `POST .../activate` (the tenant's keys and people may then work). */
+function ActivateTenant({ tenantId }: { tenantId: string }) {
+  const queries = useQueryClient();
+  const activate = useMutation({
+    mutationFn: () => api.post<Tenant>(`/v1/tenants/${tenantId}/activate`, {}),
+    onSuccess: (tenant) => queries.setQueryData(['tenant', tenantId], tenant),
+  });
+  return (
+    <>
+      <Button
+        variant="outlined"
+        size="small"
+        onClick={() => activate.mutate()}
+        disabled={activate.isPending}
+      >
+        Activate tenant
+      </Button>
+      {activate.error && (
+        <Typography role="alert" color="error" variant="body2">
+          {problemOf(activate.error).message}
+        </Typography>
+      )}
+    </>
   );
 }
 
