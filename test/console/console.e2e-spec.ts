@@ -81,8 +81,12 @@ describe('web console (browser)', () => {
     await page.goto(url('/'));
     await page.waitForURL(/\/console\/sign-in/);
     await screenshot(page, 'sign-in');
-    await page.getByLabel('Work email').fill('nobody@unknown-domain.example');
-    await page.getByRole('button', { name: 'Continue' }).click();
+    // By keyboard alone: the email field has the focus, Enter submits.
+    await expect(
+      page.getByLabel('Work email').evaluate((e) => e === document.activeElement),
+    ).resolves.toBe(true);
+    await page.keyboard.type('nobody@unknown-domain.example');
+    await page.keyboard.press('Enter');
     await page.getByText('Single sign-on is not set up for this email domain').waitFor();
     await browser.close();
 
