@@ -418,6 +418,12 @@ describe('web console (browser)', () => {
       email: `trent@${other.domain}`,
       groups: ['auditors'],
     });
+    // Every panel loaded, so that nothing is in flight when the session ends.
+    await page.getByRole('region', { name: 'Domains' }).getByText(other.domain).waitFor();
+    await page.getByRole('region', { name: 'Single sign-on' }).getByText('enabled').waitFor();
+    await page.getByText('No contract yet.').waitFor();
+    await page.getByText('No contract in force: no quota lines apply.').waitFor();
+    await expect(page.getByText(/^Loading /).count()).resolves.toBe(0);
     const session = (await browser!.context.cookies()).find((c) => c.name === 'cp_session')!;
     expect(session.httpOnly).toBe(true);
     expect(session.sameSite).toBe('Lax');

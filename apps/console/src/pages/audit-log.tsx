@@ -24,6 +24,7 @@ import { useState, type FormEvent } from 'react';
 import { Link as RouterLink, useParams } from 'react-router-dom';
 import { api, AuditEvent, Page } from '../api';
 import { Empty, formatInstant, isNotFound, QueryView } from '../components/states';
+import { DateField } from '../components/date-field';
 import { useSession } from '../session';
 import { NotFoundPage } from './not-found';
 
@@ -131,20 +132,10 @@ export function AuditLogPage() {
             <TextField label="Resource type" {...input('resourceType')} />
           </Grid>
           <Grid size={{ xs: 6, md: 2 }}>
-            <TextField
-              label="From (UTC)"
-              type="date"
-              slotProps={{ inputLabel: { shrink: true } }}
-              {...input('from')}
-            />
+            <DateField label="From (UTC)" {...input('from')} />
           </Grid>
           <Grid size={{ xs: 6, md: 2 }}>
-            <TextField
-              label="To (UTC, exclusive)"
-              type="date"
-              slotProps={{ inputLabel: { shrink: true } }}
-              {...input('to')}
-            />
+            <DateField label="To (UTC, exclusive)" {...input('to')} />
           </Grid>
         </Grid>
         <Stack direction="row" spacing={1} sx={{ mt: 1 }}>

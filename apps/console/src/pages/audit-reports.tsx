@@ -22,6 +22,7 @@ import { useState, type FormEvent } from 'react';
 import { useParams } from 'react-router-dom';
 import { api, AuditReport, Page, problemOf, ReportManifest, Verification } from '../api';
 import { ErrorState, formatInstant, isNotFound, Loading, QueryView } from '../components/states';
+import { DateField } from '../components/date-field';
 import { useSession } from '../session';
 import { NotFoundPage } from './not-found';
 
@@ -105,26 +106,22 @@ export function AuditReportsPage() {
           )}
           <Grid container spacing={2} sx={{ alignItems: 'flex-start' }}>
             <Grid size={{ xs: 12, md: 3 }}>
-              <TextField
+              <DateField
                 label="From (UTC)"
-                type="date"
                 value={from}
                 onChange={(event) => setFrom(event.target.value)}
                 error={Boolean(fieldErrors.from)}
                 helperText={fieldErrors.from ?? ' '}
-                slotProps={{ inputLabel: { shrink: true } }}
                 fullWidth
               />
             </Grid>
             <Grid size={{ xs: 12, md: 3 }}>
-              <TextField
+              <DateField
                 label="To (UTC, exclusive)"
-                type="date"
                 value={to}
                 onChange={(event) => setTo(event.target.value)}
                 error={Boolean(fieldErrors.to)}
                 helperText={fieldErrors.to ?? ' '}
-                slotProps={{ inputLabel: { shrink: true } }}
                 fullWidth
               />
             </Grid>

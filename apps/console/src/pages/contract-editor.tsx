@@ -50,6 +50,7 @@ import {
   QueryView,
   visuallyHidden,
 } from '../components/states';
+import { DateField } from '../components/date-field';
 import { useSession } from '../session';
 import { NotFoundPage } from './not-found';
 
@@ -306,16 +307,14 @@ function Editor({
           </Typography>
           <Grid container spacing={2}>
             <Grid size={{ xs: 12, md: 4 }}>
-              <TextField
+              <DateField
                 label="Effective from (UTC)"
-                type="date"
                 value={amendment.effectiveFrom}
                 onChange={(event) =>
                   setAmendment({ ...amendment, effectiveFrom: event.target.value })
                 }
                 error={Boolean(serverErrors.effectiveFrom)}
                 helperText={serverErrors.effectiveFrom ?? ' '}
-                slotProps={{ inputLabel: { shrink: true } }}
                 fullWidth
               />
             </Grid>
@@ -342,21 +341,10 @@ function Editor({
               <TextField label="Contract number" required {...field('contractNumber')} />
             </Grid>
             <Grid size={{ xs: 6, md: 4 }}>
-              <TextField
-                label="Term start (UTC)"
-                type="date"
-                required
-                slotProps={{ inputLabel: { shrink: true } }}
-                {...field('termStart')}
-              />
+              <DateField label="Term start (UTC)" required {...field('termStart')} />
             </Grid>
             <Grid size={{ xs: 6, md: 4 }}>
-              <TextField
-                label="Term end (UTC, exclusive)"
-                type="date"
-                slotProps={{ inputLabel: { shrink: true } }}
-                {...field('termEnd')}
-              />
+              <DateField label="Term end (UTC, exclusive)" {...field('termEnd')} />
             </Grid>
             <Grid size={{ xs: 6, md: 4 }}>
               <TextField label="Currency (ISO 4217)" {...field('currency')} />
@@ -674,13 +662,11 @@ function Lifecycle({
         <Grid size={{ xs: 12, md: 6 }}>
           <Box component="form" onSubmit={showAsOf} aria-label="Terms as of a day" sx={{ mb: 2 }}>
             <Stack direction="row" spacing={1} sx={{ alignItems: 'flex-start' }}>
-              <TextField
+              <DateField
                 label="Terms as of (UTC)"
-                type="date"
                 size="small"
                 value={day}
                 onChange={(event) => setDay(event.target.value)}
-                slotProps={{ inputLabel: { shrink: true } }}
               />
               <Button type="submit">Show</Button>
               {asOf && (
