@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startApi } from '../support/api';
-import { buildConsole } from './support/browser';
+import { buildConsole, removeConsoleBuild } from './support/browser';
 
 /**
  * The api serves the console's static files at /console (SPA fallback, cache headers) without
@@ -18,7 +18,10 @@ describe('console serving and CSRF protection', () => {
     asset = (await readdir(join(dir, 'assets'))).find((name) => name.endsWith('.js'))!;
     t = await startApi({ env: { CONSOLE_DIR: dir } });
   });
-  afterAll(() => t.close());
+  afterAll(async () => {
+    await t.close();
+    await removeConsoleBuild();
+  });
 
   describe('static files', () => {
     it('serves index.html at /console/ and at any client-side route, revalidated on every load', async () => {

@@ -17,6 +17,7 @@ import {
   Browser,
   BrowserIdp,
   openBrowser,
+  removeConsoleBuild,
   requireChromium,
   screenshot,
   startConsoleApi,
@@ -57,6 +58,7 @@ describe('web console (browser)', () => {
     await t?.close();
     await dns?.stop();
     await idp?.stop();
+    await removeConsoleBuild();
   });
 
   const url = (path: string) => `${origin}/console${path}`;

@@ -48,9 +48,17 @@ export function requireChromium(): void {
 
 let built: Promise<string> | undefined;
 
+/** Removes this test file's console build (call in afterAll). */
+export async function removeConsoleBuild(): Promise<void> {
+  if (!built) return;
+  const dir = await built.catch(() => undefined);
+  built = undefined;
+  if (dir) await rm(dir, { recursive: true, force: true });
+}
+
 /**
- * Builds the console from its sources into a directory of this Jest worker (vite, about a
- * second), so the browser tests never run against a stale `dist/`.
+ * Builds the console from its sources into a temporary directory of this test file (vite, a
+ * second or two), so the browser tests never run against a stale `dist/`.
  */
 export function buildConsole(): Promise<string> {
   built ??= (async () => {
