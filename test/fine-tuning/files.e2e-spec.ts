@@ -159,6 +159,8 @@ describe('files (/v1/files, OpenAI-compatible)', () => {
     const cookie = await t.http
       .post('/v1/files')
       .set('cookie', `cp_session=${session.token}`)
+      // From our own origin (past the CSRF check): multipart still needs a bearer credential.
+      .set('Sec-Fetch-Site', 'same-origin')
       .field('purpose', 'fine-tune')
       .attach('file', jsonl([conversation(1)]), 'a.jsonl')
       .expect(403);
