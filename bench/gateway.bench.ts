@@ -291,8 +291,9 @@ async function startGatewayProcess(): Promise<{ child: ChildProcess; port: numbe
     process.execPath,
     [
       ...nodeArgs,
+      // Not ts-node: its REPL module loads node:domain, which taxes every callback (see there).
       '-r',
-      'ts-node/register/transpile-only',
+      './scripts/transpile-register.cjs',
       '-r',
       'tsconfig-paths/register',
       'apps/gateway/src/main.ts',

@@ -1,8 +1,13 @@
 import { AppConfig, InjectConfig } from '@app/core';
 import { countTokens } from '@app/language-model';
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import type { Request, Response } from 'express';
-import { Agent, ClientRequest, IncomingMessage, request as httpRequest } from 'node:http';
+import {
+  Agent,
+  ClientRequest,
+  IncomingMessage,
+  request as httpRequest,
+  ServerResponse,
+} from 'node:http';
 import { EndpointRoutes, Route } from './endpoint-routes';
 import { GatewayKeys, InferenceCaller } from './gateway-keys';
 import { GatewayQuota, Holds, InferenceUsage } from './gateway-quota';
@@ -59,8 +64,20 @@ export class InferenceService implements OnModuleDestroy {
     this.agent.destroy();
   }
 
-  /** `POST /v1/chat/completions`, `/v1/completions`, `/v1/embeddings`. Never throws. */
-  async handle(kind: InferenceKind, req: Request, res: Response): Promise<void> {
+  /**
+   * `POST /v1/chat/completions`, `/v1/completions`, `/v1/embeddings`: answers `res` (OpenAI
+   * shapes; errors as `{"error": {...}}`) and records the request. Never throws.
+   *
+   * @param body the parsed JSON body (checked here: 400 on a bad one)
+   * @param requestId sent upstream as `X-Request-Id`
+   */
+  async handle(
+    kind: InferenceKind,
+    body: unknown,
+    requestId: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
     const startedAt = new Date();
     const started = performance.now();
     let caller: InferenceCaller | undefined;
@@ -70,7 +87,7 @@ export class InferenceService implements OnModuleDestroy {
     let limitHeaders: Record<string, string> = {};
     try {
       caller = await this.keys.authenticate(req);
-      request = readInferenceRequest(kind, req.body, this.config.GATEWAY_DEFAULT_MAX_TOKENS);
+      request = readInferenceRequest(kind, body, this.config.GATEWAY_DEFAULT_MAX_TOKENS);
       route = await this.routes.route(caller.tenantId, request.model);
       request = fitToContext(request, route.contextLength);
       ({ holds, headers: limitHeaders } = await this.quota.reserve(
@@ -88,7 +105,7 @@ export class InferenceService implements OnModuleDestroy {
       return;
     }
     for (const [name, value] of Object.entries(limitHeaders)) res.setHeader(name, value);
-    const outcome = await this.forward(route, request, req, res, started);
+    const outcome = await this.forward(route, request, requestId, res, started);
     if (outcome.served) {
       const prompt = outcome.usage?.prompt_tokens ?? request.promptTokens;
       const completion = outcome.usage?.completion_tokens ?? 0;
@@ -127,8 +144,8 @@ export class InferenceService implements OnModuleDestroy {
   private forward(
     route: Route,
     request: InferenceRequest,
-    req: Request,
-    res: Response,
+    requestId: string,
+    res: ServerResponse,
     started: number,
   ): Promise<Outcome> {
     // The replica gets exactly the completion budget that was reserved (whichever of
@@ -177,7 +194,7 @@ export class InferenceService implements OnModuleDestroy {
         headers: {
           'content-type': 'application/json',
           'content-length': Buffer.byteLength(body),
-          'x-request-id': String(req.headers['x-request-id'] ?? ''),
+          'x-request-id': requestId,
         },
       });
       upstream.on('socket', (socket) => {
@@ -269,7 +286,7 @@ export class InferenceService implements OnModuleDestroy {
             } catch {
               usage = undefined;
             }
-            res.status(status);
+            res.statusCode = status;
             res.setHeader('content-type', answer.headers['content-type'] ?? 'application/json');
             res.end(text);
             const ok = status < 400;
@@ -285,7 +302,7 @@ export class InferenceService implements OnModuleDestroy {
           );
           return;
         }
-        res.status(200);
+        res.statusCode = 200;
         res.setHeader('content-type', 'text/event-stream; charset=utf-8');
         res.setHeader('cache-control', 'no-cache');
         res.setHeader('connection', 'keep-alive');
@@ -327,7 +344,7 @@ export class InferenceService implements OnModuleDestroy {
   private relayEvent(
     event: string,
     request: InferenceRequest,
-    res: Response,
+    res: ServerResponse,
     delivered: string[],
     onUsage: (usage: NonNullable<Outcome['usage']>) => void,
   ): void {

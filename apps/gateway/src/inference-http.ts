@@ -1,0 +1,196 @@
+import { AppConfig, InjectConfig, MetricsService, REQUEST_ID_HEADER } from '@app/core';
+import { Injectable } from '@nestjs/common';
+import { isSpanContextValid, SpanContext, trace } from '@opentelemetry/api';
+import { PinoLogger } from 'nestjs-pino';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { InferenceKind } from './inference-request';
+import { InferenceService } from './inference.service';
+import { invalidRequest, OpenAiError, sendOpenAiError } from './openai-error';
+
+/** The inference routes this handler serves, by exact path. */
+const ROUTES: ReadonlyMap<string, InferenceKind> = new Map([
+  ['/v1/chat/completions', 'chat'],
+  ['/v1/completions', 'completion'],
+  ['/v1/embeddings', 'embedding'],
+]);
+
+/** A caller's request id is kept when it is short and plain (as core's requestIdMiddleware). */
+const ACCEPTABLE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** A charset parameter other than UTF-8 (body-parser's JSON parser answers those 415). */
+const FOREIGN_CHARSET = /;\s*charset\s*=\s*(?!"?utf-8"?\s*(;|$))/i;
+
+/**
+ * The data plane's hot path: `POST /v1/chat/completions`, `/v1/completions` and `/v1/embeddings`
+ * served straight from `node:http`, ahead of Express and Nest, so an inference request pays for
+ * what the gateway must do (auth, routing, quota, forwarding, metering) and not for a framework
+ * pipeline built for the control plane (router layers, per-request CLS context and child logger,
+ * interceptors, their OpenTelemetry spans).
+ *
+ * It keeps the contract of the Express stack it bypasses: `X-Request-Id` (the caller's when
+ * acceptable, else a UUID; echoed), the `http_server_request_duration_seconds` histogram with
+ * the route template, JSON bodies of any content type up to GATEWAY_MAX_BODY_BYTES (413
+ * `request_too_large`; malformed JSON or a body that is not an object or array, 400
+ * `invalid_json`; an empty body reads as `{}`), errors in OpenAI's shape, and pino's
+ * `request completed` line (request id, method, URL, status, time, trace id) when `info` is
+ * enabled. Requests it does not take go on to Express unchanged: other paths and methods, other
+ * spellings of these paths (trailing slash, upper case), and bodies that need body-parser's
+ * decoding (`Content-Encoding`, a charset other than UTF-8), which the same routes in
+ * {@link InferenceController} serve.
+ */
+@Injectable()
+export class InferenceHttp {
+  private readonly maxBodyBytes: number;
+
+  constructor(
+    private readonly inference: InferenceService,
+    private readonly metrics: MetricsService,
+    private readonly logger: PinoLogger,
+    @InjectConfig() config: AppConfig,
+  ) {
+    this.maxBodyBytes = config.GATEWAY_MAX_BODY_BYTES;
+    this.logger.setContext('InferenceHttp');
+  }
+
+  /**
+   * Puts this handler in front of `server`'s request listeners (Express): requests it takes
+   * never reach them.
+   */
+  install(server: Server): void {
+    const listeners = server.listeners('request') as ((
+      req: IncomingMessage,
+      res: ServerResponse,
+    ) => void)[];
+    server.removeAllListeners('request');
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      if (this.take(req, res)) return;
+      for (const listener of listeners) listener.call(server, req, res);
+    });
+  }
+
+  /** Serves `req` when it is an inference request of its own; false to leave it to Express. */
+  take(req: IncomingMessage, res: ServerResponse): boolean {
+    if (req.method !== 'POST') return false;
+    const url = req.url ?? '';
+    const query = url.indexOf('?');
+    const path = query < 0 ? url : url.slice(0, query);
+    const kind = ROUTES.get(path);
+    if (!kind) return false;
+    const encoding = req.headers['content-encoding'];
+    if (encoding && encoding.toLowerCase() !== 'identity') return false;
+    const type = req.headers['content-type'];
+    if (type && FOREIGN_CHARSET.test(type)) return false;
+    this.serve(kind, path, req, res);
+    return true;
+  }
+
+  private serve(kind: InferenceKind, path: string, req: IncomingMessage, res: ServerResponse) {
+    const started = performance.now();
+    const offered = req.headers['x-request-id'];
+    const requestId =
+      typeof offered === 'string' && ACCEPTABLE_REQUEST_ID.test(offered) ? offered : randomUUID();
+    (req as IncomingMessage & { id?: string }).id = requestId;
+    res.setHeader(REQUEST_ID_HEADER, requestId);
+    // The request's span (OpenTelemetry's HTTP instrumentation makes it active here), for the
+    // access log line written when the response is done.
+    const span = trace.getActiveSpan()?.spanContext();
+    res.once('finish', () => this.finished(path, req, res, requestId, started, span));
+    this.readBody(req, (error, body) => {
+      if (error) return sendOpenAiError(res, error);
+      void this.inference.handle(kind, body, requestId, req, res);
+    });
+  }
+
+  /** Metrics and the access log line of a finished request. */
+  private finished(
+    path: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    started: number,
+    span: SpanContext | undefined,
+  ): void {
+    const ms = performance.now() - started;
+    this.metrics.httpRequestDuration.observe(
+      { method: 'POST', route: path, status_code: String(res.statusCode) },
+      ms / 1000,
+    );
+    if (!this.logger.logger.isLevelEnabled('info')) return;
+    this.logger.logger.info(
+      {
+        requestId,
+        req: { id: requestId, method: req.method, url: req.url, headers: req.headers },
+        res: { statusCode: res.statusCode },
+        responseTime: Math.round(ms),
+        ...(span && isSpanContextValid(span) ? { traceId: span.traceId } : {}),
+      },
+      'request completed',
+    );
+  }
+
+  /**
+   * Reads and parses a JSON body of at most GATEWAY_MAX_BODY_BYTES (checked against
+   * `Content-Length` first, then as it arrives). Calls back once, with an OpenAiError (413, 400)
+   * or the parsed value; never when the client leaves first.
+   */
+  private readBody(
+    req: IncomingMessage,
+    done: (error: OpenAiError | undefined, body?: unknown) => void,
+  ): void {
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > this.maxBodyBytes) {
+      req.resume();
+      return done(tooLarge());
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (chunk: Buffer) => {
+      if (over) return;
+      size += chunk.length;
+      if (size > this.maxBodyBytes) {
+        over = true;
+        chunks.length = 0;
+        done(tooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (over) return;
+      const text = (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString('utf8');
+      const parsed = parseJson(text);
+      if (parsed instanceof OpenAiError) done(parsed);
+      else done(undefined, parsed.value);
+    });
+    // A client that leaves mid-body: nothing to answer (without a listener the error would throw).
+    req.on('error', () => undefined);
+  }
+}
+
+/**
+ * JSON as body-parser's strict parser reads it: blank is `{}`, and only an object or an array
+ * may be the top value. @returns the value, or OpenAiError 400 `invalid_json`
+ */
+function parseJson(text: string): { value: unknown } | OpenAiError {
+  const first = /\S/.exec(text)?.[0];
+  if (first === undefined) return { value: {} };
+  if (first !== '{' && first !== '[') return invalidJson();
+  try {
+    return { value: JSON.parse(text) };
+  } catch {
+    return invalidJson();
+  }
+}
+
+const tooLarge = () =>
+  new OpenAiError(
+    413,
+    'The request body is too large.',
+    'invalid_request_error',
+    'request_too_large',
+  );
+
+const invalidJson = () =>
+  invalidRequest('The request body is not valid JSON.', null, 'invalid_json');
