@@ -45,7 +45,7 @@ describe('quota reservations: batched commits', () => {
     const held = (await Promise.all(sizes.map((size) => reserve(tenantId, size)))).map(granted);
     const actuals = sizes.map((size, i) => (i % 10 === 0 ? 0 : Math.max(0, size - (i % 3))));
     const total = actuals.reduce((sum, n) => sum + n, 0);
-    const record = jest.spyOn(ingestion, 'record');
+    const record = jest.spyOn(ingestion, 'recordChecked');
     const settle = jest.spyOn(quotas['redis'], 'commitMany');
     const outcomes = await quotas.commitMany(
       held.map((r, i) => ({ reservationId: r.reservationId, actualQuantity: actuals[i] })),
@@ -130,7 +130,7 @@ describe('quota reservations: batched commits', () => {
       reserve(b, 20).then(granted),
       reserve(a, 30).then(granted),
     ]);
-    const record = jest.spyOn(ingestion, 'record');
+    const record = jest.spyOn(ingestion, 'recordChecked');
     const outcomes = await quotas.commitMany(
       held.map((r) => ({ reservationId: r.reservationId, actualQuantity: 7 })),
     );

@@ -1,19 +1,23 @@
 import { AppConfig, InjectConfig, MetricsService, REQUEST_ID_HEADER } from '@app/core';
 import { Injectable } from '@nestjs/common';
-import { isSpanContextValid, SpanContext, trace } from '@opentelemetry/api';
+import {
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
 import { PinoLogger } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { InferenceKind } from './inference-request';
+import { inferenceRoute } from './inference-routes';
 import { InferenceService } from './inference.service';
 import { invalidRequest, OpenAiError, sendOpenAiError } from './openai-error';
 
-/** The inference routes this handler serves, by exact path. */
-const ROUTES: ReadonlyMap<string, InferenceKind> = new Map([
-  ['/v1/chat/completions', 'chat'],
-  ['/v1/completions', 'completion'],
-  ['/v1/embeddings', 'embedding'],
-]);
+const tracer = trace.getTracer('control-plane-gateway');
 
 /** A caller's request id is kept when it is short and plain (as core's requestIdMiddleware). */
 const ACCEPTABLE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -71,17 +75,13 @@ export class InferenceHttp {
 
   /** Serves `req` when it is an inference request of its own; false to leave it to Express. */
   take(req: IncomingMessage, res: ServerResponse): boolean {
-    if (req.method !== 'POST') return false;
-    const url = req.url ?? '';
-    const query = url.indexOf('?');
-    const path = query < 0 ? url : url.slice(0, query);
-    const kind = ROUTES.get(path);
-    if (!kind) return false;
+    const route = inferenceRoute(req.method, req.url);
+    if (!route) return false;
     const encoding = req.headers['content-encoding'];
     if (encoding && encoding.toLowerCase() !== 'identity') return false;
     const type = req.headers['content-type'];
     if (type && FOREIGN_CHARSET.test(type)) return false;
-    this.serve(kind, path, req, res);
+    this.serve(route.kind, route.path, req, res);
     return true;
   }
 
@@ -92,38 +92,55 @@ export class InferenceHttp {
       typeof offered === 'string' && ACCEPTABLE_REQUEST_ID.test(offered) ? offered : randomUUID();
     (req as IncomingMessage & { id?: string }).id = requestId;
     res.setHeader(REQUEST_ID_HEADER, requestId);
-    // The request's span (OpenTelemetry's HTTP instrumentation makes it active here), for the
-    // access log line written when the response is done.
-    const span = trace.getActiveSpan()?.spanContext();
+    // The request's server span (the HTTP instrumentation leaves these routes to us, see
+    // instrument.ts), continuing the caller's trace (W3C traceparent); the gateway's Redis and
+    // PostgreSQL calls and the upstream request are its children, and the replica gets its
+    // context.
+    const parent = propagation.extract(ROOT_CONTEXT, req.headers);
+    const span = tracer.startSpan(
+      `POST ${path}`,
+      {
+        kind: SpanKind.SERVER,
+        attributes: { 'http.request.method': 'POST', 'http.route': path, 'url.path': path },
+      },
+      parent,
+    );
+    const traced = trace.setSpan(parent, span);
     res.once('finish', () => this.finished(path, req, res, requestId, started, span));
+    res.once('close', () => span.end());
     this.readBody(req, (error, body) => {
       if (error) return sendOpenAiError(res, error);
-      void this.inference.handle(kind, body, requestId, req, res);
+      void context.with(traced, () => this.inference.handle(kind, body, requestId, req, res));
     });
   }
 
-  /** Metrics and the access log line of a finished request. */
+  /** Metrics, span status and the access log line of a finished request. */
   private finished(
     path: string,
     req: IncomingMessage,
     res: ServerResponse,
     requestId: string,
     started: number,
-    span: SpanContext | undefined,
+    span: Span,
   ): void {
     const ms = performance.now() - started;
+    const status = res.statusCode;
     this.metrics.httpRequestDuration.observe(
-      { method: 'POST', route: path, status_code: String(res.statusCode) },
+      { method: 'POST', route: path, status_code: String(status) },
       ms / 1000,
     );
+    span.setAttribute('http.response.status_code', status);
+    if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
     if (!this.logger.logger.isLevelEnabled('info')) return;
+    const { traceId, spanId } = span.spanContext();
     this.logger.logger.info(
       {
         requestId,
+        traceId,
+        spanId,
         req: { id: requestId, method: req.method, url: req.url, headers: req.headers },
-        res: { statusCode: res.statusCode },
+        res: { statusCode: status },
         responseTime: Math.round(ms),
-        ...(span && isSpanContextValid(span) ? { traceId: span.traceId } : {}),
       },
       'request completed',
     );
