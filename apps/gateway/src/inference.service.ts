@@ -50,7 +50,12 @@ interface Outcome {
 @Injectable()
 export class InferenceService implements OnModuleDestroy {
   private readonly logger = new Logger('Inference');
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  /**
+   * Keep-alive connections to the replicas. An idle one is closed after 4 s, before the replica
+   * would close it (Node's and uvicorn's keep-alive timeout is 5 s): a request sent on a
+   * connection the server is closing fails with a reset, and is not retried (it may have run).
+   */
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 256, timeout: 4000 });
 
   constructor(
     private readonly keys: GatewayKeys,
