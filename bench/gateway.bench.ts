@@ -1,7 +1,7 @@
 /**
- * What the data-plane gateway adds to an inference request (issue 9): the same small chat
- * completion sent straight to a model-server replica and through the gateway with a tenant key,
- * in alternating rounds of one run (direct, bare proxy, gateway, direct, …) so that drift in the
+ * What the data-plane gateway adds to an inference request (issue 9): the same chat completion
+ * sent straight to a model-server replica and through the gateway with a tenant key, in
+ * alternating rounds of one run (direct, bare proxy, gateway, direct, …) so that drift in the
  * machine's load hits every side alike. The bare proxy (a `node:http` forwarder, nothing else)
  * is the floor any Node.js proxy pays on this machine: the part of the gateway's figures above it
  * is the gateway's own.
@@ -9,21 +9,35 @@
  * Set-up: the api and the worker run in this process (as in the e2e tests); the worker's local
  * provider starts a real `apps/model-server` replica of a tenant's dedicated `llama-3-8b-local`
  * endpoint. The gateway runs in a process of its own, started from `apps/gateway/src/main.ts`
- * (OpenTelemetry, pino, the production boot), because a gateway sharing an event loop with the
- * load generator would be charged for autocannon's work; the replica is in its own process too.
+ * (OpenTelemetry, pino, the production boot and V8 flags), compiled file by file without ts-node
+ * (scripts/transpile-register.cjs: ts-node's REPL would load node:domain, a per-callback cost the
+ * deployed gateway never pays), because a gateway sharing an event loop with the load generator
+ * would be charged for autocannon's work; the replica is in its own process too.
  *
- * Two loads per variant (non-streamed `max_tokens: 1`, streamed `max_tokens: 4`):
- * - latency: 1 connection, so a request's time is the stack's own and not queueing behind others;
- *   the targets are p50 ≤ 1.5 ms and p99 ≤ 5 ms added (gateway − direct);
- * - throughput: BENCH_CONNECTIONS (default 16) connections, saturating; target gateway/direct
- *   req/s ≥ 0.8.
+ * Three loads:
+ * - latency: 1 connection, answers the replica computes in microseconds (non-streamed
+ *   `max_tokens: 1`, streamed `max_tokens: 4`), so a request's time is the stack's own and not
+ *   queueing behind others; the targets are p50 ≤ 1.5 ms and p99 ≤ 5 ms added (gateway − direct);
+ * - throughput: the same answers on BENCH_CONNECTIONS (16) connections, saturating. The CPU-bound
+ *   worst case: the replica answers in ~0.1 ms of CPU, less than the gateway's own work per
+ *   request, and all sides share the machine's cores, so gateway/direct here measures the
+ *   gateway's CPU per request against the replica's. Reported against 0.8, not judged;
+ * - decode: the replica emulating decode time (LOCAL_MODEL_TOKEN_LATENCY_MS, BENCH_DECODE_TOKEN_MS
+ *   = 10 ms per token, about what one stream of an 8B model gets on a GPU) for 16-token answers,
+ *   non-streamed and streamed, on BENCH_DECODE_CONNECTIONS (64) connections: a load like the
+ *   gateway's real one, where a replica spends most of a request decoding. Target gateway/direct
+ *   req/s ≥ 0.8 (added latencies shown too). The worker is restarted between the loads so that
+ *   its local provider starts the replica with the other decode time.
  * Latencies are autocannon's per-response times in fractional ms (its own percentiles are whole
  * ms), pooled over the rounds. CPU per request of the gateway and replica processes comes from
- * /proc (Linux). Any non-2xx answer (e.g. a 429 from quota), socket error or round in which a
- * side answered nothing (a stall) fails the bench (exit 1) after the figures are printed.
+ * /proc (Linux), as does the share of the machine busy during a round (other jobs included: a
+ * busy machine stretches every process's tail). Any non-2xx answer (e.g. a 429 from quota), socket
+ * error or round in which a side answered nothing (a stall) fails the bench (exit 1) after the
+ * figures are printed.
  *
- * Knobs: BENCH_ROUNDS (5), BENCH_SECONDS (3), BENCH_CONNECTIONS (16), BENCH_LOAD (`latency` or
- * `throughput` only), BENCH_VARIANT (a part of a variant's name, e.g. `non-streamed`).
+ * Knobs: BENCH_ROUNDS (5), BENCH_SECONDS (3), BENCH_CONNECTIONS (16), BENCH_DECODE_CONNECTIONS
+ * (64), BENCH_DECODE_TOKEN_MS (10), BENCH_LOAD (`latency`, `throughput` or `decode` only),
+ * BENCH_VARIANT (a part of a variant's name, e.g. `non-streamed`).
  * `BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/gateway-prof"` profiles the gateway
  * (the profile is written when it exits at the end).
  */
