@@ -238,7 +238,7 @@ export class InferenceService implements OnModuleDestroy {
           upstream.destroy();
           finish({
             status: 499,
-            served: delivered.length > 0 || usageSeen !== undefined,
+            served: delivered.any || usageSeen !== undefined,
             usage: usageSeen ?? deliveredUsage(),
             error: 'client_closed',
           });
@@ -246,9 +246,9 @@ export class InferenceService implements OnModuleDestroy {
       });
 
       let usageSeen: Outcome['usage'];
-      const delivered: string[] = [];
+      const delivered = new Delivered();
       const deliveredUsage = (): Outcome['usage'] => {
-        const completion = countTokens(delivered.join(''));
+        const completion = countTokens(delivered.text());
         return {
           prompt_tokens: request.promptTokens,
           completion_tokens: completion,
@@ -261,7 +261,7 @@ export class InferenceService implements OnModuleDestroy {
         answer.setTimeout(this.config.GATEWAY_IDLE_TIMEOUT_MS, () =>
           fail(
             upstreamError(504, 'the model replica went silent', 'upstream_idle_timeout'),
-            delivered.length > 0,
+            delivered.any,
             deliveredUsage(),
           ),
         );
@@ -333,7 +333,7 @@ export class InferenceService implements OnModuleDestroy {
         answer.on('error', () =>
           fail(
             upstreamError(502, 'the model replica broke off its stream', 'upstream_error'),
-            delivered.length > 0,
+            delivered.any,
             deliveredUsage(),
           ),
         );
@@ -343,38 +343,80 @@ export class InferenceService implements OnModuleDestroy {
   }
 
   /**
-   * Relays one server-sent event. The usage-only final chunk (empty `choices`, requested by the
-   * gateway) is kept from clients that did not ask for it. @returns true when handled
+   * Relays one server-sent event. Only a chunk that carries usage is parsed (to count it, and
+   * to keep the usage-only final chunk, requested by the gateway, from clients that did not ask
+   * for it); the others are relayed as they came and kept as text in case the stream is cut.
    */
   private relayEvent(
     event: string,
     request: InferenceRequest,
     res: ServerResponse,
-    delivered: string[],
+    delivered: Delivered,
     onUsage: (usage: NonNullable<Outcome['usage']>) => void,
   ): void {
     const data = event.startsWith('data: ') ? event.slice(6).trim() : undefined;
     if (data && data !== '[DONE]') {
-      try {
-        const chunk = JSON.parse(data) as {
-          usage?: NonNullable<Outcome['usage']> | null;
-          choices?: { delta?: { content?: string }; text?: string }[];
-        };
-        if (chunk.usage) onUsage(chunk.usage);
-        for (const choice of chunk.choices ?? []) {
-          const piece = choice.delta?.content ?? choice.text;
-          if (piece) delivered.push(piece);
+      delivered.add(data);
+      if (USAGE.test(data)) {
+        try {
+          const chunk = JSON.parse(data) as StreamChunk;
+          if (chunk.usage) onUsage(chunk.usage);
+          if (chunk.usage && (chunk.choices?.length ?? 0) === 0 && !request.includeUsage) return;
+          if (chunk.usage && !request.includeUsage) {
+            res.write(`data: ${JSON.stringify({ ...chunk, usage: null })}\n\n`);
+            return;
+          }
+        } catch {
+          // Not JSON: relay as is.
         }
-        if (chunk.usage && (chunk.choices?.length ?? 0) === 0 && !request.includeUsage) return;
-        if (chunk.usage && !request.includeUsage) {
-          res.write(`data: ${JSON.stringify({ ...chunk, usage: null })}\n\n`);
-          return;
-        }
-      } catch {
-        // Not JSON: relay as is.
       }
     }
     res.write(event);
+  }
+}
+
+/** A chat or completion chunk of a stream, as far as the gateway reads it. */
+interface StreamChunk {
+  usage?: NonNullable<Outcome['usage']> | null;
+  choices?: { delta?: { content?: string | null }; text?: string | null }[];
+}
+
+/** A chunk with a usage object (not `"usage": null`, which every chunk of such a stream has). */
+const USAGE = /"usage"\s*:\s*\{/;
+/** A chunk with generated text: non-empty `delta.content` (chat) or `text` (completions). */
+const CONTENT = /"(?:content|text)"\s*:\s*"[^"]/;
+
+/**
+ * What a relayed stream delivered: the chunks with generated text, kept as the JSON text they
+ * came in and read only when the stream does not end with the upstream's usage (the client
+ * left, or the replica broke off) and the delivered tokens must be counted.
+ */
+class Delivered {
+  private readonly chunks: string[] = [];
+
+  /** Whether any chunk carried generated text (the model did work the tenant pays for). */
+  get any(): boolean {
+    return this.chunks.length > 0;
+  }
+
+  add(data: string): void {
+    if (CONTENT.test(data)) this.chunks.push(data);
+  }
+
+  /** The generated text delivered so far, in order. */
+  text(): string {
+    const pieces: string[] = [];
+    for (const data of this.chunks) {
+      try {
+        for (const choice of (JSON.parse(data) as StreamChunk).choices ?? []) {
+          const piece = choice.delta?.content ?? choice.text;
+          if (piece) pieces.push(piece);
+        }
+      } catch {
+        // Not JSON: nothing to count.
+      }
+    }
+    return pieces.join('');
   }
 }
 
