@@ -39,7 +39,7 @@ describe('quota reservations: batched commits', () => {
     return outcome;
   };
 
-  it('commits 200 reservations in one call: one Redis run and one ingestion call, ledger = counters = actuals', async () => {
+  it('commits 200 reservations in one call: one Redis settle call (script runs of at most 32) and one ingestion call, ledger = counters = actuals', async () => {
     const tenantId = await tenantWith(100_000);
     const sizes = Array.from({ length: 200 }, () => 1 + Math.floor(Math.random() * 200));
     const held = (await Promise.all(sizes.map((size) => reserve(tenantId, size)))).map(granted);
