@@ -351,6 +351,30 @@ describe('gateway (OpenAI-compatible inference through dedicated endpoints)', ()
       );
     });
 
+    it('writes the access log line of an inference request, without the key', async () => {
+      const logged = await startGateway({ captureLogs: true });
+      try {
+        await logged.http
+          .post('/v1/chat/completions')
+          .set(bearer(tenant.key))
+          .set('x-request-id', 'logged-req-1')
+          .send({ ...chat, max_tokens: 1, seed: 5 })
+          .expect(200);
+        await expectEventually(async () => {
+          const line = logged.logs.find((l) => l.requestId === 'logged-req-1');
+          expect(line).toMatchObject({
+            msg: 'request completed',
+            req: { id: 'logged-req-1', method: 'POST', url: '/v1/chat/completions' },
+            res: { statusCode: 200 },
+            responseTime: expect.any(Number),
+          });
+          expect(JSON.stringify(line)).not.toContain(tenant.key);
+        });
+      } finally {
+        await logged.close();
+      }
+    });
+
     it("fits requests to the model's context before reserving anything", async () => {
       const over = await post('/v1/chat/completions', tenant.key, { ...chat, max_tokens: 9000 });
       expect(over.status).toBe(400);

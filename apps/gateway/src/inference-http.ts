@@ -1,5 +1,5 @@
 import { AppConfig, InjectConfig, MetricsService, REQUEST_ID_HEADER } from '@app/core';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import {
   context,
   propagation,
@@ -9,9 +9,10 @@ import {
   SpanStatusCode,
   trace,
 } from '@opentelemetry/api';
-import { PinoLogger } from 'nestjs-pino';
+import { Params, PARAMS_PROVIDER_TOKEN } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import pino, { DestinationStream, Logger as Pino, LoggerOptions } from 'pino';
 import type { InferenceKind } from './inference-request';
 import { inferenceRoute } from './inference-routes';
 import { InferenceService } from './inference.service';
@@ -46,15 +47,22 @@ const FOREIGN_CHARSET = /;\s*charset\s*=\s*(?!"?utf-8"?\s*(;|$))/i;
 @Injectable()
 export class InferenceHttp {
   private readonly maxBodyBytes: number;
+  /** This app's logger (its options and destination; nestjs-pino's out-of-request one is per process). */
+  private readonly log: Pino;
 
   constructor(
     private readonly inference: InferenceService,
     private readonly metrics: MetricsService,
-    private readonly logger: PinoLogger,
+    @Inject(PARAMS_PROVIDER_TOKEN) params: Params,
     @InjectConfig() config: AppConfig,
   ) {
     this.maxBodyBytes = config.GATEWAY_MAX_BODY_BYTES;
-    this.logger.setContext('InferenceHttp');
+    const options = params.pinoHttp as [LoggerOptions, DestinationStream?] | LoggerOptions;
+    this.log = Array.isArray(options)
+      ? options[1]
+        ? pino(options[0], options[1])
+        : pino(options[0])
+      : pino(options);
   }
 
   /**
@@ -131,9 +139,9 @@ export class InferenceHttp {
     );
     span.setAttribute('http.response.status_code', status);
     if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-    if (!this.logger.logger.isLevelEnabled('info')) return;
+    if (!this.log.isLevelEnabled('info')) return;
     const { traceId, spanId } = span.spanContext();
-    this.logger.logger.info(
+    this.log.info(
       {
         requestId,
         traceId,
