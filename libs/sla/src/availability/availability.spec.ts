@@ -73,7 +73,10 @@ describe('SLA arithmetic', () => {
       M,
     );
     expect(excluded).toHaveLength(1);
-    const interval = { start: at('2026-10-01T00:00:00Z').getTime(), end: at('2026-11-01T00:00:00Z').getTime() };
+    const interval = {
+      start: at('2026-10-01T00:00:00Z').getTime(),
+      end: at('2026-11-01T00:00:00Z').getTime(),
+    };
     const bad = [
       at('2026-10-10T00:00:00Z').getTime(), // excluded
       at('2026-10-10T01:59:00Z').getTime(), // excluded
@@ -101,7 +104,7 @@ describe('SLA arithmetic', () => {
     expect(creditPercentFor(null, tiers)).toBe(0);
   });
 
-  it("prorates the committed spend to the month and rounds credits half up", () => {
+  it('prorates the committed spend to the month and rounds credits half up', () => {
     const term = { start: at('2027-01-01T00:00:00Z'), end: at('2028-01-01T00:00:00Z') };
     const january = monthWindow('2027-01', 'UTC');
     // 31 of 365 days of 120,000,000.

@@ -194,7 +194,10 @@ export function roundAvailability(percent: number | null): number | null {
  * `below` the availability is under (tiers are monotone: a lower tier never credits less); 0
  * when none applies or nothing was measured.
  */
-export function creditPercentFor(availability: number | null, tiers: readonly CreditTier[]): number {
+export function creditPercentFor(
+  availability: number | null,
+  tiers: readonly CreditTier[],
+): number {
   if (availability === null) return 0;
   return tiers
     .filter((tier) => availability < tier.below)

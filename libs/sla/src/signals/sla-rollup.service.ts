@@ -1,0 +1,115 @@
+import { TenantDb } from '@app/authz';
+import { AppConfig, InjectConfig } from '@app/core';
+import { Injectable } from '@nestjs/common';
+import { bucketSql } from '../histogram/latency-histogram';
+import { floorTo } from '../availability/availability';
+import { SlaClock } from '../sla-clock';
+
+/** Raw samples and probe results are kept this long after they are rolled up, ms (7 days). */
+export const RAW_RETENTION_MS = 7 * 24 * 3_600_000;
+/** The first rollup (no state yet) starts this far back, ms (one day). */
+const FIRST_ROLLUP_LOOKBACK_MS = 24 * 3_600_000;
+
+/** SQL: the start of the SLA minute of `column` for a minute of `$1` ms. */
+const minuteOf = (column: string) =>
+  `(timestamptz 'epoch' + floor(extract(epoch FROM ${column}) * 1000 / $1) * $1 * interval '1 millisecond')`;
+
+/**
+ * Rolls the raw signals up per endpoint per SLA minute into `sla_minutes`: the gateway's
+ * `inference_samples` (requests, errors = status ≥ 500, which includes the gateway's 504
+ * timeouts; histograms of time to first byte and total time) and `sla_probe_results` (probes,
+ * failures, latency histogram of passing probes, the last failure's reason).
+ *
+ * Each run recomputes every minute from a little before where the last one stopped (the
+ * settle delay, probe timeout and two minutes earlier, so late samples land) up to now, and
+ * replaces those minutes' figures (never adds to them): running twice, or concurrently in two
+ * workers, counts nothing twice. Raw rows older than {@link RAW_RETENTION_MS} are then removed.
+ */
+@Injectable()
+export class SlaRollupService {
+  constructor(
+    private readonly db: TenantDb,
+    private readonly clock: SlaClock,
+    @InjectConfig() private readonly config: AppConfig,
+  ) {}
+
+  /** @returns the window rolled up, [from, to) */
+  async rollup(): Promise<{ from: Date; to: Date }> {
+    const m = this.config.SLA_MINUTE_MS;
+    const now = this.clock.now();
+    const lookback = this.config.SLA_SETTLE_DELAY_MS + this.config.SLA_PROBE_TIMEOUT_MS + 2 * m;
+    return this.db.asPlatform(
+      'sla: roll up samples and probes of every tenant',
+      async (manager) => {
+        // One rollup at a time (workers that race would only redo the same minutes).
+        await manager.query(`SELECT pg_advisory_xact_lock(hashtext('sla_rollup'))`);
+        const [state]: { rolled_up_to: Date }[] = await manager.query(
+          `SELECT rolled_up_to FROM sla_rollup_state`,
+        );
+        const since = state
+          ? Math.min(state.rolled_up_to.getTime(), now.getTime())
+          : now.getTime() - FIRST_ROLLUP_LOOKBACK_MS + lookback;
+        const from = new Date(floorTo(since - lookback, m));
+        const to = now;
+        await manager.query(
+          `WITH s AS (
+           SELECT tenant_id, endpoint_id, ${minuteOf('started_at')} AS minute, status, ttfb_ms, total_ms
+             FROM inference_samples WHERE started_at >= $2 AND started_at < $3
+         ), counts AS (
+           SELECT tenant_id, endpoint_id, minute, count(*)::int AS requests,
+                  (count(*) FILTER (WHERE status >= 500))::int AS errors
+             FROM s GROUP BY 1, 2, 3
+         ), ttfb AS (
+           SELECT tenant_id, endpoint_id, minute, jsonb_object_agg(b, n) AS h FROM (
+             SELECT tenant_id, endpoint_id, minute, ${bucketSql('ttfb_ms')} AS b, count(*) AS n
+               FROM s WHERE ttfb_ms IS NOT NULL GROUP BY 1, 2, 3, 4) x GROUP BY 1, 2, 3
+         ), total AS (
+           SELECT tenant_id, endpoint_id, minute, jsonb_object_agg(b, n) AS h FROM (
+             SELECT tenant_id, endpoint_id, minute, ${bucketSql('total_ms')} AS b, count(*) AS n
+               FROM s GROUP BY 1, 2, 3, 4) x GROUP BY 1, 2, 3
+         )
+         INSERT INTO sla_minutes AS m (tenant_id, endpoint_id, minute, requests, errors, ttfb_hist, total_hist)
+         SELECT c.tenant_id, c.endpoint_id, c.minute, c.requests, c.errors,
+                coalesce(t.h, '{}'), coalesce(u.h, '{}')
+           FROM counts c
+           LEFT JOIN ttfb t USING (tenant_id, endpoint_id, minute)
+           LEFT JOIN total u USING (tenant_id, endpoint_id, minute)
+         ON CONFLICT (tenant_id, endpoint_id, minute) DO UPDATE SET requests = EXCLUDED.requests,
+           errors = EXCLUDED.errors, ttfb_hist = EXCLUDED.ttfb_hist, total_hist = EXCLUDED.total_hist`,
+          [m, from, to],
+        );
+        await manager.query(
+          `WITH p AS (
+           SELECT tenant_id, endpoint_id, ${minuteOf('probed_at')} AS minute, probed_at, ok, latency_ms, error
+             FROM sla_probe_results WHERE probed_at >= $2 AND probed_at < $3
+         ), counts AS (
+           SELECT tenant_id, endpoint_id, minute, count(*)::int AS probes,
+                  (count(*) FILTER (WHERE NOT ok))::int AS failures,
+                  (array_agg(error ORDER BY probed_at DESC) FILTER (WHERE NOT ok))[1] AS error
+             FROM p GROUP BY 1, 2, 3
+         ), hist AS (
+           SELECT tenant_id, endpoint_id, minute, jsonb_object_agg(b, n) AS h FROM (
+             SELECT tenant_id, endpoint_id, minute, ${bucketSql('latency_ms')} AS b, count(*) AS n
+               FROM p WHERE ok GROUP BY 1, 2, 3, 4) x GROUP BY 1, 2, 3
+         )
+         INSERT INTO sla_minutes AS m (tenant_id, endpoint_id, minute, probes, probe_failures, probe_hist, probe_error)
+         SELECT c.tenant_id, c.endpoint_id, c.minute, c.probes, c.failures, coalesce(h.h, '{}'), c.error
+           FROM counts c LEFT JOIN hist h USING (tenant_id, endpoint_id, minute)
+         ON CONFLICT (tenant_id, endpoint_id, minute) DO UPDATE SET probes = EXCLUDED.probes,
+           probe_failures = EXCLUDED.probe_failures, probe_hist = EXCLUDED.probe_hist,
+           probe_error = EXCLUDED.probe_error`,
+          [m, from, to],
+        );
+        await manager.query(
+          `INSERT INTO sla_rollup_state (id, rolled_up_to) VALUES (true, $1)
+         ON CONFLICT (id) DO UPDATE SET rolled_up_to = greatest(sla_rollup_state.rolled_up_to, $1)`,
+          [to],
+        );
+        const horizon = new Date(from.getTime() - RAW_RETENTION_MS);
+        await manager.query(`DELETE FROM sla_probe_results WHERE probed_at < $1`, [horizon]);
+        await manager.query(`DELETE FROM inference_samples WHERE started_at < $1`, [horizon]);
+        return { from, to };
+      },
+    );
+  }
+}
