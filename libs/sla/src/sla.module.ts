@@ -35,6 +35,7 @@ import { SLA_QUEUE } from './sla.constants';
   ],
   exports: [
     SlaClock,
+    SlaMetrics,
     MaintenanceWindowService,
     SlaIncidentService,
     SlaReportService,
