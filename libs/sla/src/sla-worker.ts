@@ -20,7 +20,8 @@ import {
  * evaluation, and the monthly freeze. Each is idempotent (probe results are keyed by job id; the
  * rollup replaces minutes; evaluation holds each tenant's state row; a frozen month stays).
  */
-@Processor(SLA_QUEUE)
+// Two at a time: a probe run waiting on timeouts must not hold up the evaluation.
+@Processor(SLA_QUEUE, { concurrency: 2 })
 export class SlaProcessor extends WorkerHost {
   private readonly logger = new Logger('SlaProcessor');
 

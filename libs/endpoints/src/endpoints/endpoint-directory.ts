@@ -26,8 +26,12 @@ export interface EndpointLifetime {
   deletedAt: Date | null;
 }
 
-/** Statuses in which an endpoint is meant to serve (and so is probed). */
-const SERVING_STATUSES = ['running', 'degraded', 'updating'];
+/**
+ * Statuses in which an endpoint that has served before is probed: serving ones, and those that
+ * fell out of service on their own (restarting replicas, failed). Requested states (`stopping`,
+ * `stopped`, `deleting`, `deleted`) and a first provisioning are not probed.
+ */
+const PROBED_STATUSES = ['running', 'degraded', 'updating', 'provisioning', 'failed'];
 
 /**
  * Read-only facts about endpoints for other libraries (the SLA library), so they never read the
@@ -38,8 +42,11 @@ export class EndpointDirectory {
   constructor(private readonly db: TenantDb) {}
 
   /**
-   * Every endpoint of every tenant that should be serving now (desired `running`, status
-   * `running`, `degraded` or `updating`), with where to reach it. Platform scope, own transaction.
+   * Every endpoint of every tenant that should be serving now, with where to reach it: desired
+   * `running`, converged at least once (`observed_generation` set), and `running`, `degraded`,
+   * `updating`, `provisioning` (replicas restarting after a crash) or `failed`, so that an
+   * endpoint that crashed is still probed (and fails) until it serves again. Platform scope,
+   * own transaction.
    */
   async probeTargets(): Promise<ProbeTarget[]> {
     const rows: {
@@ -52,8 +59,9 @@ export class EndpointDirectory {
       manager.query(
         `SELECT e.tenant_id, e.id, e.model_id, m.modality, e.observed
            FROM endpoints e LEFT JOIN catalog_models m ON m.id = e.model_id
-          WHERE e.desired_state = 'running' AND e.status = ANY($1)`,
-        [SERVING_STATUSES],
+          WHERE e.desired_state = 'running' AND e.observed_generation IS NOT NULL
+            AND e.status = ANY($1)`,
+        [PROBED_STATUSES],
       ),
     );
     return rows.map((row) => ({
