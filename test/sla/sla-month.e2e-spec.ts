@@ -3,6 +3,7 @@ import { SlaClock, SlaReportManifest, SlaReportService } from '@app/sla';
 import {
   accountManagerFor,
   bearer,
+  createEndpoint,
   createTenantKey,
   deployableTenant,
   platformAdminKey,
@@ -71,19 +72,9 @@ describe('SLA month reports (injected clock)', () => {
     );
 
   async function endpoint(name: string, createdAt: string): Promise<string> {
-    const res = await api.http
-      .post(`/v1/tenants/${tenantId}/endpoints`)
-      .set(admin())
-      .send({
-        name,
-        model: 'llama-3-8b-local',
-        region: 'eu-west-1',
-        minReplicas: 1,
-        maxReplicas: 1,
-      })
-      .expect(201);
-    await sql(`UPDATE endpoints SET created_at = $2 WHERE id = $1`, [res.body.id, at(createdAt)]);
-    return res.body.id;
+    const id = await createEndpoint(api, tenantId, { name });
+    await sql(`UPDATE endpoints SET created_at = $2 WHERE id = $1`, [id, at(createdAt)]);
+    return id;
   }
 
   beforeAll(async () => {

@@ -2,6 +2,7 @@ import { TenantDb } from '@app/authz';
 import { creditMinorOf } from '@app/sla';
 import {
   bearer,
+  createEndpoint,
   deployableTenant,
   expectEventually,
   platformAdminKey,
@@ -89,18 +90,7 @@ describe('SLA through a real outage of a local endpoint', () => {
       .set(admin())
       .send({ url: receiver.url('/sla'), eventTypes: ['sla.burn_rate_alert'] })
       .expect(201);
-    const created = await api.http
-      .post(`/v1/tenants/${tenantId}/endpoints`)
-      .set(admin())
-      .send({
-        name: 'prod',
-        model: 'llama-3-8b-local',
-        region: 'eu-west-1',
-        minReplicas: 1,
-        maxReplicas: 1,
-      })
-      .expect(201);
-    const endpointId: string = created.body.id;
+    const endpointId = await createEndpoint(api, tenantId, { name: 'prod' });
     const report = async () =>
       (await api.http.get(`/v1/tenants/${tenantId}/sla`).set(admin()).expect(200)).body;
     const endpointReport = async () =>

@@ -6,7 +6,14 @@ import {
   SlaEvaluationService,
   SlaRollupService,
 } from '@app/sla';
-import { bearer, deployableTenant, platformAdminKey, retireEndpoints, TestApp } from '@app/testing';
+import {
+  bearer,
+  createEndpoint,
+  deployableTenant,
+  platformAdminKey,
+  retireEndpoints,
+  TestApp,
+} from '@app/testing';
 import { startApi } from '../support/api';
 
 const admin = () => bearer(platformAdminKey());
@@ -25,21 +32,10 @@ describe('SLA signals and evaluation', () => {
   const sql = (query: string, params: unknown[] = []) =>
     api.app.get(TenantDb).asPlatform('test: SLA fixtures', (m) => m.query(query, params));
 
-  async function endpointOf(tenantId: string, createdAt?: Date): Promise<string> {
-    const res = await api.http
-      .post(`/v1/tenants/${tenantId}/endpoints`)
-      .set(admin())
-      .send({
-        name: 'e',
-        model: 'llama-3-8b-local',
-        region: 'eu-west-1',
-        minReplicas: 1,
-        maxReplicas: 1,
-      })
-      .expect(201);
-    if (createdAt)
-      await sql(`UPDATE endpoints SET created_at = $2 WHERE id = $1`, [res.body.id, createdAt]);
-    return res.body.id;
+  async function endpointOf(tenantId: string, createdAt: Date): Promise<string> {
+    const id = await createEndpoint(api, tenantId);
+    await sql(`UPDATE endpoints SET created_at = $2 WHERE id = $1`, [id, createdAt]);
+    return id;
   }
 
   beforeAll(async () => {

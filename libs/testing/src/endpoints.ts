@@ -84,3 +84,30 @@ export async function deployableTenant(
   );
   return tenant.id;
 }
+
+/**
+ * Creates a dedicated endpoint over HTTP as the platform admin (one replica of
+ * `llama-3-8b-local` in eu-west-1 unless given); it stays `pending` until a worker runs.
+ *
+ * @returns its id
+ */
+export async function createEndpoint(
+  t: TestApp,
+  tenantId: string,
+  fields: { name?: string; model?: string; region?: string } = {},
+): Promise<string> {
+  const res = await t.http
+    .post(`/v1/tenants/${tenantId}/endpoints`)
+    .set(bearer(platformAdminKey()))
+    .send({
+      name: 'e',
+      model: 'llama-3-8b-local',
+      region: 'eu-west-1',
+      minReplicas: 1,
+      maxReplicas: 1,
+      ...fields,
+    });
+  if (res.status !== 201)
+    throw new Error(`creating an endpoint answered ${res.status}: ${JSON.stringify(res.body)}`);
+  return res.body.id as string;
+}

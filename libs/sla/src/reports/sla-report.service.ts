@@ -29,11 +29,15 @@ import {
   quantile,
   RELATIVE_ERROR,
 } from '../histogram/latency-histogram';
+import {
+  incidentSummary,
+  ReportIncident,
+  SlaIncidentService,
+} from '../incidents/sla-incident.service';
 import { MaintenanceWindowService } from '../maintenance/maintenance-window.service';
 import { badMinuteStarts } from '../signals/sla-minutes';
 import { SlaClock } from '../sla-clock';
 import { SlaReportNotFinal } from '../sla-problems';
-import { IncidentCause } from '../sla.constants';
 
 /** Latency percentiles of a window, ms, within {@link RELATIVE_ERROR} (1 %) of exact. */
 export interface LatencySummary {
@@ -58,20 +62,6 @@ export interface EndpointSlaFigures extends MinuteCounts {
   probes: number;
   probeFailures: number;
   latency: LatencySummary;
-}
-
-/** An incident as reports show it. */
-export interface ReportIncident {
-  id: string;
-  status: 'open' | 'closed';
-  startedAt: string;
-  /** End of its last affected minute; null while open. */
-  endedAt: string | null;
-  /** The first cause seen. */
-  cause: IncidentCause;
-  causes: IncidentCause[];
-  endpointIds: string[];
-  badMinutes: number;
 }
 
 /**
@@ -209,6 +199,7 @@ export class SlaReportService {
     private readonly contracts: ContractService,
     private readonly endpoints: EndpointDirectory,
     private readonly maintenance: MaintenanceWindowService,
+    private readonly incidentRecords: SlaIncidentService,
     private readonly keys: SigningKeyService,
     private readonly audit: AuditService,
     private readonly clock: SlaClock,
@@ -333,20 +324,7 @@ export class SlaReportService {
             window,
           )
         : 0;
-    const incidents: {
-      id: string;
-      status: 'open' | 'closed';
-      started_at: Date;
-      ended_at: Date | null;
-      causes: IncidentCause[];
-      endpoint_ids: string[];
-      bad_minutes: number;
-    }[] = await manager.query(
-      `SELECT id, status, started_at, ended_at, causes, endpoint_ids, bad_minutes FROM sla_incidents
-        WHERE tenant_id = $1 AND started_at < $3 AND (ended_at IS NULL OR ended_at > $2)
-        ORDER BY started_at, id`,
-      [tenantId, window.start, window.end],
-    );
+    const incidents = await this.incidentRecords.overlapping(tenantId, window.start, window.end);
     const target = (value: number | undefined) => (value === undefined ? null : value);
     const met = (p95: number | null, goal: number | undefined) =>
       p95 === null || goal === undefined ? null : p95 <= goal;
@@ -376,16 +354,7 @@ export class SlaReportService {
         },
         relativeError: RELATIVE_ERROR,
       },
-      incidents: incidents.map((i) => ({
-        id: i.id,
-        status: i.status,
-        startedAt: i.started_at.toISOString(),
-        endedAt: i.ended_at?.toISOString() ?? null,
-        cause: i.causes[0],
-        causes: i.causes,
-        endpointIds: i.endpoint_ids,
-        badMinutes: i.bad_minutes,
-      })),
+      incidents: incidents.map(incidentSummary),
       excludedWindows: windows.map((w) => ({
         id: w.id,
         startsAt: w.startsAt.toISOString(),

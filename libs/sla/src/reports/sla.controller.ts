@@ -12,7 +12,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { SlaIncident, SlaBurnRateAlert } from '../incidents/sla-incident.entity';
-import { SlaIncidentService } from '../incidents/sla-incident.service';
+import { incidentSummary, SlaIncidentService } from '../incidents/sla-incident.service';
 import { SlaManifestQueryDto, SlaQueryDto } from './dto/sla-query.dto';
 import {
   BurnRateAlertPage,
@@ -33,16 +33,9 @@ import {
 const NOT_FOUND = 'No such tenant (or endpoint, or incident), or one the caller may not see.';
 
 const incidentView = (i: SlaIncident): SlaIncidentResponse => ({
-  id: i.id,
-  status: i.status,
-  startedAt: i.startedAt.toISOString(),
-  endedAt: i.endedAt?.toISOString() ?? null,
+  ...incidentSummary(i),
   lastBadMinute: i.lastBadMinute.toISOString(),
   closedAt: i.closedAt?.toISOString() ?? null,
-  cause: i.causes[0],
-  causes: i.causes,
-  endpointIds: i.endpointIds,
-  badMinutes: i.badMinutes,
   timeline: i.timeline as unknown as Record<string, unknown>[],
   createdAt: i.createdAt.toISOString(),
 });
