@@ -3,6 +3,7 @@ import { creditMinorOf } from '@app/sla';
 import {
   bearer,
   createEndpoint,
+  createTenantKey,
   deployableTenant,
   expectEventually,
   platformAdminKey,
@@ -10,7 +11,9 @@ import {
   TestApp,
 } from '@app/testing';
 import { Webhook } from 'standardwebhooks';
+import type { AddressInfo } from 'node:net';
 import { startApi } from '../support/api';
+import { startGateway } from '../support/gateway';
 import { startWorker } from '../support/worker';
 import { Receiver, startReceiver } from '../webhooks/support/receiver';
 
@@ -19,15 +22,15 @@ const admin = () => bearer(platformAdminKey());
 
 /**
  * Shortened SLA time for the test: a "minute" lasts one second, probes run four times a minute
- * with a 1 s timeout, incidents close after three good minutes. The signal is real: the worker
+ * with a 2 s timeout, incidents close after three good minutes. The signal is real: the worker
  * probes real model-server processes of a `local` endpoint over HTTP.
  */
 const SLA_ENV = {
   SLA_MINUTE_MS: '1000',
   SLA_PROBE_INTERVAL_MS: '250',
-  SLA_PROBE_TIMEOUT_MS: '1000',
+  SLA_PROBE_TIMEOUT_MS: '2000',
   SLA_EVALUATION_INTERVAL_MS: '400',
-  SLA_SETTLE_DELAY_MS: '1500',
+  SLA_SETTLE_DELAY_MS: '2500',
   SLA_INCIDENT_CLOSE_GOOD_MINUTES: '3',
   WEBHOOK_ALLOW_HTTP: 'true',
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
@@ -37,14 +40,18 @@ const SLA_ENV = {
 /**
  * A real outage (issue 11, "Must show"): the model-server processes of a running `local`
  * endpoint stop answering (SIGSTOP: the probe target is unreachable), then are killed (SIGKILL)
- * and restarted by the reconciler. The probes see bad minutes, an incident opens and closes, a
- * burn-rate alert goes out once as a signed webhook, and the month's availability and credit
+ * and restarted by the reconciler, while the tenant's traffic flows through the gateway. The
+ * probes and the gateway's samples (504 timeouts) see bad minutes, an incident opens and closes,
+ * a burn-rate alert goes out once as a signed webhook, and the month's availability and credit
  * change.
  */
 describe('SLA through a real outage of a local endpoint', () => {
   let api: TestApp;
   let worker: TestApp;
+  let gateway: TestApp;
   let receiver: Receiver;
+  /** Whether the test's traffic loop keeps sending (stopped in afterAll too, on failure). */
+  let traffic = false;
 
   beforeAll(async () => {
     receiver = await startReceiver();
@@ -52,8 +59,13 @@ describe('SLA through a real outage of a local endpoint', () => {
     worker = await startWorker({
       env: { ...SLA_ENV, ENDPOINT_RECONCILE_INTERVAL_MS: '500' },
     });
+    gateway = await startGateway({
+      env: { GATEWAY_FIRST_BYTE_TIMEOUT_MS: '800', GATEWAY_ROUTE_CACHE_TTL_MS: '500' },
+    });
   });
   afterAll(async () => {
+    traffic = false;
+    await gateway.close();
     await worker.close();
     await retireEndpoints(api);
     await api.close();
@@ -101,11 +113,34 @@ describe('SLA through a real outage of a local endpoint', () => {
           .expect(200)
       ).body;
 
+    // The tenant's own traffic through the gateway, one request after another.
+    const key = (await createTenantKey(api, tenantId, [], ['inference'])).key;
+    const { port } = gateway.app.getHttpServer().address() as AddressInfo;
+    traffic = true;
+    const statuses: number[] = [];
+    const flowing = (async () => {
+      while (traffic) {
+        const res = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({
+            model: 'llama-3-8b-local',
+            messages: [{ role: 'user', content: 'Hello' }],
+            max_tokens: 2,
+          }),
+        }).catch(() => undefined);
+        statuses.push(res?.status ?? 0);
+        await res?.arrayBuffer();
+        await new Promise((resolve) => setTimeout(resolve, 150));
+      }
+    })();
+
     // Healthy: probes pass minute after minute.
     await expectEventually(
       async () => {
         const e = await endpointReport();
         expect(e.probes).toBeGreaterThanOrEqual(12);
+        expect(e.requests).toBeGreaterThanOrEqual(10);
         expect(e.badMinutes).toBe(0);
       },
       { timeoutMs: 60_000, intervalMs: 500 },
@@ -170,9 +205,18 @@ describe('SLA through a real outage of a local endpoint', () => {
       { timeoutMs: 60_000, intervalMs: 500 },
     );
 
+    traffic = false;
+    await flowing;
+    expect(statuses).toContain(504); // the gateway timed out on the frozen replica
+    const closed = (
+      await api.http.get(`/v1/tenants/${tenantId}/sla/incidents/${incidentId}`).set(admin())
+    ).body;
+    expect(closed.causes).toEqual(expect.arrayContaining(['probe_failure', 'error_rate']));
+
     // The month's figures moved: bad minutes, lower availability, a credit.
     const after = await report();
     expect(after.badMinutes).toBeGreaterThanOrEqual(3);
+    expect(after.errors).toBeGreaterThan(0);
     expect(after.availability).toBeLessThan(100);
     expect(after.availability).toBe(
       Math.floor(
