@@ -403,6 +403,27 @@ describe('SLA month reports (injected clock)', () => {
         .expect(404);
     });
 
+    it('refuses maintenance windows for an offboarded tenant, whose SLA stays readable', async () => {
+      clock.set(null);
+      const gone = await deployableTenant(api);
+      await api.http
+        .post(`/v1/tenants/${gone}/offboard`)
+        .set(admin())
+        .send({ reason: 'contract ended' })
+        .expect(200);
+      const refused = await api.http
+        .post(`/v1/tenants/${gone}/maintenance-windows`)
+        .set(admin())
+        .send({
+          startsAt: new Date(Date.now() + 3_600_000).toISOString(),
+          endsAt: new Date(Date.now() + 7_200_000).toISOString(),
+          reason: 'x',
+        })
+        .expect(409);
+      expect(refused.body.code).toBe('tenant_offboarded');
+      await api.http.get(`/v1/tenants/${gone}/sla`).set(admin()).expect(200);
+    });
+
     it('refuses malformed months and formats with field errors', async () => {
       for (const [query, path] of [
         ['month=2026-13', 'month'],

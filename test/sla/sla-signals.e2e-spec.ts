@@ -1,6 +1,7 @@
 import { asTenantId, TenantDb } from '@app/authz';
 import {
   exactQuantile,
+  histogramOf,
   RELATIVE_ERROR,
   SlaClock,
   SlaEvaluationService,
@@ -216,5 +217,46 @@ describe('SLA signals and evaluation', () => {
         .expect(200)
     ).body.data as { eventType: string }[];
     expect(deliveries.filter((d) => d.eventType === 'sla.burn_rate_alert')).toHaveLength(3);
+  });
+  it('opens a latency incident for slow minutes without counting them bad', async () => {
+    const tenantId = await deployableTenant(api, {
+      contract: {
+        termStart: at('2026-01-01T00:00:00Z'),
+        fields: { sla: { availabilityTarget: 99.9, latencyP95Ms: 500, creditTiers: [] } },
+      },
+    });
+    const endpointId = await endpointOf(tenantId, at('2026-05-01T00:00:00Z'));
+    const T = at('2026-05-10T08:00:00Z').getTime();
+    for (let i = 0; i < 3; i += 1) {
+      await sql(
+        `INSERT INTO sla_minutes (tenant_id, endpoint_id, minute, requests, errors, ttfb_hist, total_hist, probes)
+         VALUES ($1, $2, $3, 20, 0, $4, $5, 2)`,
+        [
+          tenantId,
+          endpointId,
+          new Date(T + i * M),
+          histogramOf(Array.from({ length: 20 }, () => 100)),
+          histogramOf(Array.from({ length: 20 }, (_, k) => (k < 17 ? 300 : 2000))),
+        ],
+      );
+    }
+    clock.set(new Date(T + 3 * M + 10_000));
+    const result = await api.app.get(SlaEvaluationService).evaluateTenant(asTenantId(tenantId));
+    expect(result.opened).toHaveLength(1);
+    expect(result.alerts).toEqual([]);
+    const incident = (
+      await api.http
+        .get(`/v1/tenants/${tenantId}/sla/incidents/${result.opened[0]}`)
+        .set(admin())
+        .expect(200)
+    ).body;
+    expect(incident).toMatchObject({ status: 'open', cause: 'latency', badMinutes: 3 });
+    const report = (
+      await api.http.get(`/v1/tenants/${tenantId}/sla?month=2026-05`).set(admin()).expect(200)
+    ).body;
+    expect(report.badMinutes).toBe(0);
+    expect(report.latency.targets).toEqual({ ttfbP95Ms: null, totalP95Ms: 500 });
+    expect(report.latency.met).toEqual({ ttfbP95: null, totalP95: false });
+    expect(report.incidents).toEqual([expect.objectContaining({ cause: 'latency' })]);
   });
 });
