@@ -61,7 +61,11 @@ export class Sla1764635200000 implements MigrationInterface {
         probe_error    text,
         PRIMARY KEY (tenant_id, endpoint_id, minute)
       )`);
-    await queryRunner.query(`CREATE INDEX sla_minutes_tenant_minute_idx ON sla_minutes (tenant_id, minute)`);
+    await queryRunner.query(
+      `CREATE INDEX sla_minutes_tenant_minute_idx ON sla_minutes (tenant_id, minute)`,
+    );
+    // The evaluation's platform-wide look for tenants with recent minutes.
+    await queryRunner.query(`CREATE INDEX sla_minutes_minute_idx ON sla_minutes (minute)`);
     await enableTenantRowLevelSecurity(queryRunner, 'sla_minutes');
 
     await queryRunner.query(`
