@@ -7,9 +7,11 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * - `sla_probe_results`: one row per synthetic probe of an endpoint (health plus a one-token
  *   completion), written by the worker; `probe_id` (the job id) makes a retried job write nothing
  *   twice.
+ * - `inference_samples.recorded_at`: when the gateway wrote the sample, so the rollup finds late
+ *   ones (a long stream's sample arrives when it ends).
  * - `sla_minutes`: per endpoint per SLA minute, the rollup of `inference_samples` (requests,
- *   errors, latency histograms) and of the probes. Recomputed (not added to) from the raw rows for
- *   recent minutes, so a rollup that runs twice counts nothing twice. Histograms are jsonb maps
+ *   errors, latency histograms) and of the probes. A minute that received raw rows is recomputed
+ *   (not added to) from all of its raw rows, so a rollup that runs twice counts nothing twice. Histograms are jsonb maps
  *   from bucket index to count (see `latency-histogram.ts`).
  * - `sla_rollup_state`: how far the rollup has gone (platform-wide, one row).
  * - `sla_evaluation_state`: per tenant, up to which minute incidents have been evaluated.
@@ -32,18 +34,25 @@ export class Sla1764635200000 implements MigrationInterface {
         ok          boolean NOT NULL,
         latency_ms  integer NOT NULL CHECK (latency_ms >= 0),
         error       text CHECK (length(error) <= 300),
+        -- When the row was written (probes are written after they finish).
+        recorded_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (tenant_id, endpoint_id, probe_id)
       )`);
     await queryRunner.query(
       `CREATE INDEX sla_probe_results_time_idx ON sla_probe_results (tenant_id, endpoint_id, probed_at)`,
     );
     await queryRunner.query(
-      `CREATE INDEX sla_probe_results_probed_at_idx ON sla_probe_results (probed_at)`,
+      `CREATE INDEX sla_probe_results_recorded_at_idx ON sla_probe_results (recorded_at)`,
     );
     await enableTenantRowLevelSecurity(queryRunner, 'sla_probe_results');
 
+    // The gateway writes a sample when its request ends, which for a long stream is minutes
+    // after \`started_at\`: the rollup finds new samples by when they were written.
     await queryRunner.query(
-      `CREATE INDEX inference_samples_started_at_idx ON inference_samples (started_at)`,
+      `ALTER TABLE inference_samples ADD COLUMN recorded_at timestamptz NOT NULL DEFAULT now()`,
+    );
+    await queryRunner.query(
+      `CREATE INDEX inference_samples_recorded_at_idx ON inference_samples (recorded_at)`,
     );
 
     await queryRunner.query(`
@@ -172,7 +181,8 @@ export class Sla1764635200000 implements MigrationInterface {
     await queryRunner.query(`DROP TABLE sla_rollup_state`);
     await disableTenantRowLevelSecurity(queryRunner, 'sla_minutes');
     await queryRunner.query(`DROP TABLE sla_minutes`);
-    await queryRunner.query(`DROP INDEX inference_samples_started_at_idx`);
+    await queryRunner.query(`DROP INDEX inference_samples_recorded_at_idx`);
+    await queryRunner.query(`ALTER TABLE inference_samples DROP COLUMN recorded_at`);
     await disableTenantRowLevelSecurity(queryRunner, 'sla_probe_results');
     await queryRunner.query(`DROP TABLE sla_probe_results`);
   }
