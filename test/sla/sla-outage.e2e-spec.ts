@@ -21,16 +21,16 @@ jest.setTimeout(180_000);
 const admin = () => bearer(platformAdminKey());
 
 /**
- * Shortened SLA time for the test: a "minute" lasts one second, probes run four times a minute
- * with a 2 s timeout, incidents close after three good minutes. The signal is real: the worker
+ * Shortened SLA time for the test: a "minute" lasts two seconds, probes run eight times a minute
+ * with a 1 s timeout, incidents close after three good minutes. The signal is real: the worker
  * probes real model-server processes of a `local` endpoint over HTTP.
  */
 const SLA_ENV = {
-  SLA_MINUTE_MS: '1000',
+  SLA_MINUTE_MS: '2000',
   SLA_PROBE_INTERVAL_MS: '250',
-  SLA_PROBE_TIMEOUT_MS: '2000',
+  SLA_PROBE_TIMEOUT_MS: '1000',
   SLA_EVALUATION_INTERVAL_MS: '400',
-  SLA_SETTLE_DELAY_MS: '2500',
+  SLA_SETTLE_DELAY_MS: '2000',
   SLA_INCIDENT_CLOSE_GOOD_MINUTES: '3',
   WEBHOOK_ALLOW_HTTP: 'true',
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
@@ -157,25 +157,26 @@ describe('SLA through a real outage of a local endpoint', () => {
     const pids = await pidsOf(endpointId);
     expect(pids.length).toBeGreaterThan(0);
     for (const pid of pids) process.kill(pid, 'SIGSTOP');
-    let incidentId = '';
+    const incidents = async () =>
+      (await api.http.get(`/v1/tenants/${tenantId}/sla/incidents`).set(admin()).expect(200)).body
+        .data as { id: string; status: string; causes: string[]; endpointIds: string[] }[];
     await expectEventually(
       async () => {
-        const incidents = (
-          await api.http.get(`/v1/tenants/${tenantId}/sla/incidents`).set(admin()).expect(200)
-        ).body.data;
-        expect(incidents).toHaveLength(1);
-        expect(incidents[0]).toMatchObject({
-          status: 'open',
-          cause: 'probe_failure',
-          endpointIds: [endpointId],
-        });
-        incidentId = incidents[0].id;
+        // Opened (it may have closed already if the reconciler replaced the frozen replica).
+        const opened = (await incidents()).find((i) => i.causes.includes('probe_failure'));
+        expect(opened?.endpointIds).toEqual([endpointId]);
         expect((await endpointReport()).badMinutes).toBeGreaterThanOrEqual(3);
       },
       { timeoutMs: 30_000, intervalMs: 300 },
     );
-    // Then they are killed; the reconciler starts a new replica.
-    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    // Then they are killed (unless the reconciler replaced them already); a new replica starts.
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Gone already.
+      }
+    }
     await expectEventually(
       async () => {
         const res = await api.http
@@ -187,31 +188,32 @@ describe('SLA through a real outage of a local endpoint', () => {
       { timeoutMs: 60_000, intervalMs: 300 },
     );
 
-    // Three good minutes after the last bad one close the incident.
+    // Three good minutes after the last bad one close the incident(s): none stays open.
+    let closed: Awaited<ReturnType<typeof incidents>> = [];
     await expectEventually(
       async () => {
-        const incident = (
-          await api.http
-            .get(`/v1/tenants/${tenantId}/sla/incidents/${incidentId}`)
-            .set(admin())
-            .expect(200)
-        ).body;
-        expect(incident.status).toBe('closed');
-        expect(new Date(incident.endedAt).getTime()).toBeGreaterThan(
-          new Date(incident.startedAt).getTime(),
-        );
-        expect(incident.timeline.at(-1).type).toBe('closed');
+        closed = await incidents();
+        expect(closed.length).toBeGreaterThanOrEqual(1);
+        expect(closed.map((i) => i.status)).not.toContain('open');
       },
       { timeoutMs: 60_000, intervalMs: 500 },
     );
+    const first = (
+      await api.http
+        .get(`/v1/tenants/${tenantId}/sla/incidents/${closed.at(-1)!.id}`)
+        .set(admin())
+        .expect(200)
+    ).body;
+    expect(first.timeline[0].type).toBe('opened');
+    expect(first.timeline.at(-1).type).toBe('closed');
+    expect(new Date(first.endedAt).getTime()).toBeGreaterThan(new Date(first.startedAt).getTime());
 
     traffic = false;
     await flowing;
     expect(statuses).toContain(504); // the gateway timed out on the frozen replica
-    const closed = (
-      await api.http.get(`/v1/tenants/${tenantId}/sla/incidents/${incidentId}`).set(admin())
-    ).body;
-    expect(closed.causes).toEqual(expect.arrayContaining(['probe_failure', 'error_rate']));
+    expect(closed.flatMap((i) => i.causes)).toEqual(
+      expect.arrayContaining(['probe_failure', 'error_rate']),
+    );
 
     // The month's figures moved: bad minutes, lower availability, a credit.
     const after = await report();
@@ -229,9 +231,10 @@ describe('SLA through a real outage of a local endpoint', () => {
     expect(after.creditPercent).toBeGreaterThan(0);
     expect(after.monthlyFeeMinor).toBeGreaterThan(0);
     expect(after.creditMinor).toBe(creditMinorOf(after.monthlyFeeMinor, after.creditPercent));
-    expect(after.incidents).toEqual([
-      expect.objectContaining({ id: incidentId, status: 'closed', cause: 'probe_failure' }),
-    ]);
+    expect(after.incidents.map((i: { id: string }) => i.id).sort()).toEqual(
+      closed.map((i) => i.id).sort(),
+    );
+    expect(after.incidents.map((i: { status: string }) => i.status)).not.toContain('open');
 
     // One fast burn-rate alert for the episode, as a signed webhook and an audit event.
     const alerts = (
