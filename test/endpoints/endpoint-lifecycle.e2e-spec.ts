@@ -4,6 +4,7 @@ import {
   deployableTenant,
   bearer,
   expectEventually,
+  ledgerSum,
   platformAdminKey,
   retireEndpoints,
   signIn,
@@ -216,18 +217,7 @@ describe('dedicated endpoint lifecycle (worker reconciler, local provider)', () 
       'endpoint.deleted',
     ]);
 
-    const usage = async (metric: string) => {
-      const from = new Date(Date.now() - 86_400_000).toISOString();
-      const to = new Date(Date.now() + 3_600_000).toISOString();
-      const res = await api.http
-        .get(`/v1/tenants/${tenantId}/usage?metric=${metric}&from=${from}&to=${to}`)
-        .set(admin())
-        .expect(200);
-      return res.body.data.reduce(
-        (sum: number, row: { quantity: number }) => sum + row.quantity,
-        0,
-      );
-    };
+    const usage = (metric: string) => ledgerSum(api, tenantId, metric);
     expect(await usage('gpu_hours')).toBe(1);
     expect(await usage('dedicated_endpoints')).toBe(0);
   });

@@ -3,6 +3,7 @@ import {
   bearer,
   createTenantKey,
   expectEventually,
+  ledgerSum,
   platformAdminKey,
   retireEndpoints,
   TestApp,
@@ -93,16 +94,7 @@ describe('gateway (OpenAI-compatible inference through dedicated endpoints)', ()
     };
   }
 
-  /** Sum of a metric in the tenant's usage ledger over the last day. */
-  async function ledger(tenantId: string, metric: string): Promise<number> {
-    const from = new Date(Date.now() - 86_400_000).toISOString();
-    const to = new Date(Date.now() + 3_600_000).toISOString();
-    const res = await api.http
-      .get(`/v1/tenants/${tenantId}/usage?metric=${metric}&from=${from}&to=${to}`)
-      .set(admin())
-      .expect(200);
-    return res.body.data.reduce((sum: number, row: { quantity: number }) => sum + row.quantity, 0);
-  }
+  const ledger = (tenantId: string, metric: string) => ledgerSum(api, tenantId, metric);
 
   describe('with the official openai client', () => {
     let tenant: Awaited<ReturnType<typeof tenantServing>>;

@@ -15,7 +15,7 @@ const TENANCY_PATH = /^\/v1\/(tenants|regions)/;
  * The tenancy library's own routes (the identity, audit and fine-tuning libraries document
  * theirs; file ids are OpenAI-style `file-…`, not UUIDs).
  */
-const NOT_TENANCY = /\/(api-keys|audit|sso|domains|users|files)\b/;
+const NOT_TENANCY = /\/(api-keys|audit|sso|domains|users|files|fine_tuning)\b/;
 
 describe('tenancy OpenAPI (/docs-json) matches what the routes answer', () => {
   let t: TestApp;

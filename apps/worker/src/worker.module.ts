@@ -1,4 +1,5 @@
 import { EndpointsWorkerModule } from '@app/endpoints';
+import { FineTuningWorkerModule } from '@app/fine-tuning';
 import {
   AppConfig,
   CoreModule,
@@ -41,6 +42,7 @@ export class WorkerModule {
         EndpointsWorkerModule,
         SlaCoreModule,
         SlaWorkerModule,
+        FineTuningWorkerModule,
       ],
     };
   }

@@ -26,7 +26,8 @@ export type Action =
   | 'verify'
   | 'test'
   | 'start'
-  | 'stop';
+  | 'stop'
+  | 'cancel';
 
 /**
  * Subject types. Each library adds its own when it declares a policy; `all` matches every one.

@@ -1,6 +1,13 @@
 import { baseModel } from './base-models';
 import { formatChatPrompt } from './chat-format';
-import { conversationLoss, fineTune, type ChatConversation, type FineTuneStep } from './fine-tune';
+import {
+  conversationLoss,
+  fineTune,
+  fineTuneSteps,
+  trainingTokensPerEpoch,
+  type ChatConversation,
+  type FineTuneStep,
+} from './fine-tune';
 
 const conversation = (question: string, answer: string): ChatConversation => ({
   messages: [
@@ -70,6 +77,29 @@ describe('fineTune', () => {
     ];
     const answer = model.complete(formatChatPrompt(prompt), { maxTokens: 30, temperature: 0 });
     expect(answer.text).toContain('Settings');
+  });
+
+  it('resumes from an epoch boundary with the very steps an uninterrupted run takes', () => {
+    const options = { epochs: 3, batchSize: 2, seed: 11, validation };
+    const whole = fineTune(base, training, options);
+    // Epoch 1 alone (a generator stopped at the epoch's end), then epochs 2..3 from its model.
+    const resumedFrom = base.clone();
+    const stepsPerEpoch = whole.steps.length / 3;
+    const epochOne = fineTuneSteps(resumedFrom, training, options);
+    const first = Array.from({ length: stepsPerEpoch }, () => epochOne.next().value!);
+    const rest = [...fineTuneSteps(resumedFrom, training, { ...options, startEpoch: 2 })];
+    const strip = ({
+      trainedTokens: _t,
+      epochEnd: _e,
+      ...step
+    }: FineTuneStep & { trainedTokens?: number; epochEnd?: boolean }) => step;
+    expect([...first, ...rest].map(strip)).toEqual(whole.steps.map(strip));
+    expect(conversationLoss(resumedFrom, training)).toBe(conversationLoss(whole.model, training));
+  });
+
+  it('counts trained tokens up front: tokens per epoch × epochs', () => {
+    const result = fineTune(base, training, { epochs: 3 });
+    expect(result.trainedTokens).toBe(trainingTokensPerEpoch(training) * 3);
   });
 
   it('refuses data without an assistant message', () => {

@@ -27,10 +27,13 @@ export { formatChatPrompt } from './chat-format';
 export {
   conversationLoss,
   fineTune,
+  fineTuneSteps,
+  trainingTokensPerEpoch,
   type ChatConversation,
   type FineTuneOptions,
   type FineTuneResult,
   type FineTuneStep,
+  type FineTuneStepResult,
 } from './fine-tune';
 export { loadModel, saveModel } from './artifact';
 export {

@@ -10,3 +10,4 @@ export * from './saml-idp';
 export * from './dns-server';
 export * from './quotas';
 export * from './endpoints';
+export * from './fine-tuning';

@@ -1,6 +1,7 @@
 import { asTenantId, TenantDb } from '@app/authz';
 import { UsageIngestionService } from '@app/metering';
 import { randomUUID } from 'node:crypto';
+import { bearer, platformAdminKey } from './tenant-session';
 import type { TestApp } from './test-app';
 
 /**
@@ -36,4 +37,20 @@ export async function recordUsage(
       throw new Error(`usage rejected: ${JSON.stringify(result.rejected)}`);
     }
   });
+}
+
+/**
+ * The sum of a metric in a tenant's usage ledger over the last day (and the next hour), read as
+ * the platform admin through `GET /v1/tenants/{id}/usage`: what the API reports, not a query of
+ * our own.
+ */
+export async function ledgerSum(t: TestApp, tenantId: string, metric: string): Promise<number> {
+  const from = new Date(Date.now() - 86_400_000).toISOString();
+  const to = new Date(Date.now() + 3_600_000).toISOString();
+  const res = await t.http
+    .get(`/v1/tenants/${tenantId}/usage`)
+    .query({ metric, from, to })
+    .set(bearer(platformAdminKey()));
+  if (res.status !== 200) throw new Error(`usage answered ${res.status}`);
+  return (res.body.data as { quantity: number }[]).reduce((sum, row) => sum + row.quantity, 0);
 }

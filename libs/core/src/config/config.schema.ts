@@ -77,6 +77,23 @@ const positiveMs = z
     'must be a positive integer number of milliseconds up to 2147483647',
   );
 
+/** A whole number from `min` to `max` (a count of things: jobs, slots, attempts). */
+const boundedInt = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,7}$/, `must be an integer from ${min} to ${max}`)
+    .transform(Number)
+    .pipe(z.number())
+    .refine((n) => n >= min && n <= max, `must be an integer from ${min} to ${max}`);
+
+/** Milliseconds, 0 allowed (a pause that may be off). */
+const msOrZero = z
+  .string()
+  .regex(/^\d{1,10}$/, 'must be an integer number of milliseconds ≥ 0')
+  .transform(Number)
+  .pipe(z.number())
+  .refine((n) => n <= 2_147_483_647, 'must be at most 2147483647 ms');
+
 /**
  * Hours an `Idempotency-Key` and its stored response are kept: at least 24 (Stripe keeps keys
  * 24 hours; clients retry within that window), at most a year.
@@ -301,13 +318,27 @@ export const configSchema = z
       .refine((n) => n >= 0 && n <= 100, 'must be a percentage from 0 to 100')
       .default(5),
     /** Consecutive good minutes that close an incident. */
-    SLA_INCIDENT_CLOSE_GOOD_MINUTES: z
-      .string()
-      .regex(/^\d{1,4}$/, 'must be an integer from 1 to 1440')
-      .transform(Number)
-      .pipe(z.number())
-      .refine((n) => n >= 1 && n <= 1440, 'must be an integer from 1 to 1440')
-      .default(5),
+    SLA_INCIDENT_CLOSE_GOOD_MINUTES: boundedInt(1, 1440).default(5),
+    /** Fine-tuning jobs training at once in the whole deployment (admission slots). */
+    FINE_TUNING_MAX_RUNNING: boundedInt(1, 10_000).default(2),
+    /** Fine-tuning jobs one worker process trains at once. */
+    FINE_TUNING_WORKER_CONCURRENCY: boundedInt(1, 64).default(2),
+    /**
+     * How long a worker holds a training job without renewing its lock: a worker killed
+     * mid-job has its job resumed by another after about this long.
+     */
+    FINE_TUNING_LOCK_MS: positiveMs.default(30_000),
+    /** Attempts of a training job that fails with a transient error (backoff 1 s, doubling). */
+    FINE_TUNING_MAX_ATTEMPTS: boundedInt(1, 100).default(5),
+    /** How often the worker admits waiting jobs and repairs lost queue entries. */
+    FINE_TUNING_SWEEP_INTERVAL_MS: positiveMs.default(5_000),
+    /** How long the `training_tokens` hold of an admitted job lasts unless settled. */
+    FINE_TUNING_RESERVATION_TTL_MS: positiveMs.default(24 * 3_600_000),
+    /**
+     * `local` executor: pause after each training step, standing in for an accelerator's step
+     * time (the n-gram model trains in microseconds); 0 for none.
+     */
+    FINE_TUNING_STEP_DELAY_MS: msOrZero.default(20),
     /** `kubernetes` provider: the namespace of endpoint resources (`{region}` is substituted). */
     KUBERNETES_NAMESPACE: z.string().min(1, 'must not be empty').default('ai-endpoints'),
     /** `kubernetes` provider: create missing namespaces (needs cluster-level RBAC). */

@@ -59,6 +59,8 @@ export interface DeployedModel {
    * `kubernetes`); null for base models.
    */
   artifactUri: string | null;
+  /** The base model a fine-tuned model was trained from (its architecture); absent for base models. */
+  baseModelId?: string | null;
 }
 
 export interface ObservedDeployment {

@@ -130,6 +130,7 @@ export class EndpointReconciler {
         gpuType: endpoint.gpuType,
         gpusPerReplica: endpoint.gpusPerReplica,
         artifactUri: model?.artifactUri ?? null,
+        baseModelId: model?.baseModelId ?? null,
       },
     };
     const previous = endpoint.observed;

@@ -1,7 +1,7 @@
 import { AppConfig, InjectConfig } from '@app/core';
 import { Injectable } from '@nestjs/common';
 import { createReadStream, ReadStream } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 
 /**
@@ -13,6 +13,8 @@ export abstract class FileStorage {
   abstract put(key: string, bytes: Buffer): Promise<void>;
   /** @throws when there is no such key */
   abstract open(key: string): ReadStream;
+  /** The whole value (files are at most FILES_MAX_BYTES). @throws when there is no such key */
+  abstract read(key: string): Promise<Buffer>;
   /** Removes the key; a missing key is not an error. */
   abstract remove(key: string): Promise<void>;
 }
@@ -42,6 +44,10 @@ export class LocalFileStorage extends FileStorage {
 
   open(key: string): ReadStream {
     return createReadStream(this.path(key));
+  }
+
+  read(key: string): Promise<Buffer> {
+    return readFile(this.path(key));
   }
 
   async remove(key: string): Promise<void> {

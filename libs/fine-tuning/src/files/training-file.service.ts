@@ -5,7 +5,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import { createHash, randomBytes } from 'node:crypto';
 import type { ReadStream } from 'node:fs';
 import { FileStorage } from './file-storage';
-import { checkTrainingFile } from './training-file-check';
+import { trainingTokensPerEpoch } from '@app/language-model';
+import { checkTrainingFile, parseTrainingFile } from './training-file-check';
 import { TrainingFile } from './training-file.entity';
 
 export const FILE_PURPOSES = ['fine-tune'] as const;
@@ -74,6 +75,7 @@ export class TrainingFileService {
       bytes: upload.bytes.length,
       lineCount: checked.lines,
       sha256: createHash('sha256').update(upload.bytes).digest('hex'),
+      trainingTokens: trainingTokensPerEpoch(parseTrainingFile(upload.bytes)),
       dataClassification: storedProfile(tenant.complianceProfile).dataClassification,
       storageKey,
       createdBy: actorRef(by),
@@ -125,6 +127,23 @@ export class TrainingFileService {
       .getRepository(TrainingFile)
       .findOneOrFail({ select: { id: true, storageKey: true }, where: { tenantId, id } });
     return { file, stream: this.storage.open(storageKey) };
+  }
+
+  /**
+   * The file's bytes, checked against the SHA-256 recorded at upload.
+   *
+   * @throws NotFound; Error when the stored bytes are gone or differ from what was uploaded
+   */
+  async bytes(tenantId: TenantId, id: string): Promise<{ file: TrainingFile; bytes: Buffer }> {
+    const file = await this.get(tenantId, id);
+    const { storageKey } = await this.db.manager
+      .getRepository(TrainingFile)
+      .findOneOrFail({ select: { id: true, storageKey: true }, where: { tenantId, id } });
+    const bytes = await this.storage.read(storageKey);
+    if (createHash('sha256').update(bytes).digest('hex') !== file.sha256) {
+      throw new Error(`the stored bytes of ${id} differ from the upload`);
+    }
+    return { file, bytes };
   }
 
   /** Deletes the row now and the bytes once that commits. @throws NotFound */

@@ -221,7 +221,7 @@ export class LocalProvider implements EndpointProvider, OnModuleDestroy {
     const id = randomUUID();
     const { command, args, cwd } = modelServerCommand();
     const modelArgs = spec.model.artifactUri
-      ? ['--artifact', spec.model.artifactUri]
+      ? ['--base', spec.model.baseModelId ?? spec.model.id, '--artifact', spec.model.artifactUri]
       : ['--base', spec.model.id];
     const child = spawn(
       command,

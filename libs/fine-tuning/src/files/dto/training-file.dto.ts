@@ -1,29 +1,15 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsOptional } from 'class-validator';
+import { OpenAiListQueryDto } from '../../openai-list-query.dto';
 import { FILE_PURPOSES } from '../training-file.service';
 import type { TrainingFile } from '../training-file.entity';
 
 /** `GET /v1/files` (OpenAI "List files": `purpose`, `limit`, `after`). */
-export class FileQueryDto {
+export class FileQueryDto extends OpenAiListQueryDto {
   @ApiPropertyOptional({ enum: FILE_PURPOSES })
   @IsOptional()
   @IsIn([...FILE_PURPOSES])
   purpose?: string;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit: number = 20;
-
-  @ApiPropertyOptional({ description: 'The id of the last file of the previous page.' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(64)
-  after?: string;
 }
 
 /** The OpenAI "File object", with the checks' results. */
