@@ -12,6 +12,8 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** Capture log lines in `TestApp.logs` instead of discarding them. */
   captureLogs?: boolean;
+  /** Listen on this port (e.g. one that `PUBLIC_URL` names for a browser); default ephemeral. */
+  port?: number;
 }
 
 export interface TestApp {
@@ -60,7 +62,7 @@ export async function createTestApp(
   );
   if (httpOptions.configure) httpOptions.configure(app, config);
   else configureHttpApp(app, config, httpOptions);
-  await app.listen(0, '127.0.0.1');
+  await app.listen(options.port ?? 0, '127.0.0.1');
   return {
     app,
     config,
