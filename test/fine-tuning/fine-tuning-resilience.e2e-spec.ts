@@ -219,7 +219,8 @@ describe('fine-tuning under faults and load', () => {
       .asPlatform('test: the start order of the jobs', (manager) =>
         manager.query(
           `SELECT tenant_id, id FROM fine_tuning_jobs
-            WHERE tenant_id = ANY($1) AND started_at IS NOT NULL ORDER BY started_at, id`,
+            WHERE tenant_id = ANY($1) AND started_at IS NOT NULL
+            ORDER BY started_at, created_at, id`,
           [[a.tenantId, b.tenantId]],
         ),
       )) as { tenant_id: string; id: string }[];
