@@ -16,6 +16,7 @@ const LIBS = [
   'endpoints',
   'language-model',
   'fine-tuning',
+  'saml-idp',
   'testing',
 ];
 
