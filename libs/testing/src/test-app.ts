@@ -12,6 +12,8 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** Capture log lines in `TestApp.logs` instead of discarding them. */
   captureLogs?: boolean;
+  /** Listen on this port of 127.0.0.1 (default: an ephemeral one), e.g. to match `PUBLIC_URL`. */
+  port?: number;
 }
 
 export interface TestApp {
@@ -26,7 +28,7 @@ export interface TestApp {
 
 /**
  * Boots a real app (same module, same HTTP setup as `main.ts`) against this worker's PostgreSQL
- * database and Redis prefix, listening on an ephemeral port.
+ * database and Redis prefix, listening on an ephemeral port (or `options.port`).
  *
  * @param moduleFor e.g. `(config, opts) => AppModule.register(config, opts)`
  */
@@ -60,7 +62,7 @@ export async function createTestApp(
   );
   if (httpOptions.configure) httpOptions.configure(app, config);
   else configureHttpApp(app, config, httpOptions);
-  await app.listen(0, '127.0.0.1');
+  await app.listen(options.port ?? 0, '127.0.0.1');
   return {
     app,
     config,
