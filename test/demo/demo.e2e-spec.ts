@@ -5,6 +5,7 @@ import {
   TestApp,
   TestDnsServer,
 } from '@app/testing';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -44,6 +45,7 @@ describe('the demo, end to end (npm run demo)', () => {
   let workDir: string;
   let result: DemoResult;
   const lines: string[] = [];
+  const training = readFileSync('apps/demo/data/support-train.jsonl', 'utf8');
 
   beforeAll(async () => {
     dns = await new TestDnsServer().start();
@@ -73,6 +75,7 @@ describe('the demo, end to end (npm run demo)', () => {
     });
   });
   afterAll(async () => {
+    if (process.env.SHOW_DEMO) process.stdout.write(`${lines.join('\n')}\n`);
     await gateway?.close();
     await worker?.close();
     await retireEndpoints(api);
@@ -114,8 +117,11 @@ describe('the demo, end to end (npm run demo)', () => {
 
   it('answers chats through the gateway until the hard token line refuses with 429', () => {
     expect(result.chat.answered).toBeGreaterThan(3);
-    // The fine-tuned model speaks its training data's words.
-    expect(result.chat.firstAnswer).toMatch(/compensation|ticket|minutes|delay/i);
+    // The fine-tuned model speaks its training data's words: some five words in a row of the
+    // answer are in the shipped conversations (the base model never saw them).
+    const words = result.chat.firstAnswer.split(/\s+/);
+    const phrases = words.slice(0, -4).map((_, i) => words.slice(i, i + 5).join(' '));
+    expect(phrases.some((phrase) => training.includes(phrase))).toBe(true);
     expect(result.chat.refusal).toMatchObject({
       status: 429,
       code: 'quota_exceeded',

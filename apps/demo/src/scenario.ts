@@ -65,7 +65,7 @@ export interface DemoResult {
     rowCount: number;
     verifyExitCode: number;
     verifyOutput: string;
-    /** The report's lines (JSON) whose outcome is `denied`. */
+    /** The report's lines (JSON) of the refused attempts: `denied`, and the region rule's `failure`. */
     deniedEvents: { action: string; outcome: string; reason: string | null }[];
   };
 }
@@ -439,7 +439,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       waitMs,
       500,
     );
-    say(`serving at ${running.url ?? `${options.gatewayUrl}/v1`} (the gateway)`);
+    say(`running; its url: ${running.url ?? `${options.gatewayUrl}/v1`} (the gateway)`);
 
     // ---------------------------------------------------------------- the data plane
     step(
@@ -483,13 +483,16 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
           temperature: 0,
         });
         answered++;
-        if (answered <= 2) {
-          say(`Q: ${questions[i % questions.length]}`);
+        if (answered === 1) {
+          firstAnswer = completion.choices[0].message.content ?? '';
+          say(`Q: ${questions[0]}`);
+          say(`A: ${firstAnswer.trim()}`);
           say(
-            `A: ${completion.choices[0].message.content?.trim()} (${completion.usage?.total_tokens} tokens)`,
+            `   (${completion.usage?.total_tokens} tokens; the local provider's small n-gram model, now speaking the training data's words)`,
           );
+        } else if (answered % 10 === 0) {
+          say(`${answered} answers, the last ${completion.usage?.total_tokens} tokens`);
         }
-        if (answered === 1) firstAnswer = completion.choices[0].message.content ?? '';
       } catch (error) {
         if (!(error instanceof OpenAI.APIError) || error.status !== 429) throw error;
         const body = error.error as
@@ -499,7 +502,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
           code: body?.code ?? null,
           quotaLine: body?.quota_line ?? null,
         };
-        say(`… ${answered} answers later: ${error.status} ${body?.code}: ${error.message}`);
+        say(
+          `… ${answered} answers later: ${error.status} ${body?.code}: ${(body as { message?: string })?.message}`,
+        );
         if (refusal.quotaLine) {
           const line = refusal.quotaLine;
           say(
@@ -512,7 +517,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
     // ---------------------------------------------------------------- the figures
     step('Quota status of the contract in force');
-    const quotas = await tenantAdmin.get<{
+    // The gateway commits usage in batches every 200 ms: read until two reads agree.
+    type QuotaStatus = {
       data: {
         metric: string;
         period: string;
@@ -521,7 +527,20 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         used: number;
         percent: number;
       }[];
-    }>(`/v1/tenants/${tenantId}/quotas`);
+    };
+    let previous = '';
+    const quotas = await waitFor(
+      'usage to settle',
+      async () => {
+        const current = await tenantAdmin.get<QuotaStatus>(`/v1/tenants/${tenantId}/quotas`);
+        const used = JSON.stringify(current.body.data.map((line) => [line.metric, line.used]));
+        const settled = used === previous;
+        previous = used;
+        return settled ? current : undefined;
+      },
+      30_000,
+      400,
+    );
     for (const line of quotas.body.data) {
       say(
         `${line.metric.padEnd(28)} ${String(line.used).padStart(8)} of ${String(line.limit).padEnd(9)} per ${line.period.padEnd(5)} ${line.enforcement.padEnd(4)} ${line.percent} %`,
@@ -628,7 +647,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
             sequence: number;
           },
       );
-    const denied = events.filter((event) => event.outcome === 'denied');
+    // Refusals by the policy guard (401, 403, another tenant's 404) are `denied`; a request a
+    // service refused with 403 (the compliance profile's region rule) is a `failure` with its code.
+    const denied = events.filter(
+      (event) =>
+        event.outcome === 'denied' ||
+        (event.outcome === 'failure' && /^403 /.test(event.reason ?? '')),
+    );
     for (const event of denied) {
       say(
         `#${event.sequence} ${event.action} ${event.outcome} by ${event.actor.email ?? 'a key'}: ${event.reason}`,
