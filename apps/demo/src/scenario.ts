@@ -460,8 +460,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       maxRetries: 0,
     });
     const questions = [
-      'Hello, this is Anna. My train from Paris to Berlin was 90 minutes late. Can I get compensation?',
       'Hello, this is Ben. Can I take my bicycle on the train from Munich to Vienna?',
+      'Hello, this is Anna. My train from Paris to Berlin was 90 minutes late. Can I get compensation?',
       'Hello, this is Clara. I left my laptop on the train from Hamburg to Cologne on Friday. What should I do?',
     ];
     let answered = 0;
@@ -479,7 +479,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
             },
             { role: 'user', content: questions[i % questions.length] },
           ],
-          max_tokens: 60,
+          max_tokens: 40,
           temperature: 0,
         });
         answered++;
