@@ -97,12 +97,13 @@ describe('the demo, end to end (npm run demo)', () => {
     expect(result.contract).toMatchObject({ status: 'active', quotaLines: 5 });
   });
 
-  it('signs three people in through the SAML IdP, each with the role their group maps to', () => {
+  it('signs three people in through the SAML IdP (signed AuthnRequests checked there), each with the role their group maps to', () => {
     expect(result.roles).toEqual({
       admin: ['tenant_admin'],
       engineer: ['ml_engineer'],
       officer: ['compliance_officer'],
     });
+    expect(result.authnRequestsVerified).toBe(true);
   });
 
   it('fine-tunes on the shipped data to success, the loss falling, and serves the model', () => {

@@ -5,7 +5,7 @@ import {
   makeKeyAndCertificate,
   SamlIdp,
 } from '@app/saml-idp';
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual, verify } from 'node:crypto';
 import { createServer, Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,7 +19,16 @@ export interface DirectoryEntry extends IdpUser {
 interface RegisteredSp {
   entityId: string;
   acsUrl: string;
+  /** The SP's signing certificate (PEM) from its metadata, to check signed AuthnRequests. */
+  signingCertificatePem: string | null;
 }
+
+/** XML-DSig SigAlg URIs of the HTTP-Redirect binding → node:crypto algorithms. */
+const SIG_ALGS: Record<string, string> = {
+  'http://www.w3.org/2000/09/xmldsig#rsa-sha1': 'RSA-SHA1',
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256': 'RSA-SHA256',
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512': 'RSA-SHA512',
+};
 
 /**
  * The demo's identity provider: the company's IdP in the story, served over HTTPS on
@@ -34,7 +43,8 @@ interface RegisteredSp {
  * - `POST /login`: checks the directory's username and password, sets `idp_session`, and goes
  *   back to `/sso`.
  *
- * AuthnRequest signatures are not checked (the SP signs them; a real IdP may verify them).
+ * A signed AuthnRequest is checked against the SP's signing certificate from its metadata
+ * (refused with 400 when it does not verify).
  */
 export class DemoIdp {
   /** The TLS certificate (PEM) browsers must trust to reach the IdP. */
@@ -44,7 +54,7 @@ export class DemoIdp {
   private readonly sessions = new Map<string, string>();
   private readonly serviceProviders = new Map<string, RegisteredSp>();
   /** What happened, for the demo's narration: the last AuthnRequest's issuer and id. */
-  lastRequest: { issuer: string; id: string } | null = null;
+  lastRequest: { issuer: string; id: string; signatureChecked: boolean } | null = null;
 
   private constructor(private readonly directory: Record<string, DirectoryEntry>) {
     this.tls = makeKeyAndCertificate('demo idp tls', {}, ['127.0.0.1']);
@@ -84,7 +94,18 @@ export class DemoIdp {
         metadataXml,
       )?.[1];
     if (!entityId || !acsUrl) throw new Error('SP metadata without entityID or HTTP-POST ACS');
-    const sp = { entityId: decodeXml(entityId), acsUrl: decodeXml(acsUrl) };
+    // The first certificate of a KeyDescriptor that is not encryption-only.
+    const signing =
+      /<(?:\w+:)?KeyDescriptor(?![^>]*use="encryption")[^>]*>[\s\S]*?<(?:\w+:)?X509Certificate>([^<]+)</.exec(
+        metadataXml,
+      )?.[1];
+    const sp = {
+      entityId: decodeXml(entityId),
+      acsUrl: decodeXml(acsUrl),
+      signingCertificatePem: signing
+        ? `-----BEGIN CERTIFICATE-----\n${signing.replace(/\s+/g, '').replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`
+        : null,
+    };
     this.serviceProviders.set(sp.entityId, sp);
     return sp;
   }
@@ -129,7 +150,12 @@ export class DemoIdp {
       );
       return;
     }
-    this.lastRequest = { issuer: request.issuer, id: request.id };
+    const signatureChecked = request.signed && sp.signingCertificatePem !== null;
+    if (signatureChecked && !redirectSignatureValid(url, sp.signingCertificatePem!)) {
+      this.page(res, 400, 'Bad request', 'The AuthnRequest signature does not verify.');
+      return;
+    }
+    this.lastRequest = { issuer: request.issuer, id: request.id, signatureChecked };
     const xml = this.saml.responseXml(this.directory[username], {
       acsUrl: sp.acsUrl,
       audience: sp.entityId,
@@ -173,6 +199,28 @@ export class DemoIdp {
       `<!doctype html><html><head><title>${title}</title></head><body><h1>${title}</h1>${body}</body></html>`,
     );
   }
+}
+
+/**
+ * Checks an HTTP-Redirect binding signature (SAML bindings §3.4.4.1): over the query's
+ * `SAMLRequest`, `RelayState` (if any) and `SigAlg` exactly as they were URL-encoded, in that
+ * order, with the SP's certificate.
+ */
+function redirectSignatureValid(url: URL, certificatePem: string): boolean {
+  const raw = new Map(
+    url.search
+      .slice(1)
+      .split('&')
+      .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+  );
+  const algorithm = SIG_ALGS[url.searchParams.get('SigAlg') ?? ''];
+  const signature = url.searchParams.get('Signature');
+  if (!algorithm || !signature) return false;
+  const signed = ['SAMLRequest', 'RelayState', 'SigAlg']
+    .filter((name) => raw.has(name))
+    .map((name) => `${name}=${raw.get(name)}`)
+    .join('&');
+  return verify(algorithm, Buffer.from(signed), certificatePem, Buffer.from(signature, 'base64'));
 }
 
 function cookieOf(req: IncomingMessage, name: string): string | undefined {

@@ -41,6 +41,8 @@ export interface DemoResult {
   contract: { id: string; status: string; quotaLines: number };
   /** Roles `GET /v1/me` showed after each person's SAML sign-in. */
   roles: { admin: string[]; engineer: string[]; officer: string[] };
+  /** Whether the IdP checked our SP's signature on every AuthnRequest. */
+  authnRequestsVerified: boolean;
   job: {
     id: string;
     status: string;
@@ -283,6 +285,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         { group: 'auditors', role: 'compliance_officer' },
       ],
       defaultRole: null,
+      signAuthnRequests: true,
     });
     await onboarding.post(
       `/v1/tenants/${tenantId}/sso/saml-connections/${connection.body.id}/enable`,
@@ -332,9 +335,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       }
       const who = JSON.parse(landed.body) as { actor: { email: string }; roles: string[] };
       say(
-        `${who.actor.email}: AuthnRequest ${idp.lastRequest?.id} → signed Response → ACS → session, roles ${who.roles.join(', ')}`,
+        `${who.actor.email}: AuthnRequest ${idp.lastRequest?.id}${idp.lastRequest?.signatureChecked ? ' (signed by our SP, checked by the IdP)' : ''} → signed Response → ACS → session, roles ${who.roles.join(', ')}`,
       );
-      return { token: session, roles: who.roles };
+      return {
+        token: session,
+        roles: who.roles,
+        requestChecked: idp.lastRequest?.signatureChecked === true,
+      };
     };
 
     step('Tenant admin signs in through the IdP (SP-initiated redirect, then POST to the ACS)');
@@ -670,6 +677,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         quotaLines: quotaLines.length,
       },
       roles: { admin: erika.roles, engineer: max.roles, officer: olga.roles },
+      authnRequestsVerified: [erika, max, olga].every((person) => person.requestChecked),
       job: {
         id: job.id,
         status: job.status,
