@@ -206,7 +206,7 @@ export class DemoIdp {
  * `SAMLRequest`, `RelayState` (if any) and `SigAlg` exactly as they were URL-encoded, in that
  * order, with the SP's certificate.
  */
-function redirectSignatureValid(url: URL, certificatePem: string): boolean {
+export function redirectSignatureValid(url: URL, certificatePem: string): boolean {
   const raw = new Map(
     url.search
       .slice(1)
