@@ -11,6 +11,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * - `fine_tuning_job_events`: progress (status changes, per-step losses), each with a `key`
  *   unique per job, so a step re-run after a worker crash adds no duplicate.
  * - `fine_tuning_checkpoints`: one per epoch, the model saved at that step (`artifact_path`).
+ * - `training_files.training_tokens`: the assistant tokens of one epoch over the file, counted at
+ *   upload (null for files uploaded before), what a job's estimate multiplies by its epochs.
  * - `fine_tuning_tenant_admissions`: when each tenant last had a job admitted; admission serves
  *   the tenant waiting longest since its last one first (fair across tenants).
  */
@@ -101,6 +103,10 @@ export class FineTuningJobs1764635100000 implements MigrationInterface {
         tenant_id         uuid PRIMARY KEY REFERENCES tenants (id) ON DELETE CASCADE,
         last_admitted_at  timestamptz NOT NULL
       )`);
+    // What a job's estimate needs, counted once at upload rather than at every job created.
+    await queryRunner.query(
+      `ALTER TABLE training_files ADD COLUMN training_tokens bigint CHECK (training_tokens >= 0)`,
+    );
     for (const table of [
       'fine_tuning_jobs',
       'fine_tuning_job_events',
@@ -112,6 +118,7 @@ export class FineTuningJobs1764635100000 implements MigrationInterface {
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`ALTER TABLE training_files DROP COLUMN training_tokens`);
     for (const table of [
       'fine_tuning_tenant_admissions',
       'fine_tuning_checkpoints',

@@ -10,6 +10,7 @@ import {
   TestApp,
   trainingJsonl,
 } from '@app/testing';
+import { countTokens } from '@app/language-model';
 import type { AddressInfo } from 'node:net';
 import OpenAI, { toFile } from 'openai';
 import { startApi } from '../support/api';
@@ -280,6 +281,50 @@ describe('fine-tuning jobs (/v1/fine_tuning/jobs, OpenAI-compatible)', () => {
       expect(dpo.body.errors[0].path).toBe('method.type');
     });
 
+    it('refuses ambiguous or empty fields', async () => {
+      const both = await create({
+        hyperparameters: { n_epochs: 1 },
+        method: { type: 'supervised', supervised: { hyperparameters: { n_epochs: 2 } } },
+      }).expect(400);
+      expect(both.body.errors[0].path).toBe('hyperparameters');
+      const empty = await create({ validation_file: '' }).expect(400);
+      expect(empty.body.errors[0].path).toBe('validation_file');
+    });
+
+    it('reads files with a byte-order mark, and honours OpenAI’s weight on assistant turns', async () => {
+      const line = (weight: number) =>
+        JSON.stringify({
+          messages: [
+            { role: 'user', content: 'What of the corn?' },
+            { role: 'assistant', content: 'Ignored answer.', weight },
+            { role: 'user', content: 'And now?' },
+            { role: 'assistant', content: 'Counted answer.' },
+          ],
+        });
+      // A tenant of its own: the job trains, which would use the quota the next test checks.
+      const own = await engineer();
+      const bom = await upload(own.client, Buffer.from(`\uFEFF${line(0)}\n`));
+      const res = await api.http
+        .post('/v1/fine_tuning/jobs')
+        .set(bearer(own.key))
+        .send({ model: MODEL, training_file: bom.id, hyperparameters: { n_epochs: 1 } })
+        .expect(200);
+      // Only the weighted answer and its end-of-text token.
+      expect(res.body.estimated_tokens).toBe(countTokens('Counted answer.') + 1);
+      const bad = await api.http
+        .post('/v1/files')
+        .set(bearer(tenant.key))
+        .field('purpose', 'fine-tune')
+        .attach('file', Buffer.from(`${line(1)}\n${line(2)}\n`), 'w.jsonl')
+        .expect(400);
+      expect(bad.body.errors).toEqual([
+        {
+          path: 'file:2',
+          message: 'messages[1].weight must be 0 or 1, and only on assistant messages',
+        },
+      ]);
+    });
+
     it('refuses a job over the training_tokens quota with 429, before anything is queued', async () => {
       const big = (await upload(tenant.client, trainingJsonl(60))).id;
       const res = await create({ training_file: big, hyperparameters: { n_epochs: 3 } }).expect(
@@ -380,6 +425,77 @@ describe('fine-tuning jobs (/v1/fine_tuning/jobs, OpenAI-compatible)', () => {
       expect(await ledger(tenantId, 'training_tokens')).toBe(0);
       expect(await ledger(tenantId, 'concurrent_fine_tuning_jobs')).toBe(0);
     });
+  });
+
+  it('checks the compliance profile again at admission, and stops an offboarded tenant’s jobs', async () => {
+    const { tenantId, client } = await engineer([
+      { metric: 'training_tokens', limit: 10_000_000, enforcement: 'hard' },
+      { metric: 'concurrent_fine_tuning_jobs', limit: 1, enforcement: 'hard' },
+    ]);
+    const long = await upload(client, trainingJsonl(20));
+    const short = await upload(client, trainingJsonl(4));
+    const status = async (id: string) => (await client.fineTuning.jobs.retrieve(id)).status;
+    const blocker = await client.fineTuning.jobs.create({
+      model: MODEL,
+      training_file: long.id,
+      hyperparameters: { n_epochs: 50, batch_size: 1 },
+    });
+    await expectEventually(async () => expect(await status(blocker.id)).toBe('running'), {
+      timeoutMs: 30_000,
+    });
+    const waiting = await client.fineTuning.jobs.create({ model: MODEL, training_file: short.id });
+    await expectEventually(async () => expect(await status(waiting.id)).toBe('queued'));
+    // The profile stops allowing llama while the job waits behind the cap of one.
+    await api.http
+      .put(`/v1/tenants/${tenantId}/compliance-profile`)
+      .set(admin())
+      .send({
+        allowedRegions: ['eu-west-1'],
+        allowedDataZones: [],
+        allowedModelFamilies: ['mistral'],
+        dataClassification: 'confidential',
+        requiredCertifications: [],
+        auditRetentionDays: 365,
+      })
+      .expect(200);
+    await client.fineTuning.jobs.cancel(blocker.id);
+    await expectEventually(async () => expect(await status(waiting.id)).toBe('failed'), {
+      timeoutMs: 15_000,
+    });
+    expect((await client.fineTuning.jobs.retrieve(waiting.id)).error).toMatchObject({
+      code: 'model_family_not_allowed',
+      param: 'model',
+    });
+
+    // Offboarding: a running job stops (cancelled, no model), its slot is given back.
+    const other = await engineer([
+      { metric: 'training_tokens', limit: 10_000_000, enforcement: 'hard' },
+    ]);
+    const file = await upload(other.client, trainingJsonl(20));
+    const running = await other.client.fineTuning.jobs.create({
+      model: MODEL,
+      training_file: file.id,
+      hyperparameters: { n_epochs: 50, batch_size: 1 },
+    });
+    const staffView = async () =>
+      (
+        await api.http
+          .get(`/v1/tenants/${other.tenantId}/fine_tuning/jobs/${running.id}`)
+          .set(admin())
+          .expect(200)
+      ).body;
+    await expectEventually(async () => expect((await staffView()).status).toBe('running'), {
+      timeoutMs: 30_000,
+    });
+    await api.http
+      .post(`/v1/tenants/${other.tenantId}/offboard`)
+      .set(admin())
+      .send({ reason: 'contract ended' })
+      .expect(200);
+    await expectEventually(async () => expect((await staffView()).status).toBe('cancelled'), {
+      timeoutMs: 10_000,
+    });
+    expect((await staffView()).fine_tuned_model).toBeNull();
   });
 
   it('answers 404 for another tenant’s job, and lets staff read a tenant’s jobs', async () => {

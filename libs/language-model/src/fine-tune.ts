@@ -3,9 +3,12 @@ import { NgramLanguageModel } from './ngram-language-model';
 import { SeededRandom } from './random';
 import { encode, END_OF_TEXT_TOKEN, type ChatMessage } from './tokenizer';
 
-/** One training example in OpenAI's chat fine-tuning format (one JSONL line). */
+/**
+ * One training example in OpenAI's chat fine-tuning format (one JSONL line). An assistant
+ * message with `weight: 0` is context only: not trained on, not counted (OpenAI's weight field).
+ */
 export interface ChatConversation {
-  messages: ChatMessage[];
+  messages: (ChatMessage & { weight?: 0 | 1 })[];
 }
 
 /** Hyperparameters of {@link fineTune}, named after OpenAI's fine-tuning API where they exist. */
@@ -152,7 +155,7 @@ export function* fineTuneSteps(
 export function trainingTokensPerEpoch(conversations: readonly ChatConversation[]): number {
   return conversations
     .flatMap((conversation) => conversation.messages)
-    .filter((message) => message.role === 'assistant')
+    .filter((message) => message.role === 'assistant' && message.weight !== 0)
     .reduce((sum, message) => sum + encode(message.content).length + 1, 0);
 }
 
@@ -175,7 +178,7 @@ export function conversationLoss(
 function toExamples(conversation: ChatConversation): Example[] {
   const examples: Example[] = [];
   conversation.messages.forEach((message, index) => {
-    if (message.role !== 'assistant') return;
+    if (message.role !== 'assistant' || message.weight === 0) return;
     examples.push({
       context: encode(formatChatPrompt(conversation.messages.slice(0, index))),
       targets: [...encode(message.content), END_OF_TEXT_TOKEN],

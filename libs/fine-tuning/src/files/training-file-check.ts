@@ -59,7 +59,11 @@ export function checkTrainingFile(bytes: Buffer, maxLines: number): CheckedTrain
     }
     let answered = false;
     for (const [i, message] of messages.entries()) {
-      const { role, content } = (message ?? {}) as { role?: unknown; content?: unknown };
+      const { role, content, weight } = (message ?? {}) as {
+        role?: unknown;
+        content?: unknown;
+        weight?: unknown;
+      };
       if (typeof role !== 'string' || !ROLES.has(role)) {
         problem(line, `messages[${i}].role must be one of system, user, assistant`);
         return;
@@ -68,9 +72,14 @@ export function checkTrainingFile(bytes: Buffer, maxLines: number): CheckedTrain
         problem(line, `messages[${i}].content must be a string`);
         return;
       }
-      if (role === 'assistant' && content.trim() !== '') answered = true;
+      if (weight !== undefined && (role !== 'assistant' || (weight !== 0 && weight !== 1))) {
+        problem(line, `messages[${i}].weight must be 0 or 1, and only on assistant messages`);
+        return;
+      }
+      if (role === 'assistant' && weight !== 0 && content.trim() !== '') answered = true;
     }
-    if (!answered) problem(line, 'needs at least one assistant message with content');
+    if (!answered)
+      problem(line, 'needs at least one assistant message with content (and weight 1)');
   });
   if (lines === 0) errors.push({ path: 'file', message: 'holds no examples' });
   return { lines: Math.min(lines, maxLines), errors, unreported };
@@ -83,12 +92,19 @@ export function checkTrainingFile(bytes: Buffer, maxLines: number): CheckedTrain
  * @throws SyntaxError when a line is not JSON (the file was not checked)
  */
 export function parseTrainingFile(bytes: Buffer): ChatConversation[] {
-  return bytes
-    .toString('utf8')
+  // TextDecoder drops a byte-order mark, as checkTrainingFile's does.
+  return new TextDecoder('utf-8')
+    .decode(bytes)
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => {
       const { messages } = JSON.parse(line) as ChatConversation;
-      return { messages: messages.map(({ role, content }) => ({ role, content })) };
+      return {
+        messages: messages.map(({ role, content, weight }) => ({
+          role,
+          content,
+          ...(weight === 0 ? { weight: 0 as const } : {}),
+        })),
+      };
     });
 }

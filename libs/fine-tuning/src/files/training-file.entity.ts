@@ -26,6 +26,17 @@ export class TrainingFile {
   @Column({ type: 'text' })
   sha256!: string;
 
+  /** Assistant tokens of one epoch over the file (the shared tokenizer); null before it was counted. */
+  @Column({
+    type: 'bigint',
+    nullable: true,
+    transformer: {
+      to: (v: number | null) => v,
+      from: (v: string | null) => (v === null ? null : Number(v)),
+    },
+  })
+  trainingTokens!: number | null;
+
   /** The tenant's data classification when the file was uploaded. */
   @Column({ type: 'text' })
   dataClassification!: string;

@@ -5,7 +5,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import { createHash, randomBytes } from 'node:crypto';
 import type { ReadStream } from 'node:fs';
 import { FileStorage } from './file-storage';
-import { checkTrainingFile } from './training-file-check';
+import { trainingTokensPerEpoch } from '@app/language-model';
+import { checkTrainingFile, parseTrainingFile } from './training-file-check';
 import { TrainingFile } from './training-file.entity';
 
 export const FILE_PURPOSES = ['fine-tune'] as const;
@@ -74,6 +75,7 @@ export class TrainingFileService {
       bytes: upload.bytes.length,
       lineCount: checked.lines,
       sha256: createHash('sha256').update(upload.bytes).digest('hex'),
+      trainingTokens: trainingTokensPerEpoch(parseTrainingFile(upload.bytes)),
       dataClassification: storedProfile(tenant.complianceProfile).dataClassification,
       storageKey,
       createdBy: actorRef(by),

@@ -3,10 +3,12 @@ import { asTenantId, TenantDb, TenantId } from '@app/authz';
 import { AppConfig, InjectConfig } from '@app/core';
 import { derivedUuid } from '@app/endpoints';
 import { QuotaReservationService, Reservation } from '@app/metering';
+import { ComplianceProfile, storedProfile } from '@app/tenancy';
 import { Injectable, Logger } from '@nestjs/common';
 import { FineTuningQueue } from './fine-tuning-queue';
 import { FineTuningJob, JobError } from './fine-tuning-job.entity';
 import { transitionJob } from './job-records';
+import { TrainingTarget, trainingRefusal } from './training-admission.policy';
 
 type AdmitOutcome = 'admitted' | 'failed' | 'waits' | 'none';
 
@@ -23,6 +25,8 @@ export const trainingEventId = (jobId: string) => derivedUuid(`fine-tuning-token
  * thousand waiting jobs thus gets one slot per round like a tenant with one: its backlog never
  * delays another tenant's first job by more than the jobs already training.
  *
+ * The compliance profile is checked again (it may have changed while the job waited: a family
+ * no longer allowed fails the job); a suspended tenant's jobs wait, an offboarded tenant's fail.
  * Admitting a job takes two quota holds, as one decision: a `concurrent_fine_tuning_jobs` unit
  * (refused: the tenant is at its cap and its jobs wait) and the job's estimated
  * `training_tokens` (refused: the job fails with `quota_exceeded`). Serialized across processes
@@ -88,10 +92,39 @@ export class FineTuningAdmission {
           lock: { mode: 'pessimistic_write' },
         });
         if (!job) return 'none';
-        const [tenant] = (await manager.query(`SELECT status FROM tenants WHERE id = $1`, [
-          tenantId,
-        ])) as { status: string }[];
-        if (tenant?.status === 'suspended' || tenant?.status === 'offboarded') return 'waits';
+        const [tenant] = (await manager.query(
+          `SELECT status, compliance_profile FROM tenants WHERE id = $1`,
+          [tenantId],
+        )) as { status: string; compliance_profile: Partial<ComplianceProfile> | null }[];
+        if (tenant?.status === 'suspended') return 'waits';
+        if (!tenant || tenant.status === 'offboarded') {
+          await this.fail(job, {
+            code: 'tenant_offboarded',
+            message: 'The tenant is offboarded; its jobs do not run.',
+            param: null,
+          });
+          return 'failed';
+        }
+        // The profile may have changed since the job was created: the rule holds at admission.
+        const [model] = (await manager.query(
+          `SELECT id, family, fine_tunable AS "fineTunable", tenant_id AS "tenantId"
+             FROM catalog_models WHERE id = $1`,
+          [job.model],
+        )) as TrainingTarget[];
+        const refusal = model
+          ? trainingRefusal(storedProfile(tenant.compliance_profile), model)
+          : 'model_not_fine_tunable';
+        if (refusal) {
+          await this.fail(job, {
+            code: refusal,
+            message:
+              refusal === 'model_family_not_allowed'
+                ? `The compliance profile no longer allows the "${model.family}" model family.`
+                : `${job.model} can no longer be fine-tuned.`,
+            param: 'model',
+          });
+          return 'failed';
+        }
 
         const slot = await this.reservations.reserve({
           tenantId,

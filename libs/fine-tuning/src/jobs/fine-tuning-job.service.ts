@@ -2,7 +2,7 @@ import { AuditService } from '@app/audit';
 import { TenantDb, TenantId, TenantSuspended } from '@app/authz';
 import { Actor, actorRef, NotFound, ValidationFailed } from '@app/core';
 import { CatalogService, ModelFamilyNotAllowed, NoContractInForce } from '@app/endpoints';
-import { trainingTokensPerEpoch, type ChatConversation } from '@app/language-model';
+import { trainingTokensPerEpoch } from '@app/language-model';
 import { QuotaReservationService, QuotaStateUnavailable } from '@app/metering';
 import { storedProfile, TenantService } from '@app/tenancy';
 import { Injectable, Logger } from '@nestjs/common';
@@ -105,12 +105,12 @@ export class FineTuningJobService {
         { extensions: { family: model.family } },
       );
     }
-    const training = await this.conversations(tenantId, input.trainingFile, 'training_file');
+    const training = await this.trainingFile(tenantId, input.trainingFile, 'training_file');
     if (input.validationFile) {
-      await this.conversations(tenantId, input.validationFile, 'validation_file');
+      await this.trainingFile(tenantId, input.validationFile, 'validation_file');
     }
-    const hyperparameters = resolveHyperparameters(input.hyperparameters, training.length);
-    const estimatedTokens = trainingTokensPerEpoch(training) * hyperparameters.nEpochs;
+    const hyperparameters = resolveHyperparameters(input.hyperparameters, training.examples);
+    const estimatedTokens = training.tokensPerEpoch * hyperparameters.nEpochs;
     await this.assertQuotaFits(tenantId, estimatedTokens);
 
     const id = `ftjob-${randomBytes(12).toString('hex')}`;
@@ -131,7 +131,7 @@ export class FineTuningJobService {
     await recordJobEvents(this.db.manager, { tenantId, id }, [
       {
         key: 'created',
-        message: `Created fine-tuning job: ${model.id}, ${training.length} examples, ${hyperparameters.nEpochs} epoch(s), ${estimatedTokens} training tokens`,
+        message: `Created fine-tuning job: ${model.id}, ${training.examples} examples, ${hyperparameters.nEpochs} epoch(s), ${estimatedTokens} training tokens`,
         data: { estimated_tokens: estimatedTokens },
       },
       {
@@ -287,27 +287,35 @@ export class FineTuningJobService {
     return fineTunedModelName(job, tenant.slug);
   }
 
-  /** A file's conversations. @throws ValidationFailed (400, on `param`) when it is not usable */
-  private async conversations(
+  /**
+   * A file the job may use, with its examples and its assistant tokens per epoch (counted at
+   * upload; counted now for a file uploaded before that was recorded).
+   *
+   * @throws ValidationFailed (400, on `param`) when it is not this tenant's `fine-tune` file
+   */
+  private async trainingFile(
     tenantId: TenantId,
     fileId: string,
     param: 'training_file' | 'validation_file',
-  ): Promise<ChatConversation[]> {
-    const found = await this.files.bytes(tenantId, fileId).catch((error: unknown) => {
+  ): Promise<{ examples: number; tokensPerEpoch: number }> {
+    const file = await this.files.get(tenantId, fileId).catch((error: unknown) => {
       if (error instanceof NotFound) return undefined;
       throw error;
     });
-    if (!found) {
+    if (!file) {
       throw new ValidationFailed('Unknown file.', {
         errors: [{ path: param, message: `no file "${fileId}" in this tenant` }],
       });
     }
-    if (found.file.purpose !== 'fine-tune') {
+    if (file.purpose !== 'fine-tune') {
       throw new ValidationFailed('Wrong file purpose.', {
         errors: [{ path: param, message: 'the file’s purpose must be fine-tune' }],
       });
     }
-    return parseTrainingFile(found.bytes);
+    const tokensPerEpoch =
+      file.trainingTokens ??
+      trainingTokensPerEpoch(parseTrainingFile((await this.files.bytes(tenantId, fileId)).bytes));
+    return { examples: file.lineCount, tokensPerEpoch };
   }
 
   /**

@@ -1,4 +1,5 @@
 import { asTenantId, CheckPolicies, CurrentAccess } from '@app/authz';
+import { ValidationFailed } from '@app/core';
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
@@ -93,6 +94,16 @@ export class FineTuningJobsController extends FineTuningJobReads {
   })
   @ApiConflictResponse({ description: '`no_contract_in_force`, `tenant_offboarded`' })
   async create(@Body() body: CreateFineTuningJobDto): Promise<FineTuningJobObject> {
+    if (body.hyperparameters && body.method?.supervised?.hyperparameters) {
+      throw new ValidationFailed('Hyperparameters given twice.', {
+        errors: [
+          {
+            path: 'hyperparameters',
+            message: 'send either hyperparameters or method.supervised.hyperparameters, not both',
+          },
+        ],
+      });
+    }
     const asked = body.method?.supervised?.hyperparameters ?? body.hyperparameters ?? {};
     const principal = this.access.principal;
     return FineTuningJobObject.of(

@@ -13,7 +13,7 @@ import { type ChatConversation, type FineTuneStepResult } from '@app/language-mo
 import { QuotaReservationService, UsageIngestionService } from '@app/metering';
 import { TenantService } from '@app/tenancy';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { DelayedError, Job, UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, Job, Worker } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { parseTrainingFile } from '../files/training-file-check';
@@ -132,11 +132,13 @@ export class FineTuningRunner implements OnApplicationBootstrap, OnApplicationSh
       try {
         outcome = await this.train(asTenantId(tenantId), jobId);
       } catch (error) {
-        // Permanent: fail at once (onFailed reads the code back from the message).
-        if (error instanceof FineTuningFailure && error.permanent) {
-          throw new UnrecoverableError(`${error.code}: ${error.message}`);
-        }
-        throw error;
+        if (!(error instanceof FineTuningFailure && error.permanent)) throw error; // retried
+        await this.failJob(asTenantId(tenantId), jobId, {
+          code: error.code,
+          message: error.message,
+          param: error.param,
+        });
+        return { outcome: 'failed' };
       }
       if (outcome?.kind === 'stopped' && outcome.reason === 'shutdown') {
         // Back to the queue now, without spending an attempt: another worker resumes it.
@@ -275,12 +277,15 @@ export class FineTuningRunner implements OnApplicationBootstrap, OnApplicationSh
           lastCheck = Date.now();
           const [row] = (await this.db.inTenant(tenantId, (manager) =>
             manager.query(
-              `SELECT cancel_requested_at IS NOT NULL AS cancel, status FROM fine_tuning_jobs
-                WHERE tenant_id = $1 AND id = $2`,
+              `SELECT j.cancel_requested_at IS NOT NULL AS cancel, j.status,
+                      t.status AS tenant_status
+                 FROM fine_tuning_jobs j JOIN tenants t ON t.id = j.tenant_id
+                WHERE j.tenant_id = $1 AND j.id = $2`,
               [tenantId, jobId],
             ),
-          )) as { cancel: boolean; status: string }[];
-          return row?.cancel || row?.status !== 'running' ? 'cancel' : undefined;
+          )) as { cancel: boolean; status: string; tenant_status: string }[];
+          const stop = !row || row.cancel || row.status !== 'running';
+          return stop || row.tenant_status === 'offboarded' ? 'cancel' : undefined;
         },
       },
     );
@@ -335,8 +340,9 @@ export class FineTuningRunner implements OnApplicationBootstrap, OnApplicationSh
    */
   private async finish(
     job: FineTuningJob,
-    outcome: TrainingOutcome | { kind: 'failed'; error: JobError },
+    result: TrainingOutcome | { kind: 'failed'; error: JobError },
   ): Promise<void> {
+    let outcome = result;
     const tenantId = asTenantId(job.tenantId);
     await this.db.run({ kind: 'tenant', tenantId }, async () => {
       const manager = this.db.manager;
@@ -345,8 +351,15 @@ export class FineTuningRunner implements OnApplicationBootstrap, OnApplicationSh
         .findOne({ where: { tenantId, id: job.id }, lock: { mode: 'pessimistic_write' } });
       if (!current || current.status !== 'running') return;
       const finishedAt = new Date();
+      const tenant = await this.tenants.get(tenantId);
+      if (
+        outcome.kind === 'completed' &&
+        (current.cancelRequestedAt || tenant.status === 'offboarded')
+      ) {
+        // A cancel asked before the end is honoured even if the last step came first.
+        outcome = { kind: 'stopped', reason: 'cancel', trainedTokens: outcome.trainedTokens };
+      }
       if (outcome.kind === 'completed') {
-        const tenant = await this.tenants.get(tenantId);
         const name = fineTunedModelName(current, tenant.slug);
         await this.catalog.registerFineTuned(tenantId, {
           id: name,
@@ -358,9 +371,13 @@ export class FineTuningRunner implements OnApplicationBootstrap, OnApplicationSh
           message: `Fine-tuning job succeeded: ${name}`,
         });
       } else if (outcome.kind === 'stopped') {
+        const offboarded = tenant.status === 'offboarded';
         await transitionJob(manager, this.audit, current, 'cancel', {
           changes: { trainedTokens: outcome.trainedTokens, finishedAt },
-          message: 'Fine-tuning job cancelled',
+          message: offboarded
+            ? 'Fine-tuning job cancelled: the tenant is offboarded'
+            : 'Fine-tuning job cancelled',
+          ...(offboarded ? { reason: 'tenant_offboarded' } : {}),
         });
       } else {
         await transitionJob(manager, this.audit, current, 'fail', {
@@ -398,8 +415,13 @@ export class FineTuningRunner implements OnApplicationBootstrap, OnApplicationSh
       }),
     );
     if (!job || job.usageSettled || !job.finishedAt) return;
+    // An offboarded tenant's ledger is closed: its holds are released, nothing more recorded.
+    const [tenant] = (await this.db.inTenant(tenantId, (manager) =>
+      manager.query(`SELECT status FROM tenants WHERE id = $1`, [tenantId]),
+    )) as { status: string }[];
+    const offboarded = tenant?.status === 'offboarded';
     if (job.startedAt && job.trainingReservationId) {
-      const tokens = job.status === 'failed' ? 0 : (job.trainedTokens ?? 0);
+      const tokens = job.status === 'failed' || offboarded ? 0 : (job.trainedTokens ?? 0);
       if (tokens > 0) {
         await this.reservations.commit(job.trainingReservationId, tokens, {
           fineTuningJobId: job.id,
@@ -410,7 +432,7 @@ export class FineTuningRunner implements OnApplicationBootstrap, OnApplicationSh
     }
     // `run` (not `inTenant`): ingestion joins this transaction through the CLS context.
     await this.db.run({ kind: 'tenant', tenantId }, async () => {
-      if (job.startedAt) {
+      if (job.startedAt && !offboarded) {
         const result = await this.ingestion.record([
           {
             id: slotEventId(job.id),
@@ -440,32 +462,30 @@ export class FineTuningRunner implements OnApplicationBootstrap, OnApplicationSh
     });
   }
 
-  /** A training job that failed for good (permanent error, or out of attempts): `failed`. */
+  /** A training job out of attempts (transient errors every time): `failed`. */
   private async onFailed(job: QueueJob | undefined, error: Error): Promise<void> {
     if (!job || job.name !== TRAIN_JOB) return;
-    const final =
-      error instanceof UnrecoverableError ||
-      error.name === 'UnrecoverableError' ||
-      job.attemptsMade >= (job.opts.attempts ?? 1);
+    const final = job.attemptsMade >= (job.opts.attempts ?? 1);
     this.logger.warn({ err: error, jobId: job.id, final }, 'fine-tuning training failed');
     if (!final) return;
     const { tenantId, jobId } = job.data as FineTuningJobs[typeof TRAIN_JOB];
-    const [code, ...rest] = error.message.split(': ');
-    const permanent = /^[a-z_]+$/.test(code) && rest.length > 0;
-    try {
-      const row = await this.db.inTenant(asTenantId(tenantId), (manager) =>
-        manager.getRepository(FineTuningJob).findOneBy({ tenantId, id: jobId }),
-      );
-      if (!row) return;
-      await this.finish(row, {
-        kind: 'failed',
-        error: permanent
-          ? { code, message: rest.join(': '), param: null }
-          : { code: 'internal_error', message: 'Training failed after retries.', param: null },
-      });
-    } catch (failure) {
-      this.logger.error({ err: failure, jobId }, 'could not record a failed fine-tuning job');
-    }
+    await this.failJob(asTenantId(tenantId), jobId, {
+      code: 'internal_error',
+      message: `Training failed ${job.attemptsMade} times; the last error: ${error.message}`.slice(
+        0,
+        1000,
+      ),
+      param: null,
+    }).catch((failure: unknown) =>
+      this.logger.error({ err: failure, jobId }, 'could not record a failed fine-tuning job'),
+    );
+  }
+
+  private async failJob(tenantId: TenantId, jobId: string, error: JobError): Promise<void> {
+    const row = await this.db.inTenant(tenantId, (manager) =>
+      manager.getRepository(FineTuningJob).findOneBy({ tenantId, id: jobId }),
+    );
+    if (row) await this.finish(row, { kind: 'failed', error });
   }
 
   /**

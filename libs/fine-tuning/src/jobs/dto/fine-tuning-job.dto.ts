@@ -13,6 +13,7 @@ import {
   Max,
   MaxLength,
   Min,
+  MinLength,
   ValidateBy,
   ValidateNested,
   ValidationOptions,
@@ -105,12 +106,14 @@ export class CreateFineTuningJobDto {
 
   @ApiProperty({ example: 'file-5f2c0e6a1b9d4c3e8a7f6b21' })
   @IsString()
+  @MinLength(1)
   @MaxLength(64)
   training_file!: string;
 
   @ApiPropertyOptional({ description: 'Scored (never trained on) at the end of each epoch.' })
   @IsOptional()
   @IsString()
+  @MinLength(1)
   @MaxLength(64)
   validation_file?: string;
 
