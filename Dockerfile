@@ -6,7 +6,8 @@
 #   node dist/libs/core/src/database/migrate.cli.js run  apply pending migrations (the helm hook Job)
 # Not built in CI here (no Docker engine on the build machine); test/deployment checks it statically.
 
-# ---- build: every dependency, compile TypeScript (apps, libs and migrations) into dist/ ----
+# ---- build: every dependency, compile TypeScript (apps, libs and migrations) and build the web
+# console (vite, apps/console -> dist/apps/console) into dist/ ----
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./

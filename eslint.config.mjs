@@ -1,6 +1,7 @@
 // ESLint flat config: typescript-eslint recommended, Prettier owns formatting.
 import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
+import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
@@ -59,6 +60,12 @@ export default tseslint.config(
       'libs/testing/src/test-database.ts',
     ],
     rules: { 'no-restricted-imports': 'off' },
+  },
+  {
+    // The web console runs in the browser: DOM globals, React's rules of hooks.
+    files: ['apps/console/**/*.{ts,tsx}'],
+    ...reactHooks.configs.flat['recommended-latest'],
+    languageOptions: { globals: globals.browser },
   },
   {
     files: ['scripts/**/*.mjs', '*.js', '*.mjs'],

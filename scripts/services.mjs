@@ -295,6 +295,30 @@ export async function ensureServices(env = process.env) {
   return { DATABASE_URL, REDIS_URL };
 }
 
+/** Debian's `chromium` package puts the browser here; CHROMIUM_PATH points elsewhere. */
+const DEFAULT_CHROMIUM = '/usr/bin/chromium';
+
+/**
+ * Makes sure the headless Chromium of the console's browser tests exists (they drive it with
+ * playwright-core, which never downloads a browser): CHROMIUM_PATH or /usr/bin/chromium, else
+ * Debian's `chromium` package through apt-get when root on Debian/Ubuntu. Returns the path;
+ * throws, naming what to install, when there is none (the browser tests then fail, saying so).
+ */
+export function ensureChromium(env = process.env) {
+  const path = env.CHROMIUM_PATH || DEFAULT_CHROMIUM;
+  if (existsSync(path)) return path;
+  if (!env.CHROMIUM_PATH) {
+    log(`no Chromium at ${path} (the console's browser tests need it)`);
+    if (aptInstall(['chromium']) && existsSync(path)) {
+      log(`installed Chromium: ${path}`);
+      return path;
+    }
+  }
+  throw new Error(
+    `Chromium is not at ${path} and could not be installed. Install it (Debian/Ubuntu: apt-get install chromium) or set CHROMIUM_PATH to a Chromium or Chrome binary.`,
+  );
+}
+
 /** Stops the private instances this script started (`npm run services:up -- --stop`). */
 export function stopPrivateServices() {
   const saved = savedEnv();

@@ -3,19 +3,27 @@
 // `tests: N passed, N failed` for tools that read the closing line.
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { ensureServices } from './services.mjs';
+import { ensureChromium, ensureServices } from './services.mjs';
 
 const services = await ensureServices().catch((error) => {
   process.stderr.write(`[test] ${error.message}\n`);
   process.exit(1);
 });
+// The console's browser tests need Chromium. Without it the other suites still run, and the
+// browser tests fail loudly (test/console/support/browser.ts), never pass silently.
+let chromium = {};
+try {
+  chromium = { CHROMIUM_PATH: ensureChromium() };
+} catch (error) {
+  process.stderr.write(`[test] ${error.message} The console's browser tests will fail.\n`);
+}
 mkdirSync('.local', { recursive: true });
 const results = '.local/jest-results.json';
 rmSync(results, { force: true });
 const child = spawn(
   process.execPath,
   ['node_modules/jest/bin/jest.js', '--json', `--outputFile=${results}`, ...process.argv.slice(2)],
-  { stdio: 'inherit', env: { ...process.env, ...services } },
+  { stdio: 'inherit', env: { ...process.env, ...services, ...chromium } },
 );
 child.on('exit', (code, signal) => {
   try {

@@ -164,6 +164,7 @@ describe('Idempotency-Key', () => {
       t.http
         .post('/v1/tenants')
         .set('Cookie', `cp_session=${staff.token}`)
+        .set('Sec-Fetch-Site', 'same-origin')
         .set('Idempotency-Key', key)
         .send(body);
     const first = await send().expect(201);

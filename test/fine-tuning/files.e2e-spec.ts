@@ -115,7 +115,7 @@ describe('files (/v1/files, OpenAI-compatible)', () => {
       'no assistant answer',
       [JSON.stringify({ messages: [{ role: 'user', content: 'x' }] })],
       'file:1',
-      'needs at least one assistant message with content',
+      'needs at least one assistant message with content (and weight 1)',
     ],
     [
       'too many examples',
@@ -159,6 +159,8 @@ describe('files (/v1/files, OpenAI-compatible)', () => {
     const cookie = await t.http
       .post('/v1/files')
       .set('cookie', `cp_session=${session.token}`)
+      // From our own origin (past the CSRF check): multipart still needs a bearer credential.
+      .set('Sec-Fetch-Site', 'same-origin')
       .field('purpose', 'fine-tune')
       .attach('file', jsonl([conversation(1)]), 'a.jsonl')
       .expect(403);

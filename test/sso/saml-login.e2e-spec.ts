@@ -516,8 +516,12 @@ describe('SAML sign-in', () => {
     // The sign-in and the session are in the audit log.
     const [event] = await loginEvents(t, okta, 'success');
     expect(event.actor.id).toBe(me.body.actor.id);
-    // 5. Logout ends it.
-    await t.http.post('/v1/auth/logout').set('Cookie', cookie).expect(204);
+    // 5. Logout ends it (a cookie-authenticated write: from our own origin, as the console sends it).
+    await t.http
+      .post('/v1/auth/logout')
+      .set('Cookie', cookie)
+      .set('Origin', t.config.PUBLIC_URL)
+      .expect(204);
     await t.http.get('/v1/me').set('Cookie', cookie).expect(401);
   });
 

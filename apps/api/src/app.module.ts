@@ -9,6 +9,7 @@ import { SsoModule } from '@app/sso';
 import { TenancyModule } from '@app/tenancy';
 import { WebhooksModule } from '@app/webhooks';
 import { DynamicModule, Module } from '@nestjs/common';
+import { join } from 'node:path';
 
 /** The control-plane HTTP API. Each bounded-context library adds its module here. */
 @Module({})
@@ -37,4 +38,6 @@ export const API_HTTP_OPTIONS: HttpAppOptions = {
   title: 'AI deployment control plane',
   description: 'Tenants, contracts and quotas, dedicated endpoints, fine-tuning, SLA and audit.',
   docs: true,
+  // Built by `npm run build` (vite) next to the compiled api: dist/apps/console.
+  console: (config) => config.CONSOLE_DIR ?? join(__dirname, '..', '..', 'console'),
 };

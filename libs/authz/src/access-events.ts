@@ -10,7 +10,8 @@ export interface AccessDeniedEvent {
     | 'missing_permission'
     | 'tenant_not_reachable'
     | 'tenant_suspended'
-    | 'no_policy';
+    | 'no_policy'
+    | 'cross_site_request';
   actor?: Actor;
   /** The tenant the request was for (when known). */
   tenantId?: string;

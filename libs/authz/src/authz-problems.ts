@@ -29,3 +29,11 @@ export const TenantSuspended = defineProblem({
   description:
     "The caller's tenant is suspended: its API keys and sessions are refused until the operator reactivates it. Nothing was changed.",
 });
+
+export const CrossSiteRequestRefused = defineProblem({
+  code: 'cross_site_request_refused',
+  status: 403,
+  title: 'Cross-site request refused',
+  description:
+    "A write authenticated by the session cookie must come from the console's own origin: the browser's `Sec-Fetch-Site` must be `same-origin`, or (where a browser sends no Fetch Metadata) its `Origin` must be `PUBLIC_URL`. Clients with `Authorization: Bearer` are not affected. Nothing was changed.",
+});

@@ -1,12 +1,20 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { IS_PUBLIC, MetricsService, NotFound, RequestContext } from '@app/core';
+import {
+  AppConfig,
+  InjectConfig,
+  IS_PUBLIC,
+  MetricsService,
+  NotFound,
+  RequestContext,
+} from '@app/core';
 import type { Request } from 'express';
 import { ClsService } from 'nestjs-cls';
 import { AppAbility, buildAbility, subjectOf } from './ability';
 import { AccessDeniedEvent, AccessEvents } from './access-events';
 import {
   CredentialsRequired,
+  CrossSiteRequestRefused,
   InvalidCredentials,
   MissingPermission,
   TenantSuspended,
@@ -49,6 +57,7 @@ export class PoliciesGuard implements CanActivate {
     private readonly events: AccessEvents,
     private readonly metrics: MetricsService,
     @Inject(AUTHENTICATOR) private readonly authenticator: Authenticator,
+    @InjectConfig() private readonly config: AppConfig,
   ) {}
 
   async canActivate(execution: ExecutionContext): Promise<boolean> {
@@ -66,6 +75,12 @@ export class PoliciesGuard implements CanActivate {
       throw new CredentialsRequired('No credentials were presented.', {
         headers: { 'WWW-Authenticate': WWW_AUTHENTICATE },
       });
+    }
+    if (!crossSiteSafe(request, this.config.PUBLIC_URL)) {
+      await this.deny(request, { status: 403, reason: 'cross_site_request' });
+      throw new CrossSiteRequestRefused(
+        'A cookie-authenticated write must come from this site; send Authorization: Bearer from other clients.',
+      );
     }
     const principal = await this.authenticator.authenticate(credential, request);
     if (!principal) {
@@ -210,6 +225,27 @@ export function reaches(principal: Principal, tenantId: string): boolean {
   return (
     principal.roles.includes('account_manager') && principal.assignedTenantIds.includes(tenantId)
   );
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * CSRF defence for the session cookie (OWASP CSRF Prevention Cheat Sheet, "Fetch Metadata" and
+ * "Verifying Origin with standard headers"). A cookie is sent by the browser whatever page made
+ * the request, so a write that presents only the cookie must prove it comes from our own origin:
+ * `Sec-Fetch-Site: same-origin` (W3C Fetch Metadata; `same-site` is refused, since a sibling
+ * subdomain may be someone else's), or, from a browser that sends no Fetch Metadata, an `Origin`
+ * equal to `PUBLIC_URL`. Neither header: refused (every current browser sends `Origin` on writes).
+ * Requests with `Authorization` are not subject to it: a browser never adds that header on its
+ * own, so another site cannot make a victim's browser send it.
+ */
+export function crossSiteSafe(request: Request, publicUrl: string): boolean {
+  if (SAFE_METHODS.has(request.method)) return true;
+  if (request.header('authorization')) return true;
+  const site = request.header('sec-fetch-site');
+  if (site) return site === 'same-origin';
+  const origin = request.header('origin');
+  return origin !== undefined && origin === publicUrl;
 }
 
 /**

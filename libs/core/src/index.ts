@@ -43,3 +43,4 @@ export * from './database/inline-parameters';
 export * from './queue/repeatable-jobs';
 export * from './telemetry/http-metrics.middleware';
 export * from './http/boot-http-app';
+export * from './http/console-static';

@@ -12,7 +12,7 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** Capture log lines in `TestApp.logs` instead of discarding them. */
   captureLogs?: boolean;
-  /** Listen on this port of 127.0.0.1 (default: an ephemeral one), e.g. to match `PUBLIC_URL`. */
+  /** Listen on this port (e.g. one that `PUBLIC_URL` names for a browser); default ephemeral. */
   port?: number;
 }
 
@@ -28,7 +28,7 @@ export interface TestApp {
 
 /**
  * Boots a real app (same module, same HTTP setup as `main.ts`) against this worker's PostgreSQL
- * database and Redis prefix, listening on an ephemeral port (or `options.port`).
+ * database and Redis prefix, listening on an ephemeral port.
  *
  * @param moduleFor e.g. `(config, opts) => AppModule.register(config, opts)`
  */

@@ -330,6 +330,11 @@ export const configSchema = z
     /** `kubernetes` provider: JSON object from catalog GPU type to the node label's GPU product. */
     KUBERNETES_GPU_PRODUCTS: jsonStringMap.default({}),
     /**
+     * Directory of the web console's built files (`vite build` of apps/console), served at
+     * `/console`. Unset: `dist/apps/console` next to the running api.
+     */
+    CONSOLE_DIR: z.string().min(1, 'must not be empty').optional(),
+    /**
      * The api's public origin as browsers and identity providers reach it (scheme, host, port, no
      * path): SAML entity IDs, ACS URLs and discovery login URLs are built from it.
      */

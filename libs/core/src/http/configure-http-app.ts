@@ -9,6 +9,7 @@ import { createValidationPipe } from '../errors/validation';
 import { documentIdempotencyKey } from '../idempotency/idempotency.openapi';
 import { httpMetricsMiddleware } from '../telemetry/http-metrics.middleware';
 import { MetricsService } from '../telemetry/metrics.service';
+import { serveConsole } from './console-static';
 
 export interface HttpAppOptions {
   title: string;
@@ -20,6 +21,8 @@ export interface HttpAppOptions {
    * the control plane's (the gateway answers in OpenAI's error shape, not problem+json).
    */
   configure?: (app: NestExpressApplication, config: AppConfig) => void;
+  /** Serve the web console's built files at `/console` from the directory this returns. */
+  console?: (config: AppConfig) => string;
 }
 
 /**
@@ -38,6 +41,7 @@ export function configureHttpApp(
   // Only these proxies may set the client address (X-Forwarded-For); see TRUST_PROXY.
   app.set('trust proxy', config.TRUST_PROXY);
   app.disable('x-powered-by');
+  if (options.console) serveConsole(app, options.console(config));
   app.useBodyParser('json', {
     limit: config.BODY_LIMIT,
     type: ['application/json', 'application/*+json'],
