@@ -2,7 +2,7 @@
 # One image for every app; the command chooses which one runs:
 #   node dist/apps/api/src/main.js                     the HTTP api (PORT, default 3000)
 #   node dist/apps/worker/src/main.js                  the worker (health and metrics on WORKER_PORT, 3002)
-#   node dist/apps/gateway/src/main.js                 the gateway (ships with the gateway issue)
+#   node --max-semi-space-size=64 dist/apps/gateway/src/main.js   the gateway (GATEWAY_PORT, 3001)
 #   node dist/libs/core/src/database/migrate.cli.js run  apply pending migrations (the helm hook Job)
 # Not built in CI here (no Docker engine on the build machine); test/deployment checks it statically.
 

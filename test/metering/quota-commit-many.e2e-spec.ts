@@ -39,13 +39,13 @@ describe('quota reservations: batched commits', () => {
     return outcome;
   };
 
-  it('commits 200 reservations in one call: one Redis run and one ingestion call, ledger = counters = actuals', async () => {
+  it('commits 200 reservations in one call: one Redis settle call (script runs of at most 32) and one ingestion call, ledger = counters = actuals', async () => {
     const tenantId = await tenantWith(100_000);
     const sizes = Array.from({ length: 200 }, () => 1 + Math.floor(Math.random() * 200));
     const held = (await Promise.all(sizes.map((size) => reserve(tenantId, size)))).map(granted);
     const actuals = sizes.map((size, i) => (i % 10 === 0 ? 0 : Math.max(0, size - (i % 3))));
     const total = actuals.reduce((sum, n) => sum + n, 0);
-    const record = jest.spyOn(ingestion, 'record');
+    const record = jest.spyOn(ingestion, 'recordChecked');
     const settle = jest.spyOn(quotas['redis'], 'commitMany');
     const outcomes = await quotas.commitMany(
       held.map((r, i) => ({ reservationId: r.reservationId, actualQuantity: actuals[i] })),
@@ -130,7 +130,7 @@ describe('quota reservations: batched commits', () => {
       reserve(b, 20).then(granted),
       reserve(a, 30).then(granted),
     ]);
-    const record = jest.spyOn(ingestion, 'record');
+    const record = jest.spyOn(ingestion, 'recordChecked');
     const outcomes = await quotas.commitMany(
       held.map((r) => ({ reservationId: r.reservationId, actualQuantity: 7 })),
     );

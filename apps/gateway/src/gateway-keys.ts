@@ -10,6 +10,7 @@ import { AppConfig, InjectConfig } from '@app/core';
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
 import { OpenAiError } from './openai-error';
 
 /** A caller of the gateway: a tenant API key with the `inference` scope. */
@@ -56,7 +57,7 @@ export class GatewayKeys {
    *   `insufficient_permissions` (no `inference` scope, or operator staff), 403
    *   `tenant_suspended`
    */
-  async authenticate(request: Request): Promise<InferenceCaller> {
+  async authenticate(request: IncomingMessage): Promise<InferenceCaller> {
     const header = request.headers.authorization;
     const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (!match) {
@@ -67,7 +68,10 @@ export class GatewayKeys {
         'invalid_api_key',
       );
     }
-    const { principal, rateLimits } = await this.lookup(match[1], request);
+    // The authenticator port takes the Express request; API keys are checked from the key alone
+    // (the identity authenticator reads nothing else), and the data plane's own handler has no
+    // Express request to give.
+    const { principal, rateLimits } = await this.lookup(match[1], request as Request);
     if (!principal || principal.actor.type !== 'api_key') {
       throw new OpenAiError(
         401,

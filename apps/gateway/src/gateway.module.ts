@@ -22,6 +22,7 @@ import { Logger } from 'nestjs-pino';
 import { EndpointRoutes } from './endpoint-routes';
 import { GatewayKeys } from './gateway-keys';
 import { GatewayQuota } from './gateway-quota';
+import { InferenceHttp } from './inference-http';
 import { InferenceController } from './inference.controller';
 import { InferenceService } from './inference.service';
 import { bodyErrors, OpenAiErrorFilter } from './openai-error.filter';
@@ -52,14 +53,26 @@ export class GatewayModule {
         WebhooksCoreModule,
       ],
       controllers: [InferenceController],
-      providers: [GatewayKeys, EndpointRoutes, GatewayQuota, UsageRecorder, InferenceService],
+      providers: [
+        GatewayKeys,
+        EndpointRoutes,
+        GatewayQuota,
+        UsageRecorder,
+        InferenceService,
+        InferenceHttp,
+      ],
     };
   }
 }
 
-/** The gateway's HTTP set-up: request ids, metrics, JSON bodies up to GATEWAY_MAX_BODY_BYTES, OpenAI errors. */
+/**
+ * The gateway's HTTP set-up: the inference routes' own handler ahead of Express
+ * ({@link InferenceHttp}); for everything else request ids, metrics, JSON bodies up to
+ * GATEWAY_MAX_BODY_BYTES and OpenAI errors.
+ */
 export function configureGatewayApp(app: NestExpressApplication, config: AppConfig): void {
   app.useLogger(app.get(Logger));
+  app.get(InferenceHttp).install(app.getHttpServer());
   app.use(requestIdMiddleware);
   app.use(httpMetricsMiddleware(app.get(MetricsService)));
   app.set('trust proxy', config.TRUST_PROXY);

@@ -10,7 +10,9 @@ import { OpenAiError, sendOpenAiError } from './openai-error';
  * The OpenAI-compatible routes of the data plane (OpenAI API reference: chat completions,
  * completions, embeddings, models). Authentication is the gateway's own (tenant API keys with
  * the `inference` scope), so the routes are public to the control plane's guard, which the
- * gateway does not load.
+ * gateway does not load. The inference routes are served ahead of Nest by `InferenceHttp`;
+ * they reach this controller only when that handler leaves them to Express (compressed bodies,
+ * other charsets, other spellings of the path), with the same service behind both.
  */
 @Public()
 @Controller('v1')
@@ -24,19 +26,19 @@ export class InferenceController {
   @Post('chat/completions')
   @HttpCode(200)
   chat(@Req() req: Request, @Res() res: Response): Promise<void> {
-    return this.inference.handle('chat', req, res);
+    return this.inference.handle('chat', req.body, requestIdOf(req), req, res);
   }
 
   @Post('completions')
   @HttpCode(200)
   completions(@Req() req: Request, @Res() res: Response): Promise<void> {
-    return this.inference.handle('completion', req, res);
+    return this.inference.handle('completion', req.body, requestIdOf(req), req, res);
   }
 
   @Post('embeddings')
   @HttpCode(200)
   embeddings(@Req() req: Request, @Res() res: Response): Promise<void> {
-    return this.inference.handle('embedding', req, res);
+    return this.inference.handle('embedding', req.body, requestIdOf(req), req, res);
   }
 
   /** The models the caller's tenant can call now (a running endpoint with a ready replica). */
@@ -69,3 +71,6 @@ export class InferenceController {
     }
   }
 }
+
+/** The id core's request-id middleware gave the request. */
+const requestIdOf = (req: Request) => (req as Request & { id?: string }).id ?? '';

@@ -1,8 +1,13 @@
 import { AppConfig, InjectConfig } from '@app/core';
 import { countTokens } from '@app/language-model';
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import type { Request, Response } from 'express';
-import { Agent, ClientRequest, IncomingMessage, request as httpRequest } from 'node:http';
+import {
+  Agent,
+  ClientRequest,
+  IncomingMessage,
+  request as httpRequest,
+  ServerResponse,
+} from 'node:http';
 import { EndpointRoutes, Route } from './endpoint-routes';
 import { GatewayKeys, InferenceCaller } from './gateway-keys';
 import { GatewayQuota, Holds, InferenceUsage } from './gateway-quota';
@@ -45,7 +50,12 @@ interface Outcome {
 @Injectable()
 export class InferenceService implements OnModuleDestroy {
   private readonly logger = new Logger('Inference');
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  /**
+   * Keep-alive connections to the replicas. An idle one is closed after 4 s, before the replica
+   * would close it (Node's and uvicorn's keep-alive timeout is 5 s): a request sent on a
+   * connection the server is closing fails with a reset, and is not retried (it may have run).
+   */
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 256, timeout: 4000 });
 
   constructor(
     private readonly keys: GatewayKeys,
@@ -59,8 +69,20 @@ export class InferenceService implements OnModuleDestroy {
     this.agent.destroy();
   }
 
-  /** `POST /v1/chat/completions`, `/v1/completions`, `/v1/embeddings`. Never throws. */
-  async handle(kind: InferenceKind, req: Request, res: Response): Promise<void> {
+  /**
+   * `POST /v1/chat/completions`, `/v1/completions`, `/v1/embeddings`: answers `res` (OpenAI
+   * shapes; errors as `{"error": {...}}`) and records the request. Never throws.
+   *
+   * @param body the parsed JSON body (checked here: 400 on a bad one)
+   * @param requestId sent upstream as `X-Request-Id`
+   */
+  async handle(
+    kind: InferenceKind,
+    body: unknown,
+    requestId: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
     const startedAt = new Date();
     const started = performance.now();
     let caller: InferenceCaller | undefined;
@@ -70,7 +92,7 @@ export class InferenceService implements OnModuleDestroy {
     let limitHeaders: Record<string, string> = {};
     try {
       caller = await this.keys.authenticate(req);
-      request = readInferenceRequest(kind, req.body, this.config.GATEWAY_DEFAULT_MAX_TOKENS);
+      request = readInferenceRequest(kind, body, this.config.GATEWAY_DEFAULT_MAX_TOKENS);
       route = await this.routes.route(caller.tenantId, request.model);
       request = fitToContext(request, route.contextLength);
       ({ holds, headers: limitHeaders } = await this.quota.reserve(
@@ -88,7 +110,7 @@ export class InferenceService implements OnModuleDestroy {
       return;
     }
     for (const [name, value] of Object.entries(limitHeaders)) res.setHeader(name, value);
-    const outcome = await this.forward(route, request, req, res, started);
+    const outcome = await this.forward(route, request, requestId, res, started);
     if (outcome.served) {
       const prompt = outcome.usage?.prompt_tokens ?? request.promptTokens;
       const completion = outcome.usage?.completion_tokens ?? 0;
@@ -127,8 +149,8 @@ export class InferenceService implements OnModuleDestroy {
   private forward(
     route: Route,
     request: InferenceRequest,
-    req: Request,
-    res: Response,
+    requestId: string,
+    res: ServerResponse,
     started: number,
   ): Promise<Outcome> {
     // The replica gets exactly the completion budget that was reserved (whichever of
@@ -177,7 +199,7 @@ export class InferenceService implements OnModuleDestroy {
         headers: {
           'content-type': 'application/json',
           'content-length': Buffer.byteLength(body),
-          'x-request-id': String(req.headers['x-request-id'] ?? ''),
+          'x-request-id': requestId,
         },
       });
       upstream.on('socket', (socket) => {
@@ -216,7 +238,7 @@ export class InferenceService implements OnModuleDestroy {
           upstream.destroy();
           finish({
             status: 499,
-            served: delivered.length > 0 || usageSeen !== undefined,
+            served: delivered.any || usageSeen !== undefined,
             usage: usageSeen ?? deliveredUsage(),
             error: 'client_closed',
           });
@@ -224,9 +246,9 @@ export class InferenceService implements OnModuleDestroy {
       });
 
       let usageSeen: Outcome['usage'];
-      const delivered: string[] = [];
+      const delivered = new Delivered();
       const deliveredUsage = (): Outcome['usage'] => {
-        const completion = countTokens(delivered.join(''));
+        const completion = countTokens(delivered.text());
         return {
           prompt_tokens: request.promptTokens,
           completion_tokens: completion,
@@ -239,7 +261,7 @@ export class InferenceService implements OnModuleDestroy {
         answer.setTimeout(this.config.GATEWAY_IDLE_TIMEOUT_MS, () =>
           fail(
             upstreamError(504, 'the model replica went silent', 'upstream_idle_timeout'),
-            delivered.length > 0,
+            delivered.any,
             deliveredUsage(),
           ),
         );
@@ -269,7 +291,7 @@ export class InferenceService implements OnModuleDestroy {
             } catch {
               usage = undefined;
             }
-            res.status(status);
+            res.statusCode = status;
             res.setHeader('content-type', answer.headers['content-type'] ?? 'application/json');
             res.end(text);
             const ok = status < 400;
@@ -285,7 +307,7 @@ export class InferenceService implements OnModuleDestroy {
           );
           return;
         }
-        res.status(200);
+        res.statusCode = 200;
         res.setHeader('content-type', 'text/event-stream; charset=utf-8');
         res.setHeader('cache-control', 'no-cache');
         res.setHeader('connection', 'keep-alive');
@@ -311,7 +333,7 @@ export class InferenceService implements OnModuleDestroy {
         answer.on('error', () =>
           fail(
             upstreamError(502, 'the model replica broke off its stream', 'upstream_error'),
-            delivered.length > 0,
+            delivered.any,
             deliveredUsage(),
           ),
         );
@@ -321,38 +343,80 @@ export class InferenceService implements OnModuleDestroy {
   }
 
   /**
-   * Relays one server-sent event. The usage-only final chunk (empty `choices`, requested by the
-   * gateway) is kept from clients that did not ask for it. @returns true when handled
+   * Relays one server-sent event. Only a chunk that carries usage is parsed (to count it, and
+   * to keep the usage-only final chunk, requested by the gateway, from clients that did not ask
+   * for it); the others are relayed as they came and kept as text in case the stream is cut.
    */
   private relayEvent(
     event: string,
     request: InferenceRequest,
-    res: Response,
-    delivered: string[],
+    res: ServerResponse,
+    delivered: Delivered,
     onUsage: (usage: NonNullable<Outcome['usage']>) => void,
   ): void {
     const data = event.startsWith('data: ') ? event.slice(6).trim() : undefined;
     if (data && data !== '[DONE]') {
-      try {
-        const chunk = JSON.parse(data) as {
-          usage?: NonNullable<Outcome['usage']> | null;
-          choices?: { delta?: { content?: string }; text?: string }[];
-        };
-        if (chunk.usage) onUsage(chunk.usage);
-        for (const choice of chunk.choices ?? []) {
-          const piece = choice.delta?.content ?? choice.text;
-          if (piece) delivered.push(piece);
+      delivered.add(data);
+      if (USAGE.test(data)) {
+        try {
+          const chunk = JSON.parse(data) as StreamChunk;
+          if (chunk.usage) onUsage(chunk.usage);
+          if (chunk.usage && (chunk.choices?.length ?? 0) === 0 && !request.includeUsage) return;
+          if (chunk.usage && !request.includeUsage) {
+            res.write(`data: ${JSON.stringify({ ...chunk, usage: null })}\n\n`);
+            return;
+          }
+        } catch {
+          // Not JSON: relay as is.
         }
-        if (chunk.usage && (chunk.choices?.length ?? 0) === 0 && !request.includeUsage) return;
-        if (chunk.usage && !request.includeUsage) {
-          res.write(`data: ${JSON.stringify({ ...chunk, usage: null })}\n\n`);
-          return;
-        }
-      } catch {
-        // Not JSON: relay as is.
       }
     }
     res.write(event);
+  }
+}
+
+/** A chat or completion chunk of a stream, as far as the gateway reads it. */
+interface StreamChunk {
+  usage?: NonNullable<Outcome['usage']> | null;
+  choices?: { delta?: { content?: string | null }; text?: string | null }[];
+}
+
+/** A chunk with a usage object (not `"usage": null`, which every chunk of such a stream has). */
+const USAGE = /"usage"\s*:\s*\{/;
+/** A chunk with generated text: non-empty `delta.content` (chat) or `text` (completions). */
+const CONTENT = /"(?:content|text)"\s*:\s*"[^"]/;
+
+/**
+ * What a relayed stream delivered: the chunks with generated text, kept as the JSON text they
+ * came in and read only when the stream does not end with the upstream's usage (the client
+ * left, or the replica broke off) and the delivered tokens must be counted.
+ */
+class Delivered {
+  private readonly chunks: string[] = [];
+
+  /** Whether any chunk carried generated text (the model did work the tenant pays for). */
+  get any(): boolean {
+    return this.chunks.length > 0;
+  }
+
+  add(data: string): void {
+    if (CONTENT.test(data)) this.chunks.push(data);
+  }
+
+  /** The generated text delivered so far, in order. */
+  text(): string {
+    const pieces: string[] = [];
+    for (const data of this.chunks) {
+      try {
+        for (const choice of (JSON.parse(data) as StreamChunk).choices ?? []) {
+          const piece = choice.delta?.content ?? choice.text;
+          if (piece) pieces.push(piece);
+        }
+      } catch {
+        // Not JSON: nothing to count.
+      }
+    }
+    return pieces.join('');
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 
 /**
  * An error in the OpenAI API's shape (`{"error": {"message", "type", "param", "code"}}`, see the
@@ -26,14 +26,18 @@ export const invalidRequest = (
   code = 'invalid_request',
 ) => new OpenAiError(400, message, 'invalid_request_error', code, param);
 
-/** Writes `error` unless the response has started (then the stream is just ended). */
-export function sendOpenAiError(res: Response, error: OpenAiError): void {
+/**
+ * Writes `error` as JSON (`application/json; charset=utf-8`) with its status and headers, unless
+ * the response has started (then the stream is just ended). Plain `node:http`, so the data plane's
+ * own handler and Express routes share it.
+ */
+export function sendOpenAiError(res: ServerResponse, error: OpenAiError): void {
   if (res.headersSent) {
     res.end();
     return;
   }
   for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
-  res.status(error.status).json({
+  sendJson(res, error.status, {
     error: {
       message: error.message,
       type: error.type,
@@ -42,4 +46,13 @@ export function sendOpenAiError(res: Response, error: OpenAiError): void {
       ...error.extra,
     },
   });
+}
+
+/** Answers `status` with `body` as JSON (`application/json; charset=utf-8`, with its length). */
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.setHeader('content-length', Buffer.byteLength(text));
+  res.end(text);
 }

@@ -26,6 +26,27 @@ export const MAX_INPUT_DEPTH = 32;
  * PostgreSQL refuses in text) and strings with lone surrogates (not Unicode).
  */
 export function unsafeInput(value: unknown, path = '', depth = 0): FieldError | undefined {
+  // Nearly all input is fine: a walk that builds no paths says so; only unsafe input is walked
+  // again to name the place (this runs on every request body and every usage event).
+  return isSafeInput(value, depth) ? undefined : findUnsafe(value, path, depth);
+}
+
+function isSafeInput(value: unknown, depth: number): boolean {
+  if (typeof value === 'string') return !value.includes('\u0000') && !LONE_SURROGATE.test(value);
+  if (value === null || typeof value !== 'object') return true;
+  if (depth >= MAX_INPUT_DEPTH) return false;
+  if (Array.isArray(value)) {
+    for (const item of value) if (!isSafeInput(item, depth + 1)) return false;
+    return true;
+  }
+  for (const key of Object.keys(value)) {
+    if (key.includes('\u0000')) return false;
+    if (!isSafeInput((value as Record<string, unknown>)[key], depth + 1)) return false;
+  }
+  return true;
+}
+
+function findUnsafe(value: unknown, path: string, depth: number): FieldError | undefined {
   if (typeof value === 'string') {
     if (value.includes('\u0000'))
       return { path: path || '(body)', message: 'must not contain the NUL character (U+0000)' };
@@ -44,7 +65,7 @@ export function unsafeInput(value: unknown, path = '', depth = 0): FieldError | 
     const child = Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
     if (typeof key === 'string' && key.includes('\u0000'))
       return { path: child, message: 'must not contain the NUL character (U+0000)' };
-    const found = unsafeInput(item, child, depth + 1);
+    const found = findUnsafe(item, child, depth + 1);
     if (found) return found;
   }
   return undefined;

@@ -8,8 +8,24 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import type { IncomingMessage } from 'node:http';
 
 let sdk: NodeSDK | undefined;
+
+export interface TelemetryOptions {
+  /**
+   * PostgreSQL and Redis calls get spans only inside a trace (a request's, a job's), not from
+   * background work such as a data plane's batched flushes, which would otherwise make a root
+   * span per statement. Default false: every call is traced.
+   */
+  clientSpansNeedParent?: boolean;
+  /**
+   * Incoming requests the HTTP instrumentation leaves alone (besides `/health` and `/metrics`):
+   * those whose handler makes its own server span. Inside them tracing is suppressed until that
+   * handler makes its span current.
+   */
+  ignoreIncomingRequest?: (request: IncomingMessage) => boolean;
+}
 
 /**
  * Starts the OpenTelemetry NodeSDK. Must run before Nest, pg, ioredis or express are loaded
@@ -23,6 +39,7 @@ let sdk: NodeSDK | undefined;
 export function startTelemetry(
   defaultServiceName: string,
   env: NodeJS.ProcessEnv = process.env,
+  options: TelemetryOptions = {},
 ): void {
   if (sdk) return;
   if (env.OTEL_LOG_LEVEL === 'debug') diag.setLogger(new DiagConsoleLogger(), DiagLogLevel.DEBUG);
@@ -54,11 +71,19 @@ export function startTelemetry(
     logRecordProcessors: [],
     instrumentations: [
       new HttpInstrumentation({
-        ignoreIncomingRequestHook: (req) => /^\/(health|metrics)/.test(req.url ?? ''),
+        ignoreIncomingRequestHook: (req) =>
+          /^\/(health|metrics)/.test(req.url ?? '') ||
+          (options.ignoreIncomingRequest?.(req) ?? false),
       }),
       new ExpressInstrumentation(),
-      new PgInstrumentation({ enhancedDatabaseReporting: false }),
-      new IORedisInstrumentation({ dbStatementSerializer: (command) => command }),
+      new PgInstrumentation({
+        enhancedDatabaseReporting: false,
+        requireParentSpan: options.clientSpansNeedParent ?? false,
+      }),
+      new IORedisInstrumentation({
+        dbStatementSerializer: (command) => command,
+        requireParentSpan: options.clientSpansNeedParent ?? false,
+      }),
     ],
   });
   sdk.start();

@@ -9,6 +9,12 @@ import {
   SETTLE_SCRIPT,
 } from './quota-scripts';
 
+/**
+ * Reservations settled per script run: each costs Redis some tens of µs (more on a busy
+ * machine), so a run stays around a millisecond.
+ */
+const COMMIT_SCRIPT_ITEMS = 32;
+
 type ScriptCall = (numberOfKeys: number, ...keysThenArgs: string[]) => Promise<unknown>;
 interface QuotaCommands {
   cpQuotaReserve: ScriptCall;
@@ -54,7 +60,10 @@ export class QuotaRedis {
   }
 
   /**
-   * Commits several reservations of one tenant in one script run (COMMIT_MANY_SCRIPT).
+   * Commits several reservations of one tenant (COMMIT_MANY_SCRIPT), in script runs of at most
+   * {@link COMMIT_SCRIPT_ITEMS}: each item is settled atomically on its own, and Redis runs one
+   * script at a time, so a long run would hold every other client's reservations (the data
+   * plane's next requests) for its whole length.
    *
    * @param items per reservation its member and actual quantity (decimal)
    * @returns per item SETTLE_SCRIPT's answer (`['unknown']` when Redis holds no trace of it)
@@ -64,15 +73,20 @@ export class QuotaRedis {
     now: number,
     items: readonly { member: string; actual: string }[],
   ): Promise<(string | number)[][]> {
-    const flat = (await this.client.cpQuotaCommitMany(
-      1,
-      expiries,
-      String(now),
-      ...items.flatMap((item) => [item.actual, item.member]),
-    )) as (string | number)[];
-    return items.map((_, i) =>
-      flat[3 * i] === 'unknown' ? ['unknown'] : flat.slice(3 * i, 3 * i + 3),
-    );
+    const replies: (string | number)[][] = [];
+    for (let start = 0; start < items.length; start += COMMIT_SCRIPT_ITEMS) {
+      const run = items.slice(start, start + COMMIT_SCRIPT_ITEMS);
+      const flat = (await this.client.cpQuotaCommitMany(
+        1,
+        expiries,
+        String(now),
+        ...run.flatMap((item) => [item.actual, item.member]),
+      )) as (string | number)[];
+      run.forEach((_, i) =>
+        replies.push(flat[3 * i] === 'unknown' ? ['unknown'] : flat.slice(3 * i, 3 * i + 3)),
+      );
+    }
+    return replies;
   }
 
   load(keys: string[], args: string[]): Promise<number> {

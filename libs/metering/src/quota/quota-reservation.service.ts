@@ -8,7 +8,7 @@ import {
   ReservationSettled,
   UnknownReservation,
 } from '../metering-problems';
-import { UsageIngestionService } from '../usage/usage-ingestion.service';
+import { CheckedEvent, UsageIngestionService } from '../usage/usage-ingestion.service';
 import { QuotaCountersService } from './quota-counters.service';
 import {
   CountedWindow,
@@ -206,7 +206,8 @@ interface PendingCommit {
   member: string;
   ref: ReservationRef;
   actual: number;
-  details: UsageDetails;
+  /** Its usage event as the ledger checked it (with `actual` as the quantity). */
+  event: CheckedEvent;
 }
 
 /**
@@ -557,15 +558,17 @@ export class QuotaReservationService {
         );
       }
       // Checked before settling: a hold turned into usage whose event the ledger then refused
-      // would leave the counters above the ledger.
-      const problem = this.ingestion.problemOf(
+      // would leave the counters above the ledger. Checked once: the ledger takes it as checked.
+      const checked = this.ingestion.check(
         eventOf(parsed.ref, actualQuantity, details),
         new Date(Math.max(Date.now(), parsed.ref.occurredAtMs)),
       );
-      if (problem) return failed(index, new RangeError(`details: ${problem}`));
+      if ('problem' in checked) {
+        return failed(index, new RangeError(`details: ${checked.problem.message}`));
+      }
       const tenantItems = byTenant.get(parsed.ref.tenantId) ?? [];
       byTenant.set(parsed.ref.tenantId, tenantItems);
-      tenantItems.push({ index, ...parsed, actual: actualQuantity, details });
+      tenantItems.push({ index, ...parsed, actual: actualQuantity, event: checked.event });
     });
     // A few tenants at a time: each holds a PostgreSQL connection for its transaction.
     const tenants = [...byTenant];
@@ -603,17 +606,13 @@ export class QuotaReservationService {
         'error' in outcome || outcome.result.quantity === 0 ? [] : [{ k, outcome }],
       );
       if (recording.length > 0) {
-        const result = await this.ingestion.record(
-          recording.map(({ k, outcome }) =>
-            eventOf(pending[k].ref, outcome.result.quantity, pending[k].details),
-          ),
-          {
-            countedInRedis: recording.map(({ outcome }) => outcome.countedInRedis),
-            // A reservation's usage occurred when it was made, possibly long before the commit.
-            now: new Date(
-              Math.max(Date.now(), ...recording.map(({ k }) => pending[k].ref.occurredAtMs)),
-            ),
-          },
+        const result = await this.ingestion.recordChecked(
+          // The settled quantity: an earlier commit's, when this one answers like a retry.
+          recording.map(({ k, outcome }) => ({
+            ...pending[k].event,
+            quantity: outcome.result.quantity,
+          })),
+          { countedInRedis: recording.map(({ outcome }) => outcome.countedInRedis) },
         );
         for (const rejected of result.rejected) {
           const { k } = recording[rejected.index];

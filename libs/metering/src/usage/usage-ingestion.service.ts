@@ -28,7 +28,7 @@ export interface UsageEventInput {
 }
 
 /** An event that passed {@link UsageIngestionService}'s checks, its attributes as JSON text. */
-type CheckedEvent = Omit<UsageEventInput, 'attributes'> & { attributesJson: string };
+export type CheckedEvent = Omit<UsageEventInput, 'attributes'> & { attributesJson: string };
 
 export interface RejectedEvent {
   index: number;
@@ -96,10 +96,8 @@ export class UsageIngestionService {
     private readonly counters: QuotaCountersService,
   ) {}
 
-  async record(
-    events: readonly unknown[],
-    { now = new Date(), countedInRedis = false }: RecordOptions = {},
-  ): Promise<IngestionResult> {
+  async record(events: readonly unknown[], options: RecordOptions = {}): Promise<IngestionResult> {
+    const now = options.now ?? new Date();
     const rejected: RejectedEvent[] = [];
     const valid: { index: number; event: CheckedEvent }[] = [];
     events.forEach((raw, index) => {
@@ -107,6 +105,32 @@ export class UsageIngestionService {
       if ('problem' in checked) rejected.push({ index, ...checked.problem });
       else valid.push({ index, event: checked.event });
     });
+    return this.land(valid, rejected, options);
+  }
+
+  /**
+   * {@link record} of events that {@link check} passed (with `now` as given there), for a caller
+   * that checks its events before it changes anything else and should not pay for the checks
+   * twice. The tenant checks (unknown, offboarded) still apply; indexes in the result are
+   * positions in `events`.
+   */
+  recordChecked(
+    events: readonly CheckedEvent[],
+    options: RecordOptions = {},
+  ): Promise<IngestionResult> {
+    return this.land(
+      events.map((event, index) => ({ index, event })),
+      [],
+      options,
+    );
+  }
+
+  /** The ledger write of {@link record}: the tenants' status, then one statement. */
+  private async land(
+    valid: { index: number; event: CheckedEvent }[],
+    rejected: RejectedEvent[],
+    { countedInRedis = false }: RecordOptions,
+  ): Promise<IngestionResult> {
     const tenantIds = [...new Set(valid.map((v) => v.event.tenantId))];
     const tenants: { id: string; status: string }[] = tenantIds.length
       ? await this.db.manager.query(
@@ -178,7 +202,8 @@ export class UsageIngestionService {
         column((e) => e.tenantId),
         column((e) => e.metric),
         column((e) => String(e.quantity)),
-        column((e) => e.occurredAt),
+        // ISO text: node-postgres' own Date formatting costs more.
+        column((e) => e.occurredAt.toISOString()),
         column((e) => e.endpointId ?? null),
         column((e) => e.apiKeyId ?? null),
         column((e) => e.fineTuningJobId ?? null),
@@ -206,17 +231,11 @@ export class UsageIngestionService {
   }
 
   /**
-   * What {@link record} would reject `raw` for (`invalid_event` only: the tenant is not looked
-   * up), or undefined when it is a valid usage event. For callers that must know before they
-   * change anything else (a commit, before it settles its reservation).
+   * One event as sent: parsed once (ids lower-cased, `occurredAt` a Date, attributes as JSON
+   * text), or what {@link record} would reject it for (`invalid_event`; the tenant is not looked
+   * up). `now` is the reference for the future-skew check.
    */
-  problemOf(raw: unknown, now = new Date()): string | undefined {
-    const checked = this.check(raw, now);
-    return 'problem' in checked ? checked.problem.message : undefined;
-  }
-
-  /** One event as sent: parsed once, or what is wrong with it. */
-  private check(
+  check(
     raw: unknown,
     now: Date,
   ): { event: CheckedEvent } | { problem: { code: string; message: string } } {
