@@ -18,6 +18,7 @@ const LIBS = [
   'language-model',
   'fine-tuning',
   'saml-idp',
+  'sla',
   'testing',
 ];
 

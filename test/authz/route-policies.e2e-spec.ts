@@ -184,7 +184,9 @@ describe('authorization', () => {
       }
       expect(mismatches).toEqual([]);
       expect(checked).toBeGreaterThan(100);
-    });
+      // One request per route, caller and tenant, in turn: it grows with every route (over a
+      // thousand requests), beyond the default 30 s on a loaded machine.
+    }, 120_000);
 
     it('names the missing permission in a 403', async () => {
       const viewer = callers.find((c) => c.name === 'tenant viewer')!;

@@ -5,6 +5,7 @@ import { AuthzModule } from '@app/authz';
 import { AppConfig, CoreModule, CoreModuleOptions, HttpAppOptions, QueueModule } from '@app/core';
 import { IdentityModule } from '@app/identity';
 import { MeteringModule } from '@app/metering';
+import { SlaModule } from '@app/sla';
 import { SsoModule } from '@app/sso';
 import { TenancyModule } from '@app/tenancy';
 import { WebhooksModule } from '@app/webhooks';
@@ -29,6 +30,7 @@ export class AppModule {
         SsoModule,
         EndpointsModule,
         FineTuningModule,
+        SlaModule,
       ],
     };
   }

@@ -12,6 +12,7 @@ import {
 import { AuditWorkerModule } from '@app/audit';
 import { AuthzCoreModule } from '@app/authz';
 import { MeteringCoreModule, MeteringWorkerModule } from '@app/metering';
+import { SlaCoreModule, SlaWorkerModule } from '@app/sla';
 import { TenancyCoreModule, TenancyWorkerModule } from '@app/tenancy';
 import { WebhooksCoreModule, WebhooksWorkerModule } from '@app/webhooks';
 import { DynamicModule, Module } from '@nestjs/common';
@@ -39,6 +40,8 @@ export class WorkerModule {
         WebhooksCoreModule,
         WebhooksWorkerModule,
         EndpointsWorkerModule,
+        SlaCoreModule,
+        SlaWorkerModule,
         FineTuningWorkerModule,
       ],
     };

@@ -7,6 +7,7 @@ import { CatalogModel } from './catalog/catalog-model.entity';
 import { CatalogController } from './catalog/catalog.controller';
 import { CatalogService } from './catalog/catalog.service';
 import { Endpoint, EndpointEventRecord } from './endpoints/endpoint.entity';
+import { EndpointDirectory } from './endpoints/endpoint-directory';
 import { EndpointService } from './endpoints/endpoint.service';
 import { EndpointsController } from './endpoints/endpoints.controller';
 import { ENDPOINTS_QUEUE } from './endpoints.constants';
@@ -31,8 +32,8 @@ import { ReconcileKick } from './reconciler/reconcile-kick';
     TypeOrmModule.forFeature([CatalogModel, Endpoint, EndpointEventRecord]),
     BullModule.registerQueue({ name: ENDPOINTS_QUEUE }),
   ],
-  providers: [CatalogService, EndpointService, ReconcileKick],
-  exports: [CatalogService, EndpointService, ReconcileKick, BullModule],
+  providers: [CatalogService, EndpointService, EndpointDirectory, ReconcileKick],
+  exports: [CatalogService, EndpointService, EndpointDirectory, ReconcileKick, BullModule],
 })
 export class EndpointsCoreModule {}
 

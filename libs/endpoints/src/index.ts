@@ -4,6 +4,7 @@ export * from './catalog/catalog.service';
 export * from './endpoints-problems';
 export * from './endpoints.constants';
 export * from './endpoints.module';
+export * from './endpoints/endpoint-directory';
 export * from './endpoints/endpoint-lifecycle';
 export * from './endpoints/endpoint.entity';
 export * from './endpoints/endpoint.policy';

@@ -31,6 +31,10 @@ export interface DeployableTenantOptions {
   }[];
   /** Activate the tenant (default true: an onboarding tenant cannot be suspended). */
   activate?: boolean;
+  /** Fields of the tenant's create request (e.g. `billingTimeZone`). */
+  tenant?: Record<string, unknown>;
+  /** The contract's term start (default 36 hours ago) and fields over the defaults (e.g. `sla`). */
+  contract?: { termStart?: Date; fields?: Record<string, unknown> };
 }
 
 /**
@@ -40,10 +44,16 @@ export interface DeployableTenantOptions {
  */
 export async function deployableTenant(
   t: TestApp,
-  { profile = {}, lines = [], activate = true }: DeployableTenantOptions = {},
+  {
+    profile = {},
+    lines = [],
+    activate = true,
+    tenant: extra,
+    contract,
+  }: DeployableTenantOptions = {},
 ): Promise<string> {
   const admin = bearer(platformAdminKey());
-  const tenant = await createTenant(t);
+  const tenant = await createTenant(t, 'Test tenant', extra);
   const put = await t.http
     .put(`/v1/tenants/${tenant.id}/compliance-profile`)
     .set(admin)
@@ -62,9 +72,42 @@ export async function deployableTenant(
     const res = await t.http.post(`/v1/tenants/${tenant.id}/activate`).set(admin).send({});
     if (res.status !== 200) throw new Error(`activate answered ${res.status}`);
   }
-  await activeContract(t, tenant.id, [
-    { metric: 'dedicated_endpoints', limit: 5, period: 'term', enforcement: 'hard' },
-    ...lines.map((line) => ({ ...line, period: line.period ?? ('term' as const) })),
-  ]);
+  await activeContract(
+    t,
+    tenant.id,
+    [
+      { metric: 'dedicated_endpoints', limit: 5, period: 'term', enforcement: 'hard' },
+      ...lines.map((line) => ({ ...line, period: line.period ?? ('term' as const) })),
+    ],
+    contract?.termStart,
+    contract?.fields,
+  );
   return tenant.id;
+}
+
+/**
+ * Creates a dedicated endpoint over HTTP as the platform admin (one replica of
+ * `llama-3-8b-local` in eu-west-1 unless given); it stays `pending` until a worker runs.
+ *
+ * @returns its id
+ */
+export async function createEndpoint(
+  t: TestApp,
+  tenantId: string,
+  fields: { name?: string; model?: string; region?: string } = {},
+): Promise<string> {
+  const res = await t.http
+    .post(`/v1/tenants/${tenantId}/endpoints`)
+    .set(bearer(platformAdminKey()))
+    .send({
+      name: 'e',
+      model: 'llama-3-8b-local',
+      region: 'eu-west-1',
+      minReplicas: 1,
+      maxReplicas: 1,
+      ...fields,
+    });
+  if (res.status !== 201)
+    throw new Error(`creating an endpoint answered ${res.status}: ${JSON.stringify(res.body)}`);
+  return res.body.id as string;
 }

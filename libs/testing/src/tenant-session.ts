@@ -18,10 +18,17 @@ export interface TestTenant {
   name: string;
 }
 
-/** A fresh tenant with a unique slug, created over HTTP by the platform admin. */
-export async function createTenant(t: TestApp, name = 'Test tenant'): Promise<TestTenant> {
+/** A fresh tenant with a unique slug (and `extra` fields), created over HTTP by the platform admin. */
+export async function createTenant(
+  t: TestApp,
+  name = 'Test tenant',
+  extra: Record<string, unknown> = {},
+): Promise<TestTenant> {
   const slug = `t-${randomUUID().slice(0, 12)}`;
-  const res = await t.http.post('/v1/tenants').set(bearer(platformAdminKey())).send({ slug, name });
+  const res = await t.http
+    .post('/v1/tenants')
+    .set(bearer(platformAdminKey()))
+    .send({ slug, name, ...extra });
   if (res.status !== 201)
     throw new Error(`creating a tenant answered ${res.status}: ${JSON.stringify(res.body)}`);
   return res.body as TestTenant;

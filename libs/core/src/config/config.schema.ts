@@ -291,6 +291,34 @@ export const configSchema = z
       .pipe(z.number())
       .refine((n) => n >= 1 && n <= 1_000_000, 'must be an integer from 1 to 1000000')
       .default(100_000),
+    /** How often the worker probes every running dedicated endpoint (health + one token), ms. */
+    SLA_PROBE_INTERVAL_MS: positiveMs.default(30_000),
+    /** How long one SLA probe may take (health and completion together) before it fails, ms. */
+    SLA_PROBE_TIMEOUT_MS: positiveMs.default(10_000),
+    /**
+     * How often the worker rolls samples and probes up per minute and evaluates incidents and
+     * burn-rate alerts, ms.
+     */
+    SLA_EVALUATION_INTERVAL_MS: positiveMs.default(15_000),
+    /**
+     * The length of an SLA minute, ms: 60000 in production. It must divide 60000 so that months
+     * start on a minute edge; tests shorten it so an outage of "minutes" takes seconds.
+     */
+    SLA_MINUTE_MS: positiveMs
+      .refine((n) => 60_000 % n === 0, 'must divide 60000 (e.g. 60000, 1000)')
+      .default(60_000),
+    /** How long after a minute ends its samples are taken as complete (incidents wait that long), ms. */
+    SLA_SETTLE_DELAY_MS: positiveMs.default(10_000),
+    /** A minute is bad when more than this percent of its requests failed (5xx, timeouts). */
+    SLA_ERROR_RATE_THRESHOLD_PERCENT: z
+      .string()
+      .regex(/^\d{1,3}(\.\d{1,2})?$/, 'must be a percentage from 0 to 100')
+      .transform(Number)
+      .pipe(z.number())
+      .refine((n) => n >= 0 && n <= 100, 'must be a percentage from 0 to 100')
+      .default(5),
+    /** Consecutive good minutes that close an incident. */
+    SLA_INCIDENT_CLOSE_GOOD_MINUTES: boundedInt(1, 1440).default(5),
     /** Fine-tuning jobs training at once in the whole deployment (admission slots). */
     FINE_TUNING_MAX_RUNNING: boundedInt(1, 10_000).default(2),
     /** Fine-tuning jobs one worker process trains at once. */
