@@ -60,6 +60,11 @@ describe('the demo, end to end (npm run demo)', () => {
         FINE_TUNING_STEP_DELAY_MS: '2',
         FINE_TUNING_SWEEP_INTERVAL_MS: '1000',
         ENDPOINT_RECONCILE_INTERVAL_MS: '500',
+        // SLA "minutes" of one second, so the live figures take this run's traffic at once.
+        SLA_MINUTE_MS: '1000',
+        SLA_PROBE_INTERVAL_MS: '500',
+        SLA_EVALUATION_INTERVAL_MS: '500',
+        SLA_SETTLE_DELAY_MS: '1000',
       },
     });
     gateway = await startGateway();
@@ -139,6 +144,17 @@ describe('the demo, end to end (npm run demo)', () => {
     const usage = (metric: string) => result.usage.find((u) => u.metric === metric)?.quantity;
     expect(usage('training_tokens')).toBe(result.job.trainedTokens);
     expect(usage('total_tokens')).toBe(line('total_tokens').used);
+  });
+
+  it('shows live SLA figures that hold the chat traffic: no errors, full availability, no credit', () => {
+    expect(result.sla.month).toMatch(/^\d{4}-\d{2}$/);
+    expect(result.sla.requests).toBeGreaterThanOrEqual(result.chat.answered);
+    expect(result.sla).toMatchObject({
+      errors: 0,
+      badMinutes: 0,
+      availability: 100,
+      creditPercent: 0,
+    });
   });
 
   it('refuses a region outside the profile (403) and hides another tenant’s contract (404)', () => {

@@ -57,6 +57,15 @@ export interface DemoResult {
     refusal: { status: number; code: string | null; quotaLine: Record<string, unknown> | null };
   };
   quotas: { metric: string; period: string; limit: number; used: number }[];
+  /** The month's live SLA figures once this run's traffic is in them. */
+  sla: {
+    month: string;
+    availability: number | null;
+    requests: number;
+    errors: number;
+    badMinutes: number;
+    creditPercent: number;
+  };
   usage: { metric: string; quantity: number }[];
   denials: {
     region: { status: number; code: string };
@@ -555,8 +564,33 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     }
 
     step('Live SLA figures of this month');
-    // TODO(issue 11): replace with GET /v1/tenants/{tenantId}/sla?month=YYYY-MM once the SLA work is merged.
-    say('TODO: the SLA route arrives with the SLA branch; this step shows it once merged.');
+    // The worker rolls the gateway's samples and its probes up per SLA minute; only completed
+    // minutes count, so the first figures with this traffic come within a minute or so.
+    const month = monthIn('Europe/Berlin', new Date());
+    say(`waiting for the SLA minutes that hold this traffic to complete and be rolled up…`);
+    const sla = await waitFor(
+      'the SLA figures',
+      async () => {
+        const current = await tenantAdmin.get<SlaFigures>(
+          `/v1/tenants/${tenantId}/sla?month=${month}`,
+        );
+        return current.body.requests >= answered ? current.body : undefined;
+      },
+      waitMs,
+      1_000,
+    );
+    say(
+      `${sla.month} (${sla.timeZone}), ${sla.final ? 'final' : 'live'}: availability ${sla.availability ?? '–'} % against a target of ${sla.availabilityTarget} %`,
+    );
+    say(
+      `${sla.minutes} endpoint-minutes measured: ${sla.goodMinutes} good, ${sla.badMinutes} bad, ${sla.excludedMinutes} in maintenance windows`,
+    );
+    say(
+      `${sla.requests} requests, ${sla.errors} errors; p95 time to first byte ${sla.latency.ttfbP95Ms ?? '–'} ms (target ${sla.latency.targets?.ttfbP95Ms ?? '–'}), p95 total ${sla.latency.totalP95Ms ?? '–'} ms (target ${sla.latency.targets?.totalP95Ms ?? '–'})`,
+    );
+    say(
+      `incidents: ${sla.incidents.length}; service credit ${sla.creditPercent} % of the month's committed fee = ${(sla.creditMinor / 100).toFixed(2)} ${sla.currency ?? ''}`,
+    );
 
     step('Usage since the contract began');
     const usage = await tenantAdmin.get<{
@@ -693,6 +727,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         limit,
         used,
       })),
+      sla: {
+        month: sla.month,
+        availability: sla.availability,
+        requests: sla.requests,
+        errors: sla.errors,
+        badMinutes: sla.badMinutes,
+        creditPercent: sla.creditPercent,
+      },
       usage: usage.body.data.map(({ metric, quantity }) => ({ metric, quantity })),
       denials: {
         region: { status: outside.status, code: outside.body.code },
@@ -712,6 +754,38 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 }
 
 /** Mean training loss per epoch and the epoch's validation loss, from the job's metrics events. */
+/** What the demo reads of `GET /v1/tenants/{tenantId}/sla` (API.md, _SLA_). */
+interface SlaFigures {
+  month: string;
+  timeZone: string;
+  final: boolean;
+  availability: number | null;
+  availabilityTarget: number | null;
+  minutes: number;
+  goodMinutes: number;
+  badMinutes: number;
+  excludedMinutes: number;
+  requests: number;
+  errors: number;
+  latency: {
+    ttfbP95Ms: number | null;
+    totalP95Ms: number | null;
+    targets?: { ttfbP95Ms: number | null; totalP95Ms: number | null };
+  };
+  incidents: unknown[];
+  creditPercent: number;
+  creditMinor: number;
+  currency: string | null;
+}
+
+/** `YYYY-MM` of `instant` in `timeZone`. */
+function monthIn(timeZone: string, instant: Date): string {
+  const parts = new Intl.DateTimeFormat('en', { timeZone, year: 'numeric', month: '2-digit' })
+    .formatToParts(instant)
+    .reduce<Record<string, string>>((all, part) => ({ ...all, [part.type]: part.value }), {});
+  return `${parts.year}-${parts.month}`;
+}
+
 async function lossPerEpoch(client: OpenAI, jobId: string): Promise<EpochLoss[]> {
   const byEpoch = new Map<number, { sum: number; steps: number; valid: number | null }>();
   for await (const event of client.fineTuning.jobs.listEvents(jobId, { limit: 100 })) {
