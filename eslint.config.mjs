@@ -17,6 +17,7 @@ const LIBS = [
   'endpoints',
   'language-model',
   'fine-tuning',
+  'saml-idp',
   'sla',
   'testing',
 ];

@@ -3,9 +3,9 @@ import dns2 from 'dns2';
 const { Packet } = dns2;
 
 /**
- * A DNS server on 127.0.0.1 (UDP, an ephemeral port) answering TXT records the test publishes,
- * NXDOMAIN for anything else: what domain verification asks through `DNS_RESOLVERS`. Built on
- * dns2.
+ * A DNS server on 127.0.0.1 (UDP, an ephemeral port unless `start` is given one) answering TXT
+ * records published here, NXDOMAIN for anything else: what domain verification asks through
+ * `DNS_RESOLVERS`. Built on dns2.
  */
 export class TestDnsServer {
   private readonly records = new Map<string, string[][]>();
@@ -23,7 +23,8 @@ export class TestDnsServer {
     this.records.delete(name.toLowerCase().replace(/\.$/, ''));
   }
 
-  async start(): Promise<this> {
+  /** Listens on `port` of 127.0.0.1 (0: any free one). @throws when the port is taken */
+  async start(port = 0): Promise<this> {
     this.server = dns2.createServer({
       udp: true,
       handle: (request, send) => {
@@ -47,7 +48,7 @@ export class TestDnsServer {
         void send(response);
       },
     });
-    const addresses = await this.server.listen({ udp: { port: 0, address: '127.0.0.1' } });
+    const addresses = await this.server.listen({ udp: { port, address: '127.0.0.1' } });
     this.address = `127.0.0.1:${addresses.udp?.port}`;
     return this;
   }

@@ -4,10 +4,10 @@ import { inflateRawSync } from 'node:zlib';
 import * as samlify from 'samlify';
 
 /**
- * An independent SAML 2.0 identity provider for tests, built on samlify (not node-saml, which
+ * An independent SAML 2.0 identity provider for the tests and the demo, built on samlify (not node-saml, which
  * the product uses): samlify makes its metadata and XML-DSig signatures (through its own
  * `SamlLib.constructSAMLSignature`), with RSA keys and self-signed certificates made at test
- * time. Responses are written from templates shaped like Okta's, Entra ID's and Google
+ * time (the demo serves it over HTTP in apps/demo/src/demo-idp.ts). Responses are written from templates shaped like Okta's, Entra ID's and Google
  * Workspace's, so that every field a test needs to break can be broken, and the helpers below
  * manipulate signed XML by hand for signature-wrapping and comment-injection attacks.
  *
@@ -31,10 +31,15 @@ export interface KeyAndCertificate {
   certificatePem: string;
 }
 
-/** An RSA 2048 key and a self-signed certificate, made now. */
+/**
+ * An RSA 2048 key and a self-signed certificate, made now (valid from a day ago for a year
+ * unless `validity` says otherwise). `ipAddresses` become subjectAltName entries, so the
+ * certificate can also serve TLS on those addresses.
+ */
 export function makeKeyAndCertificate(
   commonName = 'test idp',
   validity: { notBefore?: Date; notAfter?: Date } = {},
+  ipAddresses: string[] = [],
 ): KeyAndCertificate {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
@@ -48,6 +53,11 @@ export function makeKeyAndCertificate(
   const name = [{ name: 'commonName', value: commonName }];
   certificate.setSubject(name);
   certificate.setIssuer(name);
+  if (ipAddresses.length) {
+    certificate.setExtensions([
+      { name: 'subjectAltName', altNames: ipAddresses.map((ip) => ({ type: 7, ip })) },
+    ]);
+  }
   certificate.sign(forge.pki.privateKeyFromPem(privateKeyPem), forge.md.sha256.create());
   return { privateKeyPem, certificatePem: forge.pki.certificateToPem(certificate) };
 }
@@ -99,7 +109,12 @@ export interface ReceivedAuthnRequest {
   xml: string;
 }
 
-export class TestIdp {
+/**
+ * The IdP: its entity ID, SSO URL, signing and encryption keys, metadata, and the Responses it
+ * signs. It makes and reads messages only; serving them over HTTP is the caller's (the tests
+ * hand them to supertest, the demo to its HTTPS server).
+ */
+export class SamlIdp {
   readonly entityId: string;
   readonly ssoUrl: string;
   /** The keys that sign now; `previous` are older ones still in the metadata (rollover). */
@@ -109,7 +124,7 @@ export class TestIdp {
 
   constructor(
     readonly variant: IdpVariant,
-    options: { entityId?: string; signing?: KeyAndCertificate } = {},
+    options: { entityId?: string; ssoUrl?: string; signing?: KeyAndCertificate } = {},
   ) {
     const id = randomUUID().slice(0, 8);
     this.entityId =
@@ -119,11 +134,13 @@ export class TestIdp {
         entra: `https://sts.windows.net/${randomUUID()}/`,
         google: `https://accounts.google.com/o/saml2?idpid=C${id}`,
       }[variant];
-    this.ssoUrl = {
-      okta: `https://corp-${id}.okta.example/app/cp/exk${id}/sso/saml`,
-      entra: `https://login.microsoftonline.example/${id}/saml2`,
-      google: `https://accounts.google.example/o/saml2/idp?idpid=C${id}`,
-    }[variant];
+    this.ssoUrl =
+      options.ssoUrl ??
+      {
+        okta: `https://corp-${id}.okta.example/app/cp/exk${id}/sso/saml`,
+        entra: `https://login.microsoftonline.example/${id}/saml2`,
+        google: `https://accounts.google.example/o/saml2/idp?idpid=C${id}`,
+      }[variant];
     this.signing = options.signing ?? makeKeyAndCertificate(`${variant} signing`);
     this.encryption = makeKeyAndCertificate(`${variant} encryption`);
   }
@@ -264,6 +281,10 @@ export class TestIdp {
     return options.encryptFor ? encryptAssertion(xml, options.encryptFor) : b64(xml);
   }
 }
+
+/** The tests' name for {@link SamlIdp}. */
+export const TestIdp = SamlIdp;
+export type TestIdp = SamlIdp;
 
 /** The base64 DER of a PEM certificate, as it appears in `<ds:X509Certificate>`. */
 export function bareCertificate(pem: string): string {
