@@ -302,6 +302,12 @@ describe('SLA month reports (injected clock)', () => {
         ],
         [{ startsAt: '2026-11-16T00:00:00Z', endsAt: '2026-11-16T01:00:00Z' }, 'reason'],
         [{ startsAt: 'tomorrow', endsAt: '2026-11-16T01:00:00Z', reason: 'x' }, 'startsAt'],
+        // Later than now, but inside the minute under way: it would exclude what already
+        // happened in that minute.
+        [
+          { startsAt: '2026-11-15T00:00:30Z', endsAt: '2026-11-15T01:00:00Z', reason: 'x' },
+          'startsAt',
+        ],
       ];
       for (const [body, path] of cases) {
         const res = await post(body);

@@ -43,7 +43,9 @@ export class EndpointDirectory {
 
   /**
    * Every endpoint of every tenant that should be serving now, with where to reach it: desired
-   * `running`, converged at least once (`observed_generation` set), and `running`, `degraded`,
+   * `running` with at least one replica asked for (zero replicas is a stop in all but name), of
+   * a tenant neither suspended nor offboarded (the operator's act, not an outage), converged at
+   * least once (`observed_generation` set), and `running`, `degraded`,
    * `updating`, `provisioning` (replicas restarting after a crash) or `failed`, so that an
    * endpoint that crashed is still probed (and fails) until it serves again. Platform scope,
    * own transaction.
@@ -58,8 +60,11 @@ export class EndpointDirectory {
     }[] = await this.db.asPlatform('sla: endpoints to probe', (manager) =>
       manager.query(
         `SELECT e.tenant_id, e.id, e.model_id, m.modality, e.observed
-           FROM endpoints e LEFT JOIN catalog_models m ON m.id = e.model_id
+           FROM endpoints e
+           JOIN tenants t ON t.id = e.tenant_id
+           LEFT JOIN catalog_models m ON m.id = e.model_id
           WHERE e.desired_state = 'running' AND e.observed_generation IS NOT NULL
+            AND e.desired_replicas > 0 AND t.status NOT IN ('suspended', 'offboarded')
             AND e.status = ANY($1)`,
         [PROBED_STATUSES],
       ),

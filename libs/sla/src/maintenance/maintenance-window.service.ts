@@ -1,6 +1,8 @@
 import { TenantDb, TenantId } from '@app/authz';
 import {
   Actor,
+  AppConfig,
+  InjectConfig,
   actorRef,
   FieldError,
   NotFound,
@@ -35,13 +37,14 @@ export class MaintenanceWindowService {
     private readonly db: TenantDb,
     private readonly clock: SlaClock,
     private readonly context: RequestContext,
+    @InjectConfig() private readonly config: AppConfig,
   ) {}
 
   /**
    * Declares a window.
    *
-   * @throws ValidationFailed (400) when `startsAt` is not in the future (windows are declared in
-   *   advance), `endsAt` is not after `startsAt`, or the window is longer than 7 days
+   * @throws ValidationFailed (400) when `startsAt` is before the next minute boundary (windows
+   *   are declared in advance; a minute under way is never excluded), `endsAt` is not after `startsAt`, or the window is longer than 7 days
    */
   async declare(
     tenantId: TenantId,
@@ -50,10 +53,14 @@ export class MaintenanceWindowService {
   ): Promise<MaintenanceWindow> {
     const now = this.clock.now();
     const errors: FieldError[] = [];
-    if (input.startsAt.getTime() <= now.getTime()) {
+    // Exclusion covers whole minutes: a window may start at the next minute boundary at the
+    // earliest, so no part of a minute already under way (an outage now) is excluded.
+    const m = this.config.SLA_MINUTE_MS;
+    const earliest = new Date((Math.floor(now.getTime() / m) + 1) * m);
+    if (input.startsAt.getTime() < earliest.getTime()) {
       errors.push({
         path: 'startsAt',
-        message: `must be in the future (after ${now.toISOString()}): maintenance is declared in advance`,
+        message: `must be at or after ${earliest.toISOString()}: maintenance is declared in advance, from the next minute on`,
       });
     }
     const length = input.endsAt.getTime() - input.startsAt.getTime();

@@ -320,7 +320,8 @@ export class SlaReportService {
       contract && contract.version.committedSpendMinor
         ? monthlyFeeMinor(
             contract.version.committedSpendMinor,
-            { start: contract.contract.termStart, end: contract.contract.endsAt },
+            // The term as signed: a termination does not change past months' fees.
+            { start: contract.contract.termStart, end: contract.contract.termEnd },
             window,
           )
         : 0;

@@ -1,0 +1,161 @@
+import {
+  bearer,
+  createEndpoint,
+  deployableTenant,
+  expectEventually,
+  platformAdminKey,
+  retireEndpoints,
+  TestApp,
+} from '@app/testing';
+import { startApi } from '../support/api';
+import { startWorker } from '../support/worker';
+
+jest.setTimeout(180_000);
+const admin = () => bearer(platformAdminKey());
+
+/** The shortened SLA time of test/sla/sla-outage.e2e-spec.ts. */
+const SLA_ENV = {
+  SLA_MINUTE_MS: '2000',
+  SLA_PROBE_INTERVAL_MS: '250',
+  SLA_PROBE_TIMEOUT_MS: '1000',
+  SLA_EVALUATION_INTERVAL_MS: '400',
+  SLA_SETTLE_DELAY_MS: '2000',
+  SLA_INCIDENT_CLOSE_GOOD_MINUTES: '3',
+};
+
+/**
+ * Endpoints without replicas by design are not outages (found by an adversarial review): the
+ * operator suspends a tenant (its endpoints scaled to zero, shown `degraded`, desired state still
+ * `running`), or a tenant scales an endpoint to zero replicas. Neither is probed, so neither
+ * makes bad minutes, incidents or service credits.
+ */
+describe('SLA: endpoints without replicas by design', () => {
+  let api: TestApp;
+  let worker: TestApp;
+
+  beforeAll(async () => {
+    api = await startApi({ env: SLA_ENV });
+    worker = await startWorker({ env: { ...SLA_ENV, ENDPOINT_RECONCILE_INTERVAL_MS: '500' } });
+  });
+  afterAll(async () => {
+    await worker.close();
+    await retireEndpoints(api);
+    await api.close();
+  });
+
+  it('counts minutes while the operator has the tenant suspended as good, with no incident', async () => {
+    const tenantId = await deployableTenant(api, {
+      contract: {
+        fields: {
+          committedSpendMinor: 120_000_000,
+          sla: {
+            availabilityTarget: 99.9,
+            creditTiers: [
+              { below: 99.9, creditPercent: 10 },
+              { below: 99, creditPercent: 25 },
+              { below: 95, creditPercent: 100 },
+            ],
+          },
+        },
+      },
+    });
+    const endpointId = await createEndpoint(api, tenantId, { name: 'prod' });
+    const endpointReport = async () =>
+      (
+        await api.http
+          .get(`/v1/tenants/${tenantId}/endpoints/${endpointId}/sla`)
+          .set(admin())
+          .expect(200)
+      ).body;
+    await expectEventually(
+      async () => {
+        const e = await endpointReport();
+        expect(e.probes).toBeGreaterThanOrEqual(8);
+        expect(e.badMinutes).toBe(0);
+      },
+      { timeoutMs: 90_000, intervalMs: 500 },
+    );
+    await api.http
+      .post(`/v1/tenants/${tenantId}/suspend`)
+      .set(admin())
+      .send({ reason: 'Unpaid invoice' })
+      .expect(200);
+    await expectEventually(
+      async () => {
+        const ep = await api.http
+          .get(`/v1/tenants/${tenantId}/endpoints/${endpointId}`)
+          .set(admin())
+          .expect(200);
+        expect(ep.body.status).toBe('degraded');
+      },
+      { timeoutMs: 30_000, intervalMs: 300 },
+    );
+    // Ten SLA "minutes" of suspension (20 s), then settle.
+    await new Promise((resolve) => setTimeout(resolve, 24_000));
+    const e = await endpointReport();
+    const incidents = (
+      await api.http.get(`/v1/tenants/${tenantId}/sla/incidents`).set(admin()).expect(200)
+    ).body.data;
+    const tenantReport = (await api.http.get(`/v1/tenants/${tenantId}/sla`).set(admin())).body;
+    // Record what happened for the report.
+    // eslint-disable-next-line no-console
+    console.log(
+      JSON.stringify({
+        badMinutes: e.badMinutes,
+        probeFailures: e.probeFailures,
+        availability: tenantReport.availability,
+        creditPercent: tenantReport.creditPercent,
+        incidents: incidents.map((i: { causes: string[]; status: string }) => [i.status, i.causes]),
+      }),
+    );
+    // Expected: a suspension the operator imposed is not an outage of the service.
+    expect(e.badMinutes).toBe(0);
+    expect(incidents).toEqual([]);
+  });
+
+  it('does not count an endpoint scaled to zero replicas (still desired running) as down', async () => {
+    const tenantId = await deployableTenant(api, {
+      contract: {
+        fields: {
+          committedSpendMinor: 120_000_000,
+          sla: { availabilityTarget: 99.9, creditTiers: [{ below: 95, creditPercent: 100 }] },
+        },
+      },
+    });
+    const endpointId = await createEndpoint(api, tenantId, { name: 'zero' });
+    const endpointReport = async () =>
+      (
+        await api.http
+          .get(`/v1/tenants/${tenantId}/endpoints/${endpointId}/sla`)
+          .set(admin())
+          .expect(200)
+      ).body;
+    await expectEventually(
+      async () => expect((await endpointReport()).probes).toBeGreaterThanOrEqual(8),
+      { timeoutMs: 90_000, intervalMs: 500 },
+    );
+    const patched = await api.http
+      .patch(`/v1/tenants/${tenantId}/endpoints/${endpointId}`)
+      .set(admin())
+      .send({ minReplicas: 0, replicas: 0 });
+    expect(patched.status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 24_000));
+    const ep = (
+      await api.http.get(`/v1/tenants/${tenantId}/endpoints/${endpointId}`).set(admin()).expect(200)
+    ).body;
+    const e = await endpointReport();
+    const tenantReport = (await api.http.get(`/v1/tenants/${tenantId}/sla`).set(admin())).body;
+    // eslint-disable-next-line no-console
+    console.log(
+      JSON.stringify({
+        status: ep.status,
+        desiredState: ep.desiredState,
+        badMinutes: e.badMinutes,
+        availability: tenantReport.availability,
+        creditPercent: tenantReport.creditPercent,
+      }),
+    );
+    // Expected: zero replicas asked for by the tenant is not an outage (like a stop).
+    expect(e.badMinutes).toBe(0);
+  });
+});
