@@ -275,8 +275,14 @@ describe('SLA month reports (injected clock)', () => {
       .expect(200);
     expect(audit.body.data.map((e: { action: string }) => e.action)).toContain('sla_report.freeze');
 
-    const notFrozen = await api.http
+    // The month before the previous one is frozen too (catch-up after a worker outage), as
+    // the tenant had endpoints then; a month without any is not.
+    await api.http
       .get(`/v1/tenants/${tenantId}/sla/manifest?month=2026-09`)
+      .set(admin())
+      .expect(200);
+    const notFrozen = await api.http
+      .get(`/v1/tenants/${tenantId}/sla/manifest?month=2026-08`)
       .set(admin())
       .expect(409);
     expect(notFrozen.body.code).toBe('sla_report_not_final');

@@ -505,12 +505,25 @@ export class SlaReportService {
     for (const id of tenants) {
       const tenantId = asTenantId(id);
       try {
-        const { month, timeZone } = await this.db.run({ kind: 'tenant', tenantId }, async () => {
+        const { months, timeZone } = await this.db.run({ kind: 'tenant', tenantId }, async () => {
           const current = await this.currentMonth(tenantId);
-          return { month: previousMonth(current.month), timeZone: current.timeZone };
+          const previous = previousMonth(current.month);
+          // The month before too, when the tenant had endpoints then: a worker that was down
+          // when that month ended catches up.
+          const older = previousMonth(previous);
+          const olderWindow = monthWindow(older, current.timeZone);
+          const hadEndpoints =
+            (await this.endpoints.lifetimes(tenantId, olderWindow.start, olderWindow.end)).length >
+            0;
+          return {
+            months: hadEndpoints ? [older, previous] : [previous],
+            timeZone: current.timeZone,
+          };
         });
-        if (now.getTime() < monthWindow(month, timeZone).end.getTime() + delayMs) continue;
-        if (await this.freeze(tenantId, month)) frozen += 1;
+        for (const month of months) {
+          if (now.getTime() < monthWindow(month, timeZone).end.getTime() + delayMs) continue;
+          if (await this.freeze(tenantId, month)) frozen += 1;
+        }
       } catch (error) {
         this.logger.warn({ tenantId, err: error }, 'freezing an SLA month failed');
       }
