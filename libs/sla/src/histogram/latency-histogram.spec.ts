@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import {
+  bucketUpperBound,
   bucketOf,
   exactQuantile,
   histogramOf,
@@ -78,5 +79,19 @@ describe('latency histograms', () => {
   it('answers null for no samples', () => {
     expect(quantile({}, 0.95)).toBeNull();
     expect(exactQuantile([], 0.95)).toBeNull();
+  });
+
+  it('bounds every sample a percentile stands for, so a breach is never read as met', () => {
+    // 812 ms samples read back as ~804 ms: under an 810 ms target, but the bucket is not.
+    const p95 = quantile(histogramOf(Array(100).fill(812)), 0.95)!;
+    expect(p95).toBeLessThan(810);
+    expect(bucketUpperBound(p95)).toBeGreaterThanOrEqual(812);
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 600_000 }), (value) => {
+        const read = quantile(histogramOf([value]), 0.5)!;
+        expect(bucketUpperBound(read)).toBeGreaterThanOrEqual(value * (1 - 1e-9));
+      }),
+    );
+    expect(bucketUpperBound(0)).toBe(0);
   });
 });

@@ -36,6 +36,15 @@ export function representative(bucket: number): number {
   return (2 * GAMMA ** bucket) / (GAMMA + 1);
 }
 
+/**
+ * The largest value (ms) of the bucket `valueMs` falls in: every sample a percentile read as
+ * `valueMs` stands for is at most this (0 for values ≤ 0).
+ */
+export function bucketUpperBound(valueMs: number): number {
+  const bucket = bucketOf(valueMs);
+  return bucket === ZERO_BUCKET ? 0 : GAMMA ** bucket;
+}
+
 /** SQL for the bucket of the numeric expression `value` (ms), matching {@link bucketOf}. */
 export function bucketSql(value: string): string {
   return `(CASE WHEN ${value} > 0 THEN ceil(ln((${value})::float8) / ln(${GAMMA}::float8))::int ELSE ${ZERO_BUCKET} END)`;

@@ -24,6 +24,7 @@ import {
   sumCounts,
 } from '../availability/availability';
 import {
+  bucketUpperBound,
   LatencyHistogram,
   mergeInto,
   quantile,
@@ -327,8 +328,10 @@ export class SlaReportService {
         : 0;
     const incidents = await this.incidentRecords.overlapping(tenantId, window.start, window.end);
     const target = (value: number | undefined) => (value === undefined ? null : value);
+    // Met only when the whole bucket of the p95 is within the target: a breach is never shown
+    // as met (a p95 within 1 % above the target may be shown as not met).
     const met = (p95: number | null, goal: number | undefined) =>
-      p95 === null || goal === undefined ? null : p95 <= goal;
+      p95 === null || goal === undefined ? null : bucketUpperBound(p95) <= goal;
     return {
       tenantId,
       month,
