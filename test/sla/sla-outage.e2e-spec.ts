@@ -15,23 +15,18 @@ import type { AddressInfo } from 'node:net';
 import { startApi } from '../support/api';
 import { startGateway } from '../support/gateway';
 import { startWorker } from '../support/worker';
+import { SHORT_SLA_TIME } from './support/short-sla-time';
 import { Receiver, startReceiver } from '../webhooks/support/receiver';
 
 jest.setTimeout(180_000);
 const admin = () => bearer(platformAdminKey());
 
 /**
- * Shortened SLA time for the test: a "minute" lasts two seconds, probes run eight times a minute
- * with a 1 s timeout, incidents close after three good minutes. The signal is real: the worker
- * probes real model-server processes of a `local` endpoint over HTTP.
+ * Shortened SLA time (SHORT_SLA_TIME). The signal is real: the worker probes real model-server
+ * processes of a `local` endpoint over HTTP.
  */
 const SLA_ENV = {
-  SLA_MINUTE_MS: '2000',
-  SLA_PROBE_INTERVAL_MS: '250',
-  SLA_PROBE_TIMEOUT_MS: '1000',
-  SLA_EVALUATION_INTERVAL_MS: '400',
-  SLA_SETTLE_DELAY_MS: '2000',
-  SLA_INCIDENT_CLOSE_GOOD_MINUTES: '3',
+  ...SHORT_SLA_TIME,
   WEBHOOK_ALLOW_HTTP: 'true',
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
   WEBHOOK_DISPATCH_INTERVAL_MS: '300',

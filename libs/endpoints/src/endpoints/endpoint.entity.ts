@@ -1,3 +1,4 @@
+import { BIGINT_AS_NUMBER } from '@app/core';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import type { ObservedDeployment } from '../providers/endpoint-provider';
 import type { EndpointStatus } from './endpoint-lifecycle';
@@ -86,7 +87,7 @@ export class Endpoint {
   reconcileFailures!: number;
 
   /** Whole GPU-hours already recorded in the usage ledger for this endpoint. */
-  @Column({ type: 'bigint', transformer: { to: (v: number) => v, from: (v: string) => Number(v) } })
+  @Column({ type: 'bigint', transformer: BIGINT_AS_NUMBER })
   gpuHoursRecorded!: number;
 
   /** Id of the `dedicated_endpoints` +1 usage event (the −1 at deletion is derived from it). */

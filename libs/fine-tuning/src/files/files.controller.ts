@@ -26,7 +26,9 @@ import {
 import type { Request, Response } from 'express';
 import { BearerCredentialsRequired } from '../fine-tuning-problems';
 import { DeletedFile, FileList, FileObject, FileQueryDto } from './dto/training-file.dto';
-import { FilePage, TrainingFileService } from './training-file.service';
+import type { OpenAiPage } from '../openai-page';
+import type { TrainingFile } from './training-file.entity';
+import { TrainingFileService } from './training-file.service';
 
 /** What multer's memory storage gives for the `file` part. */
 interface UploadedBytes {
@@ -39,7 +41,7 @@ const ApiFileIdParam = () =>
 
 const NOT_FOUND = 'No such file in this tenant (another tenant’s too).';
 
-function listOf(page: FilePage): FileList {
+function listOf(page: OpenAiPage<TrainingFile>): FileList {
   const data = page.data.map(FileObject.of);
   return {
     object: 'list',

@@ -1,3 +1,4 @@
+import { BIGINT_AS_NUMBER } from '@app/core';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
 /** An uploaded fine-tuning file (OpenAI "File object"); its bytes are in the FileStorage. */
@@ -16,7 +17,7 @@ export class TrainingFile {
   @Column({ type: 'text' })
   purpose!: 'fine-tune';
 
-  @Column({ type: 'bigint', transformer: { to: (v: number) => v, from: (v: string) => Number(v) } })
+  @Column({ type: 'bigint', transformer: BIGINT_AS_NUMBER })
   bytes!: number;
 
   /** Examples (non-blank lines). */
@@ -27,14 +28,7 @@ export class TrainingFile {
   sha256!: string;
 
   /** Assistant tokens of one epoch over the file (the shared tokenizer); null before it was counted. */
-  @Column({
-    type: 'bigint',
-    nullable: true,
-    transformer: {
-      to: (v: number | null) => v,
-      from: (v: string | null) => (v === null ? null : Number(v)),
-    },
-  })
+  @Column({ type: 'bigint', nullable: true, transformer: BIGINT_AS_NUMBER })
   trainingTokens!: number | null;
 
   /** The tenant's data classification when the file was uploaded. */

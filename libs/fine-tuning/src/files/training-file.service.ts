@@ -4,6 +4,7 @@ import { storedProfile, TenantService } from '@app/tenancy';
 import { Injectable, Logger } from '@nestjs/common';
 import { createHash, randomBytes } from 'node:crypto';
 import type { ReadStream } from 'node:fs';
+import { newestFirstPage, OpenAiPage } from '../openai-page';
 import { FileStorage } from './file-storage';
 import { trainingTokensPerEpoch } from '@app/language-model';
 import { checkTrainingFile, parseTrainingFile } from './training-file-check';
@@ -15,11 +16,6 @@ export interface Upload {
   filename: string;
   bytes: Buffer;
   purpose: unknown;
-}
-
-export interface FilePage {
-  data: TrainingFile[];
-  hasMore: boolean;
 }
 
 /**
@@ -87,25 +83,13 @@ export class TrainingFileService {
   async list(
     tenantId: TenantId,
     { limit, after, purpose }: { limit: number; after?: string; purpose?: string },
-  ): Promise<FilePage> {
+  ): Promise<OpenAiPage<TrainingFile>> {
     const query = this.db.manager
       .getRepository(TrainingFile)
       .createQueryBuilder('f')
-      .where('f.tenant_id = :tenantId', { tenantId })
-      .orderBy('f.created_at', 'DESC')
-      .addOrderBy('f.id', 'DESC')
-      .limit(limit + 1);
+      .where('f.tenant_id = :tenantId', { tenantId });
     if (purpose) query.andWhere('f.purpose = :purpose', { purpose });
-    if (after) {
-      const anchor = await this.get(tenantId, after).catch(() => {
-        throw new ValidationFailed('Unknown cursor.', {
-          errors: [{ path: 'after', message: 'no such file in this tenant' }],
-        });
-      });
-      query.andWhere('(f.created_at, f.id) < (:at, :id)', { at: anchor.createdAt, id: anchor.id });
-    }
-    const rows = await query.getMany();
-    return { data: rows.slice(0, limit), hasMore: rows.length > limit };
+    return newestFirstPage(query, { limit, after }, (id) => this.get(tenantId, id), 'file');
   }
 
   /** @throws NotFound for no such file in this tenant (another tenant's too). */
@@ -123,9 +107,7 @@ export class TrainingFileService {
     id: string,
   ): Promise<{ file: TrainingFile; stream: ReadStream }> {
     const file = await this.get(tenantId, id);
-    const { storageKey } = await this.db.manager
-      .getRepository(TrainingFile)
-      .findOneOrFail({ select: { id: true, storageKey: true }, where: { tenantId, id } });
+    const storageKey = await this.storageKeyOf(tenantId, id);
     return { file, stream: this.storage.open(storageKey) };
   }
 
@@ -136,9 +118,7 @@ export class TrainingFileService {
    */
   async bytes(tenantId: TenantId, id: string): Promise<{ file: TrainingFile; bytes: Buffer }> {
     const file = await this.get(tenantId, id);
-    const { storageKey } = await this.db.manager
-      .getRepository(TrainingFile)
-      .findOneOrFail({ select: { id: true, storageKey: true }, where: { tenantId, id } });
+    const storageKey = await this.storageKeyOf(tenantId, id);
     const bytes = await this.storage.read(storageKey);
     if (createHash('sha256').update(bytes).digest('hex') !== file.sha256) {
       throw new Error(`the stored bytes of ${id} differ from the upload`);
@@ -146,12 +126,18 @@ export class TrainingFileService {
     return { file, bytes };
   }
 
-  /** Deletes the row now and the bytes once that commits. @throws NotFound */
-  async remove(tenantId: TenantId, id: string): Promise<void> {
-    await this.get(tenantId, id);
+  /** Where a file's bytes are (a column the API never shows). */
+  private async storageKeyOf(tenantId: TenantId, id: string): Promise<string> {
     const { storageKey } = await this.db.manager
       .getRepository(TrainingFile)
       .findOneOrFail({ select: { id: true, storageKey: true }, where: { tenantId, id } });
+    return storageKey;
+  }
+
+  /** Deletes the row now and the bytes once that commits. @throws NotFound */
+  async remove(tenantId: TenantId, id: string): Promise<void> {
+    await this.get(tenantId, id);
+    const storageKey = await this.storageKeyOf(tenantId, id);
     await this.db.manager.getRepository(TrainingFile).delete({ tenantId, id });
     this.db.afterCommit(() =>
       this.storage

@@ -1,10 +1,6 @@
+import { BIGINT_AS_NUMBER } from '@app/core';
 import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
 import type { JobStatus } from './job-lifecycle';
-
-const bigintNumber = {
-  to: (value: number | null) => value,
-  from: (value: string | null) => (value === null ? null : Number(value)),
-};
 
 /** `error` of a failed job (OpenAI: `{code, message, param}`). */
 export interface JobError {
@@ -55,10 +51,10 @@ export class FineTuningJob {
   status!: JobStatus;
 
   /** Tokens the job will train on (assistant tokens per epoch × epochs): what is reserved. */
-  @Column({ type: 'bigint', transformer: bigintNumber })
+  @Column({ type: 'bigint', transformer: BIGINT_AS_NUMBER })
   estimatedTokens!: number;
 
-  @Column({ type: 'bigint', nullable: true, transformer: bigintNumber })
+  @Column({ type: 'bigint', nullable: true, transformer: BIGINT_AS_NUMBER })
   trainedTokens!: number | null;
 
   @Column({ type: 'text', nullable: true })
@@ -104,7 +100,7 @@ export class FineTuningJobEvent {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
 
-  @Column({ type: 'bigint', insert: false, transformer: bigintNumber })
+  @Column({ type: 'bigint', insert: false, transformer: BIGINT_AS_NUMBER })
   seq!: number;
 
   @Column({ type: 'uuid' })
@@ -163,7 +159,7 @@ export class FineTuningCheckpoint {
   metrics!: CheckpointMetrics;
 
   /** Tokens trained on up to this checkpoint. */
-  @Column({ type: 'bigint', transformer: bigintNumber })
+  @Column({ type: 'bigint', transformer: BIGINT_AS_NUMBER })
   trainedTokens!: number;
 
   @Column({ type: 'text', select: false })

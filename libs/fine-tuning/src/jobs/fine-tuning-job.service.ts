@@ -13,6 +13,7 @@ import {
   TrainingQuotaExceeded,
 } from '../fine-tuning-problems';
 import { parseTrainingFile } from '../files/training-file-check';
+import { newestFirstPage, OpenAiPage } from '../openai-page';
 import { TrainingFileService } from '../files/training-file.service';
 import { eventUuid } from './dto/fine-tuning-job.response';
 import { FineTuningQueue } from './fine-tuning-queue';
@@ -32,11 +33,6 @@ export interface NewFineTuningJob {
   suffix?: string;
   seed?: number;
   metadata?: Record<string, string>;
-}
-
-export interface Page<T> {
-  data: T[];
-  hasMore: boolean;
 }
 
 /**
@@ -153,24 +149,12 @@ export class FineTuningJobService {
   async list(
     tenantId: TenantId,
     { limit, after }: { limit: number; after?: string },
-  ): Promise<Page<FineTuningJob>> {
+  ): Promise<OpenAiPage<FineTuningJob>> {
     const query = this.db.manager
       .getRepository(FineTuningJob)
       .createQueryBuilder('j')
-      .where('j.tenant_id = :tenantId', { tenantId })
-      .orderBy('j.created_at', 'DESC')
-      .addOrderBy('j.id', 'DESC')
-      .limit(limit + 1);
-    if (after) {
-      const anchor = await this.get(tenantId, after).catch(() => {
-        throw new ValidationFailed('Unknown cursor.', {
-          errors: [{ path: 'after', message: 'no such job in this tenant' }],
-        });
-      });
-      query.andWhere('(j.created_at, j.id) < (:at, :id)', { at: anchor.createdAt, id: anchor.id });
-    }
-    const rows = await query.getMany();
-    return { data: rows.slice(0, limit), hasMore: rows.length > limit };
+      .where('j.tenant_id = :tenantId', { tenantId });
+    return newestFirstPage(query, { limit, after }, (id) => this.get(tenantId, id), 'job');
   }
 
   /** @throws NotFound for no such job in this tenant (another tenant's too). */
@@ -226,7 +210,7 @@ export class FineTuningJobService {
     tenantId: TenantId,
     id: string,
     { limit, after }: { limit: number; after?: string },
-  ): Promise<Page<FineTuningJobEvent>> {
+  ): Promise<OpenAiPage<FineTuningJobEvent>> {
     await this.get(tenantId, id);
     const query = this.db.manager
       .getRepository(FineTuningJobEvent)
@@ -257,7 +241,7 @@ export class FineTuningJobService {
     tenantId: TenantId,
     id: string,
     { limit, after }: { limit: number; after?: string },
-  ): Promise<{ job: FineTuningJob; page: Page<FineTuningCheckpoint> }> {
+  ): Promise<{ job: FineTuningJob; page: OpenAiPage<FineTuningCheckpoint> }> {
     const job = await this.get(tenantId, id);
     const query = this.db.manager
       .getRepository(FineTuningCheckpoint)

@@ -18,13 +18,14 @@ import {
   FineTuningJobObject,
   FineTuningList,
 } from './dto/fine-tuning-job.response';
-import { FineTuningJobService, Page } from './fine-tuning-job.service';
+import type { OpenAiPage } from '../openai-page';
+import { FineTuningJobService } from './fine-tuning-job.service';
 
 const ApiJobIdParam = () =>
   ApiParam({ name: 'jobId', schema: { type: 'string', pattern: '^ftjob-[0-9a-f]{24}$' } });
 const NOT_FOUND = 'No such job in this tenant (another tenant’s too).';
 
-function listOf<T, O>(page: Page<T>, of: (item: T) => O): FineTuningList<O> {
+function listOf<T, O>(page: OpenAiPage<T>, of: (item: T) => O): FineTuningList<O> {
   return { object: 'list', data: page.data.map(of), has_more: page.hasMore };
 }
 
