@@ -21,6 +21,7 @@ import {
 } from './authz-problems';
 import {
   ALLOWED_ON_OFFBOARDED_TENANT,
+  OPERATOR_TENANT_IN_PATH,
   AUTHENTICATED,
   POLICY_METADATA,
   RoutePolicy,
@@ -108,7 +109,13 @@ export class PoliciesGuard implements CanActivate {
       throw new MissingPermission('This route declares no policy.');
     }
 
-    const scope = await this.resolveScope(request, policy, principal, execution.getHandler());
+    const scope = await this.resolveScope(
+      request,
+      policy,
+      principal,
+      execution.getHandler(),
+      execution.getClass(),
+    );
     const ability = buildAbility(principal);
     this.cls.set(CLS_ABILITY, ability);
     if (policy !== AUTHENTICATED && !this.permits(ability, policy, scope)) {
@@ -147,15 +154,23 @@ export class PoliciesGuard implements CanActivate {
     principal: Principal,
     // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
     handler: Function,
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+    controller: Function,
   ): Promise<DbScope> {
     const raw = request.params?.tenantId as string | string[] | undefined;
     const param = Array.isArray(raw) ? raw[0] : raw;
     if (param !== undefined) {
       // Existence is checked in the request transaction's first round trip (TenantDb `verify`).
+      const tenantId = isUuid(param) ? param.toLowerCase() : undefined;
       const reachable =
-        isUuid(param) &&
-        param.toLowerCase() !== PLATFORM_TENANT_ID &&
-        reaches(principal, param.toLowerCase());
+        tenantId !== undefined &&
+        (tenantId === PLATFORM_TENANT_ID
+          ? isPlatformPrincipal(principal) &&
+            this.reflector.getAllAndOverride<boolean | undefined>(OPERATOR_TENANT_IN_PATH, [
+              handler,
+              controller,
+            ]) === true
+          : reaches(principal, tenantId));
       if (!reachable) {
         await this.deny(request, {
           status: 404,
@@ -170,7 +185,7 @@ export class PoliciesGuard implements CanActivate {
         ALLOWED_ON_OFFBOARDED_TENANT,
         handler,
       );
-      return { kind: 'tenant', tenantId: asTenantId(param), verify: true, allowOffboarded };
+      return { kind: 'tenant', tenantId: asTenantId(tenantId), verify: true, allowOffboarded };
     }
     if (policy.scope === 'operator') {
       if (!isPlatformPrincipal(principal)) {

@@ -76,3 +76,15 @@ export const ALLOWED_ON_OFFBOARDED_TENANT = 'authz:allowedOnOffboardedTenant';
 export function AllowedOnOffboardedTenant(): MethodDecorator {
   return SetMetadata(ALLOWED_ON_OFFBOARDED_TENANT, true);
 }
+
+export const OPERATOR_TENANT_IN_PATH = 'authz:operatorTenantInPath';
+
+/**
+ * The route also takes the operator's own organization as `:tenantId` (`PLATFORM_TENANT_ID`), for operator staff only: the platform's own SSO (its SAML connection
+ * and verified domains) is configured through the same routes as a customer's. Every other
+ * route answers 404 for that id, so no customer-facing feature reaches the operator's data by
+ * accident. The route's policy still decides who may act (platform admins: `manage all`).
+ */
+export function OperatorTenantInPath(): ClassDecorator & MethodDecorator {
+  return SetMetadata(OPERATOR_TENANT_IN_PATH, true);
+}

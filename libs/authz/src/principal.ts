@@ -11,6 +11,8 @@ export const TENANT_ROLES = [
 export type PlatformRole = (typeof PLATFORM_ROLES)[number];
 export type TenantRole = (typeof TENANT_ROLES)[number];
 export type Role = PlatformRole | TenantRole;
+/** Every role, platform and tenant (`compliance_officer` is both). */
+export const ROLES: readonly Role[] = [...new Set<Role>([...PLATFORM_ROLES, ...TENANT_ROLES])];
 
 /**
  * API key scopes: capabilities that are not roles. `inference` lets a tenant key call the
@@ -41,6 +43,11 @@ export interface Principal {
    * read with the credential. The guard refuses a suspended tenant's callers.
    */
   homeTenantStatus?: string;
+}
+
+/** The roles people and keys of `tenantId` may hold: platform roles for the operator's own. */
+export function rolesOf(tenantId: string): readonly Role[] {
+  return tenantId === PLATFORM_TENANT_ID ? PLATFORM_ROLES : TENANT_ROLES;
 }
 
 export function isPlatformPrincipal(principal: Principal): boolean {

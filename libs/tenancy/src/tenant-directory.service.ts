@@ -13,9 +13,13 @@ import { DataSource } from 'typeorm';
 export class TenantDirectoryService implements TenantDirectory {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  /** One index lookup: whether the scope's tenant is a customer, and its lifecycle status. */
+  /**
+   * One index lookup: whether the scope's tenant exists, and its lifecycle status. The
+   * operator's own row passes too: the guard lets its id through only on the routes that opt in
+   * (`@OperatorTenantInPath`, the platform's own SSO) and only for operator staff.
+   */
   readonly scopeCheckSql =
-    "SELECT count(*) > 0 AS tenant_exists, max(status) AS tenant_status FROM tenants WHERE id = app_current_tenant() AND kind = 'customer'";
+    'SELECT count(*) > 0 AS tenant_exists, max(status) AS tenant_status FROM tenants WHERE id = app_current_tenant()';
 
   async assignedTenantIds(userId: string): Promise<string[]> {
     const rows: { tenant_id: string }[] = await this.dataSource.query(

@@ -1,13 +1,17 @@
+import { PLATFORM_TENANT_ID } from '@app/authz';
 import {
   bearer,
   createTenant,
+  IdpUser,
   IdpVariant,
+  platformAdminKey,
   signIn,
   TestApp,
   TestDnsServer,
   TestIdp,
   TestTenant,
 } from '@app/testing';
+import { randomUUID } from 'node:crypto';
 
 /** A tenant onboarded for SSO: a verified domain, a SAML connection to `idp`, enabled. */
 export interface SsoTenant {
@@ -127,4 +131,79 @@ export async function loginEvents(
     .set(bearer(sso.admin));
   if (res.status !== 200) throw new Error(`audit: ${res.status} ${res.text}`);
   return res.body.data;
+}
+
+/**
+ * The operator's own SSO (staff sign-in), set up by the platform admin through the same routes
+ * as a customer's: a verified domain `ops-<random>.operator.example` and an enabled connection
+ * to a new Okta-style IdP mapping `staff-admins` → platform_admin, `account-managers` →
+ * account_manager, `auditors` → compliance_officer. The platform tenant is one row per
+ * database, and test files of one worker share it, so connections an earlier file left are
+ * deleted first.
+ */
+export async function onboardOperator(t: TestApp, dns: TestDnsServer): Promise<SsoTenant> {
+  const admin = platformAdminKey();
+  const base = `/v1/tenants/${PLATFORM_TENANT_ID}/sso/saml-connections`;
+  const existing = await t.http.get(base).query({ limit: 100 }).set(bearer(admin));
+  if (existing.status !== 200) throw new Error(`list: ${existing.status} ${existing.text}`);
+  for (const connection of existing.body.data as { id: string }[]) {
+    await t.http.delete(`${base}/${connection.id}`).set(bearer(admin)).expect(204);
+  }
+  const idp = new TestIdp('okta');
+  const domain = `ops-${randomUUID().slice(0, 8)}.operator.example`;
+  await verifiedDomain(t, dns, PLATFORM_TENANT_ID, admin, domain);
+  const created = await t.http
+    .post(base)
+    .set(bearer(admin))
+    .send({
+      name: 'Operator staff IdP',
+      metadataXml: idp.metadataXml(),
+      attributeMapping: { preset: 'okta' },
+      roleRules: [
+        { group: 'staff-admins', role: 'platform_admin' },
+        { group: 'account-managers', role: 'account_manager' },
+        { group: 'auditors', role: 'compliance_officer' },
+      ],
+    });
+  if (created.status !== 201) throw new Error(`connection: ${created.status} ${created.text}`);
+  await t.http.post(`${base}/${created.body.id}/enable`).set(bearer(admin)).expect(200);
+  return {
+    tenant: { id: PLATFORM_TENANT_ID, slug: 'platform', name: 'Platform operator' },
+    admin,
+    idp,
+    domain,
+    connectionId: created.body.id,
+    acsUrl: created.body.serviceProvider.acsUrl,
+    audience: created.body.serviceProvider.entityId,
+  };
+}
+
+/**
+ * A person signed in through `sso`'s IdP, SP-initiated from home-realm discovery as a browser
+ * would: discover → login redirect → the IdP's signed response posted to the ACS.
+ *
+ * @returns the session cookie (`cp_session=...`) and its token, for `Authorization: Bearer`
+ */
+export async function signInThroughIdp(
+  t: TestApp,
+  sso: SsoTenant,
+  user: IdpUser,
+): Promise<{ cookie: string; token: string }> {
+  const discovered = await t.http.post('/sso/discover').send({ email: user.email });
+  if (discovered.status !== 200)
+    throw new Error(`discover: ${discovered.status} ${discovered.text}`);
+  const login = await t.http.get(new URL(discovered.body.loginUrl as string).pathname);
+  if (login.status !== 302) throw new Error(`login: ${login.status} ${login.text}`);
+  const request = sso.idp.readAuthnRequest(login.headers.location as string);
+  const samlResponse = await sso.idp.response(user, {
+    acsUrl: sso.acsUrl,
+    audience: sso.audience,
+    inResponseTo: request.id,
+  });
+  const posted = await postToAcs(t, sso, samlResponse);
+  if (posted.status !== 303) throw new Error(`acs: ${posted.status} ${posted.text}`);
+  const cookie = (posted.headers['set-cookie'] as unknown as string[])
+    .find((c) => c.startsWith('cp_session='))!
+    .split(';')[0];
+  return { cookie, token: cookie.slice('cp_session='.length) };
 }

@@ -2,11 +2,10 @@ import {
   ApiKeyScope,
   AppAbility,
   isUuid,
-  PLATFORM_ROLES,
   PLATFORM_TENANT_ID,
   permittedView,
   Role,
-  TENANT_ROLES,
+  rolesOf,
   TenantDb,
   TenantId,
 } from '@app/authz';
@@ -229,7 +228,7 @@ function normalizedRateLimits(
 /** Tenant keys take tenant roles and `inference`; platform keys platform roles and `usage:write`. */
 function assertGrantable(tenantId: TenantId, roles: Role[], scopes: ApiKeyScope[]): void {
   const platform = tenantId === PLATFORM_TENANT_ID;
-  const allowedRoles: readonly string[] = platform ? PLATFORM_ROLES : TENANT_ROLES;
+  const allowedRoles: readonly string[] = rolesOf(tenantId);
   const allowedScopes: readonly ApiKeyScope[] = platform ? ['usage:write'] : ['inference'];
   const errors = [
     ...roles.flatMap((role, i) =>

@@ -1,12 +1,4 @@
-import {
-  PLATFORM_ROLES,
-  PLATFORM_TENANT_ID,
-  Role,
-  StaffDirectory,
-  TENANT_ROLES,
-  TenantDb,
-  TenantId,
-} from '@app/authz';
+import { PLATFORM_TENANT_ID, Role, rolesOf, StaffDirectory, TenantDb, TenantId } from '@app/authz';
 import { Injectable } from '@nestjs/common';
 import { keysetPage, Page } from '@app/core';
 import { EntityManager, In, QueryFailedError } from 'typeorm';
@@ -28,8 +20,7 @@ export class UserService implements StaffDirectory {
     tenantId: TenantId,
     input: { email: string; displayName?: string; roles: Role[] },
   ): Promise<User & { roles: Role[] }> {
-    const allowed: readonly string[] =
-      tenantId === PLATFORM_TENANT_ID ? PLATFORM_ROLES : TENANT_ROLES;
+    const allowed: readonly string[] = rolesOf(tenantId);
     const wrong = input.roles.findIndex((role) => !allowed.includes(role));
     if (wrong !== -1) {
       throw new RoleNotAllowedHere(

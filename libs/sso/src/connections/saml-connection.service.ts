@@ -1,4 +1,4 @@
-import { TenantDb, TenantId, TENANT_ROLES } from '@app/authz';
+import { PLATFORM_TENANT_ID, rolesOf, TenantDb, TenantId } from '@app/authz';
 import {
   Actor,
   actorRef,
@@ -60,6 +60,8 @@ export class SamlConnectionService {
 
   /** @returns the connection, disabled. @throws ValidationFailed with field errors */
   async create(tenantId: TenantId, input: SamlConnectionInput, by: Actor): Promise<SamlConnection> {
+    const roleRules = checkedRoleRules(tenantId, input.roleRules ?? []);
+    const defaultRole = checkedDefaultRole(tenantId, input.defaultRole ?? null);
     const idp = this.idpFields(input, true);
     const repository = this.db.manager.getRepository(SamlConnection);
     const saved = await repository.save(
@@ -72,8 +74,8 @@ export class SamlConnectionService {
         ssoBinding: idp.ssoBinding ?? 'redirect',
         certificates: idp.certificates,
         attributeMapping: mappingOf(input.attributeMapping ?? { preset: 'okta' }),
-        roleRules: input.roleRules ?? [],
-        defaultRole: checkedDefaultRole(input.defaultRole ?? null),
+        roleRules,
+        defaultRole,
         allowIdpInitiated: input.allowIdpInitiated ?? false,
         signAuthnRequests: input.signAuthnRequests ?? false,
         omitRequestedAuthnContext: input.omitRequestedAuthnContext ?? false,
@@ -124,9 +126,11 @@ export class SamlConnectionService {
               }),
             }
           : {}),
-        ...(input.roleRules !== undefined ? { roleRules: input.roleRules } : {}),
+        ...(input.roleRules !== undefined
+          ? { roleRules: checkedRoleRules(tenantId, input.roleRules) }
+          : {}),
         ...(input.defaultRole !== undefined
-          ? { defaultRole: checkedDefaultRole(input.defaultRole) }
+          ? { defaultRole: checkedDefaultRole(tenantId, input.defaultRole) }
           : {}),
         ...(input.allowIdpInitiated !== undefined
           ? { allowIdpInitiated: input.allowIdpInitiated }
@@ -201,7 +205,7 @@ export class SamlConnectionService {
    */
   async test(tenantId: TenantId, id: string): Promise<ConnectionTestResult> {
     const connection = await this.get(tenantId, id);
-    const tenant = await this.tenants.get(tenantId);
+    const tenant = await this.tenants.signInTarget(tenantId);
     const now = new Date();
     const usable = connection.certificates.filter(
       (c) => !certificateStanding(c, now, this.config.SAML_CERT_EXPIRY_WARNING_DAYS).expired,
@@ -244,7 +248,7 @@ export class SamlConnectionService {
 
   /** What people see: certificates with expiry standing and warnings, never PEM bodies. */
   async view(connection: SamlConnection): Promise<SamlConnectionView> {
-    const tenant = await this.tenants.get(connection.tenantId as TenantId);
+    const tenant = await this.tenants.signInTarget(connection.tenantId as TenantId);
     const now = new Date();
     const warnings: string[] = [];
     const certificates = connection.certificates.map((c) => {
@@ -387,12 +391,38 @@ function mappingOf(input: Partial<AttributeMapping>): AttributeMapping {
   return mapping;
 }
 
-function checkedDefaultRole(role: string | null): string | null {
-  if (role !== null && !(TENANT_ROLES as readonly string[]).includes(role)) {
-    throw new ValidationFailed('defaultRole is not a tenant role.', {
-      errors: [
-        { path: 'defaultRole', message: `must be one of ${TENANT_ROLES.join(', ')} or null` },
-      ],
+/** What a role of this organization must be, for a field error. */
+function roleKind(tenantId: TenantId): string {
+  const kind = tenantId === PLATFORM_TENANT_ID ? 'a platform role' : 'a tenant role';
+  return `must be ${kind} (${rolesOf(tenantId).join(', ')})`;
+}
+
+/**
+ * A customer's connection grants tenant roles only, the operator's own platform roles only: a
+ * group rule can never make a customer's employee operator staff, or the reverse.
+ *
+ * @throws ValidationFailed naming each `roleRules[i].role` of the wrong kind
+ */
+function checkedRoleRules(tenantId: TenantId, rules: RoleRule[]): RoleRule[] {
+  const allowed = rolesOf(tenantId);
+  const errors = rules.flatMap((rule, i) =>
+    allowed.includes(rule.role)
+      ? []
+      : [{ path: `roleRules[${i}].role`, message: roleKind(tenantId) }],
+  );
+  if (errors.length) {
+    throw new ValidationFailed('A group rule grants a role this organization does not have.', {
+      errors,
+    });
+  }
+  return rules;
+}
+
+/** @throws ValidationFailed on `defaultRole` when it is not a role of this organization */
+function checkedDefaultRole(tenantId: TenantId, role: string | null): string | null {
+  if (role !== null && !(rolesOf(tenantId) as readonly string[]).includes(role)) {
+    throw new ValidationFailed('defaultRole is not a role of this organization.', {
+      errors: [{ path: 'defaultRole', message: `${roleKind(tenantId)} or null` }],
     });
   }
   return role;

@@ -1,4 +1,4 @@
-import type { TenantRole as Role } from '@app/authz';
+import type { Role } from '@app/authz';
 
 /** A signing certificate of an IdP as stored: the PEM and what people need to see. */
 export interface StoredCertificate {
@@ -76,11 +76,14 @@ export const PRESETS: Record<Exclude<MappingPreset, 'custom'>, Omit<AttributeMap
 };
 
 /**
- * Tenant roles from most to least privileged: when several group rules match, the first of
- * these wins ("highest wins").
+ * Roles from most to least privileged: when several group rules match, the first of these wins
+ * ("highest wins"). A customer's connection maps to tenant roles, the operator's own connection
+ * (staff sign-in) to platform roles; the connection service keeps each to its own kind.
  */
 export const ROLE_PRECEDENCE: readonly Role[] = [
+  'platform_admin',
   'tenant_admin',
+  'account_manager',
   'ml_engineer',
   'compliance_officer',
   'viewer',

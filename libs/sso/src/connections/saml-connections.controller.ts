@@ -1,4 +1,4 @@
-import { asTenantId, CheckPolicies, CurrentAccess } from '@app/authz';
+import { asTenantId, CheckPolicies, CurrentAccess, OperatorTenantInPath } from '@app/authz';
 import { EmptyBody, PageQueryDto, ResourceId } from '@app/core';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import {
@@ -27,6 +27,7 @@ const BAD_INPUT =
 /** A tenant's SAML connections (API.md, _SSO_). Tenant admins manage them. */
 @ApiTags('sso')
 @ApiParam({ name: 'tenantId', format: 'uuid' })
+@OperatorTenantInPath()
 @Controller('v1/tenants/:tenantId/sso/saml-connections')
 export class SamlConnectionsController {
   constructor(

@@ -1,4 +1,4 @@
-import { asTenantId, CheckPolicies } from '@app/authz';
+import { asTenantId, CheckPolicies, OperatorTenantInPath } from '@app/authz';
 import { EmptyBody, PageQueryDto, ResourceId } from '@app/core';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import {
@@ -20,6 +20,7 @@ const NOT_FOUND = 'No such tenant or domain, or one the caller may not see.';
 /** A tenant's email domains, proven by a DNS TXT record (API.md, _SSO_). */
 @ApiTags('sso')
 @ApiParam({ name: 'tenantId', format: 'uuid' })
+@OperatorTenantInPath()
 @Controller('v1/tenants/:tenantId/domains')
 export class SsoDomainsController {
   constructor(private readonly domains: SsoDomainService) {}

@@ -1,5 +1,5 @@
 import { AuditService } from '@app/audit';
-import { asTenantId, TenantDb, TenantId, TenantRole } from '@app/authz';
+import { asTenantId, Role, TenantDb, TenantId } from '@app/authz';
 import { AppConfig, DomainError, InjectConfig, NotFound, ValidationFailed } from '@app/core';
 import { SessionService, UserService } from '@app/identity';
 import { TenantService } from '@app/tenancy';
@@ -311,7 +311,7 @@ export class SamlLoginService {
     const role = roleFor(
       person.groups,
       connection.roleRules,
-      connection.defaultRole as TenantRole | null,
+      connection.defaultRole as Role | null,
     );
     const { userId, provisioned } = await this.db.run(
       { kind: 'tenant', tenantId: tenant.id },
@@ -422,7 +422,7 @@ export class SamlLoginService {
     return { tenantId: tenant.id, userId, token, redirectTo: relay ?? '/' };
   }
 
-  /** @throws NotFound for a slug that names no customer tenant */
+  /** @throws NotFound for a slug that names no tenant (the operator's own `platform` included) */
   async tenant(
     slug: string,
   ): Promise<{ id: TenantId; slug: string; name: string; status: string }> {

@@ -34,7 +34,7 @@ export class SsoDiscoveryService {
     });
     const tenant = found
       ? await this.db.run({ kind: 'tenant', tenantId: asTenantId(found) }, () =>
-          this.tenants.get(asTenantId(found)),
+          this.tenants.signInTarget(asTenantId(found)),
         )
       : undefined;
     if (!tenant || (tenant.status !== 'active' && tenant.status !== 'onboarding')) {

@@ -172,9 +172,10 @@ export class TenantService implements AuditRetentionSource {
   }
 
   /**
-   * A customer tenant by its slug, for unauthenticated entry points that name the tenant in the
-   * path (SAML `/sso/saml/{tenantSlug}/...`): one platform-scoped lookup of id, slug, name and
-   * status. @returns undefined when no customer tenant has that slug
+   * A tenant by its slug, for unauthenticated entry points that name the tenant in the path
+   * (SAML `/sso/saml/{tenantSlug}/...`): one platform-scoped lookup of id, slug, name and
+   * status. The operator's own organization (`platform`) is found too: staff sign in through
+   * its SAML connection. @returns undefined when no tenant has that slug
    */
   async findBySlug(
     slug: string,
@@ -182,12 +183,23 @@ export class TenantService implements AuditRetentionSource {
     if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(slug)) return undefined;
     const rows: { id: TenantId; slug: string; name: string; status: TenantStatus }[] =
       await this.db.asPlatform('tenant by slug (SSO entry points)', (manager) =>
-        manager.query(
-          `SELECT id, slug, name, status FROM tenants WHERE slug = $1 AND kind = 'customer'`,
-          [slug],
-        ),
+        manager.query(`SELECT id, slug, name, status FROM tenants WHERE slug = $1`, [slug]),
       );
     return rows[0];
+  }
+
+  /**
+   * A tenant's slug, name and status whatever its kind, in the current scope: for SSO
+   * configuration, whose routes also configure the operator's own staff sign-in ({@link get}
+   * sees customers only). @throws NotFound when the tenant is not visible in this scope.
+   */
+  async signInTarget(tenantId: TenantId): Promise<Pick<Tenant, 'id' | 'slug' | 'name' | 'status'>> {
+    const tenant = await this.db.manager.getRepository(Tenant).findOne({
+      select: { id: true, slug: true, name: true, status: true },
+      where: { id: tenantId },
+    });
+    if (!tenant) throw new NotFound('No such tenant.');
+    return tenant;
   }
 
   /**

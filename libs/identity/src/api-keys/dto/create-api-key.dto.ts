@@ -1,4 +1,4 @@
-import { API_KEY_SCOPES, ApiKeyScope, PLATFORM_ROLES, Role, TENANT_ROLES } from '@app/authz';
+import { API_KEY_SCOPES, ApiKeyScope, Role, ROLES } from '@app/authz';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
@@ -30,7 +30,7 @@ export class CreateApiKeyDto {
   name!: string;
 
   @ApiPropertyOptional({
-    enum: [...new Set([...TENANT_ROLES, ...PLATFORM_ROLES])],
+    enum: [...ROLES],
     isArray: true,
     default: [],
   })
@@ -38,7 +38,7 @@ export class CreateApiKeyDto {
   @IsArray()
   @ArrayUnique()
   @ArrayMaxSize(8)
-  @IsIn([...new Set([...TENANT_ROLES, ...PLATFORM_ROLES])], { each: true })
+  @IsIn([...ROLES], { each: true })
   roles: Role[] = [];
 
   @ApiPropertyOptional({ enum: API_KEY_SCOPES, isArray: true, default: [] })

@@ -1,4 +1,4 @@
-import { TENANT_ROLES } from '@app/authz';
+import { Role, ROLES } from '@app/authz';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
@@ -63,6 +63,9 @@ export class AttributeMappingDto {
   userKey?: string;
 }
 
+const ROLE_KINDS =
+  "A customer tenant's connection grants tenant roles; the operator's own (the platform tenant's, for staff sign-in) grants platform roles (platform_admin, account_manager, compliance_officer).";
+
 export class RoleRuleDto {
   @ApiProperty({ example: 'ml-team', description: 'A value of the groups attribute.' })
   @IsString()
@@ -70,9 +73,9 @@ export class RoleRuleDto {
   @MaxLength(512)
   group!: string;
 
-  @ApiProperty({ enum: TENANT_ROLES })
-  @IsIn([...TENANT_ROLES])
-  role!: (typeof TENANT_ROLES)[number];
+  @ApiProperty({ enum: ROLES, description: ROLE_KINDS })
+  @IsIn([...ROLES])
+  role!: Role;
 }
 
 class ConnectionFieldsDto {
@@ -132,12 +135,12 @@ class ConnectionFieldsDto {
   roleRules?: RoleRuleDto[];
 
   @ApiPropertyOptional({
-    enum: TENANT_ROLES,
+    enum: ROLES,
     nullable: true,
-    description: 'Role of people whose groups match no rule; null: they are refused.',
+    description: `Role of people whose groups match no rule; null: they are refused. ${ROLE_KINDS}`,
   })
   @ValidateIf((_o, value) => value !== undefined && value !== null)
-  @IsIn([...TENANT_ROLES])
+  @IsIn([...ROLES])
   defaultRole?: string | null;
 
   @ApiPropertyOptional({
