@@ -99,11 +99,16 @@ describe('the demo, end to end (npm run demo)', () => {
   it('sets up the region, the EU tenant and its active annual contract', () => {
     expect(result.regionCode).toBe('eu-north-1');
     expect(result.tenant.status).toBe('active');
-    expect(result.contract).toMatchObject({ status: 'active', quotaLines: 5 });
+    expect(result.contract).toMatchObject({
+      status: 'active',
+      quotaLines: 5,
+      activatedBy: 'maria@operator.example',
+    });
   });
 
-  it('signs three people in through the SAML IdP (signed AuthnRequests checked there), each with the role their group maps to', () => {
+  it('signs the account manager in through the operator IdP and three people through the tenant IdP (signed AuthnRequests checked there), each with the role their group maps to', () => {
     expect(result.roles).toEqual({
+      manager: ['account_manager'],
       admin: ['tenant_admin'],
       engineer: ['ml_engineer'],
       officer: ['compliance_officer'],

@@ -75,6 +75,10 @@ export class ApiClient {
   post<T = Record<string, unknown>>(path: string, body: unknown = {}, expect?: number[]) {
     return this.call<T>('POST', path, body, expect);
   }
+
+  delete(path: string, expect?: number[]) {
+    return this.call('DELETE', path, undefined, expect);
+  }
 }
 
 /**

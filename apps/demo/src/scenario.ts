@@ -38,9 +38,10 @@ export interface EpochLoss {
 export interface DemoResult {
   regionCode: string;
   tenant: { id: string; slug: string; status: string };
-  contract: { id: string; status: string; quotaLines: number };
+  /** `activatedBy`: the email of the audit event's actor (the account manager). */
+  contract: { id: string; status: string; quotaLines: number; activatedBy: string | null };
   /** Roles `GET /v1/me` showed after each person's SAML sign-in. */
-  roles: { admin: string[]; engineer: string[]; officer: string[] };
+  roles: { manager: string[]; admin: string[]; engineer: string[]; officer: string[] };
   /** Whether the IdP checked our SP's signature on every AuthnRequest. */
   authnRequestsVerified: boolean;
   job: {
@@ -84,6 +85,9 @@ export interface DemoResult {
 const BASE_MODEL = 'llama-3-8b-local';
 const HARD_TOKENS_PER_DAY = 3_000;
 const DEMO_PASSWORD = 'correct horse battery staple';
+/** The operator's own email domain, where its staff sign in (verified once per database). */
+const OPERATOR_DOMAIN = 'operator.example';
+const PLATFORM_TENANT_ID = '00000000-0000-0000-0000-000000000000';
 
 /**
  * The whole product, end to end, through its public HTTP APIs only (issue 13): the operator sets
@@ -157,17 +161,36 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     name: 'Globex',
   });
 
-  step('Account manager is assigned; the annual contract is drafted and activated');
-  const manager = await admin.post<{ id: string; email: string }>('/v1/platform/users', {
-    email: `am-${suffix}@operator.example`,
-    displayName: 'Maria Account-Manager',
-    roles: ['account_manager'],
+  step("Platform admin connects the operator's own IdP; the account manager signs in through it");
+  // Operator staff sign in like customers do: through the platform organization's SAML
+  // connection, whose group rules grant platform roles. The demo starts a second IdP for the
+  // operator (the story's staff directory); a connection left by an earlier run points at an
+  // IdP that is gone, so it is replaced.
+  const staffIdp = await DemoIdp.start({
+    maria: {
+      email: `maria@${OPERATOR_DOMAIN}`,
+      firstName: 'Maria',
+      lastName: 'Account-Manager',
+      groups: ['account-managers'],
+      password: DEMO_PASSWORD,
+    },
   });
-  await admin.post(`/v1/tenants/${tenantId}/account-managers`, { userId: manager.body.id });
-  say(`account manager ${manager.body.email} assigned to ${slug}`);
-  // Operator staff have no sign-in over HTTP yet (README, Limits: no operator SSO), so the
-  // platform admin's key drafts and activates for the account manager.
-  say('(operator staff cannot sign in over HTTP yet: the platform admin key acts for them)');
+  let manager: SignedInPerson;
+  try {
+    await operatorSso(admin, staffIdp, options);
+    say(
+      `operator domain ${OPERATOR_DOMAIN} verified; connection to ${staffIdp.saml.ssoUrl} enabled`,
+    );
+    say('rules: account-managers → account_manager, staff-admins → platform_admin');
+    manager = await signInThroughIdp(options.apiUrl, staffIdp, 'platform', 'maria', say);
+  } finally {
+    await staffIdp.stop();
+  }
+  await admin.post(`/v1/tenants/${tenantId}/account-managers`, { userId: manager.userId });
+  say(`platform admin assigns maria@${OPERATOR_DOMAIN} to ${slug}`);
+  const accountManager = admin.as(manager.token);
+
+  step('Account manager drafts and activates the annual contract');
   const termStart = new Date(new Date().toISOString().slice(0, 10) + 'T00:00:00Z');
   const quotaLines = [
     { metric: 'total_tokens', limit: HARD_TOKENS_PER_DAY, period: 'day', enforcement: 'hard' },
@@ -182,7 +205,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       overageUnitPriceMinor: 250,
     },
   ];
-  const draft = await admin.post<{ id: string; status: string; termEnd: string }>(
+  const draft = await accountManager.post<{ id: string; status: string; termEnd: string }>(
     `/v1/tenants/${tenantId}/contracts`,
     {
       contractNumber: `ACME-RAIL-${termStart.getUTCFullYear()}-${suffix}`,
@@ -213,10 +236,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   say(
     '  SLA: 99.9 % availability, p95 latency 800 ms, p95 TTFB 300 ms; credits 10 % below 99.9, 25 % below 99.0',
   );
-  const contract = await admin.post<{ id: string; status: string }>(
+  const contract = await accountManager.post<{ id: string; status: string }>(
     `/v1/tenants/${tenantId}/contracts/${draft.body.id}/activate`,
   );
-  say(`contract ${contract.body.status}`);
+  const activation = await admin.get<{ data: { actor: { email?: string } }[] }>(
+    `/v1/tenants/${tenantId}/audit/events?action=contract.activate&order=desc&limit=1`,
+  );
+  const activatedBy = activation.body.data[0]?.actor.email ?? null;
+  say(`contract ${contract.body.status}; audited as contract.activate by ${activatedBy}`);
   const otherContract = await admin.post<{ id: string }>(`/v1/tenants/${other.body.id}/contracts`, {
     contractNumber: `GLOBEX-${suffix}`,
     termStart: termStart.toISOString(),
@@ -309,49 +336,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     );
     say(`our SP registered at the IdP: ACS ${sp.acsUrl}`);
 
-    /** SP-initiated SAML sign-in of `username` in a fresh browser; answers the session token. */
-    const signIn = async (username: string) => {
-      const browser = new Browser([idp.tls.certificatePem]);
-      // 1. Our login route redirects to the IdP with the AuthnRequest (HTTP-Redirect binding).
-      const loginPage = await browser.open(
-        `${options.apiUrl}/sso/saml/${slug}/login?RelayState=/v1/me`,
-      );
-      const [loginForm] = formsOf(loginPage.body);
-      if (!loginPage.url.startsWith(idp.saml.ssoUrl) || !loginForm) {
-        throw new Error(
-          `expected the IdP's sign-in page, got ${loginPage.status} at ${loginPage.url}`,
-        );
-      }
-      // 2. The person signs in at the IdP, which answers an auto-submitting form to our ACS.
-      const posting = await browser.submit(loginPage, loginForm, {
-        username,
-        password: people[username].password,
-      });
-      const [acsForm] = formsOf(posting.body);
-      if (!acsForm?.fields.SAMLResponse) {
-        throw new Error(
-          `the IdP did not answer a SAMLResponse form (${posting.status}): ${posting.body.slice(0, 300)}`,
-        );
-      }
-      // 3. The browser posts the signed Response to our ACS (HTTP-POST binding); the ACS sets
-      // the session cookie and redirects to the RelayState, /v1/me.
-      const landed = await browser.submit(posting, acsForm);
-      const session = browser.cookie(options.apiUrl, 'cp_session');
-      if (landed.status !== 200 || !session) {
-        throw new Error(
-          `the ACS refused the sign-in (${landed.status}): ${landed.body.slice(0, 300)}`,
-        );
-      }
-      const who = JSON.parse(landed.body) as { actor: { email: string }; roles: string[] };
-      say(
-        `${who.actor.email}: AuthnRequest ${idp.lastRequest?.id}${idp.lastRequest?.signatureChecked ? ' (signed by our SP, checked by the IdP)' : ''} → signed Response → ACS → session, roles ${who.roles.join(', ')}`,
-      );
-      return {
-        token: session,
-        roles: who.roles,
-        requestChecked: idp.lastRequest?.signatureChecked === true,
-      };
-    };
+    const signIn = (username: string) => signInThroughIdp(options.apiUrl, idp, slug, username, say);
 
     step('Tenant admin signs in through the IdP (SP-initiated redirect, then POST to the ACS)');
     const erika = await signIn('erika');
@@ -708,9 +693,15 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       contract: {
         id: contract.body.id,
         status: contract.body.status,
+        activatedBy,
         quotaLines: quotaLines.length,
       },
-      roles: { admin: erika.roles, engineer: max.roles, officer: olga.roles },
+      roles: {
+        manager: manager.roles,
+        admin: erika.roles,
+        engineer: max.roles,
+        officer: olga.roles,
+      },
       authnRequestsVerified: [erika, max, olga].every((person) => person.requestChecked),
       job: {
         id: job.id,
@@ -828,4 +819,112 @@ function run(
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? 1, output }));
   });
+}
+
+/** A person signed in through SAML: their session token and what `GET /v1/me` said. */
+interface SignedInPerson {
+  token: string;
+  userId: string;
+  roles: string[];
+  /** Whether the IdP checked our SP's signature on the AuthnRequest. */
+  requestChecked: boolean;
+}
+
+/**
+ * SP-initiated SAML sign-in of `username` (password {@link DEMO_PASSWORD}) at `idp` into the
+ * organization `slug` (a customer tenant, or `platform` for operator staff), in a fresh
+ * browser: our login route → the IdP's form → its signed Response posted to our ACS → session.
+ *
+ * @throws Error saying which hop answered what, when the flow does not end signed in
+ */
+async function signInThroughIdp(
+  apiUrl: string,
+  idp: DemoIdp,
+  slug: string,
+  username: string,
+  say: (line: string) => void,
+): Promise<SignedInPerson> {
+  const browser = new Browser([idp.tls.certificatePem]);
+  // 1. Our login route redirects to the IdP with the AuthnRequest (HTTP-Redirect binding).
+  const loginPage = await browser.open(`${apiUrl}/sso/saml/${slug}/login?RelayState=/v1/me`);
+  const [loginForm] = formsOf(loginPage.body);
+  if (!loginPage.url.startsWith(idp.saml.ssoUrl) || !loginForm) {
+    throw new Error(`expected the IdP's sign-in page, got ${loginPage.status} at ${loginPage.url}`);
+  }
+  // 2. The person signs in at the IdP, which answers an auto-submitting form to our ACS.
+  const posting = await browser.submit(loginPage, loginForm, {
+    username,
+    password: DEMO_PASSWORD,
+  });
+  const [acsForm] = formsOf(posting.body);
+  if (!acsForm?.fields.SAMLResponse) {
+    throw new Error(
+      `the IdP did not answer a SAMLResponse form (${posting.status}): ${posting.body.slice(0, 300)}`,
+    );
+  }
+  // 3. The browser posts the signed Response to our ACS (HTTP-POST binding); the ACS sets the
+  // session cookie and redirects to the RelayState, /v1/me.
+  const landed = await browser.submit(posting, acsForm);
+  const session = browser.cookie(apiUrl, 'cp_session');
+  if (landed.status !== 200 || !session) {
+    throw new Error(`the ACS refused the sign-in (${landed.status}): ${landed.body.slice(0, 300)}`);
+  }
+  const who = JSON.parse(landed.body) as { actor: { id: string; email: string }; roles: string[] };
+  say(
+    `${who.actor.email}: AuthnRequest ${idp.lastRequest?.id}${idp.lastRequest?.signatureChecked ? ' (signed by our SP, checked by the IdP)' : ''} → signed Response → ACS → session, roles ${who.roles.join(', ')}`,
+  );
+  return {
+    token: session,
+    userId: who.actor.id,
+    roles: who.roles,
+    requestChecked: idp.lastRequest?.signatureChecked === true,
+  };
+}
+
+/**
+ * The operator's staff SSO, as the platform admin sets it up through the customer SSO routes
+ * with the platform organization's id: `operator.example` verified (once per database), and one
+ * enabled connection to `idp` (replacing an earlier run's, whose IdP is gone), mapping
+ * `account-managers` → account_manager and `staff-admins` → platform_admin. Our SP is then
+ * registered at the IdP from `/sso/saml/platform/metadata`.
+ */
+async function operatorSso(admin: ApiClient, idp: DemoIdp, options: DemoOptions): Promise<void> {
+  const base = `/v1/tenants/${PLATFORM_TENANT_ID}`;
+  const domains = await admin.get<{ data: { id: string; domain: string; status: string }[] }>(
+    `${base}/domains?limit=100`,
+  );
+  const known = domains.body.data.find((d) => d.domain === OPERATOR_DOMAIN);
+  if (known?.status !== 'verified') {
+    const claimed = known
+      ? await admin.get<{ id: string; txtRecordName: string; txtRecordValue: string }>(
+          `${base}/domains/${known.id}`,
+        )
+      : await admin.post<{ id: string; txtRecordName: string; txtRecordValue: string }>(
+          `${base}/domains`,
+          { domain: OPERATOR_DOMAIN },
+        );
+    options.publishTxt(claimed.body.txtRecordName, claimed.body.txtRecordValue);
+    await admin.post(`${base}/domains/${claimed.body.id}/verify`);
+  }
+  const connections = await admin.get<{ data: { id: string }[] }>(
+    `${base}/sso/saml-connections?limit=100`,
+  );
+  for (const earlier of connections.body.data) {
+    await admin.delete(`${base}/sso/saml-connections/${earlier.id}`);
+  }
+  const connection = await admin.post<{ id: string }>(`${base}/sso/saml-connections`, {
+    name: 'Operator staff IdP',
+    metadataXml: idp.saml.metadataXml(),
+    attributeMapping: { preset: 'okta' },
+    roleRules: [
+      { group: 'staff-admins', role: 'platform_admin' },
+      { group: 'account-managers', role: 'account_manager' },
+    ],
+    signAuthnRequests: true,
+  });
+  await admin.post(`${base}/sso/saml-connections/${connection.body.id}/enable`);
+  const spMetadata = await fetch(`${options.apiUrl}/sso/saml/platform/metadata`).then((r) =>
+    r.text(),
+  );
+  idp.registerServiceProvider(spMetadata);
 }
