@@ -2,8 +2,10 @@ import { AuditService } from '@app/audit';
 import {
   accountManagerFor,
   activeContract,
+  bearer,
   createTenant,
   IdpUser,
+  platformAdminKey,
   recordUsage,
   TestApp,
   TestDnsServer,
@@ -11,7 +13,7 @@ import {
 } from '@app/testing';
 import { readFile } from 'node:fs/promises';
 import { Page } from 'playwright-core';
-import { onboard, SsoTenant } from '../sso/support/sso-fixture';
+import { onboard, onboardOperator, SsoTenant } from '../sso/support/sso-fixture';
 import { startWorker } from '../support/worker';
 import {
   Browser,
@@ -28,8 +30,9 @@ jest.setTimeout(120_000);
 /**
  * The web console in headless Chromium against the real api (and the worker, for reports), real
  * PostgreSQL and Redis. People sign in through the tenant's IdP (the independent samlify IdP of
- * libs/testing, answering inside the browser); account managers are operator staff, who have no
- * SAML sign-in yet, so their session comes from the identity service as in every e2e test.
+ * libs/testing, answering inside the browser); operator staff through the operator's own IdP
+ * once (later tests give account managers a session made by the identity service, as every e2e
+ * test does).
  */
 describe('web console (browser)', () => {
   let t: TestApp;
@@ -38,6 +41,7 @@ describe('web console (browser)', () => {
   let origin: string;
   let acme: SsoTenant;
   let other: SsoTenant;
+  let operator: SsoTenant;
   let browser: Browser | undefined;
   let idp: BrowserIdp;
 
@@ -47,7 +51,11 @@ describe('web console (browser)', () => {
     dns = await new TestDnsServer().start();
     ({ t, origin } = await startConsoleApi({ DNS_RESOLVERS: dns.address }));
     worker = await startWorker();
-    [acme, other] = await Promise.all([onboard(t, dns, 'okta'), onboard(t, dns, 'okta')]);
+    [acme, other, operator] = await Promise.all([
+      onboard(t, dns, 'okta'),
+      onboard(t, dns, 'okta'),
+      onboardOperator(t, dns),
+    ]);
   });
   afterEach(async () => {
     await browser?.close();
@@ -113,13 +121,34 @@ describe('web console (browser)', () => {
     await signedIn.waitForURL(/\/console\/sign-in\?next=/);
   });
 
-  it('lets an account manager draft a contract with two quota lines, shows field errors, activates it and shows quota usage', async () => {
-    const manager = await accountManagerFor(t, acme.tenant.id);
-    browser = await openBrowser();
-    await browser.context.addCookies([{ name: 'cp_session', value: manager.token, url: origin }]);
+  it('signs an account manager in through the operator IdP; they draft a contract with two quota lines, see field errors, activate it and see quota usage', async () => {
+    // Operator staff sign in like anyone else: work email → discovery → the operator's IdP.
+    const email = `ana-${Date.now()}@${operator.domain}`;
+    idp.signs(operator, { email, groups: ['account-managers'] });
+    browser = await openBrowser(idp);
     const { page } = browser;
     await page.goto(url('/'));
+    await page.waitForURL(/\/console\/sign-in\?next=/);
+    await page.getByLabel('Work email').fill(email);
+    await page.getByRole('button', { name: 'Continue' }).click();
     await page.waitForURL(/\/console\/tenants$/);
+    await page.getByText(`${email} (account_manager)`).waitFor();
+    await page.getByText('No tenants are assigned to you yet.').waitFor();
+    // The platform admin assigns the new account manager (provisioned at sign-in) to acme.
+    const staff = await t.http
+      .get('/v1/platform/users')
+      .query({ limit: 100 })
+      .set(bearer(platformAdminKey()))
+      .expect(200);
+    const manager = (staff.body.data as { id: string; email: string }[]).find(
+      (user) => user.email === email,
+    )!;
+    await t.http
+      .post(`/v1/tenants/${acme.tenant.id}/account-managers`)
+      .set(bearer(platformAdminKey()))
+      .send({ userId: manager.id })
+      .expect(201);
+    await page.reload();
     // Only their assigned tenant.
     const tenants = page.getByRole('table', { name: 'Tenants' });
     await tenants.getByRole('cell', { name: acme.tenant.slug }).waitFor();
@@ -182,7 +211,7 @@ describe('web console (browser)', () => {
     // What the API holds now: one active contract with both lines.
     const contracts = await t.http
       .get(`/v1/tenants/${acme.tenant.id}/contracts`)
-      .set('Authorization', `Bearer ${manager.token}`)
+      .set(bearer(platformAdminKey()))
       .expect(200);
     expect(contracts.body.data).toHaveLength(1);
     expect(contracts.body.data[0]).toMatchObject({
