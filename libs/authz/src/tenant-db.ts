@@ -1,5 +1,5 @@
 import { defineProblem, inlineParameters, NotFound } from '@app/core';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { ClsService } from 'nestjs-cls';
 import type { PoolClient, QueryResult, QueryResultRow } from 'pg';
@@ -51,7 +51,18 @@ export interface TransactionOptions {
   readOnly?: boolean;
   /** `REPEATABLE READ`: every statement sees one snapshot (exports that read in two steps). */
   repeatableRead?: boolean;
+  /**
+   * On the reserved pool ({@link RESERVED_POOL_SIZE} connections of its own, opened on first
+   * use) instead of the main one: for short work that requests wait for while they hold a main
+   * connection (rebuilding quota counters). On the main pool, a burst of such requests larger
+   * than the pool would leave the work no connection and every request waiting on it. Work run
+   * here must not wait for a main-pool connection itself.
+   */
+  reserved?: boolean;
 }
+
+/** Connections of the reserved pool ({@link TransactionOptions.reserved}), per process. */
+export const RESERVED_POOL_SIZE = 2;
 
 /** The row {@link TenantDirectory.scopeCheckSql} answers. */
 interface ScopeCheckRow {
@@ -76,8 +87,9 @@ export class NoTenantScopeError extends Error {
  * the setting dies with the transaction and a pooled connection never carries it over.
  */
 @Injectable()
-export class TenantDb {
+export class TenantDb implements OnApplicationShutdown {
   private readonly logger = new Logger('TenantDb');
+  private reservedSource?: Promise<DataSource>;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -202,6 +214,29 @@ export class TenantDb {
     pending.push(callback);
   }
 
+  async onApplicationShutdown(): Promise<void> {
+    const reserved = await this.reservedSource?.catch(() => undefined);
+    if (reserved?.isInitialized) await reserved.destroy();
+  }
+
+  /** The reserved pool: the main data source's settings and entities, a pool of its own. */
+  private reservedDataSource(): Promise<DataSource> {
+    this.reservedSource ??= new DataSource({
+      ...this.dataSource.options,
+      name: 'reserved',
+      extra: {
+        ...(this.dataSource.options as { extra?: object }).extra,
+        max: RESERVED_POOL_SIZE,
+      },
+    } as typeof this.dataSource.options)
+      .initialize()
+      .catch((error: Error) => {
+        this.reservedSource = undefined;
+        throw error;
+      });
+    return this.reservedSource;
+  }
+
   /** Runs callbacks in order; a failing one is logged and the rest still run. */
   private async runCallbacks(callbacks: (() => unknown)[], what: string): Promise<void> {
     for (const callback of callbacks) {
@@ -254,12 +289,13 @@ export class TenantDb {
   private async transaction<T>(
     scope: DbScope,
     work: (manager: EntityManager) => Promise<T>,
-    { readOnly = false, repeatableRead = false }: TransactionOptions = {},
+    { readOnly = false, repeatableRead = false, reserved = false }: TransactionOptions = {},
   ): Promise<T> {
     if (scope.kind === 'tenant' && !isUuid(scope.tenantId)) throw new NoTenantScopeError();
     if (scope.kind === 'platform') this.logger.debug(`platform-wide access: ${scope.reason}`);
     const verify = scope.kind === 'tenant' && scope.verify;
-    const runner = this.dataSource.createQueryRunner();
+    const source = reserved ? await this.reservedDataSource() : this.dataSource;
+    const runner = source.createQueryRunner();
     const client = (await runner.connect()) as PoolClient;
     let broken: Error | undefined;
     try {

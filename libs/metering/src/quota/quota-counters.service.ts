@@ -62,32 +62,38 @@ export class QuotaCountersService {
   }
 
   private async rebuildNow(tenantId: TenantId, lines: readonly PlanLine[]): Promise<void> {
-    await this.db.run({ kind: 'tenant', tenantId }, async () => {
-      // A reservation waits for this: bounded, so that a stuck database fails hard lines closed
-      // instead of hanging the caller.
-      await this.db.manager.query(
-        `SELECT set_config('lock_timeout', '2s', true), set_config('statement_timeout', '5s', true)`,
-      );
-      await this.db.manager.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [
-        lockName(tenantId),
-      ]);
-      // Another replica may have loaded them while this one waited for the lock.
-      const present = await Promise.all(lines.map((line) => this.redis.client.exists(line.key)));
-      const missing = lines.filter((_, i) => present[i] === 0);
-      if (missing.length === 0) return;
-      const used = await this.ledger.usedIn(
-        tenantId,
-        missing.map((line) => ({
-          metric: line.metric,
-          from: line.periodStart,
-          to: line.periodEnd ?? END_OF_TIME,
-        })),
-      );
-      await this.redis.load(
-        missing.map((line) => line.key),
-        missing.flatMap((line, i) => [used[i].toString(), String(line.expireAtMs)]),
-      );
-    });
+    await this.db.run(
+      { kind: 'tenant', tenantId },
+      async () => {
+        // A reservation waits for this: bounded, so that a stuck database fails hard lines closed
+        // instead of hanging the caller.
+        await this.db.manager.query(
+          `SELECT set_config('lock_timeout', '2s', true), set_config('statement_timeout', '5s', true)`,
+        );
+        await this.db.manager.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [
+          lockName(tenantId),
+        ]);
+        // Another replica may have loaded them while this one waited for the lock.
+        const present = await Promise.all(lines.map((line) => this.redis.client.exists(line.key)));
+        const missing = lines.filter((_, i) => present[i] === 0);
+        if (missing.length === 0) return;
+        const used = await this.ledger.usedIn(
+          tenantId,
+          missing.map((line) => ({
+            metric: line.metric,
+            from: line.periodStart,
+            to: line.periodEnd ?? END_OF_TIME,
+          })),
+        );
+        await this.redis.load(
+          missing.map((line) => line.key),
+          missing.flatMap((line, i) => [used[i].toString(), String(line.expireAtMs)]),
+        );
+        // On the reserved pool: the requests waiting for this rebuild may hold every connection
+        // of the main one.
+      },
+      { reserved: true },
+    );
   }
 
   /**

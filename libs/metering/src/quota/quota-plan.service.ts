@@ -134,7 +134,9 @@ export class QuotaPlanService {
           : null;
         return { view, nextChange };
       },
-      { readOnly: true },
+      // On the reserved pool: the requests waiting for this plan may hold every connection of
+      // the main one (TenantDb `reserved`).
+      { readOnly: true, reserved: true },
     );
     let validUntilMs = at.getTime() + this.config.QUOTA_PLAN_MAX_AGE_MS;
     const lines: PlanLine[] = [];
