@@ -261,6 +261,29 @@ describe('SAML connections', () => {
     expect(audit.body.data[1].changes.after.defaultRole).toBe('viewer');
   });
 
+  it('refuses a field sent as null with 400 naming it (never "unset", never a 500) and keeps the connection', async () => {
+    const { id } = (
+      await create({
+        name: 'Nulls',
+        metadataXml: new TestIdp('okta').metadataXml(),
+        roleRules: [{ group: 'ml-team', role: 'ml_engineer' }],
+      }).expect(201)
+    ).body;
+    for (const field of ['name', 'roleRules', 'attributeMapping', 'certificates', 'ssoUrl']) {
+      const res = await t.http
+        .patch(`${base()}/${id}`)
+        .set(bearer(admin))
+        .send({ [field]: null })
+        .expect(400);
+      expect(res.body.errors.map((e: { path: string }) => e.path)).toContain(field);
+    }
+    const unchanged = await t.http.get(`${base()}/${id}`).set(bearer(admin)).expect(200);
+    expect(unchanged.body).toMatchObject({
+      name: 'Nulls',
+      roleRules: [{ group: 'ml-team', role: 'ml_engineer' }],
+    });
+  });
+
   it("answers 404 for another tenant's connection, on every route", async () => {
     const mine = (
       await create({ name: 'mine', metadataXml: new TestIdp('okta').metadataXml() }).expect(201)

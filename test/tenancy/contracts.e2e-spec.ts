@@ -235,6 +235,9 @@ describe('contracts', () => {
       ],
       ['an unknown field', { discount: 5 }, 'discount'],
       ['a blank contract number', { contractNumber: ' ' }, 'contractNumber'],
+      ['SLA terms sent as null', { sla: null }, 'sla'],
+      ['quota lines sent as null', { quotaLines: null }, 'quotaLines'],
+      ['a null committed spend', { committedSpendMinor: null }, 'committedSpendMinor'],
     ];
 
     it.each(cases)('refuses %s', async (_name, overrides, path) => {

@@ -39,6 +39,7 @@ export * from './database/bigint';
 export * from './validation/instant';
 export * from './validation/uuid-param.pipe';
 export * from './validation/empty-body.pipe';
+export * from './validation/omittable';
 export * from './database/inline-parameters';
 export * from './queue/repeatable-jobs';
 export * from './telemetry/http-metrics.middleware';

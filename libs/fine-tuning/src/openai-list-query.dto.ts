@@ -1,6 +1,7 @@
+import { Omittable } from '@app/core';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsString, Max, MaxLength, Min } from 'class-validator';
 
 /**
  * OpenAI's list paging (`limit` 1-100, default 20; `after`: the id of the last item of the
@@ -8,7 +9,7 @@ import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validato
  */
 export class OpenAiListQueryDto {
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
-  @IsOptional()
+  @Omittable()
   @Type(() => Number)
   @IsInt()
   @Min(1)
@@ -16,7 +17,7 @@ export class OpenAiListQueryDto {
   limit: number = 20;
 
   @ApiPropertyOptional({ description: 'The id of the last item of the previous page.' })
-  @IsOptional()
+  @Omittable()
   @IsString()
   @MaxLength(64)
   after?: string;

@@ -1,6 +1,7 @@
+import { Omittable } from '../validation/omittable';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { ValidationFailed } from '../errors/common-problems';
 import { parseInstant } from '../validation/instant';
 
@@ -10,7 +11,7 @@ export const MAX_PAGE_LIMIT = 100;
 /** `?limit=&after=` query parameters of every list route. */
 export class PageQueryDto {
   @ApiPropertyOptional({ minimum: 1, maximum: MAX_PAGE_LIMIT, default: DEFAULT_PAGE_LIMIT })
-  @IsOptional()
+  @Omittable()
   @Type(() => Number)
   @IsInt()
   @Min(1)
@@ -18,7 +19,7 @@ export class PageQueryDto {
   limit: number = DEFAULT_PAGE_LIMIT;
 
   @ApiPropertyOptional({ description: 'Opaque cursor: the `nextCursor` of the previous page.' })
-  @IsOptional()
+  @Omittable()
   @IsString()
   @MaxLength(512)
   @Matches(/^[A-Za-z0-9_-]+$/, { message: 'after must be a cursor returned as nextCursor' })

@@ -1,5 +1,5 @@
 import { asTenantId, CheckPolicies } from '@app/authz';
-import { beyondSafeInteger, clampToSafeInteger, IsInstant } from '@app/core';
+import { beyondSafeInteger, clampToSafeInteger, IsInstant, Omittable } from '@app/core';
 import { QUOTA_METRICS, QuotaMetric } from '@app/tenancy';
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import {
@@ -10,7 +10,7 @@ import {
   ApiPropertyOptional,
   ApiTags,
 } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsTimeZone, MaxLength } from 'class-validator';
+import { IsIn, IsTimeZone, MaxLength } from 'class-validator';
 import {
   MAX_USAGE_QUERY_DAYS,
   USAGE_GROUPS,
@@ -32,12 +32,12 @@ export class UsageQueryDto {
   to!: Date;
 
   @ApiPropertyOptional({ enum: QUOTA_METRICS, description: 'One metric; default every metric.' })
-  @IsOptional()
+  @Omittable()
   @IsIn(QUOTA_METRICS)
   metric?: QuotaMetric;
 
   @ApiPropertyOptional({ enum: USAGE_GROUPS, description: 'Default: one total per metric.' })
-  @IsOptional()
+  @Omittable()
   @IsIn(USAGE_GROUPS)
   groupBy?: UsageGroup;
 
@@ -45,7 +45,7 @@ export class UsageQueryDto {
     example: 'Europe/Berlin',
     description: "IANA zone of `day` groups; default the tenant's billing time zone.",
   })
-  @IsOptional()
+  @Omittable()
   @IsTimeZone({ message: 'timeZone must be an IANA time zone such as Europe/Berlin' })
   @MaxLength(64)
   timeZone?: string;

@@ -1,23 +1,23 @@
-import { IsInstant, PageQueryDto } from '@app/core';
+import { IsInstant, Omittable, PageQueryDto } from '@app/core';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsIn, IsString, Matches, MaxLength } from 'class-validator';
 
 const ACTION = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$/;
 
 /** Filters of `GET .../audit/events` (API.md, Audit). */
 export class AuditEventQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ example: '2027-01-01T00:00:00Z', description: 'Inclusive.' })
-  @IsOptional()
+  @Omittable()
   @IsInstant()
   from?: Date;
 
   @ApiPropertyOptional({ example: '2027-02-01T00:00:00Z', description: 'Exclusive.' })
-  @IsOptional()
+  @Omittable()
   @IsInstant()
   to?: Date;
 
   @ApiPropertyOptional({ description: 'User id or API key id.' })
-  @IsOptional()
+  @Omittable()
   @IsString()
   @MaxLength(200)
   actorId?: string;
@@ -27,36 +27,36 @@ export class AuditEventQueryDto extends PageQueryDto {
     description:
       'An action, or a prefix of whole segments (`contract` matches `contract.activate`).',
   })
-  @IsOptional()
+  @Omittable()
   @Matches(ACTION, { message: 'action must look like contract or contract.activate' })
   @MaxLength(200)
   action?: string;
 
   @ApiPropertyOptional({ example: 'contract' })
-  @IsOptional()
+  @Omittable()
   @Matches(/^[a-z][a-z0-9_]{0,63}$/, { message: 'resourceType must look like contract or api_key' })
   resourceType?: string;
 
   @ApiPropertyOptional()
-  @IsOptional()
+  @Omittable()
   @IsString()
   @MaxLength(200)
   resourceId?: string;
 
   @ApiPropertyOptional({ enum: ['success', 'denied', 'failure'] })
-  @IsOptional()
+  @Omittable()
   @IsIn(['success', 'denied', 'failure'])
   outcome?: 'success' | 'denied' | 'failure';
 
   @ApiPropertyOptional({ enum: ['asc', 'desc'], default: 'desc' })
-  @IsOptional()
+  @Omittable()
   @IsIn(['asc', 'desc'])
   order: 'asc' | 'desc' = 'desc';
 }
 
 export class PlatformAuditEventQueryDto extends AuditEventQueryDto {
   @ApiPropertyOptional({ description: 'One tenant id, or `platform` for the operator chain.' })
-  @IsOptional()
+  @Omittable()
   @Matches(/^(platform|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i, {
     message: 'tenantId must be a tenant id or platform',
   })
@@ -65,12 +65,12 @@ export class PlatformAuditEventQueryDto extends AuditEventQueryDto {
 
 export class VerifyQueryDto {
   @ApiPropertyOptional({ description: 'Inclusive; default the start of the chain.' })
-  @IsOptional()
+  @Omittable()
   @IsInstant()
   from?: Date;
 
   @ApiPropertyOptional({ description: 'Exclusive; default now (the chain head is checked too).' })
-  @IsOptional()
+  @Omittable()
   @IsInstant()
   to?: Date;
 }

@@ -1,22 +1,14 @@
-import { IsInstant } from '@app/core';
+import { IsInstant, Omittable } from '@app/core';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import {
-  IsIn,
-  IsObject,
-  IsOptional,
-  IsString,
-  Matches,
-  MaxLength,
-  ValidateNested,
-} from 'class-validator';
+import { IsIn, IsObject, IsString, Matches, MaxLength, ValidateNested } from 'class-validator';
 import type { AuditReport } from '../audit-report.service';
 
 export class AuditReportFiltersDto {
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(200) actorId?: string;
+  @ApiPropertyOptional() @Omittable() @IsString() @MaxLength(200) actorId?: string;
 
   @ApiPropertyOptional({ example: 'contract' })
-  @IsOptional()
+  @Omittable()
   @Matches(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$/, {
     message: 'action must look like contract or contract.activate',
   })
@@ -24,14 +16,14 @@ export class AuditReportFiltersDto {
   action?: string;
 
   @ApiPropertyOptional()
-  @IsOptional()
+  @Omittable()
   @Matches(/^[a-z][a-z0-9_]{0,63}$/, { message: 'resourceType must look like contract or api_key' })
   resourceType?: string;
 
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(200) resourceId?: string;
+  @ApiPropertyOptional() @Omittable() @IsString() @MaxLength(200) resourceId?: string;
 
   @ApiPropertyOptional({ enum: ['success', 'denied', 'failure'] })
-  @IsOptional()
+  @Omittable()
   @IsIn(['success', 'denied', 'failure'])
   outcome?: 'success' | 'denied' | 'failure';
 }
@@ -51,7 +43,7 @@ export class CreateAuditReportDto {
   format!: 'jsonl' | 'csv';
 
   @ApiPropertyOptional({ type: AuditReportFiltersDto })
-  @IsOptional()
+  @Omittable()
   @IsObject()
   @ValidateNested()
   @Type(() => AuditReportFiltersDto)
@@ -59,11 +51,11 @@ export class CreateAuditReportDto {
 }
 
 export class AuditExportQueryDto extends AuditReportFiltersDto {
-  @ApiPropertyOptional({ description: 'Inclusive.' }) @IsOptional() @IsInstant() from?: Date;
-  @ApiPropertyOptional({ description: 'Exclusive.' }) @IsOptional() @IsInstant() to?: Date;
+  @ApiPropertyOptional({ description: 'Inclusive.' }) @Omittable() @IsInstant() from?: Date;
+  @ApiPropertyOptional({ description: 'Exclusive.' }) @Omittable() @IsInstant() to?: Date;
 
   @ApiPropertyOptional({ enum: ['jsonl', 'csv'], default: 'jsonl' })
-  @IsOptional()
+  @Omittable()
   @IsIn(['jsonl', 'csv'])
   format: 'jsonl' | 'csv' = 'jsonl';
 }

@@ -1,4 +1,4 @@
-import { PageQueryDto } from '@app/core';
+import { Omittable, PageQueryDto } from '@app/core';
 import { ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
@@ -9,7 +9,6 @@ import {
   IsBoolean,
   IsIn,
   IsInt,
-  IsOptional,
   IsString,
   Matches,
   Max,
@@ -66,7 +65,7 @@ export class CreateCatalogModelDto {
   gpusPerReplica!: number;
 
   @ApiPropertyOptional({ default: false })
-  @IsOptional()
+  @Omittable()
   @IsBoolean()
   fineTunable?: boolean;
 }
@@ -82,24 +81,24 @@ export class UpdateCatalogModelDto extends PartialType(
 /** `GET /v1/catalog/models` filters. */
 export class CatalogQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ enum: MODALITIES })
-  @IsOptional()
+  @Omittable()
   @IsIn([...MODALITIES])
   modality?: Modality;
 
   @ApiPropertyOptional({ example: 'llama' })
-  @IsOptional()
+  @Omittable()
   @IsString()
   @Matches(FAMILY, { message: 'family must be lowercase letters, digits and "-"' })
   family?: string;
 
   @ApiPropertyOptional({ example: 'eu-west-1', description: 'Only models offered there.' })
-  @IsOptional()
+  @Omittable()
   @IsString()
   @Matches(REGION, { message: 'region must be a region code like "eu-west-1"' })
   region?: string;
 
   @ApiPropertyOptional({ description: 'Only models that can (true) or cannot be fine-tuned.' })
-  @IsOptional()
+  @Omittable()
   @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
   @IsBoolean()
   fineTunable?: boolean;

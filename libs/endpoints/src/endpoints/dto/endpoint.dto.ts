@@ -1,4 +1,4 @@
-import { PageQueryDto } from '@app/core';
+import { Omittable, PageQueryDto } from '@app/core';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import {
@@ -41,7 +41,7 @@ export class AutoscalingDto {
     default: 300_000,
     description: 'How long load must stay low before a replica is removed, ms.',
   })
-  @IsOptional()
+  @Omittable()
   @IsInt()
   @Min(0)
   @Max(3_600_000)
@@ -134,12 +134,12 @@ export class UpdateEndpointDto {
 /** `GET .../endpoints` filters. */
 export class EndpointQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ enum: ENDPOINT_STATUSES })
-  @IsOptional()
+  @Omittable()
   @IsIn([...ENDPOINT_STATUSES])
   status?: EndpointStatus;
 
   @ApiPropertyOptional({ description: 'Include deleted endpoints (default false).' })
-  @IsOptional()
+  @Omittable()
   @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
   @IsBoolean()
   includeDeleted?: boolean;

@@ -1,5 +1,6 @@
+import { Omittable } from '@app/core';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional } from 'class-validator';
+import { IsIn } from 'class-validator';
 import { OpenAiListQueryDto } from '../../openai-list-query.dto';
 import { FILE_PURPOSES } from '../training-file.service';
 import type { TrainingFile } from '../training-file.entity';
@@ -7,7 +8,7 @@ import type { TrainingFile } from '../training-file.entity';
 /** `GET /v1/files` (OpenAI "List files": `purpose`, `limit`, `after`). */
 export class FileQueryDto extends OpenAiListQueryDto {
   @ApiPropertyOptional({ enum: FILE_PURPOSES })
-  @IsOptional()
+  @Omittable()
   @IsIn([...FILE_PURPOSES])
   purpose?: string;
 }

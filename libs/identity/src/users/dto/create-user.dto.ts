@@ -1,3 +1,4 @@
+import { Omittable } from '@app/core';
 import { PLATFORM_ROLES, PlatformRole } from '@app/authz';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
@@ -6,7 +7,6 @@ import {
   IsArray,
   IsEmail,
   IsIn,
-  IsOptional,
   IsString,
   Length,
   Matches,
@@ -20,7 +20,7 @@ export class CreateStaffUserDto {
   email!: string;
 
   @ApiPropertyOptional({ example: 'Ada Manager' })
-  @IsOptional()
+  @Omittable()
   @IsString()
   @Length(1, 200)
   @Matches(/\S/, { message: 'displayName must not be blank' })

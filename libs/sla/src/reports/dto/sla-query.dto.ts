@@ -1,5 +1,6 @@
+import { Omittable } from '@app/core';
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, Matches } from 'class-validator';
+import { IsIn, IsString, Matches } from 'class-validator';
 
 /** `?month=YYYY-MM&format=json|csv` of the SLA report routes. */
 export class SlaQueryDto {
@@ -8,7 +9,7 @@ export class SlaQueryDto {
     description:
       'Calendar month in the tenant billing time zone, YYYY-MM (1970 or later, not after the current month). Default: the current month (live figures).',
   })
-  @IsOptional()
+  @Omittable()
   @IsString()
   @Matches(/^(19[7-9]\d|[2-9]\d{3})-(0[1-9]|1[0-2])$/, {
     message: 'month must be a calendar month YYYY-MM, 1970-01 or later',
@@ -16,7 +17,7 @@ export class SlaQueryDto {
   month?: string;
 
   @ApiPropertyOptional({ enum: ['json', 'csv'], default: 'json' })
-  @IsOptional()
+  @Omittable()
   @IsIn(['json', 'csv'], { message: 'format must be json or csv' })
   format?: 'json' | 'csv';
 }

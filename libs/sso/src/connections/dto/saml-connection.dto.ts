@@ -1,3 +1,4 @@
+import { Omittable } from '@app/core';
 import { Role, ROLES } from '@app/authz';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
@@ -7,7 +8,6 @@ import {
   IsArray,
   IsBoolean,
   IsIn,
-  IsOptional,
   IsString,
   IsUrl,
   Matches,
@@ -26,7 +26,7 @@ export class AttributeMappingDto {
   preset!: (typeof MAPPING_PRESETS)[number];
 
   @ApiPropertyOptional({ description: ATTRIBUTE })
-  @IsOptional()
+  @Omittable()
   @IsString()
   @MinLength(1)
   @MaxLength(512)
@@ -56,7 +56,7 @@ export class AttributeMappingDto {
   @ApiPropertyOptional({
     description: `${ATTRIBUTE} The stable identifier users are keyed by (not a transient NameID).`,
   })
-  @IsOptional()
+  @Omittable()
   @IsString()
   @MinLength(1)
   @MaxLength(512)
@@ -83,26 +83,26 @@ class ConnectionFieldsDto {
     description:
       'The IdP metadata XML (entity ID, SSO URL and binding, signing certificates are read from it). Instead of idpEntityId, ssoUrl and certificates.',
   })
-  @IsOptional()
+  @Omittable()
   @IsString()
   @MaxLength(200_000)
   metadataXml?: string;
 
   @ApiPropertyOptional({ example: 'http://www.okta.com/exk1abcd' })
-  @IsOptional()
+  @Omittable()
   @IsString()
   @MinLength(1)
   @MaxLength(1024)
   idpEntityId?: string;
 
   @ApiPropertyOptional({ example: 'https://corp.okta.com/app/corp_cp_1/exk1abcd/sso/saml' })
-  @IsOptional()
+  @Omittable()
   @IsUrl({ protocols: ['https', 'http'], require_protocol: true, require_tld: false })
   @MaxLength(2048)
   ssoUrl?: string;
 
   @ApiPropertyOptional({ enum: ['redirect', 'post'], default: 'redirect' })
-  @IsOptional()
+  @Omittable()
   @IsIn(['redirect', 'post'])
   ssoBinding?: 'redirect' | 'post';
 
@@ -110,7 +110,7 @@ class ConnectionFieldsDto {
     type: [String],
     description: 'PEM signing certificates (several during a rollover: any of them verifies).',
   })
-  @IsOptional()
+  @Omittable()
   @IsArray()
   @ArrayNotEmpty()
   @ArrayMaxSize(10)
@@ -118,7 +118,7 @@ class ConnectionFieldsDto {
   certificates?: string[];
 
   @ApiPropertyOptional({ type: AttributeMappingDto })
-  @IsOptional()
+  @Omittable()
   @ValidateNested()
   @Type(() => AttributeMappingDto)
   attributeMapping?: AttributeMappingDto;
@@ -127,7 +127,7 @@ class ConnectionFieldsDto {
     type: [RoleRuleDto],
     description: 'IdP group → tenant role; when several match, the highest role wins.',
   })
-  @IsOptional()
+  @Omittable()
   @IsArray()
   @ArrayMaxSize(200)
   @ValidateNested({ each: true })
@@ -147,12 +147,12 @@ class ConnectionFieldsDto {
     default: false,
     description: 'Accept IdP-initiated (unsolicited) responses.',
   })
-  @IsOptional()
+  @Omittable()
   @IsBoolean()
   allowIdpInitiated?: boolean;
 
   @ApiPropertyOptional({ default: false, description: 'Sign AuthnRequests with our SP key.' })
-  @IsOptional()
+  @Omittable()
   @IsBoolean()
   signAuthnRequests?: boolean;
 
@@ -160,7 +160,7 @@ class ConnectionFieldsDto {
     default: false,
     description: 'Leave RequestedAuthnContext out of AuthnRequests (ADFS with Windows auth).',
   })
-  @IsOptional()
+  @Omittable()
   @IsBoolean()
   omitRequestedAuthnContext?: boolean;
 }
@@ -177,7 +177,7 @@ export class CreateSamlConnectionDto extends ConnectionFieldsDto {
 /** `PATCH .../sso/saml-connections/{id}`: any field. */
 export class UpdateSamlConnectionDto extends ConnectionFieldsDto {
   @ApiPropertyOptional()
-  @IsOptional()
+  @Omittable()
   @IsString()
   @Matches(/\S/, { message: 'name must not be blank' })
   @MaxLength(200)

@@ -1,4 +1,4 @@
-import { IsInstant } from '@app/core';
+import { IsInstant, Omittable } from '@app/core';
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
@@ -9,7 +9,6 @@ import {
   IsInt,
   IsNumber,
   IsObject,
-  IsOptional,
   IsString,
   Length,
   Matches,
@@ -77,7 +76,7 @@ export class SlaTermsDto {
     maximum: 600_000,
     description: 'p95 total latency target, milliseconds.',
   })
-  @IsOptional()
+  @Omittable()
   @IsInt()
   @Min(1)
   @Max(600_000)
@@ -90,19 +89,19 @@ export class SlaTermsDto {
     maximum: 600_000,
     description: 'p95 time to first byte, milliseconds.',
   })
-  @IsOptional()
+  @Omittable()
   @IsInt()
   @Min(1)
   @Max(600_000)
   ttfbP95Ms?: number;
 
   @ApiPropertyOptional({ enum: ['calendar_month'], default: 'calendar_month' })
-  @IsOptional()
+  @Omittable()
   @IsIn(['calendar_month'])
   measurementWindow = 'calendar_month' as const;
 
   @ApiPropertyOptional({ type: [CreditTierDto], default: [], maxItems: 10 })
-  @IsOptional()
+  @Omittable()
   @IsArray()
   @ArrayMaxSize(10)
   @ValidateNested({ each: true })
@@ -142,7 +141,7 @@ export class QuotaLineDto {
     maximum: SAFE,
     description: 'Minor units per unit over the limit.',
   })
-  @IsOptional()
+  @Omittable()
   @IsInt()
   @Min(0)
   @Max(SAFE)
@@ -158,19 +157,19 @@ export class AmendableTermsDto {
     maximum: SAFE,
     description: 'Minor units of the currency.',
   })
-  @IsOptional()
+  @Omittable()
   @IsInt()
   @Min(0)
   @Max(SAFE)
   committedSpendMinor?: number;
 
   @ApiPropertyOptional({ enum: BILLING_MODELS })
-  @IsOptional()
+  @Omittable()
   @IsIn([...BILLING_MODELS])
   billingModel?: BillingModel;
 
   @ApiPropertyOptional({ type: SlaTermsDto })
-  @IsOptional()
+  @Omittable()
   @IsObject()
   @ValidateNested()
   @Type(() => SlaTermsDto)
@@ -181,7 +180,7 @@ export class AmendableTermsDto {
     maxItems: 50,
     description: 'Replaces every line when given.',
   })
-  @IsOptional()
+  @Omittable()
   @IsArray()
   @ArrayMaxSize(50)
   @ValidateNested({ each: true })
@@ -212,12 +211,12 @@ export class CreateContractDto extends AmendableTermsDto {
     description:
       'Exclusive. Default: one year after termStart in the billing time zone. At most ten years after termStart, and by 9999-12-31T23:59:59.999Z.',
   })
-  @IsOptional()
+  @Omittable()
   @IsInstant()
   termEnd?: Date;
 
   @ApiPropertyOptional({ example: 'USD', description: 'ISO 4217.' })
-  @IsOptional()
+  @Omittable()
   @IsIn(CURRENCIES, { message: 'currency must be an ISO 4217 code such as USD or EUR' })
   currency?: string;
 }
@@ -244,12 +243,12 @@ export class CreateAmendmentDto {
     description:
       'When the new version takes effect: within the term, not in the past, after the latest version. Default now (409 `amendment_conflict` when the latest version takes effect at or after now).',
   })
-  @IsOptional()
+  @Omittable()
   @IsInstant()
   effectiveFrom?: Date;
 
   @ApiPropertyOptional({ example: 'Q3 expansion: +50% tokens' })
-  @IsOptional()
+  @Omittable()
   @IsString()
   @Length(1, 500)
   reason?: string;
@@ -275,7 +274,7 @@ export class RenewContractDto {
     description:
       'Default: the number with -R1 appended (or its -R<n> suffix increased), skipping numbers the tenant already uses.',
   })
-  @IsOptional()
+  @Omittable()
   @IsString()
   @Matches(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$/, {
     message: 'contractNumber must be 1-64 letters, digits, dots, slashes, dashes or underscores',
@@ -287,7 +286,7 @@ export class RenewContractDto {
     description:
       'Default: as long as the renewed term in calendar terms (whole months, else whole local days, in the billing time zone), counted from the renewal start.',
   })
-  @IsOptional()
+  @Omittable()
   @IsInstant()
   termEnd?: Date;
 }
@@ -297,19 +296,19 @@ export class AsOfQueryDto {
     example: '2027-06-15T00:00:00Z',
     description: 'Show the terms in force at this instant.',
   })
-  @IsOptional()
+  @Omittable()
   @IsInstant()
   asOf?: Date;
 }
 
 export class ContractListQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ description: 'Only contracts in force at this instant.' })
-  @IsOptional()
+  @Omittable()
   @IsInstant()
   asOf?: Date;
 
   @ApiPropertyOptional({ enum: CONTRACT_STATUSES })
-  @IsOptional()
+  @Omittable()
   @IsIn([...CONTRACT_STATUSES])
   status?: ContractStatus;
 }

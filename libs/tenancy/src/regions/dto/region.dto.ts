@@ -1,3 +1,4 @@
+import { Omittable } from '@app/core';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
@@ -6,7 +7,6 @@ import {
   IsIn,
   IsInt,
   IsObject,
-  IsOptional,
   IsString,
   Length,
   Matches,
@@ -74,7 +74,7 @@ export class CreateRegionDto {
     default: {},
     description: 'GPU type (lowercase, e.g. `h100`) → whole count; at most 20 types.',
   })
-  @IsOptional()
+  @Omittable()
   @IsObject()
   @IsGpuCapacity()
   gpuCapacity: Record<string, number> = {};
@@ -83,7 +83,7 @@ export class CreateRegionDto {
 /** `PATCH /v1/regions/{code}`: a region's data zone never changes (profiles rely on it). */
 export class UpdateRegionDto {
   @ApiPropertyOptional()
-  @IsOptional()
+  @Omittable()
   @IsString()
   @Length(1, 200)
   @Matches(/\S/, { message: 'name must not be blank' })
@@ -95,7 +95,7 @@ export class UpdateRegionDto {
     description:
       'Replaces the list. Removing one that a tenant allowing this region (or its zone) requires is 409 `region_in_use`.',
   })
-  @IsOptional()
+  @Omittable()
   @IsArray()
   @ArrayUnique()
   @IsIn([...CERTIFICATIONS], { each: true })
@@ -107,7 +107,7 @@ export class UpdateRegionDto {
     example: { h100: 64 },
     description: 'Replaces the whole map.',
   })
-  @IsOptional()
+  @Omittable()
   @IsObject()
   @IsGpuCapacity()
   gpuCapacity?: Record<string, number>;
@@ -115,7 +115,7 @@ export class UpdateRegionDto {
 
 export class RegionQueryDto {
   @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, default: 100 })
-  @IsOptional()
+  @Omittable()
   @Type(() => Number)
   @IsInt()
   @Min(1)
@@ -123,19 +123,19 @@ export class RegionQueryDto {
   limit: number = 100;
 
   @ApiPropertyOptional({ description: 'The last region code of the previous page (`nextCursor`).' })
-  @IsOptional()
+  @Omittable()
   @IsString()
   @MaxLength(64)
   @Matches(REGION_CODE, { message: 'after must be a cursor returned as nextCursor' })
   after?: string;
 
   @ApiPropertyOptional({ example: 'eu' })
-  @IsOptional()
+  @Omittable()
   @Matches(/^[a-z]{2,16}$/, { message: 'dataZone must be 2-16 lowercase letters' })
   dataZone?: string;
 
   @ApiPropertyOptional({ enum: CERTIFICATIONS })
-  @IsOptional()
+  @Omittable()
   @IsIn([...CERTIFICATIONS])
   certification?: Certification;
 }

@@ -1,14 +1,7 @@
+import { Omittable } from '@app/core';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import {
-  IsOptional,
-  IsString,
-  IsTimeZone,
-  Length,
-  Matches,
-  MaxLength,
-  ValidateNested,
-} from 'class-validator';
+import { IsString, IsTimeZone, Length, Matches, MaxLength, ValidateNested } from 'class-validator';
 import { ComplianceProfileDto } from '../../compliance/compliance-profile.dto';
 
 /** `POST /v1/tenants` (API.md, Tenants and access). */
@@ -34,7 +27,7 @@ export class CreateTenantDto {
     type: ComplianceProfileDto,
     description: 'Default: no region or model family permitted, confidential, 365 days retention.',
   })
-  @IsOptional()
+  @Omittable()
   @ValidateNested()
   @Type(() => ComplianceProfileDto)
   complianceProfile?: ComplianceProfileDto;
@@ -44,7 +37,7 @@ export class CreateTenantDto {
     default: 'UTC',
     description: 'IANA time zone that anchors contract periods (months and days).',
   })
-  @IsOptional()
+  @Omittable()
   @IsString()
   @MaxLength(64)
   @IsTimeZone({ message: 'billingTimeZone must be an IANA time zone such as Europe/Berlin' })
@@ -57,7 +50,7 @@ export class TenantTransitionDto {
     example: 'Unpaid invoice INV-2027-004',
     description: 'Why; required to suspend or offboard.',
   })
-  @IsOptional()
+  @Omittable()
   @IsString()
   @Length(1, 500)
   @Matches(/\S/, { message: 'reason must not be blank' })
