@@ -266,6 +266,7 @@ function EndpointActions({ path, endpoint }: { path: string; endpoint: Endpoint 
       helperText={fields[name] ?? ' '}
       slotProps={{ htmlInput: { min: name === 'minReplicas' ? 0 : 1, max: 64, step: 1 } }}
       size="small"
+      sx={{ flex: 1 }}
       required
     />
   );

@@ -5,7 +5,7 @@ import {
   Bar,
   BarChart,
   CartesianGrid,
-  ComposedChart,
+  LineChart,
   Legend,
   Line,
   ResponsiveContainer,
@@ -141,7 +141,14 @@ export function SlaPage() {
             },
             {
               header: 'Report',
-              cell: (r) => <StatusChip status={r.final ? 'final' : 'live'} />,
+              cell: (r) =>
+                r.final ? (
+                  <StatusChip status="final" />
+                ) : r.month === now ? (
+                  <StatusChip status="live" />
+                ) : (
+                  'not frozen'
+                ),
             },
           ]}
         />
@@ -174,20 +181,22 @@ function AvailabilityChart({ reports }: { reports: SlaReport[] }) {
   return (
     <Box component="figure" sx={{ m: 0, mb: 2 }} aria-labelledby="availability-chart-title">
       <Typography id="availability-chart-title" component="figcaption" variant="subtitle2">
-        Availability (bars) against the target (line), percent
+        Availability against the target (dashed), percent
       </Typography>
       <Box sx={{ height: 240 }} aria-hidden data-testid="availability-chart">
         <ResponsiveContainer width="100%" height="100%">
-          <ComposedChart data={data}>
+          <LineChart data={data}>
             <CartesianGrid strokeDasharray="3 3" />
             <XAxis dataKey="month" />
-            <YAxis domain={[floor, 100]} width={56} tickFormatter={(v: number) => `${v}`} />
+            <YAxis domain={[floor, 100]} width={56} tickFormatter={(v: number) => `${v} %`} />
             <Tooltip formatter={(value) => `${Number(value)} %`} />
             <Legend />
-            <Bar
+            <Line
               dataKey="availability"
               name="availability"
-              fill="#1f4e79"
+              stroke="#1f4e79"
+              strokeWidth={2}
+              dot={{ r: 4 }}
               isAnimationActive={false}
             />
             <Line
@@ -197,7 +206,7 @@ function AvailabilityChart({ reports }: { reports: SlaReport[] }) {
               strokeDasharray="4 2"
               isAnimationActive={false}
             />
-          </ComposedChart>
+          </LineChart>
         </ResponsiveContainer>
       </Box>
     </Box>
@@ -253,7 +262,7 @@ function MonthDetail({ report: r }: { report: SlaReport }) {
             />
             <Term
               name="Measured"
-              value={`${formatInstant(r.from)} to ${formatInstant(r.measuredTo)} (${r.timeZone})`}
+              value={`${formatInstant(r.from)} to ${formatInstant(r.measuredTo)} (months in ${r.timeZone})`}
             />
           </Terms>
         </Panel>
