@@ -1,4 +1,3 @@
-import { TenantDb } from '@app/authz';
 import {
   bearer,
   createEndpoint,
@@ -15,6 +14,7 @@ import {
 } from '@app/testing';
 import type { Page } from 'playwright-core';
 import { SHORT_SLA_TIME } from '../sla/support/short-sla-time';
+import { replicaPids, slaTenant } from '../sla/support/sla-tenant';
 import { onboard } from '../sso/support/sso-fixture';
 import { startWorker } from '../support/worker';
 import {
@@ -279,34 +279,28 @@ describe('web console operations screens (browser)', () => {
   });
 
   it('shows a compliance officer availability against the target, the incident on a timeline, and the credit', async () => {
-    const tenantId = await deployableTenant(t, {
-      contract: {
-        fields: {
-          committedSpendMinor: 120_000_000,
-          sla: {
-            availabilityTarget: 99.9,
-            creditTiers: [
-              { below: 99.9, creditPercent: 10 },
-              { below: 99, creditPercent: 25 },
-              { below: 95, creditPercent: 100 },
-            ],
-          },
-        },
-      },
-    });
+    const tenantId = await slaTenant(t);
     const endpointId = await createEndpoint(t, tenantId, { name: 'prod' });
     const report = async () =>
       (await t.http.get(`/v1/tenants/${tenantId}/sla`).set(admin()).expect(200)).body;
-    // Healthy minutes first, then an outage: its replicas stop answering (frozen, not dead).
+    // Healthy first (its replica up and passing probes), then an outage: the replica stops
+    // answering (frozen, not dead).
+    let pids: number[] = [];
     await expectEventually(
       async () => {
-        const r = await report();
-        expect(r.goodMinutes).toBeGreaterThanOrEqual(3);
+        const e = (
+          await t.http
+            .get(`/v1/tenants/${tenantId}/endpoints/${endpointId}/sla`)
+            .set(admin())
+            .expect(200)
+        ).body;
+        expect(e.probes).toBeGreaterThanOrEqual(4);
+        expect(e.probeFailures).toBe(0);
+        pids = await replicaPids(t, endpointId);
+        expect(pids.length).toBeGreaterThan(0);
       },
-      { timeoutMs: 90_000, intervalMs: 500 },
+      { timeoutMs: 120_000, intervalMs: 500 },
     );
-    const pids = await replicaPids(t, endpointId);
-    expect(pids.length).toBeGreaterThan(0);
     try {
       for (const pid of pids) process.kill(pid, 'SIGSTOP');
       await expectEventually(
@@ -357,13 +351,3 @@ describe('web console operations screens (browser)', () => {
     await screenshot(page, 'sla');
   });
 });
-
-/** The process ids of an endpoint's local replicas (the `local` provider's observed state). */
-async function replicaPids(t: TestApp, endpointId: string): Promise<number[]> {
-  const [row]: { observed: { replicas: { handle?: { pid?: number } }[] } }[] = await t.app
-    .get(TenantDb)
-    .asPlatform('test: replica pids', (m) =>
-      m.query(`SELECT observed FROM endpoints WHERE id = $1`, [endpointId]),
-    );
-  return row.observed.replicas.map((r) => r.handle?.pid).filter((p): p is number => !!p);
-}

@@ -13,6 +13,7 @@ import {
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, CatalogModel, Endpoint, problemOf, Tenant } from '../api';
+import { ReplicasField } from './replicas-field';
 
 /**
  * Deploys `model` on a new dedicated endpoint of the tenant (`POST .../endpoints`). Regions on
@@ -116,22 +117,8 @@ export function DeployEndpointDialog({
               ))}
             </TextField>
             <Stack direction="row" spacing={2}>
-              <TextField
-                label="Min replicas"
-                type="number"
-                value={min}
-                onChange={(event) => setMin(event.target.value)}
-                slotProps={{ htmlInput: { min: 0, max: 64 } }}
-                {...field('minReplicas', ' ')}
-              />
-              <TextField
-                label="Max replicas"
-                type="number"
-                value={max}
-                onChange={(event) => setMax(event.target.value)}
-                slotProps={{ htmlInput: { min: 1, max: 64 } }}
-                {...field('maxReplicas', ' ')}
-              />
+              <ReplicasField name="minReplicas" value={min} onChange={setMin} errors={fields} />
+              <ReplicasField name="maxReplicas" value={max} onChange={setMax} errors={fields} />
             </Stack>
           </Stack>
         </DialogContent>

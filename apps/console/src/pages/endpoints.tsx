@@ -1,4 +1,4 @@
-import { Alert, Box, Button, Grid, Link, Stack, TextField, Typography } from '@mui/material';
+import { Alert, Box, Button, Grid, Link, Stack, Typography } from '@mui/material';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { Link as RouterLink, useParams } from 'react-router-dom';
@@ -6,6 +6,7 @@ import { api, Endpoint, EndpointEvent, problemOf } from '../api';
 import { ConfirmDialog } from '../components/confirm-dialog';
 import { DataTable } from '../components/data-table';
 import { PageSection } from '../components/page';
+import { ReplicasField } from '../components/replicas-field';
 import { MoreButton, usePagedList } from '../components/paging';
 import { Panel, Term, Terms } from '../components/panel';
 import { ErrorState, formatInstant, isNotFound, Loading, QueryView } from '../components/states';
@@ -256,28 +257,14 @@ function EndpointActions({ path, endpoint }: { path: string; endpoint: Endpoint 
     event.preventDefault();
     scale.mutate();
   };
-  const replicasField = (label: string, name: string, value: string, set: (v: string) => void) => (
-    <TextField
-      label={label}
-      type="number"
-      value={value}
-      onChange={(event) => set(event.target.value)}
-      error={Boolean(fields[name])}
-      helperText={fields[name] ?? ' '}
-      slotProps={{ htmlInput: { min: name === 'minReplicas' ? 0 : 1, max: 64, step: 1 } }}
-      size="small"
-      sx={{ flex: 1 }}
-      required
-    />
-  );
   return (
     <Panel title="Run and scale">
       <Stack spacing={2}>
         {can('update', 'Endpoint', tenantId) && !FINAL.has(endpoint.status) && (
           <Box component="form" onSubmit={submit} aria-label="Scale">
             <Stack direction="row" spacing={2} sx={{ alignItems: 'flex-start' }}>
-              {replicasField('Min replicas', 'minReplicas', min, setMin)}
-              {replicasField('Max replicas', 'maxReplicas', max, setMax)}
+              <ReplicasField name="minReplicas" value={min} onChange={setMin} errors={fields} />
+              <ReplicasField name="maxReplicas" value={max} onChange={setMax} errors={fields} />
               <Button type="submit" variant="outlined" disabled={scale.isPending}>
                 Scale
               </Button>

@@ -244,22 +244,17 @@ function MonthDetail({ report: r }: { report: SlaReport }) {
               value={`${r.goodMinutes} good, ${r.badMinutes} bad, ${r.excludedMinutes} in maintenance, of ${r.minutes}`}
             />
             <Term name="Requests" value={`${r.requests} (${r.errors} errors)`} />
-            <Term
-              name="p95 time to first byte"
-              value={latency(
-                r.latency.ttfbP95Ms,
-                r.latency.targets.ttfbP95Ms,
-                r.latency.met.ttfbP95,
-              )}
-            />
-            <Term
-              name="p95 total time"
-              value={latency(
-                r.latency.totalP95Ms,
-                r.latency.targets.totalP95Ms,
-                r.latency.met.totalP95,
-              )}
-            />
+            {(['ttfbP95', 'totalP95'] as const).map((key) => (
+              <Term
+                key={key}
+                name={key === 'ttfbP95' ? 'p95 time to first byte' : 'p95 total time'}
+                value={latency(
+                  r.latency[`${key}Ms`],
+                  r.latency.targets[`${key}Ms`],
+                  r.latency.met[key],
+                )}
+              />
+            ))}
             <Term
               name="Measured"
               value={`${formatInstant(r.from)} to ${formatInstant(r.measuredTo)} (months in ${r.timeZone})`}
