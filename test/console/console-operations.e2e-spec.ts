@@ -332,11 +332,8 @@ describe('web console operations screens (browser)', () => {
     await current.getByText('missed').waitFor();
     await current.getByText(/^(10|25|100) % = \$/).waitFor();
     await expect(months.getByRole('row').count()).resolves.toBe(7); // header + 6 months
-    await page
-      .getByTestId('availability-chart')
-      .locator('.recharts-bar-rectangle')
-      .first()
-      .waitFor();
+    // The month's availability as a point, the target as a dashed line.
+    await page.getByTestId('availability-chart').locator('.recharts-line-dot').first().waitFor();
     await page
       .getByTestId('incident-timeline')
       .locator('.recharts-bar-rectangle')
