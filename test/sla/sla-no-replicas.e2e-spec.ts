@@ -10,6 +10,7 @@ import {
 import { startApi } from '../support/api';
 import { startWorker } from '../support/worker';
 import { SHORT_SLA_TIME } from './support/short-sla-time';
+import { slaTenant } from './support/sla-tenant';
 
 jest.setTimeout(180_000);
 const admin = () => bearer(platformAdminKey());
@@ -46,21 +47,7 @@ describe('SLA: endpoints without replicas by design', () => {
   });
 
   it('counts minutes while the operator has the tenant suspended as good, with no incident', async () => {
-    const tenantId = await deployableTenant(api, {
-      contract: {
-        fields: {
-          committedSpendMinor: 120_000_000,
-          sla: {
-            availabilityTarget: 99.9,
-            creditTiers: [
-              { below: 99.9, creditPercent: 10 },
-              { below: 99, creditPercent: 25 },
-              { below: 95, creditPercent: 100 },
-            ],
-          },
-        },
-      },
-    });
+    const tenantId = await slaTenant(api);
     const endpointId = await createEndpoint(api, tenantId, { name: 'prod' });
     const endpointReport = () => endpointSla(tenantId, endpointId);
     await expectEventually(

@@ -1,10 +1,8 @@
-import { TenantDb } from '@app/authz';
 import { creditMinorOf } from '@app/sla';
 import {
   bearer,
   createEndpoint,
   createTenantKey,
-  deployableTenant,
   expectEventually,
   platformAdminKey,
   retireEndpoints,
@@ -16,6 +14,7 @@ import { startApi } from '../support/api';
 import { startGateway } from '../support/gateway';
 import { startWorker } from '../support/worker';
 import { SHORT_SLA_TIME } from './support/short-sla-time';
+import { replicaPids, slaTenant } from './support/sla-tenant';
 import { Receiver, startReceiver } from '../webhooks/support/receiver';
 
 jest.setTimeout(180_000);
@@ -67,31 +66,10 @@ describe('SLA through a real outage of a local endpoint', () => {
     await receiver.close();
   });
 
-  const pidsOf = async (endpointId: string): Promise<number[]> => {
-    const [row]: { observed: { replicas: { handle?: { pid?: number } }[] } }[] = await api.app
-      .get(TenantDb)
-      .asPlatform('test: replica pids', (m) =>
-        m.query(`SELECT observed FROM endpoints WHERE id = $1`, [endpointId]),
-      );
-    return row.observed.replicas.map((r) => r.handle?.pid).filter((p): p is number => !!p);
-  };
+  const pidsOf = (endpointId: string) => replicaPids(api, endpointId);
 
   it('sees bad minutes, opens and closes an incident, alerts once, and lowers availability', async () => {
-    const tenantId = await deployableTenant(api, {
-      contract: {
-        fields: {
-          committedSpendMinor: 120_000_000,
-          sla: {
-            availabilityTarget: 99.9,
-            creditTiers: [
-              { below: 99.9, creditPercent: 10 },
-              { below: 99, creditPercent: 25 },
-              { below: 95, creditPercent: 100 },
-            ],
-          },
-        },
-      },
-    });
+    const tenantId = await slaTenant(api);
     const hook = await api.http
       .post(`/v1/tenants/${tenantId}/webhook-endpoints`)
       .set(admin())

@@ -63,12 +63,16 @@ async function send<T>(method: string, path: string, body?: unknown, query?: Que
       detail?: string;
       title?: string;
       errors?: FieldError[];
+      // The OpenAI-compatible routes (`/v1/fine_tuning/...`) answer OpenAI's error shape.
+      error?: { message?: string; code?: string | null; type?: string; param?: string | null };
     };
+    const openAi = problem.error;
     throw new ApiError(
       response.status,
-      problem.code ?? `http_${response.status}`,
-      problem.detail ?? problem.title ?? response.statusText,
-      problem.errors ?? [],
+      problem.code ?? openAi?.code ?? openAi?.type ?? `http_${response.status}`,
+      problem.detail ?? problem.title ?? openAi?.message ?? response.statusText,
+      problem.errors ??
+        (openAi?.param && openAi.message ? [{ path: openAi.param, message: openAi.message }] : []),
     );
   }
   return parsed as T;
@@ -228,6 +232,166 @@ export interface ReportManifest {
 
 export type Verification =
   { ok: true; checked: number } | { ok: false; firstBadSequence: number; reason: string };
+
+export interface TenantUser {
+  id: string;
+  email: string;
+  displayName: string | null;
+  status: 'active' | 'disabled';
+  roles: string[];
+  lastSignInAt: string | null;
+  createdAt: string;
+}
+
+export interface Endpoint {
+  id: string;
+  name: string;
+  model: string;
+  region: string;
+  status: string;
+  statusReason: string | null;
+  desired: {
+    state: string;
+    replicas: number;
+    minReplicas: number;
+    maxReplicas: number;
+    autoscaling: { targetConcurrentRequests: number; scaleDownDelayMs?: number } | null;
+    generation: number;
+  };
+  observed: {
+    replicas: number;
+    readyReplicas: number;
+    generation: number | null;
+    replicaDetails: {
+      id: string;
+      ready: boolean;
+      generation: number;
+      startedAt: string;
+      detail?: string;
+    }[];
+  };
+  url: string | null;
+  provider: string;
+  gpuType: string;
+  gpusPerReplica: number;
+  gpuHoursRecorded: number;
+  createdAt: string;
+}
+
+export interface EndpointEvent {
+  id: string;
+  type: string;
+  fromStatus: string | null;
+  toStatus: string | null;
+  message: string;
+  actor: string | null;
+  createdAt: string;
+}
+
+export interface CatalogModel {
+  id: string;
+  family: string;
+  regions: string[];
+}
+
+/** OpenAI's list shape (`/v1/fine_tuning/...`): `after` is the last item's id. */
+export interface OpenAiList<T> {
+  object: 'list';
+  data: T[];
+  has_more: boolean;
+}
+
+/** OpenAI "The fine-tuning job object" (times in Unix seconds). */
+export interface FineTuningJob {
+  id: string;
+  created_at: number;
+  finished_at: number | null;
+  model: string;
+  fine_tuned_model: string | null;
+  status: 'validating_files' | 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  hyperparameters: { n_epochs: number; batch_size: number; learning_rate_multiplier: number };
+  training_file: string;
+  validation_file: string | null;
+  trained_tokens: number | null;
+  estimated_tokens: number;
+  error: { code: string; message: string } | null;
+  seed: number;
+  suffix: string | null;
+  cancel_requested: boolean;
+}
+
+export interface FineTuningEvent {
+  id: string;
+  created_at: number;
+  level: string;
+  message: string;
+  type: 'message' | 'metrics';
+  data: {
+    step?: number;
+    total_steps?: number;
+    epoch?: number;
+    train_loss?: number;
+    valid_loss?: number;
+    status?: string;
+  } | null;
+}
+
+export interface FineTuningCheckpoint {
+  id: string;
+  created_at: number;
+  fine_tuned_model_checkpoint: string;
+  step_number: number;
+  metrics: { step: number; train_loss: number; valid_loss?: number };
+}
+
+export interface SlaIncident {
+  id: string;
+  status: 'open' | 'closed';
+  startedAt: string;
+  endedAt: string | null;
+  cause: string;
+  causes: string[];
+  endpointIds: string[];
+  badMinutes: number;
+}
+
+/** `GET /v1/tenants/{tenantId}/sla?month=` (only what the console shows). */
+export interface SlaReport {
+  month: string;
+  timeZone: string;
+  from: string;
+  to: string;
+  measuredTo: string;
+  final: boolean;
+  availabilityTarget: number | null;
+  availability: number | null;
+  minutes: number;
+  excludedMinutes: number;
+  badMinutes: number;
+  goodMinutes: number;
+  requests: number;
+  errors: number;
+  latency: {
+    ttfbP95Ms: number | null;
+    totalP95Ms: number | null;
+    targets: { ttfbP95Ms: number | null; totalP95Ms: number | null };
+    /** Whether each p95 met its target (null: no target or no requests). */
+    met: { ttfbP95: boolean | null; totalP95: boolean | null };
+  };
+  incidents: SlaIncident[];
+  excludedWindows: { id: string; startsAt: string; endsAt: string; reason: string }[];
+  endpoints: {
+    endpointId: string;
+    name: string;
+    availability: number | null;
+    badMinutes: number;
+  }[];
+  creditTiers: { below: number; creditPercent: number }[];
+  creditPercent: number;
+  monthlyFeeMinor: number;
+  creditMinor: number;
+  currency: string | null;
+}
 
 /** A failed write as forms show it: the problem's detail and code, and its field errors by path. */
 export function problemOf(error: unknown): { message: string; fields: Record<string, string> } {

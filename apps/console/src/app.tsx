@@ -7,11 +7,15 @@ import { ApiKeysPage } from './pages/api-keys';
 import { AuditLogPage } from './pages/audit-log';
 import { AuditReportsPage } from './pages/audit-reports';
 import { ContractEditorPage } from './pages/contract-editor';
+import { EndpointPage, EndpointsPage } from './pages/endpoints';
+import { FineTuningJobPage, FineTuningJobsPage } from './pages/fine-tuning';
 import { NotFoundPage } from './pages/not-found';
 import { SignInPage } from './pages/sign-in';
+import { SlaPage } from './pages/sla';
 import { SsoSetupPage } from './pages/sso-setup';
 import { TenantPage } from './pages/tenant';
 import { TenantsPage } from './pages/tenants';
+import { UsersPage } from './pages/users';
 import { SessionContext, useSession, useSessionOf } from './session';
 
 export function App() {
@@ -53,6 +57,12 @@ function WithSession({ me }: { me: Me }) {
           <Route path="tenants/:tenantId/audit/reports" element={<AuditReportsPage />} />
           <Route path="tenants/:tenantId/sso" element={<SsoSetupPage />} />
           <Route path="tenants/:tenantId/api-keys" element={<ApiKeysPage />} />
+          <Route path="tenants/:tenantId/users" element={<UsersPage />} />
+          <Route path="tenants/:tenantId/endpoints" element={<EndpointsPage />} />
+          <Route path="tenants/:tenantId/endpoints/:endpointId" element={<EndpointPage />} />
+          <Route path="tenants/:tenantId/fine-tuning" element={<FineTuningJobsPage />} />
+          <Route path="tenants/:tenantId/fine-tuning/:jobId" element={<FineTuningJobPage />} />
+          <Route path="tenants/:tenantId/sla" element={<SlaPage />} />
           <Route path="*" element={<NotFoundPage />} />
         </Routes>
       </Layout>

@@ -22,3 +22,11 @@ export const EmailTaken = defineProblem({
   title: 'Email already in use',
   description: 'A user with this email already exists in this organization.',
 });
+
+export const CannotDisableSelf = defineProblem({
+  code: 'cannot_disable_self',
+  status: 409,
+  title: 'You cannot disable yourself',
+  description:
+    'A person cannot disable their own user (it would end the session that asks); another tenant admin must do it. Nothing was changed.',
+});

@@ -11,7 +11,7 @@ import { Session } from './sessions/session.entity';
 import { SessionService } from './sessions/session.service';
 import { RoleAssignment, User } from './users/user.entity';
 import { UserService } from './users/user.service';
-import { PlatformUsersController } from './users/users.controller';
+import { PlatformUsersController, TenantUsersController } from './users/users.controller';
 
 /**
  * Identity for every process that authenticates callers (api, gateway): users, API keys,
@@ -39,6 +39,7 @@ export class IdentityCoreModule {}
     TenantApiKeysController,
     PlatformApiKeysController,
     PlatformUsersController,
+    TenantUsersController,
     MeController,
   ],
   // The first platform admin key is the api's to create (once, at its first start).

@@ -4,6 +4,7 @@ import { useState, type ReactNode } from 'react';
 import { Link as RouterLink, useNavigate } from 'react-router-dom';
 import { api } from '../api';
 import { useSession } from '../session';
+import { TENANT_SECTIONS } from './sections';
 
 /** The frame of every signed-in page: who you are, where you can go, sign-out. */
 export function Layout({ children }: { children: ReactNode }) {
@@ -43,20 +44,19 @@ export function Layout({ children }: { children: ReactNode }) {
                   </Link>
                 )
               )}
-              {tenantId && can('read', 'AuditEvent', tenantId) && (
-                <Link component={RouterLink} to={`/tenants/${tenantId}/audit`} color="inherit">
-                  Audit log
-                </Link>
-              )}
-              {tenantId && can('read', 'AuditReport', tenantId) && (
-                <Link
-                  component={RouterLink}
-                  to={`/tenants/${tenantId}/audit/reports`}
-                  color="inherit"
-                >
-                  Audit reports
-                </Link>
-              )}
+              {tenantId &&
+                TENANT_SECTIONS.filter(
+                  (section) => section.nav && section.visible(can, tenantId),
+                ).map((section) => (
+                  <Link
+                    key={section.label}
+                    component={RouterLink}
+                    to={section.path(tenantId)}
+                    color="inherit"
+                  >
+                    {section.label}
+                  </Link>
+                ))}
             </Stack>
           </Box>
           <Typography variant="body2" aria-label="Signed in as">

@@ -3,7 +3,6 @@ import {
   Box,
   Button,
   Checkbox,
-  Chip,
   Dialog,
   DialogActions,
   DialogContent,
@@ -14,20 +13,17 @@ import {
   FormLabel,
   Paper,
   Stack,
-  Table,
-  TableBody,
-  TableCell,
-  TableContainer,
-  TableHead,
-  TableRow,
   TextField,
   Typography,
 } from '@mui/material';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { Link as RouterLink, useParams } from 'react-router-dom';
+import { useParams } from 'react-router-dom';
 import { api, Page, problemOf } from '../api';
+import { DataTable } from '../components/data-table';
+import { PageSection } from '../components/page';
 import { formatInstant, isNotFound, QueryView } from '../components/states';
+import { StatusChip } from '../components/status-chip';
 import { useSession } from '../session';
 import { NotFoundPage } from './not-found';
 
@@ -104,15 +100,11 @@ export function ApiKeysPage() {
   };
 
   return (
-    <Box component="section" aria-labelledby="keys-title">
-      <Stack direction="row" sx={{ mb: 2, alignItems: 'center' }}>
-        <Typography id="keys-title" variant="h4" component="h1" sx={{ flexGrow: 1 }}>
-          API keys
-        </Typography>
-        <Button component={RouterLink} to={`/tenants/${tenantId}`}>
-          Back to the tenant
-        </Button>
-      </Stack>
+    <PageSection
+      id="keys-title"
+      title="API keys"
+      back={{ to: `/tenants/${tenantId}`, label: 'Back to the tenant' }}
+    >
       {problem && (
         <Alert severity="error" role="alert" sx={{ mb: 2 }}>
           {problem}
@@ -188,51 +180,36 @@ export function ApiKeysPage() {
         empty="No API key yet."
       >
         {(page) => (
-          <TableContainer component={Paper}>
-            <Table size="small" aria-label="API keys">
-              <TableHead>
-                <TableRow>
-                  <TableCell>Name</TableCell>
-                  <TableCell>Prefix</TableCell>
-                  <TableCell>Roles and scopes</TableCell>
-                  <TableCell>Status</TableCell>
-                  <TableCell>Last used</TableCell>
-                  <TableCell>Actions</TableCell>
-                </TableRow>
-              </TableHead>
-              <TableBody>
-                {page.data.map((key) => (
-                  <TableRow key={key.id}>
-                    <TableCell>{key.name}</TableCell>
-                    <TableCell>
-                      <code>{key.prefix}…</code>
-                    </TableCell>
-                    <TableCell>{[...key.roles, ...key.scopes].join(', ') || '—'}</TableCell>
-                    <TableCell>
-                      <Chip
-                        size="small"
-                        label={key.status}
-                        color={key.status === 'active' ? 'success' : 'default'}
-                      />
-                    </TableCell>
-                    <TableCell>{formatInstant(key.lastUsedAt)}</TableCell>
-                    <TableCell>
-                      {key.status === 'active' && can('revoke', 'ApiKey', tenantId) && (
-                        <Button
-                          color="error"
-                          onClick={() => revoke.mutate(key.id)}
-                          disabled={revoke.isPending}
-                          aria-label={`Revoke ${key.name}`}
-                        >
-                          Revoke
-                        </Button>
-                      )}
-                    </TableCell>
-                  </TableRow>
-                ))}
-              </TableBody>
-            </Table>
-          </TableContainer>
+          <DataTable
+            label="API keys"
+            rows={page.data}
+            rowKey={(key) => key.id}
+            columns={[
+              { header: 'Name', cell: (key) => key.name },
+              { header: 'Prefix', cell: (key) => <code>{key.prefix}…</code> },
+              {
+                header: 'Roles and scopes',
+                cell: (key) => [...key.roles, ...key.scopes].join(', ') || '—',
+              },
+              { header: 'Status', cell: (key) => <StatusChip status={key.status} /> },
+              { header: 'Last used', cell: (key) => formatInstant(key.lastUsedAt) },
+              {
+                header: 'Actions',
+                cell: (key) =>
+                  key.status === 'active' &&
+                  can('revoke', 'ApiKey', tenantId) && (
+                    <Button
+                      color="error"
+                      onClick={() => revoke.mutate(key.id)}
+                      disabled={revoke.isPending}
+                      aria-label={`Revoke ${key.name}`}
+                    >
+                      Revoke
+                    </Button>
+                  ),
+              },
+            ]}
+          />
         )}
       </QueryView>
       <Dialog open={secret !== null} onClose={() => setSecret(null)} aria-labelledby="secret-title">
@@ -255,6 +232,6 @@ export function ApiKeysPage() {
           <Button onClick={() => setSecret(null)}>Done</Button>
         </DialogActions>
       </Dialog>
-    </Box>
+    </PageSection>
   );
 }

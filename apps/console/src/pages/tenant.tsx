@@ -1,8 +1,6 @@
 import {
   Box,
   Button,
-  Card,
-  CardContent,
   Chip,
   Grid,
   LinearProgress,
@@ -14,7 +12,7 @@ import {
   Typography,
 } from '@mui/material';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState, type ReactNode } from 'react';
+import { useState } from 'react';
 import { Link as RouterLink, useParams } from 'react-router-dom';
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import {
@@ -37,6 +35,8 @@ import {
   QueryView,
   visuallyHidden,
 } from '../components/states';
+import { Panel, Term, Terms } from '../components/panel';
+import { TENANT_SECTIONS } from '../components/sections';
 import { useSession } from '../session';
 import { NotFoundPage } from './not-found';
 
@@ -64,7 +64,12 @@ export function TenantPage() {
         <Typography id="tenant-title" variant="h4" component="h1">
           {t.name}
         </Typography>
-        <Stack direction="row" spacing={1} sx={{ alignItems: 'center' }}>
+        <Stack
+          direction="row"
+          spacing={1}
+          useFlexGap
+          sx={{ alignItems: 'center', flexWrap: 'wrap' }}
+        >
           <Typography color="text.secondary">{t.slug}</Typography>
           <Chip size="small" label={`Status: ${t.status}`} aria-label={`Status: ${t.status}`} />
           {t.statusReason && <Typography variant="body2">({t.statusReason})</Typography>}
@@ -72,32 +77,17 @@ export function TenantPage() {
             <ActivateTenant tenantId={tenantId} />
           )}
           <Box sx={{ flexGrow: 1 }} />
-          {(can('create', 'SamlConnection', tenantId) || can('create', 'SsoDomain', tenantId)) && (
-            <Button component={RouterLink} to={`/tenants/${tenantId}/sso`}>
-              SSO setup
+          {TENANT_SECTIONS.filter((section) => section.visible(can, tenantId)).map((section) => (
+            <Button key={section.label} component={RouterLink} to={section.path(tenantId)}>
+              {section.label}
             </Button>
-          )}
-          {can('read', 'ApiKey', tenantId) && (
-            <Button component={RouterLink} to={`/tenants/${tenantId}/api-keys`}>
-              API keys
-            </Button>
-          )}
-          {can('read', 'AuditEvent', tenantId) && (
-            <Button component={RouterLink} to={`/tenants/${tenantId}/audit`}>
-              Audit log
-            </Button>
-          )}
-          {can('read', 'AuditReport', tenantId) && (
-            <Button component={RouterLink} to={`/tenants/${tenantId}/audit/reports`}>
-              Audit reports
-            </Button>
-          )}
+          ))}
         </Stack>
       </Box>
       <Grid container spacing={2}>
         <Grid size={{ xs: 12, md: 6 }}>
           <Panel title="Compliance profile">
-            <dl style={{ margin: 0 }}>
+            <Terms>
               <Term name="Data classification" value={profile.dataClassification} />
               <Term name="Allowed regions" value={listOf(profile.allowedRegions)} />
               <Term name="Allowed data zones" value={listOf(profile.allowedDataZones)} />
@@ -105,7 +95,7 @@ export function TenantPage() {
               <Term name="Required certifications" value={listOf(profile.requiredCertifications)} />
               <Term name="Audit retention" value={`${profile.auditRetentionDays} days`} />
               <Term name="Billing time zone" value={t.billingTimeZone} />
-            </dl>
+            </Terms>
           </Panel>
         </Grid>
         <Grid size={{ xs: 12, md: 6 }}>
@@ -146,44 +136,6 @@ function ActivateTenant({ tenantId }: { tenantId: string }) {
 }
 
 const listOf = (values: string[]) => (values.length ? values.join(', ') : 'none');
-
-function Term({ name, value }: { name: string; value: ReactNode }) {
-  return (
-    <Box sx={{ display: 'flex', gap: 1, py: 0.25 }}>
-      <Typography component="dt" sx={{ fontWeight: 600, minWidth: 200 }}>
-        {name}
-      </Typography>
-      <Typography component="dd" sx={{ m: 0 }}>
-        {value}
-      </Typography>
-    </Box>
-  );
-}
-
-function Panel({
-  title,
-  children,
-  action,
-}: {
-  title: string;
-  children: ReactNode;
-  action?: ReactNode;
-}) {
-  const id = `panel-${title.toLowerCase().replace(/\W+/g, '-')}`;
-  return (
-    <Card component="section" aria-labelledby={id} variant="outlined" sx={{ mb: 2 }}>
-      <CardContent>
-        <Stack direction="row" sx={{ justifyContent: 'space-between', alignItems: 'center' }}>
-          <Typography id={id} variant="h6" component="h2" gutterBottom>
-            {title}
-          </Typography>
-          {action}
-        </Stack>
-        {children}
-      </CardContent>
-    </Card>
-  );
-}
 
 function SsoPanel({ tenantId }: { tenantId: string }) {
   const connections = useQuery({

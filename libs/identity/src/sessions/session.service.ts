@@ -83,4 +83,36 @@ export class SessionService {
       })
       .execute();
   }
+
+  /**
+   * Ends every live session of a user of `tenantId` (when the user is disabled), in the current
+   * transaction. @returns how many sessions it ended
+   */
+  async endAllOf(tenantId: TenantId, userId: string): Promise<number> {
+    const result = await this.db.manager
+      .getRepository(Session)
+      .createQueryBuilder()
+      .update()
+      .set({ revokedAt: () => 'now()' })
+      .where('tenant_id = :tenantId AND user_id = :userId AND revoked_at IS NULL', {
+        tenantId,
+        userId,
+      })
+      .execute();
+    return result.affected ?? 0;
+  }
+
+  /**
+   * When each of `userIds` (users of `tenantId`) last signed in: the start of their newest
+   * session, ended or not. Users who never signed in are absent. In the current transaction.
+   */
+  async lastSignIns(tenantId: TenantId, userIds: string[]): Promise<Map<string, Date>> {
+    if (!userIds.length) return new Map();
+    const rows: { user_id: string; at: Date }[] = await this.db.manager.query(
+      `SELECT user_id, max(created_at) AS at FROM sessions
+        WHERE tenant_id = $1 AND user_id = ANY($2::uuid[]) GROUP BY user_id`,
+      [tenantId, userIds],
+    );
+    return new Map(rows.map((row) => [row.user_id, row.at]));
+  }
 }

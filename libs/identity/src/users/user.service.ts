@@ -1,14 +1,23 @@
 import { PLATFORM_TENANT_ID, Role, rolesOf, StaffDirectory, TenantDb, TenantId } from '@app/authz';
 import { Injectable } from '@nestjs/common';
-import { keysetPage, Page } from '@app/core';
+import { Actor, keysetPage, NotFound, Page, RequestContext } from '@app/core';
 import { EntityManager, In, QueryFailedError } from 'typeorm';
-import { EmailTaken, RoleNotAllowedHere } from '../identity-problems';
+import { CannotDisableSelf, EmailTaken, RoleNotAllowedHere } from '../identity-problems';
+import { userResponse } from './dto/user.response';
+import { SessionService } from '../sessions/session.service';
 import { RoleAssignment, User } from './user.entity';
+
+/** A user with what the API shows beside it: its roles and when it last signed in. */
+export type UserView = User & { roles: Role[]; lastSignInAt: Date | null };
 
 /** Users and their role assignments. */
 @Injectable()
 export class UserService implements StaffDirectory {
-  constructor(private readonly db: TenantDb) {}
+  constructor(
+    private readonly db: TenantDb,
+    private readonly sessions: SessionService,
+    private readonly context: RequestContext,
+  ) {}
 
   /**
    * Creates a user of `tenantId` holding `roles`, in the current transaction (or in a new one
@@ -117,15 +126,11 @@ export class UserService implements StaffDirectory {
   }
 
   /**
-   * Users of the tenant with their roles, oldest first, `limit` per page.
+   * Users of the tenant with their roles and last sign-in, oldest first, `limit` per page.
    *
    * @throws ValidationFailed for a forged cursor.
    */
-  async list(
-    tenantId: TenantId,
-    limit: number,
-    after?: string,
-  ): Promise<Page<User & { roles: Role[] }>> {
+  async list(tenantId: TenantId, limit: number, after?: string): Promise<Page<UserView>> {
     const query = this.db.manager
       .getRepository(User)
       .createQueryBuilder('u')
@@ -137,22 +142,98 @@ export class UserService implements StaffDirectory {
       limit,
       after,
     });
-    const assignments = page.data.length
-      ? await this.db.manager
-          .getRepository(RoleAssignment)
-          .find({ where: { tenantId, userId: In(page.data.map((user) => user.id)) } })
-      : [];
-    return {
-      data: page.data.map((user) =>
-        Object.assign(user, {
-          roles: assignments
-            .filter((a) => a.userId === user.id)
-            .map((a) => a.role as Role)
-            .sort(),
-        }),
-      ),
-      nextCursor: page.nextCursor,
-    };
+    return { data: await this.viewsOf(tenantId, page.data), nextCursor: page.nextCursor };
+  }
+
+  /**
+   * One user of the tenant with its roles and last sign-in, in the current transaction.
+   *
+   * @throws NotFound when the tenant has no such user (another tenant's user is not found).
+   */
+  async get(tenantId: TenantId, userId: string): Promise<UserView> {
+    const user = await this.findById(tenantId, userId);
+    if (!user) throw new NotFound('No such user.');
+    const [view] = await this.viewsOf(tenantId, [user]);
+    return view;
+  }
+
+  /**
+   * Disables a user of the tenant and ends all of their sessions, in the current transaction
+   * (the audit log records the user before and after in the same one). A disabled user's SSO
+   * sign-ins are refused until they are enabled again. Disabling a disabled user changes nothing.
+   *
+   * @throws NotFound when the tenant has no such user
+   * @throws CannotDisableSelf (409) when `by` is that user
+   */
+  async disable(tenantId: TenantId, userId: string, by: Actor): Promise<UserView> {
+    const user = await this.lockForChange(tenantId, userId);
+    if (by.type === 'user' && by.id === user.id) {
+      throw new CannotDisableSelf('You cannot disable your own user; ask another tenant admin.');
+    }
+    if (user.status !== 'disabled') {
+      await this.db.manager.getRepository(User).update(
+        { tenantId, id: userId },
+        {
+          status: 'disabled',
+        },
+      );
+    }
+    await this.sessions.endAllOf(tenantId, userId);
+    return this.get(tenantId, userId);
+  }
+
+  /**
+   * Enables a disabled user of the tenant: they may sign in again through SSO (their roles are
+   * set by the identity provider then). Enabling an active user changes nothing. Sessions
+   * ended by the disable stay ended.
+   *
+   * @throws NotFound when the tenant has no such user
+   */
+  async enable(tenantId: TenantId, userId: string): Promise<UserView> {
+    const user = await this.lockForChange(tenantId, userId);
+    if (user.status !== 'active') {
+      await this.db.manager.getRepository(User).update(
+        { tenantId, id: userId },
+        {
+          status: 'active',
+        },
+      );
+    }
+    return this.get(tenantId, userId);
+  }
+
+  /** The user, locked for the change, noted as `changes.before` for the audit log. */
+  private async lockForChange(tenantId: TenantId, userId: string): Promise<UserView> {
+    const user = await this.db.manager
+      .getRepository(User)
+      .createQueryBuilder('u')
+      .setLock('pessimistic_write')
+      .where('u.tenant_id = :tenantId AND u.id = :userId', { tenantId, userId })
+      .getOne();
+    if (!user) throw new NotFound('No such user.');
+    const [view] = await this.viewsOf(tenantId, [user]);
+    this.context.recordBefore(userResponse(view));
+    return view;
+  }
+
+  /** `users` with their roles (sorted) and last sign-in: two queries for the lot. */
+  private async viewsOf(tenantId: TenantId, users: User[]): Promise<UserView[]> {
+    if (!users.length) return [];
+    const ids = users.map((user) => user.id);
+    // One after the other: both run on the request transaction's single connection.
+    const assignments = await this.db.manager
+      .getRepository(RoleAssignment)
+      .find({ where: { tenantId, userId: In(ids) } });
+    const signIns = await this.sessions.lastSignIns(tenantId, ids);
+    return users.map((user) =>
+      Object.assign(user, {
+        roles: assignments
+          .filter((a) => a.userId === user.id)
+          .map((a) => a.role as Role)
+          .sort(),
+        lastSignInAt: signIns.get(user.id) ?? null,
+      }),
+    );
   }
 
   /**

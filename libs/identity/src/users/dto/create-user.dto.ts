@@ -33,13 +33,3 @@ export class CreateStaffUserDto {
   @IsIn([...PLATFORM_ROLES], { each: true })
   roles!: PlatformRole[];
 }
-
-export class UserResponse {
-  @ApiProperty({ format: 'uuid' }) id!: string;
-  @ApiProperty({ format: 'uuid' }) tenantId!: string;
-  @ApiProperty() email!: string;
-  @ApiProperty({ type: String, nullable: true }) displayName!: string | null;
-  @ApiProperty({ enum: ['active', 'disabled'] }) status!: string;
-  @ApiProperty({ type: [String] }) roles!: string[];
-  @ApiProperty({ format: 'date-time' }) createdAt!: string;
-}
