@@ -197,6 +197,39 @@ describe('operator SSO (staff sign-in)', () => {
       .expect(403);
   });
 
+  it('lets a platform admin disable a staff member, which ends their sessions; other staff may not', async () => {
+    const { cookie } = await signInThroughIdp(t, operator, staff('zed', ['staff-admins']));
+    const me = await t.http.get('/v1/me').set('Cookie', cookie).expect(200);
+    const users = `/v1/tenants/${PLATFORM_TENANT_ID}/users`;
+    const listed = await t.http.get(users).query({ limit: 100 }).set(bearer(admin)).expect(200);
+    expect(listed.body.data).toContainEqual(
+      expect.objectContaining({ id: me.body.actor.id, roles: ['platform_admin'] }),
+    );
+    const manager = await signIn(t, ['account_manager']);
+    await t.http
+      .post(`${users}/${me.body.actor.id}/disable`)
+      .set(bearer(manager.token))
+      .expect(403);
+    // Customers never see the operator's people.
+    await t.http.get(users).set(bearer(customer.admin)).expect(404);
+
+    await t.http.post(`${users}/${me.body.actor.id}/disable`).set(bearer(admin)).expect(200);
+    await t.http.get('/v1/me').set('Cookie', cookie).expect(401);
+    // Signing in again through the IdP is refused while disabled.
+    const request = await startLogin(t, operator);
+    const refused = await postToAcs(
+      t,
+      operator,
+      await operator.idp.response(staff('zed', ['staff-admins']), {
+        acsUrl: operator.acsUrl,
+        audience: operator.audience,
+        inResponseTo: request.id,
+      }),
+    );
+    expect(refused.status).toBe(403);
+    expect(refused.text).toContain('user_disabled');
+  });
+
   it("lets no customer verify the operator's domain", async () => {
     const claimed = await t.http
       .post(`/v1/tenants/${customer.tenant.id}/domains`)

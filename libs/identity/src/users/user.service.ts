@@ -29,16 +29,7 @@ export class UserService implements StaffDirectory {
     tenantId: TenantId,
     input: { email: string; displayName?: string; roles: Role[] },
   ): Promise<User & { roles: Role[] }> {
-    const allowed: readonly string[] = rolesOf(tenantId);
-    const wrong = input.roles.findIndex((role) => !allowed.includes(role));
-    if (wrong !== -1) {
-      throw new RoleNotAllowedHere(
-        `${input.roles[wrong]} is not a ${tenantId === PLATFORM_TENANT_ID ? 'platform' : 'tenant'} role.`,
-        {
-          errors: [{ path: `roles[${wrong}]`, message: 'not a role of this organization' }],
-        },
-      );
-    }
+    assertRolesOf(tenantId, input.roles);
     const work = async () => {
       const manager = this.db.manager;
       try {
@@ -91,13 +82,15 @@ export class UserService implements StaffDirectory {
    * display name, and exactly `roles` (others are removed), in the current transaction.
    *
    * @returns the roles before the change, for the audit log
-   * @throws EmailTaken (409) when another user of the tenant has the new email
+   * @throws EmailTaken (409) when another user of the tenant has the new email;
+   *   RoleNotAllowedHere (422) for a role of the other kind (a platform role in a customer tenant)
    */
   async syncFromDirectory(
     tenantId: TenantId,
     userId: string,
     input: { email: string; displayName: string | null; roles: Role[] },
   ): Promise<Role[]> {
+    assertRolesOf(tenantId, input.roles);
     const manager = this.db.manager;
     try {
       await manager.transaction(async (tx) => {
@@ -250,5 +243,22 @@ export class UserService implements StaffDirectory {
       ? await run(this.db.manager)
       : await this.db.asPlatform('staff role lookup', run);
     return row.ok;
+  }
+}
+
+/**
+ * People of a customer tenant hold tenant roles, the operator's staff platform roles; checked
+ * wherever roles are written, whatever checked them before (SSO connections check their rules).
+ *
+ * @throws RoleNotAllowedHere (422) naming `roles[i]`
+ */
+function assertRolesOf(tenantId: TenantId, roles: readonly Role[]): void {
+  const allowed = rolesOf(tenantId);
+  const wrong = roles.findIndex((role) => !allowed.includes(role));
+  if (wrong !== -1) {
+    throw new RoleNotAllowedHere(
+      `${roles[wrong]} is not a ${tenantId === PLATFORM_TENANT_ID ? 'platform' : 'tenant'} role.`,
+      { errors: [{ path: `roles[${wrong}]`, message: 'not a role of this organization' }] },
+    );
   }
 }

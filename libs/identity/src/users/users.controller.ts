@@ -1,4 +1,10 @@
-import { asTenantId, CheckPolicies, CurrentAccess, PLATFORM_TENANT_ID } from '@app/authz';
+import {
+  asTenantId,
+  CheckPolicies,
+  CurrentAccess,
+  OperatorTenantInPath,
+  PLATFORM_TENANT_ID,
+} from '@app/authz';
 import { EmptyBody, PageQueryDto, ResourceId } from '@app/core';
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import {
@@ -46,10 +52,16 @@ const OFFBOARDED = '`tenant_offboarded`: the tenant is read-only';
  * The people of a tenant (they arrive through SSO, just in time). Tenant admins list them and
  * disable or enable them; the tenant's compliance officers and its assigned account managers
  * read them; platform admins do everything. Roles are the identity provider's (group-to-role
- * rules, applied at each SSO sign-in), so they are shown, not edited.
+ * rules, applied at each SSO sign-in), so they are shown, not edited. With the platform
+ * tenant's id, platform admins list and disable the operator's own staff (operator SSO).
  */
 @ApiTags('users')
-@ApiParam({ name: 'tenantId', format: 'uuid', description: 'A customer tenant.' })
+@ApiParam({
+  name: 'tenantId',
+  format: 'uuid',
+  description: 'A customer tenant, or the platform tenant for operator staff.',
+})
+@OperatorTenantInPath()
 @ApiNotFoundResponse({ description: NOT_FOUND })
 @Controller('v1/tenants/:tenantId/users')
 export class TenantUsersController {
