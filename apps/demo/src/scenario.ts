@@ -865,7 +865,9 @@ async function signInThroughIdp(
   // 3. The browser posts the signed Response to our ACS (HTTP-POST binding); the ACS sets the
   // session cookie and redirects to the RelayState, /v1/me.
   const landed = await browser.submit(posting, acsForm);
-  const session = browser.cookie(apiUrl, 'cp_session');
+  // The cookie belongs to the host of the ACS, built from the api's PUBLIC_URL (localhost by
+  // default), which need not be the address the demo calls the api at (127.0.0.1).
+  const session = browser.cookie(landed.url, 'cp_session');
   if (landed.status !== 200 || !session) {
     throw new Error(`the ACS refused the sign-in (${landed.status}): ${landed.body.slice(0, 300)}`);
   }
