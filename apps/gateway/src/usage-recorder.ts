@@ -31,7 +31,12 @@ export interface RequestSample {
   error: string | null;
 }
 
-const FLUSH_INTERVAL_MS = 200;
+/**
+ * How often buffered records are written, ms. Often, so that each flush is small: a flush is a
+ * burst of work for this process, PostgreSQL and Redis at once, and the requests served during
+ * it wait on all three (at 200 ms, the slowest 1 % of requests were those that met a flush).
+ */
+const FLUSH_INTERVAL_MS = 50;
 const BATCH = 500;
 /**
  * Reservations per `commitMany` call (one Redis script and one transaction per tenant). Small
@@ -107,7 +112,10 @@ export class UsageRecorder implements OnModuleDestroy {
   private async flushNow(): Promise<void> {
     const commits = this.commits.splice(0, this.commits.length);
     const samples = this.samples.splice(0, this.samples.length);
-    await Promise.all([this.writeCommits(commits), this.writeSamples(samples)]);
+    // One after the other: two transactions at once would take both of a small machine's cores
+    // from the requests in flight.
+    await this.writeCommits(commits);
+    await this.writeSamples(samples);
   }
 
   private async writeCommits(records: UsageRecord[]): Promise<void> {
