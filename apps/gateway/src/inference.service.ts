@@ -201,13 +201,11 @@ export class InferenceService implements OnModuleDestroy {
         if (settled) return;
         settled = true;
         timers.forEach(clearTimeout);
-        if (outcome.error && !upstreamStatus) {
-          span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error });
-        }
+        // A client span's error: the replica's 4xx and 5xx, a timeout, a failure, a cut stream.
+        if (outcome.error) span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error });
         span.end();
         resolve({ ...outcome, ttfbMs });
       };
-      let upstreamStatus: number | undefined;
       const fail = (error: OpenAiError, served = false, usage?: Outcome['usage']) => {
         upstream.destroy();
         if (!res.headersSent) sendOpenAiError(res, error);
@@ -292,9 +290,7 @@ export class InferenceService implements OnModuleDestroy {
           ),
         );
         const status = answer.statusCode ?? 502;
-        upstreamStatus = status;
         span.setAttribute('http.response.status_code', status);
-        if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
         const streaming =
           request.stream &&
           status === 200 &&
