@@ -34,8 +34,18 @@ process.stderr.write('[start] building\n');
 if (spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' }).status !== 0)
   fail('build failed');
 
+/**
+ * Node flags per app, as deployed (the Dockerfile, helm's deployment-gateway.yaml and the gateway
+ * bench say the same; test/deployment checks they agree): the gateway's larger young generation
+ * (see the README's Gateway section).
+ */
+const NODE_FLAGS = { api: [], worker: [], gateway: ['--max-semi-space-size=64'] };
+
 const children = Object.keys(ports).map((app) =>
-  spawn(process.execPath, [`dist/apps/${app}/src/main.js`], { stdio: 'inherit', env }),
+  spawn(process.execPath, [...NODE_FLAGS[app], `dist/apps/${app}/src/main.js`], {
+    stdio: 'inherit',
+    env,
+  }),
 );
 let stopping = false;
 let failed = false;

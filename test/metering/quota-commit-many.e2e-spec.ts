@@ -139,4 +139,69 @@ describe('quota reservations: batched commits', () => {
     expect(await used(a)).toBe(14);
     expect(await used(b)).toBe(7);
   });
+
+  it('settles ids it granted without reading them again; any other id by its MAC', async () => {
+    const tenantId = await tenantWith(10_000);
+    const held = (await Promise.all([10, 20, 30].map((n) => reserve(tenantId, n)))).map(granted);
+    const issued: Map<string, unknown> = quotas['issued'];
+    for (const r of held) expect(issued.has(r.reservationId)).toBe(true);
+    // As if another replica had granted the second: its id is read and its MAC checked.
+    issued.delete(held[1].reservationId);
+    const forged = held[2].reservationId.replace(/~[0-9a-f]{32}$/, `~${'0'.repeat(32)}`);
+    const outcomes = await quotas.commitMany([
+      { reservationId: held[0].reservationId, actualQuantity: 1 },
+      { reservationId: held[1].reservationId, actualQuantity: 2 },
+      { reservationId: forged, actualQuantity: 3 },
+      { reservationId: held[2].reservationId, actualQuantity: 3 },
+    ]);
+    expect(outcomes[0]).toEqual({ status: 'committed', quantity: 1, late: false });
+    expect(outcomes[1]).toEqual({ status: 'committed', quantity: 2, late: false });
+    expect(outcomes[2]).toMatchObject({ status: 'failed', error: expect.any(UnknownReservation) });
+    expect(outcomes[3]).toEqual({ status: 'committed', quantity: 3, late: false });
+    for (const r of held) expect(issued.has(r.reservationId)).toBe(false);
+    // A retry (read again, since settled ids are forgotten) answers the same.
+    expect(
+      committed(
+        (await quotas.commitMany([{ reservationId: held[0].reservationId, actualQuantity: 9 }]))[0],
+      ),
+    ).toMatchObject({ quantity: 1 });
+    expect(await used(tenantId)).toBe(6);
+  });
+
+  it('checks details shared by several items once, each item recording its own event', async () => {
+    const tenantId = await tenantWith(10_000);
+    const held = (await Promise.all([10, 20, 30].map((n) => reserve(tenantId, n)))).map(granted);
+    const details = {
+      endpointId: '00000000-0000-4000-8000-000000000001',
+      attributes: { model: 'm' },
+    };
+    const check = jest.spyOn(ingestion, 'check');
+    const record = jest.spyOn(ingestion, 'recordChecked');
+    const outcomes = await quotas.commitMany(
+      held.map((r, i) => ({ reservationId: r.reservationId, actualQuantity: i + 1, details })),
+    );
+    expect(outcomes.map((o) => committed(o).quantity)).toEqual([1, 2, 3]);
+    expect(check).toHaveBeenCalledTimes(1);
+    const events = record.mock.calls[0][0];
+    expect(events.map((e) => e.quantity)).toEqual([1, 2, 3]);
+    expect(new Set(events.map((e) => e.id)).size).toBe(3);
+    for (const event of events) {
+      expect(event).toMatchObject({
+        tenantId,
+        metric: 'total_tokens',
+        endpointId: details.endpointId,
+        attributesJson: '{"model":"m"}',
+      });
+    }
+    // Bad details shared by several items fail each of them, and settle none.
+    const more = (await Promise.all([1, 2].map((n) => reserve(tenantId, n)))).map(granted);
+    const bad = { endpointId: 'x' };
+    const refused = await quotas.commitMany(
+      more.map((r) => ({ reservationId: r.reservationId, actualQuantity: 1, details: bad })),
+    );
+    for (const outcome of refused) {
+      expect(outcome).toMatchObject({ status: 'failed', error: expect.any(RangeError) });
+    }
+    expect(await used(tenantId)).toBe(6);
+  });
 });

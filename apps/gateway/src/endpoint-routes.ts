@@ -9,6 +9,9 @@ export interface Route {
   endpointId: string;
   /** Base URL of the chosen replica, e.g. `http://127.0.0.1:41234`. */
   replicaUrl: string;
+  /** Its host and port (for the upstream request's span). */
+  replicaAddress: string;
+  replicaPort: number;
   /** The model's context length, tokens (prompt and completion together). */
   contextLength: number;
 }
@@ -17,12 +20,18 @@ interface TenantRoutes {
   /** Served model id → endpoints serving it (with their ready replicas). */
   byModel: Map<
     string,
-    { endpointId: string; status: string; replicas: string[]; contextLength: number }[]
+    { endpointId: string; status: string; replicas: Replica[]; contextLength: number }[]
   >;
   /** From here a request refreshes the copy in the background (and keeps using it). */
   refreshAtMs: number;
   /** From here the copy is not used: a request waits for a fresh one. */
   expiresAtMs: number;
+}
+
+interface Replica {
+  url: string;
+  address: string;
+  port: number;
 }
 
 interface CacheEntry {
@@ -64,7 +73,11 @@ export class EndpointRoutes {
       );
     }
     const replicas = endpoints.flatMap((e) =>
-      e.replicas.map((url) => ({ endpointId: e.endpointId, url, contextLength: e.contextLength })),
+      e.replicas.map((replica) => ({
+        endpointId: e.endpointId,
+        replica,
+        contextLength: e.contextLength,
+      })),
     );
     if (replicas.length === 0) {
       const statuses = endpoints.map((e) => e.status);
@@ -87,7 +100,9 @@ export class EndpointRoutes {
     if (this.turn > 1e9) this.turn = 0;
     return {
       endpointId: chosen.endpointId,
-      replicaUrl: chosen.url,
+      replicaUrl: chosen.replica.url,
+      replicaAddress: chosen.replica.address,
+      replicaPort: chosen.replica.port,
       contextLength: chosen.contextLength,
     };
   }
@@ -142,7 +157,7 @@ export class EndpointRoutes {
     for (const row of rows) {
       const replicas = (row.observed?.replicas ?? [])
         .filter((r) => r.ready && r.url)
-        .map((r) => r.url as string);
+        .map((r) => replicaOf(r.url as string));
       const list = byModel.get(row.modelId) ?? [];
       list.push({
         endpointId: row.id,
@@ -154,5 +169,16 @@ export class EndpointRoutes {
     }
     const ttl = this.config.GATEWAY_ROUTE_CACHE_TTL_MS;
     return { byModel, refreshAtMs: now + ttl / 2, expiresAtMs: now + ttl };
+  }
+}
+
+/** A replica's URL with its host and port read once (a malformed URL still fails at request time). */
+function replicaOf(url: string): Replica {
+  try {
+    const parsed = new URL(url);
+    const port = Number(parsed.port) || (parsed.protocol === 'https:' ? 443 : 80);
+    return { url, address: parsed.hostname, port };
+  } catch {
+    return { url, address: '', port: 0 };
   }
 }

@@ -1,6 +1,7 @@
-import { AppConfig, InjectConfig } from '@app/core';
+import { AppConfig, InjectConfig, TRACED_BY_CALLER } from '@app/core';
 import { countTokens } from '@app/language-model';
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import {
   Agent,
   ClientRequest,
@@ -25,6 +26,8 @@ const PATHS: Record<InferenceKind, string> = {
   completion: '/v1/completions',
   embedding: '/v1/embeddings',
 };
+const tracer = trace.getTracer('control-plane-gateway');
+
 /** The largest non-streamed upstream answer the gateway reads (embeddings of big batches). */
 const MAX_UPSTREAM_BODY_BYTES = 64 * 1024 * 1024;
 
@@ -55,7 +58,11 @@ export class InferenceService implements OnModuleDestroy {
    * would close it (Node's and uvicorn's keep-alive timeout is 5 s): a request sent on a
    * connection the server is closing fails with a reset, and is not retried (it may have run).
    */
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 256, timeout: 4000 });
+  private readonly agent = Object.assign(
+    new Agent({ keepAlive: true, maxSockets: 256, timeout: 4000 }),
+    // Its requests get the client span made in forward(), not the HTTP instrumentation's.
+    { [TRACED_BY_CALLER]: true },
+  );
 
   constructor(
     private readonly keys: GatewayKeys,
@@ -168,6 +175,24 @@ export class InferenceService implements OnModuleDestroy {
       ...budget,
       ...(request.stream ? { stream_options: { include_usage: true } } : {}),
     });
+    const url = `${route.replicaUrl}${PATHS[request.kind]}`;
+    // The upstream request's client span (OpenTelemetry HTTP semantic conventions), a child of
+    // the request's server span; the replica continues the trace from the headers.
+    const span = tracer.startSpan('POST', {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        'http.request.method': 'POST',
+        'url.full': url,
+        'server.address': route.replicaAddress,
+        'server.port': route.replicaPort,
+      },
+    });
+    const headers: Record<string, string | number> = {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      'x-request-id': requestId,
+    };
+    propagation.inject(trace.setSpan(context.active(), span), headers);
     return new Promise<Outcome>((resolve) => {
       let settled = false;
       let ttfbMs: number | null = null;
@@ -176,6 +201,9 @@ export class InferenceService implements OnModuleDestroy {
         if (settled) return;
         settled = true;
         timers.forEach(clearTimeout);
+        // A client span's error: the replica's 4xx and 5xx, a timeout, a failure, a cut stream.
+        if (outcome.error) span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error });
+        span.end();
         resolve({ ...outcome, ttfbMs });
       };
       const fail = (error: OpenAiError, served = false, usage?: Outcome['usage']) => {
@@ -193,14 +221,10 @@ export class InferenceService implements OnModuleDestroy {
         if (ttfbMs === null) ttfbMs = Math.round(performance.now() - started);
       };
 
-      const upstream: ClientRequest = httpRequest(`${route.replicaUrl}${PATHS[request.kind]}`, {
+      const upstream: ClientRequest = httpRequest(url, {
         method: 'POST',
         agent: this.agent,
-        headers: {
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
-          'x-request-id': requestId,
-        },
+        headers,
       });
       upstream.on('socket', (socket) => {
         if (!socket.connecting) return;
@@ -266,6 +290,7 @@ export class InferenceService implements OnModuleDestroy {
           ),
         );
         const status = answer.statusCode ?? 502;
+        span.setAttribute('http.response.status_code', status);
         const streaming =
           request.stream &&
           status === 200 &&

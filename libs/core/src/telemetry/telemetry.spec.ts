@@ -41,4 +41,37 @@ describe('startTelemetry', () => {
       'Invalid configuration: OTEL_EXPORTER_OTLP_ENDPOINT: must be a URL starting with http:// or https://',
     ]);
   });
+
+  it("leaves requests through an agent marked TRACED_BY_CALLER to their caller's own span", () => {
+    // Inside a span, a request through a plain agent gets the instrumentation's client span (its
+    // traceparent differs from the caller's); one through a marked agent carries only what its
+    // caller injected (here: nothing).
+    const result = runWithTelemetry(`
+      const { startTelemetry, stopTelemetry, TRACED_BY_CALLER } = require('./libs/core/src/telemetry/telemetry');
+      startTelemetry('spec');
+      const http = require('node:http');
+      const { context, trace } = require('@opentelemetry/api');
+      const server = http.createServer((req, res) => res.end(req.headers.traceparent ?? 'none'));
+      const get = (port, agent) => new Promise((resolve, reject) => {
+        http.get({ port, path: '/', agent }, (res) => {
+          let body = '';
+          res.on('data', (c) => (body += c)).on('end', () => resolve(body));
+        }).on('error', reject);
+      });
+      server.listen(0, '127.0.0.1', async () => {
+        const { port } = server.address();
+        const span = trace.getTracer('spec').startSpan('caller');
+        const marked = Object.assign(new http.Agent(), { [TRACED_BY_CALLER]: true });
+        const [plain, own] = await context.with(trace.setSpan(context.active(), span), () =>
+          Promise.all([get(port, new http.Agent()), get(port, marked)]));
+        const { traceId } = span.spanContext();
+        process.stdout.write(JSON.stringify({ plain: plain.split('-')[1] === traceId, own }));
+        span.end();
+        server.close();
+        await stopTelemetry();
+      });
+    `);
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual({ plain: true, own: 'none' });
+  });
 });

@@ -12,6 +12,14 @@ import type { IncomingMessage } from 'node:http';
 
 let sdk: NodeSDK | undefined;
 
+/**
+ * Set on an `http.Agent` whose requests their caller traces itself (its own client span, the
+ * trace context injected into the headers): the HTTP instrumentation leaves them alone. The
+ * data plane does this for its upstream requests, where the generic client span (URL parsing,
+ * attributes, every emitter wrapped to carry the context) costs more than the proxying.
+ */
+export const TRACED_BY_CALLER = Symbol.for('control-plane.traced-by-caller');
+
 export interface TelemetryOptions {
   /**
    * PostgreSQL and Redis calls get spans only inside a trace (a request's, a job's), not from
@@ -74,6 +82,9 @@ export function startTelemetry(
         ignoreIncomingRequestHook: (req) =>
           /^\/(health|metrics)/.test(req.url ?? '') ||
           (options.ignoreIncomingRequest?.(req) ?? false),
+        ignoreOutgoingRequestHook: (request) =>
+          (request.agent as { [TRACED_BY_CALLER]?: boolean } | undefined)?.[TRACED_BY_CALLER] ===
+          true,
       }),
       new ExpressInstrumentation(),
       new PgInstrumentation({

@@ -155,6 +155,12 @@ interface QueuedReservation {
   resolve: (reservation: Reservation) => void;
 }
 
+/**
+ * The most granted ids a replica remembers as its own until they are settled (about 10 MB); past
+ * it the oldest are forgotten, and their settling checks their MAC like anyone's.
+ */
+const MAX_ISSUED = 20_000;
+
 /** The most reservations one script run decides (bounds how long Redis is busy with one). */
 const MAX_BATCH = 256;
 
@@ -240,6 +246,12 @@ export class QuotaReservationService {
   private idKeyPromise?: Promise<Buffer>;
   /** Reservations waiting for this event-loop turn's batch, per tenant. */
   private readonly queued = new Map<TenantId, QueuedReservation[]>();
+  /**
+   * Ids this replica granted and has not settled, read: settling one skips the pattern and the
+   * MAC check (the exact string was made here, so it is authentic), which a data plane that
+   * commits every request would otherwise pay once per reservation.
+   */
+  private readonly issued = new Map<string, { member: string; ref: ReservationRef }>();
   /**
    * Length of a rate-limit window, ms ({@link RATE_LIMIT_WINDOW_MS}). A test seam: e2e tests
    * shorten it to see a window reset without waiting a minute; nothing else changes it.
@@ -371,7 +383,7 @@ export class QuotaReservationService {
           rate && window && TOKEN_METRICS.has(request.metric)
             ? { key: rate.key, windowStartMs: window.startMs, tokens: rate.tokens }
             : undefined;
-        const { member } = newReservationId(
+        const { member, ref } = newReservationId(
           tenantId,
           request.metric,
           now,
@@ -394,7 +406,7 @@ export class QuotaReservationService {
           String(rate?.requests ?? 0),
           String(rate?.tokens ?? 0),
         );
-        return { id: signedReservationId(member, key), lines, rate, window };
+        return { id: signedReservationId(member, key), member, ref, lines, rate, window };
       });
       const args = [
         plan.token,
@@ -427,7 +439,7 @@ export class QuotaReservationService {
       }
       let at = 1;
       return requests.map((request, k) => {
-        const { id, lines, rate, window } = ids[k];
+        const { id, member, ref, lines, rate, window } = ids[k];
         const granted = Number(reply[at]) === 1;
         const refusedAt = Number(reply[at + 1]);
         const windowRequests = Number(reply[at + 2]);
@@ -465,6 +477,7 @@ export class QuotaReservationService {
         const standings = lines.map((line, l) =>
           standing(line, before[l][0], before[l][1], BigInt(request.quantity)),
         );
+        this.remember(id, { member, ref });
         return {
           granted: true,
           reservationId: id,
@@ -547,10 +560,14 @@ export class QuotaReservationService {
       return outcomes;
     }
     const byTenant = new Map<TenantId, PendingCommit[]>();
+    // Details checked once each: a data plane commits several metrics of one request with the
+    // same details object, and the rest of an event comes from the signed id (trusted).
+    const checkedDetails = new Map<UsageDetails, CheckedEvent | { problem: { message: string } }>();
     items.forEach((item, index) => {
-      const parsed = parseReservationId(item?.reservationId, key);
+      const parsed =
+        this.takeIssued(item?.reservationId) ?? parseReservationId(item?.reservationId, key);
       if (!parsed) return failed(index, new UnknownReservation('No such quota reservation.'));
-      const { actualQuantity, details = {} } = item;
+      const { actualQuantity, details = NO_DETAILS } = item;
       if (!Number.isSafeInteger(actualQuantity) || actualQuantity < 0) {
         return failed(
           index,
@@ -559,16 +576,31 @@ export class QuotaReservationService {
       }
       // Checked before settling: a hold turned into usage whose event the ledger then refused
       // would leave the counters above the ledger. Checked once: the ledger takes it as checked.
-      const checked = this.ingestion.check(
-        eventOf(parsed.ref, actualQuantity, details),
-        new Date(Math.max(Date.now(), parsed.ref.occurredAtMs)),
-      );
-      if ('problem' in checked) {
-        return failed(index, new RangeError(`details: ${checked.problem.message}`));
+      let template = checkedDetails.get(details);
+      if (!template) {
+        const checked = this.ingestion.check(
+          eventOf(parsed.ref, actualQuantity, details),
+          new Date(Math.max(Date.now(), parsed.ref.occurredAtMs)),
+        );
+        template = 'problem' in checked ? checked : checked.event;
+        checkedDetails.set(details, template);
       }
-      const tenantItems = byTenant.get(parsed.ref.tenantId) ?? [];
-      byTenant.set(parsed.ref.tenantId, tenantItems);
-      tenantItems.push({ index, ...parsed, actual: actualQuantity, event: checked.event });
+      if ('problem' in template) {
+        return failed(index, new RangeError(`details: ${template.problem.message}`));
+      }
+      const { ref } = parsed;
+      const event: CheckedEvent = {
+        ...template,
+        // What the check read from the id (lower-case hex, a metric, an instant it issued).
+        id: ref.eventId,
+        tenantId: ref.tenantId,
+        metric: ref.metric,
+        quantity: actualQuantity,
+        occurredAt: new Date(ref.occurredAtMs),
+      };
+      const tenantItems = byTenant.get(ref.tenantId) ?? [];
+      byTenant.set(ref.tenantId, tenantItems);
+      tenantItems.push({ index, ...parsed, actual: actualQuantity, event });
     });
     // A few tenants at a time: each holds a PostgreSQL connection for its transaction.
     const tenants = [...byTenant];
@@ -663,8 +695,28 @@ export class QuotaReservationService {
   }
 
   private async parse(reservationId: string): Promise<{ member: string; ref: ReservationRef }> {
-    const parsed = parseReservationId(reservationId, await this.idKey());
+    const parsed =
+      this.takeIssued(reservationId) ?? parseReservationId(reservationId, await this.idKey());
     if (!parsed) throw new UnknownReservation('No such quota reservation.');
+    return parsed;
+  }
+
+  private remember(id: string, parsed: { member: string; ref: ReservationRef }): void {
+    if (this.issued.size >= MAX_ISSUED) {
+      // The oldest first (a Map iterates in insertion order).
+      this.issued.delete(this.issued.keys().next().value as string);
+    }
+    this.issued.set(id, parsed);
+  }
+
+  /**
+   * The parsed form of an id this replica granted, forgotten as it is settled (a retry of a
+   * failed settle parses the id again).
+   */
+  private takeIssued(id: unknown): { member: string; ref: ReservationRef } | undefined {
+    if (typeof id !== 'string') return undefined;
+    const parsed = this.issued.get(id);
+    if (parsed) this.issued.delete(id);
     return parsed;
   }
 
@@ -803,6 +855,8 @@ function settledCommit(
   const quantity = Number(settledNow) === 1 ? actual : Number(earlier);
   return { result: { status: 'committed', quantity, late: false }, countedInRedis: true };
 }
+
+const NO_DETAILS: UsageDetails = Object.freeze({});
 
 /** The usage event a reservation's commit records. */
 function eventOf(ref: ReservationRef, quantity: number, details: UsageDetails) {

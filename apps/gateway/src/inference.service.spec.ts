@@ -1,0 +1,136 @@
+import { AppConfig } from '@app/core';
+import {
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import { createServer, IncomingHttpHeaders, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readInferenceRequest } from './inference-request';
+import { InferenceService } from './inference.service';
+
+const listen = (server: Server) =>
+  new Promise<number>((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)),
+  );
+const close = (server: Server) => new Promise((resolve) => server.close(resolve));
+
+/**
+ * The upstream request's client span, which the gateway makes itself (its agent is left alone by
+ * the HTTP instrumentation): a child of the request's span, carried to the replica in
+ * `traceparent`, with the HTTP client attributes and an error status for a failed answer.
+ */
+describe('InferenceService: the upstream client span', () => {
+  const exporter = new InMemorySpanExporter();
+  let replica: Server;
+  let replicaPort: number;
+  let status = 200;
+  let received: IncomingHttpHeaders = {};
+  const service = new InferenceService(
+    {} as never,
+    {} as never,
+    {} as never,
+    {} as never,
+    {
+      GATEWAY_CONNECT_TIMEOUT_MS: 2000,
+      GATEWAY_FIRST_BYTE_TIMEOUT_MS: 5000,
+      GATEWAY_IDLE_TIMEOUT_MS: 5000,
+    } as AppConfig,
+  );
+
+  beforeAll(async () => {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    trace.setGlobalTracerProvider(
+      new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
+    );
+    replica = createServer((req, res) => {
+      received = req.headers;
+      req.resume().on('end', () => {
+        res.statusCode = status;
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ usage: { prompt_tokens: 3, completion_tokens: 1 } }));
+      });
+    });
+    replicaPort = await listen(replica);
+  });
+  afterAll(async () => {
+    service.onModuleDestroy();
+    await close(replica);
+    trace.disable();
+    propagation.disable();
+    context.disable();
+  });
+  beforeEach(() => exporter.reset());
+
+  /** One request forwarded inside a server span, as InferenceHttp runs it. */
+  async function forwardOnce() {
+    const serverSpan = trace.getTracer('spec').startSpan('POST /v1/chat/completions', {
+      kind: SpanKind.SERVER,
+    });
+    const front = createServer((_, res) => {
+      const request = readInferenceRequest(
+        'chat',
+        { model: 'm', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 1 },
+        16,
+      );
+      const route = {
+        endpointId: 'e',
+        replicaUrl: `http://127.0.0.1:${replicaPort}`,
+        replicaAddress: '127.0.0.1',
+        replicaPort,
+        contextLength: 0,
+      };
+      void context.with(trace.setSpan(ROOT_CONTEXT, serverSpan), () =>
+        service['forward'](route, request, 'req-1', res, performance.now()),
+      );
+    });
+    const port = await listen(front);
+    try {
+      const answer = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST' });
+      await answer.text();
+    } finally {
+      serverSpan.end();
+      await close(front);
+    }
+    const client = exporter.getFinishedSpans().find((span) => span.kind === SpanKind.CLIENT)!;
+    return { serverSpan, client };
+  }
+
+  it("is a child of the request's span, sent to the replica in traceparent", async () => {
+    status = 200;
+    const { serverSpan, client } = await forwardOnce();
+    const { traceId, spanId } = serverSpan.spanContext();
+    expect(client).toBeDefined();
+    expect(client.spanContext().traceId).toBe(traceId);
+    expect(client.parentSpanContext?.spanId).toBe(spanId);
+    expect(received.traceparent).toBe(`00-${traceId}-${client.spanContext().spanId}-01`);
+    expect(received['x-request-id']).toBe('req-1');
+    expect(client.name).toBe('POST');
+    expect(client.attributes).toMatchObject({
+      'http.request.method': 'POST',
+      'url.full': `http://127.0.0.1:${replicaPort}/v1/chat/completions`,
+      'server.address': '127.0.0.1',
+      'server.port': replicaPort,
+      'http.response.status_code': 200,
+    });
+    expect(client.status.code).toBe(SpanStatusCode.UNSET);
+  });
+
+  it("marks the span an error when the replica's answer is", async () => {
+    status = 500;
+    const { client } = await forwardOnce();
+    expect(client.attributes['http.response.status_code']).toBe(500);
+    expect(client.status).toMatchObject({ code: SpanStatusCode.ERROR, message: 'upstream_500' });
+  });
+});
