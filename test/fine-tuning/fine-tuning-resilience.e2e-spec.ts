@@ -217,10 +217,13 @@ describe('fine-tuning under faults and load', () => {
     const started = (await api.app
       .get(TenantDb)
       .asPlatform('test: the start order of the jobs', (manager) =>
+        // In the order of admission: each job's `status:running` event, numbered by one
+        // sequence (admissions take turns under one lock), not by clock readings.
         manager.query(
-          `SELECT tenant_id, id FROM fine_tuning_jobs
-            WHERE tenant_id = ANY($1) AND started_at IS NOT NULL
-            ORDER BY started_at, created_at, id`,
+          `SELECT j.tenant_id, j.id FROM fine_tuning_jobs j
+             JOIN fine_tuning_job_events e ON e.job_id = j.id AND e.key = 'status:running'
+            WHERE j.tenant_id = ANY($1)
+            ORDER BY e.seq`,
           [[a.tenantId, b.tenantId]],
         ),
       )) as { tenant_id: string; id: string }[];
@@ -232,8 +235,10 @@ describe('fine-tuning under faults and load', () => {
       .get(TenantDb)
       .asPlatform('test: A’s jobs in creation order', (manager) =>
         manager.query(
-          `SELECT id FROM fine_tuning_jobs WHERE tenant_id = $1 AND started_at IS NOT NULL
-            ORDER BY created_at, id`,
+          `SELECT j.id FROM fine_tuning_jobs j
+            WHERE j.tenant_id = $1 AND EXISTS (SELECT 1 FROM fine_tuning_job_events e
+                                                WHERE e.job_id = j.id AND e.key = 'status:running')
+            ORDER BY j.created_at, j.id`,
           [a.tenantId],
         ),
       )) as { id: string }[];
