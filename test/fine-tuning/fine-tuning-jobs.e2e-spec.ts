@@ -531,6 +531,18 @@ describe('fine-tuning jobs (/v1/fine_tuning/jobs, OpenAI-compatible)', () => {
       .set(bearer(viewer))
       .send({ model: MODEL, training_file: file.id })
       .expect(403);
+    // Operator staff have no jobs or files of their own: told where to look.
+    const staffCreate = await api.http
+      .post('/v1/fine_tuning/jobs')
+      .set(admin())
+      .send({ model: MODEL, training_file: file.id })
+      .expect(403);
+    expect(staffCreate.body.code).toBe('tenant_caller_required');
+    expect(staffCreate.body.detail).toContain('/v1/tenants/');
+    for (const path of ['/v1/files', '/v1/fine_tuning/jobs', `/v1/fine_tuning/jobs/${job.id}`]) {
+      const res = await api.http.get(path).set(admin()).expect(403);
+      expect(res.body.code).toBe('tenant_caller_required');
+    }
   });
 
   it('creates one job per Idempotency-Key', async () => {

@@ -1,4 +1,5 @@
 import { asTenantId, CheckPolicies, CurrentAccess } from '@app/authz';
+import { callerTenant } from '../caller-tenant';
 import {
   Body,
   Controller,
@@ -86,7 +87,7 @@ export class FilesController {
     const principal = this.access.principal;
     return FileObject.of(
       await this.files.upload(
-        asTenantId(principal.homeTenantId),
+        callerTenant(this.access),
         {
           filename: file?.originalname ?? '',
           bytes: file?.buffer ?? Buffer.alloc(0),
@@ -101,7 +102,7 @@ export class FilesController {
   @CheckPolicies('read', 'TrainingFile')
   @ApiOkResponse({ type: FileList, description: 'Newest first.' })
   async list(@Query() query: FileQueryDto): Promise<FileList> {
-    return listOf(await this.files.list(asTenantId(this.access.principal.homeTenantId), query));
+    return listOf(await this.files.list(callerTenant(this.access), query));
   }
 
   @Get(':fileId')
@@ -111,7 +112,7 @@ export class FilesController {
   @ApiNotFoundResponse({ description: NOT_FOUND })
   async get(@Param('fileId') fileId: string): Promise<FileObject> {
     return FileObject.of(
-      await this.files.get(asTenantId(this.access.principal.homeTenantId), fileId),
+      await this.files.get(callerTenant(this.access), fileId),
     );
   }
 
@@ -122,7 +123,7 @@ export class FilesController {
   @ApiNotFoundResponse({ description: NOT_FOUND })
   async content(@Param('fileId') fileId: string, @Res() res: Response): Promise<void> {
     const { file, stream } = await this.files.content(
-      asTenantId(this.access.principal.homeTenantId),
+      callerTenant(this.access),
       fileId,
     );
     res.setHeader('content-type', 'application/jsonl');
@@ -137,7 +138,7 @@ export class FilesController {
   @ApiOkResponse({ type: DeletedFile })
   @ApiNotFoundResponse({ description: NOT_FOUND })
   async remove(@Param('fileId') fileId: string): Promise<DeletedFile> {
-    await this.files.remove(asTenantId(this.access.principal.homeTenantId), fileId);
+    await this.files.remove(callerTenant(this.access), fileId);
     return { id: fileId, object: 'file', deleted: true };
   }
 }

@@ -1,4 +1,5 @@
-import { asTenantId, CheckPolicies, CurrentAccess } from '@app/authz';
+import { asTenantId, CheckPolicies, CurrentAccess, TenantId } from '@app/authz';
+import { callerTenant } from '../caller-tenant';
 import { ValidationFailed } from '@app/core';
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import {
@@ -73,8 +74,8 @@ export class FineTuningJobsController extends FineTuningJobReads {
     super(jobs);
   }
 
-  private get tenantId(): string {
-    return this.access.principal.homeTenantId;
+  private get tenantId(): TenantId {
+    return callerTenant(this.access);
   }
 
   @Post()
@@ -109,7 +110,7 @@ export class FineTuningJobsController extends FineTuningJobReads {
     const principal = this.access.principal;
     return FineTuningJobObject.of(
       await this.jobs.create(
-        asTenantId(principal.homeTenantId),
+        this.tenantId,
         {
           model: body.model,
           trainingFile: body.training_file,
@@ -160,7 +161,7 @@ export class FineTuningJobsController extends FineTuningJobReads {
   async cancel(@Param('jobId') jobId: string): Promise<FineTuningJobObject> {
     const principal = this.access.principal;
     return FineTuningJobObject.of(
-      await this.jobs.cancel(asTenantId(principal.homeTenantId), jobId, principal.actor),
+      await this.jobs.cancel(this.tenantId, jobId, principal.actor),
     );
   }
 
