@@ -559,21 +559,13 @@ function Editor({
                           {...cell('overageUnitPriceMinor', 'Overage price')}
                         />
                       </TableCell>
-                      <TableCell>
-                        {!readOnly && (
-                          <IconButton
-                            aria-label={`Remove line ${i + 1}`}
-                            onClick={() =>
-                              removeRow(
-                                { lines: form.lines.filter((_, j) => j !== i) },
-                                'quotaLines[',
-                              )
-                            }
-                          >
-                            ×
-                          </IconButton>
-                        )}
-                      </TableCell>
+                      <RemoveCell
+                        shown={!readOnly}
+                        label={`Remove line ${i + 1}`}
+                        onRemove={() =>
+                          removeRow({ lines: form.lines.filter((_, j) => j !== i) }, 'quotaLines[')
+                        }
+                      />
                     </TableRow>
                   );
                 })}
@@ -617,6 +609,27 @@ function Editor({
         )}
       </form>
     </Box>
+  );
+}
+
+/** The last cell of an editable table's row: its remove button, while the form is editable. */
+function RemoveCell({
+  shown,
+  label,
+  onRemove,
+}: {
+  shown: boolean;
+  label: string;
+  onRemove: () => void;
+}) {
+  return (
+    <TableCell>
+      {shown && (
+        <IconButton aria-label={label} onClick={onRemove}>
+          ×
+        </IconButton>
+      )}
+    </TableCell>
   );
 }
 
@@ -679,13 +692,11 @@ function CreditTiers({
                   <TableCell>
                     <TextField inputMode="numeric" {...cell(i, 'creditPercent', 'Credit %')} />
                   </TableCell>
-                  <TableCell>
-                    {!readOnly && (
-                      <IconButton aria-label={`Remove tier ${i + 1}`} onClick={() => onRemove(i)}>
-                        ×
-                      </IconButton>
-                    )}
-                  </TableCell>
+                  <RemoveCell
+                    shown={!readOnly}
+                    label={`Remove tier ${i + 1}`}
+                    onRemove={() => onRemove(i)}
+                  />
                 </TableRow>
               ))}
             </TableBody>
