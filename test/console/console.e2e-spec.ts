@@ -7,6 +7,7 @@ import {
   IdpUser,
   platformAdminKey,
   recordUsage,
+  signIn,
   TestApp,
   TestDnsServer,
   TestIdp,
@@ -20,6 +21,7 @@ import {
   BrowserIdp,
   openBrowser,
   removeConsoleBuild,
+  expectNoSidewaysScroll,
   requireChromium,
   screenshot,
   startConsoleApi,
@@ -112,6 +114,14 @@ describe('web console (browser)', () => {
     await domains.getByText(acme.domain).waitFor();
     await domains.getByText('verified', { exact: true }).waitFor();
     await screenshot(signedIn, 'tenant-admin-tenant');
+    await expectNoSidewaysScroll(signedIn);
+
+    // Signed in already: the sign-in page sends them on to `next`.
+    await signedIn.goto(
+      url(`/sign-in?next=${encodeURIComponent(`/tenants/${acme.tenant.id}/sso`)}`),
+    );
+    await signedIn.waitForURL(new RegExp(`/console/tenants/${acme.tenant.id}/sso$`));
+    await signedIn.getByRole('heading', { level: 2, name: 'SAML connections' }).waitFor();
 
     await signedIn.getByRole('button', { name: 'Sign out' }).click();
     await signedIn.waitForURL(/\/console\/sign-in\?signedOut=1/);
@@ -177,6 +187,8 @@ describe('web console (browser)', () => {
     await limit1.fill('0');
     await expect(limit1.getAttribute('aria-invalid')).resolves.toBe('true');
     await page.getByText('Must be at least 1').waitFor();
+    await limit1.fill('-5');
+    await page.getByText('Must be at least 1').waitFor();
     await limit1.fill('12.5');
     await page.getByText('Must be a whole number').waitFor();
     await screenshot(page, 'contract-editor-invalid-limit');
@@ -200,9 +212,22 @@ describe('web console (browser)', () => {
     await availability.fill('99.9');
     await expect(availability.getAttribute('aria-invalid')).resolves.toBe('false');
 
+    // A service-credit tier, checked as typed against the target.
+    await page.getByText('No credit tiers').waitFor();
+    await page.getByRole('button', { name: 'Add credit tier' }).click();
+    const below1 = page.getByLabel('Below %, tier 1');
+    await below1.fill('99.95');
+    await expect(below1.getAttribute('aria-invalid')).resolves.toBe('true');
+    await page.getByText('Must not exceed the availability target (99.9 %)').waitFor();
+    await below1.fill('99.5');
+    await expect(below1.getAttribute('aria-invalid')).resolves.toBe('false');
+    await page.getByLabel('Credit %, tier 1').fill('10');
+
     await page.getByRole('button', { name: 'Save draft' }).click();
     await page.waitForURL(/\/contracts\/[0-9a-f-]{36}$/);
     await page.getByText('Status: draft').waitFor();
+    await expect(page.getByLabel('Below %, tier 1').inputValue()).resolves.toBe('99.5');
+    await screenshot(page, 'contract-editor-credit-tiers');
     await page.getByRole('button', { name: 'Activate' }).click();
     await page.getByText('Status: active').waitFor();
     await page.getByText(`Contract ${number} is active.`).waitFor();
@@ -217,7 +242,7 @@ describe('web console (browser)', () => {
     expect(contracts.body.data[0]).toMatchObject({
       contractNumber: number,
       status: 'active',
-      sla: { availabilityTarget: 99.9 },
+      sla: { availabilityTarget: 99.9, creditTiers: [{ below: 99.5, creditPercent: 10 }] },
       quotaLines: [
         { metric: 'total_tokens', limit: 500000000, period: 'month', enforcement: 'hard' },
         { metric: 'requests', limit: 1000, period: 'day', enforcement: 'hard' },
@@ -244,13 +269,23 @@ describe('web console (browser)', () => {
     await quota.getByText(/Daily usage, last 30 days/).waitFor();
     await quota.locator('.recharts-bar-rectangle').first().waitFor();
     await screenshot(page, 'tenant-quota-usage');
+    // The chart's figures as text for screen readers take no room: no sideways scrolling.
+    await expectNoSidewaysScroll(page);
   });
 
   it('lets an account manager amend an active contract, read its terms as of a day, renew and terminate it', async () => {
     const tenant = await createTenant(t, 'Globex');
-    const contractId = await activeContract(t, tenant.id, [
-      { metric: 'total_tokens', limit: 1_000_000, period: 'month', enforcement: 'hard' },
-    ]);
+    const creditTiers = [
+      { below: 99.5, creditPercent: 10 },
+      { below: 99, creditPercent: 25 },
+    ];
+    const contractId = await activeContract(
+      t,
+      tenant.id,
+      [{ metric: 'total_tokens', limit: 1_000_000, period: 'month', enforcement: 'hard' }],
+      undefined,
+      { sla: { availabilityTarget: 99.5, creditTiers } },
+    );
     const manager = await accountManagerFor(t, tenant.id);
     browser = await openBrowser();
     await browser.context.addCookies([{ name: 'cp_session', value: manager.token, url: origin }]);
@@ -259,6 +294,7 @@ describe('web console (browser)', () => {
     await page.getByText('Status: active').waitFor();
     const limit1 = page.getByLabel('Limit, line 1');
     await expect(limit1.isDisabled()).resolves.toBe(true);
+    await expect(page.getByLabel('Credit %, tier 2').inputValue()).resolves.toBe('25');
 
     // An amendment from tomorrow: a second version on the timeline; today's terms unchanged.
     const day = (offset: number) =>
@@ -274,6 +310,16 @@ describe('web console (browser)', () => {
     await versions.getByText('Version 2').waitFor();
     await versions.getByText('Expansion').waitFor();
     await expect(limit1.inputValue()).resolves.toBe('1000000');
+    // The SLA was not touched: the new version keeps its credit tiers.
+    const amended = await t.http
+      .get(`/v1/tenants/${tenant.id}/contracts/${contractId}`)
+      .query({ asOf: `${day(2)}T00:00:00Z` })
+      .set(bearer(platformAdminKey()))
+      .expect(200);
+    expect(amended.body).toMatchObject({
+      version: 2,
+      sla: { availabilityTarget: 99.5, creditTiers },
+    });
 
     // The terms as of the day after tomorrow: version 2.
     await page.getByLabel('Terms as of (UTC)').fill(day(2));
@@ -281,7 +327,15 @@ describe('web console (browser)', () => {
     await page.waitForURL(new RegExp(`asOf=${day(2)}`));
     await page.getByText(`The terms in force on ${day(2)} (version 2)`).waitFor();
     await expect(page.getByLabel('Limit, line 1').inputValue()).resolves.toBe('2000000');
+    await expect(page.getByLabel('Below %, tier 2').inputValue()).resolves.toBe('99');
     await screenshot(page, 'contract-history');
+    // A malformed day in the address is named, not sent.
+    await page.goto(url(`/tenants/${tenant.id}/contracts/${contractId}?asOf=garbage`));
+    await page
+      .getByRole('alert')
+      .filter({ hasText: 'asOf parameter “garbage” is not a day' })
+      .waitFor();
+    await page.getByText('YYYY-MM-DD').first().waitFor();
     // Outside the term: the API's refusal, and a way back.
     await page.goto(url(`/tenants/${tenant.id}/contracts/${contractId}?asOf=${day(3000)}`));
     await page.getByRole('alert').filter({ hasText: 'as_of_outside_term' }).waitFor();
@@ -308,6 +362,22 @@ describe('web console (browser)', () => {
     await dialog.getByLabel('Reason').fill('Customer left, clause 14.2');
     await dialog.getByRole('button', { name: 'Terminate now' }).click();
     await page.getByText('Status: terminated').waitFor();
+
+    // Not their tenant: no "New contract" page, the 404 page.
+    await page.goto(url(`/tenants/${acme.tenant.id}/contracts/new`));
+    await page.getByRole('heading', { level: 1, name: 'Not found' }).waitFor();
+    await expect(page.getByRole('heading', { name: 'New contract' }).count()).resolves.toBe(0);
+
+    // Members who may not read contracts get the 404 page too, not a permission error.
+    for (const role of ['viewer', 'ml_engineer'] as const) {
+      const member = await signIn(t, [role], tenant.id);
+      await browser.context.clearCookies();
+      await browser.context.addCookies([{ name: 'cp_session', value: member.token, url: origin }]);
+      await page.goto(url(`/tenants/${tenant.id}/contracts/${contractId}`));
+      await page.getByRole('heading', { level: 1, name: 'Not found' }).waitFor();
+      await page.getByText('No contract found at this address').waitFor();
+      await expect(page.getByText('Missing permission').count()).resolves.toBe(0);
+    }
   });
 
   it('lets a compliance officer page and filter the audit log, open an event, and request, follow and download a report', async () => {
@@ -339,9 +409,32 @@ describe('web console (browser)', () => {
     await page.getByRole('button', { name: 'Older events' }).click();
     await waitForRows(page, 26);
 
+    // To before From: marked next to To, and not applied.
+    const to = page.getByLabel('To (UTC, exclusive)');
+    await page.getByLabel('From (UTC)').fill('2027-02-01');
+    await to.fill('2027-01-01');
+    await expect(to.getAttribute('aria-invalid')).resolves.toBe('true');
+    await page.getByText('Must be after From (To is exclusive)').waitFor();
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await expect(to.getAttribute('aria-invalid')).resolves.toBe('false');
+
+    // The server's field error under its field.
+    await page.getByLabel('Action').fill('Not An Action');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.getByText('action must look like contract or contract.activate').waitFor();
+    await expect(page.getByLabel('Action').getAttribute('aria-invalid')).resolves.toBe('true');
+
+    // Filters live in the address: a reload keeps them.
     await page.getByLabel('Action').fill('test.bulk');
     await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.waitForURL(/[?&]action=test\.bulk/);
     await page.getByRole('cell', { name: 'test.bulk' }).first().waitFor();
+    await page.reload();
+    await expect(page.getByLabel('Action').inputValue()).resolves.toBe('test.bulk');
+    await page.getByRole('cell', { name: 'test.bulk' }).first().waitFor();
+    await expect(table.getByRole('row').filter({ hasNotText: 'test.bulk' }).count()).resolves.toBe(
+      1,
+    ); // the header
     await page
       .getByRole('button', { name: /^Details of event/ })
       .first()
@@ -360,7 +453,7 @@ describe('web console (browser)', () => {
     await page.getByLabel('Report status: completed').waitFor({ timeout: 60_000 });
     const [download] = await Promise.all([
       page.waitForEvent('download'),
-      page.getByRole('link', { name: 'Download report' }).click(),
+      page.getByRole('link', { name: /^Download report [0-9a-f]{8} \(/ }).click(),
     ]);
     const file = await readFile((await download.path())!, 'utf8');
     const lines = file
@@ -369,8 +462,12 @@ describe('web console (browser)', () => {
       .map((line) => JSON.parse(line));
     expect(lines.length).toBeGreaterThanOrEqual(30);
     expect(lines.every((event) => event.tenantId === acme.tenant.id)).toBe(true);
-    await page.getByRole('button', { name: 'Verify' }).click();
-    const status = page.getByRole('status', { name: 'Verification status' });
+    // Each row's controls name their report.
+    await page
+      .getByRole('link', { name: /^Download the manifest of report [0-9a-f]{8} \(/ })
+      .waitFor();
+    await page.getByRole('button', { name: /^Verify report [0-9a-f]{8} \(/ }).click();
+    const status = page.getByRole('status', { name: /^Verification status of report / });
     await status.getByText(/Chain verified: \d+ events intact\./).waitFor();
     await status.getByText(`${lines.length} rows`, { exact: false }).waitFor();
     await screenshot(page, 'audit-reports');
@@ -421,6 +518,14 @@ describe('web console (browser)', () => {
     await connection.getByRole('button', { name: 'Enable' }).click();
     await page.getByRole('alert').filter({ hasText: 'saml_connection_already_enabled' }).waitFor();
     await screenshot(page, 'sso-setup');
+    // Disabling the enabled connection asks first, saying it locks everyone out; kept here.
+    await page.getByRole('button', { name: 'Disable', exact: true }).click();
+    const disabling = page.getByRole('dialog', { name: /^Disable .*\?$/ });
+    await disabling.getByText(/Nobody can sign in through it from now on, you included/).waitFor();
+    await screenshot(page, 'sso-disable-confirm');
+    await disabling.getByRole('button', { name: 'Keep it' }).click();
+    await disabling.waitFor({ state: 'hidden' });
+    await page.getByRole('button', { name: 'Disable', exact: true }).waitFor();
 
     // An API key: the secret once, in a dialog; afterwards only its prefix.
     await page.getByRole('link', { name: 'Back to the tenant' }).click();
@@ -439,6 +544,11 @@ describe('web console (browser)', () => {
     expect(await page.content()).not.toContain(secret);
     await t.http.get('/v1/me').set('Authorization', `Bearer ${secret}`).expect(200);
     await page.getByRole('button', { name: 'Revoke CI pipeline' }).click();
+    const revoking = page.getByRole('dialog', { name: 'Revoke CI pipeline?' });
+    await revoking.getByText(/is refused from now on/).waitFor();
+    // Asked, not yet done.
+    await t.http.get('/v1/me').set('Authorization', `Bearer ${secret}`).expect(200);
+    await revoking.getByRole('button', { name: 'Revoke key' }).click();
     await keys.getByText('revoked').waitFor();
     await t.http.get('/v1/me').set('Authorization', `Bearer ${secret}`).expect(401);
     await screenshot(page, 'api-keys');
@@ -484,11 +594,19 @@ describe('web console (browser)', () => {
       `/tenants/${acme.tenant.id}`,
       `/tenants/${acme.tenant.id}/audit`,
       `/tenants/${acme.tenant.id}/audit/reports`,
+      `/tenants/${acme.tenant.id}/contracts/new`,
+      // Their own tenant, but tenant admins do not write contracts.
+      `/tenants/${other.tenant.id}/contracts/new`,
     ]) {
       await page.goto(url(path));
       await page.getByRole('heading', { level: 1, name: 'Not found' }).waitFor();
       await expect(page.getByText(acme.tenant.name).count()).resolves.toBe(0);
+      await expect(page.getByRole('textbox').count()).resolves.toBe(0);
     }
+    await page.goto(url(`/tenants/${acme.tenant.id}`));
+    await page
+      .getByText('No tenant found at this address, or none that is yours to see.')
+      .waitFor();
     await screenshot(page, 'other-tenant-not-found');
   });
 });

@@ -136,6 +136,14 @@ export interface QuotaLine {
   overageUnitPriceMinor?: number | null;
 }
 
+/** A service-credit tier of a contract's SLA: below this monthly availability, this credit. */
+export interface CreditTier {
+  /** Monthly availability, percent (up to 3 decimals). */
+  below: number;
+  /** Percent of the month's committed fee. */
+  creditPercent: number;
+}
+
 export interface Contract {
   id: string;
   contractNumber: string;
@@ -146,7 +154,12 @@ export interface Contract {
   currency: string | null;
   committedSpendMinor: number | null;
   billingModel: string | null;
-  sla: { availabilityTarget: number; latencyP95Ms?: number; ttfbP95Ms?: number } | null;
+  sla: {
+    availabilityTarget: number;
+    latencyP95Ms?: number;
+    ttfbP95Ms?: number;
+    creditTiers?: CreditTier[];
+  } | null;
   quotaLines: QuotaLine[];
   activatedAt: string | null;
 }
@@ -386,7 +399,7 @@ export interface SlaReport {
     availability: number | null;
     badMinutes: number;
   }[];
-  creditTiers: { below: number; creditPercent: number }[];
+  creditTiers: CreditTier[];
   creditPercent: number;
   monthlyFeeMinor: number;
   creditMinor: number;

@@ -1,4 +1,15 @@
-import { bodyOf, emptyForm, LineForm, lineErrors, newLine } from './contract-form';
+import type { Contract } from './api';
+import {
+  bodyOf,
+  ContractForm,
+  emptyForm,
+  formOf,
+  LineForm,
+  lineErrors,
+  newLine,
+  newTier,
+  tierErrors,
+} from './contract-form';
 
 const line = (patch: Partial<LineForm>): LineForm => ({ ...newLine(), ...patch });
 
@@ -19,7 +30,8 @@ describe('contract form checks (as the account manager types)', () => {
   it.each([
     ['', 'Required'],
     ['0', 'Must be at least 1'],
-    ['-3', 'Must be a whole number'],
+    ['-3', 'Must be at least 1'],
+    ['-', 'Must be a whole number'],
     ['12.5', 'Must be a whole number'],
     ['1e6', 'Must be a whole number'],
     ['abc', 'Must be a whole number'],
@@ -71,7 +83,7 @@ describe('contract form body (what is sent to the API)', () => {
       currency: 'EUR',
       committedSpendMinor: 120000000,
       billingModel: 'prepaid',
-      sla: { availabilityTarget: 99.9, latencyP95Ms: undefined, ttfbP95Ms: 300 },
+      sla: { availabilityTarget: 99.9, latencyP95Ms: undefined, ttfbP95Ms: 300, creditTiers: [] },
       quotaLines: [
         {
           metric: 'total_tokens',
@@ -95,5 +107,95 @@ describe('contract form body (what is sent to the API)', () => {
 
   it('sends no SLA without an availability target', () => {
     expect(bodyOf({ ...emptyForm(), availabilityTarget: '' }).sla).toBeUndefined();
+  });
+});
+
+const tiers = (...pairs: [string, string][]): Partial<ContractForm> => ({
+  tiers: pairs.map(([below, creditPercent]) => ({ ...newTier(), below, creditPercent })),
+});
+const form = (patch: Partial<ContractForm>): ContractForm => ({ ...emptyForm(), ...patch });
+
+describe('SLA credit tiers (as the account manager types)', () => {
+  it('accepts tiers under the target, each lower one crediting at least as much, in any order', () => {
+    expect(
+      tierErrors(form(tiers(['95', '100'], ['99.9', '10'], ['99.125', '25'], ['0', '100']))),
+    ).toEqual({});
+    expect(tierErrors(form({}))).toEqual({});
+  });
+
+  it.each([
+    ['', 'Required'],
+    ['-1', 'A percent from 0 to 100, up to 3 decimals'],
+    ['100.5', 'A percent from 0 to 100, up to 3 decimals'],
+    ['99.1234', 'A percent from 0 to 100, up to 3 decimals'],
+    ['abc', 'A percent from 0 to 100, up to 3 decimals'],
+    ['99.95', 'Must not exceed the availability target (99.9 %)'],
+  ])('marks the threshold %p: %s', (below, message) => {
+    expect(tierErrors(form(tiers([below, '10'])))).toEqual({
+      'sla.creditTiers[0].below': message,
+    });
+  });
+
+  it.each([
+    ['', 'Required'],
+    ['0', 'Must be at least 1'],
+    ['-5', 'Must be at least 1'],
+    ['2.5', 'Must be a whole number'],
+    ['101', 'At most 100'],
+  ])('marks the credit %p: %s', (credit, message) => {
+    expect(tierErrors(form(tiers(['99', credit])))).toEqual({
+      'sla.creditTiers[0].creditPercent': message,
+    });
+  });
+
+  it('refuses two tiers at one threshold, and a lower threshold crediting less', () => {
+    expect(tierErrors(form(tiers(['99', '10'], ['99.0', '25'])))).toEqual({
+      'sla.creditTiers[1].below': 'Another tier has this threshold',
+    });
+    expect(tierErrors(form(tiers(['99', '25'], ['95', '10'])))).toEqual({
+      'sla.creditTiers[1].creditPercent':
+        'A lower availability must not earn a smaller credit (below 99 %: 25 %)',
+    });
+  });
+
+  it('wants an availability target when there are tiers', () => {
+    expect(tierErrors(form({ availabilityTarget: '', ...tiers(['99', '10']) }))).toEqual({
+      'sla.availabilityTarget': 'Required with credit tiers',
+    });
+  });
+
+  it('keeps the stored tiers of a contract in the body (an amendment or a draft save)', () => {
+    const contract: Contract = {
+      id: 'c1',
+      contractNumber: 'ACME-1',
+      status: 'active',
+      version: 1,
+      termStart: '2027-01-01T00:00:00.000Z',
+      termEnd: '2028-01-01T00:00:00.000Z',
+      currency: 'EUR',
+      committedSpendMinor: 100,
+      billingModel: 'prepaid',
+      sla: {
+        availabilityTarget: 99.9,
+        latencyP95Ms: 800,
+        creditTiers: [
+          { below: 99.9, creditPercent: 10 },
+          { below: 99, creditPercent: 25 },
+        ],
+      },
+      quotaLines: [],
+      activatedAt: '2027-01-01T00:00:00.000Z',
+    };
+    const loaded = formOf(contract);
+    expect(tierErrors(loaded)).toEqual({});
+    expect(bodyOf(loaded).sla).toEqual({
+      availabilityTarget: 99.9,
+      latencyP95Ms: 800,
+      ttfbP95Ms: undefined,
+      creditTiers: [
+        { below: 99.9, creditPercent: 10 },
+        { below: 99, creditPercent: 25 },
+      ],
+    });
   });
 });

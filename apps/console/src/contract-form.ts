@@ -1,4 +1,4 @@
-import type { Contract } from './api';
+import type { Contract, CreditTier } from './api';
 
 /**
  * The contract editor's form: its fields as typed, the checks made while typing (the same rules
@@ -31,6 +31,16 @@ export interface LineForm {
   overageUnitPriceMinor: string;
 }
 
+/** A service-credit tier as typed: below `below` % monthly availability, `creditPercent` % credit. */
+export interface TierForm {
+  key: number;
+  below: string;
+  creditPercent: string;
+}
+
+/** The API takes at most this many credit tiers (`sla.creditTiers`, SlaTermsDto). */
+export const MAX_CREDIT_TIERS = 10;
+
 export interface ContractForm {
   contractNumber: string;
   termStart: string;
@@ -41,6 +51,8 @@ export interface ContractForm {
   availabilityTarget: string;
   latencyP95Ms: string;
   ttfbP95Ms: string;
+  /** The SLA's credit tiers, in the order they were entered (the API does not sort them). */
+  tiers: TierForm[];
   lines: LineForm[];
   /** The stored instants (the date fields show only their UTC day), kept while the day is. */
   loaded?: { termStart: string; termEnd: string };
@@ -56,6 +68,8 @@ export const newLine = (metric = 'total_tokens'): LineForm => ({
   overageUnitPriceMinor: '',
 });
 
+export const newTier = (): TierForm => ({ key: nextKey++, below: '', creditPercent: '' });
+
 export function emptyForm(): ContractForm {
   const year = new Date().getUTCFullYear() + 1;
   return {
@@ -68,6 +82,7 @@ export function emptyForm(): ContractForm {
     availabilityTarget: '99.9',
     latencyP95Ms: '',
     ttfbP95Ms: '',
+    tiers: [],
     lines: [newLine()],
   };
 }
@@ -83,6 +98,11 @@ export function formOf(contract: Contract): ContractForm {
     availabilityTarget: contract.sla?.availabilityTarget?.toString() ?? '',
     latencyP95Ms: contract.sla?.latencyP95Ms?.toString() ?? '',
     ttfbP95Ms: contract.sla?.ttfbP95Ms?.toString() ?? '',
+    tiers: (contract.sla?.creditTiers ?? []).map((tier) => ({
+      key: nextKey++,
+      below: String(tier.below),
+      creditPercent: String(tier.creditPercent),
+    })),
     loaded: { termStart: contract.termStart, termEnd: contract.termEnd },
     lines: contract.quotaLines.map((line) => ({
       key: nextKey++,
@@ -100,6 +120,8 @@ const WHOLE = /^\d+$/;
 /** A whole number from 1 (or `min`) to 2^53 − 1, as the API accepts; else what is wrong. */
 export function wholeError(text: string, min: number, required: boolean): string | undefined {
   if (text.trim() === '') return required ? 'Required' : undefined;
+  // A negative whole number is whole: what is wrong with it is the range.
+  if (/^-\d+$/.test(text.trim())) return `Must be at least ${min}`;
   if (!WHOLE.test(text.trim())) return 'Must be a whole number';
   const value = Number(text);
   if (value < min) return `Must be at least ${min}`;
@@ -126,6 +148,58 @@ export function lineErrors(lines: LineForm[]): Record<string, string> {
   return errors;
 }
 
+/** A percent of SlaTermsDto/CreditTierDto: 0 to 100 with at most 3 decimals. */
+const PERCENT = /^\d{1,3}(\.\d{1,3})?$/;
+
+/**
+ * Checks the SLA's credit tiers as the person types, by the API's rules (CreditTierDto and
+ * `contractTermErrors` in libs/tenancy): a threshold from 0 to 100 % (3 decimals) not above the
+ * availability target, a whole credit from 1 to 100 %, no two tiers at one threshold, and a
+ * lower threshold never crediting less than a higher one. Keys are the API's field paths.
+ */
+export function tierErrors(form: ContractForm): Record<string, string> {
+  const errors: Record<string, string> = {};
+  const path = (i: number, field: keyof CreditTier) => `sla.creditTiers[${i}].${field}`;
+  const targetText = form.availabilityTarget.trim();
+  const target = targetText === '' ? undefined : Number(targetText);
+  if (form.tiers.length > 0 && target === undefined)
+    errors['sla.availabilityTarget'] = 'Required with credit tiers';
+  if (form.tiers.length > MAX_CREDIT_TIERS)
+    errors['sla.creditTiers'] = `At most ${MAX_CREDIT_TIERS} credit tiers`;
+  const read = form.tiers.map((tier, i) => {
+    const text = tier.below.trim();
+    let below: number | undefined;
+    if (text === '') errors[path(i, 'below')] = 'Required';
+    else if (!PERCENT.test(text) || Number(text) > 100)
+      errors[path(i, 'below')] = 'A percent from 0 to 100, up to 3 decimals';
+    else below = Number(text);
+    if (below !== undefined && target !== undefined && Number.isFinite(target) && below > target)
+      errors[path(i, 'below')] = `Must not exceed the availability target (${target} %)`;
+    const credit =
+      wholeError(tier.creditPercent, 1, true) ??
+      (Number(tier.creditPercent) > 100 ? 'At most 100' : undefined);
+    if (credit) errors[path(i, 'creditPercent')] = credit;
+    return { i, below, credit: credit ? undefined : Number(tier.creditPercent) };
+  });
+  // As the API checks them: from the highest threshold down, each credit at least the last.
+  const sorted = read
+    .filter((tier): tier is typeof tier & { below: number } => tier.below !== undefined)
+    .sort((a, b) => b.below - a.below);
+  let previous: { below: number; credit: number } | undefined;
+  sorted.forEach((tier, n) => {
+    if (n > 0 && tier.below === sorted[n - 1].below) {
+      errors[path(tier.i, 'below')] ??= 'Another tier has this threshold';
+      return;
+    }
+    if (tier.credit === undefined) return;
+    if (previous && tier.credit < previous.credit)
+      errors[path(tier.i, 'creditPercent')] ??=
+        `A lower availability must not earn a smaller credit (below ${previous.below} %: ${previous.credit} %)`;
+    previous = { below: tier.below, credit: tier.credit };
+  });
+  return errors;
+}
+
 const numberOrUndefined = (text: string) => (text.trim() === '' ? undefined : Number(text));
 
 /** A day of a date field as an instant: the stored one when its day is unchanged, else midnight UTC. */
@@ -142,6 +216,11 @@ export function bodyOf(form: ContractForm) {
           availabilityTarget: Number(form.availabilityTarget),
           latencyP95Ms: numberOrUndefined(form.latencyP95Ms),
           ttfbP95Ms: numberOrUndefined(form.ttfbP95Ms),
+          // Always sent: the API replaces the SLA as a whole, and its tiers default to none.
+          creditTiers: form.tiers.map((tier) => ({
+            below: Number(tier.below),
+            creditPercent: Number(tier.creditPercent),
+          })),
         };
   return {
     contractNumber: form.contractNumber.trim(),

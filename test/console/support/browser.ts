@@ -230,3 +230,12 @@ export async function screenshot(page: Page, name: string): Promise<void> {
     animations: 'disabled',
   });
 }
+
+/** The page fits the window's width: nothing makes it scroll sideways. */
+export async function expectNoSidewaysScroll(page: Page): Promise<void> {
+  const { scrollWidth, innerWidth } = await page.evaluate(() => ({
+    scrollWidth: document.scrollingElement!.scrollWidth,
+    innerWidth: window.innerWidth,
+  }));
+  expect(scrollWidth).toBeLessThanOrEqual(innerWidth);
+}

@@ -11,3 +11,10 @@ export function DateField(props: Omit<TextFieldProps, 'type'>) {
     />
   );
 }
+
+/** Whether `text` is a real calendar day written YYYY-MM-DD (what date fields and `?asOf=` hold). */
+export function isDay(text: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return false;
+  const day = new Date(`${text}T00:00:00Z`);
+  return !Number.isNaN(day.getTime()) && day.toISOString().slice(0, 10) === text;
+}

@@ -13,7 +13,7 @@ import {
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, CatalogModel, Endpoint, problemOf, Tenant } from '../api';
-import { ReplicasField } from './replicas-field';
+import { replicaErrors, ReplicasField } from './replicas-field';
 
 /**
  * Deploys `model` on a new dedicated endpoint of the tenant (`POST .../endpoints`). Regions on
@@ -65,10 +65,11 @@ export function DeployEndpointDialog({
       }),
     onSuccess: onDeployed,
   });
-  const fields = deploy.error ? problemOf(deploy.error).fields : {};
+  const live = replicaErrors(min, max);
+  const fields = { ...(deploy.error ? problemOf(deploy.error).fields : {}), ...live };
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    deploy.mutate();
+    if (Object.keys(live).length === 0) deploy.mutate();
   };
   const field = (name: string, helper: string) => ({
     error: Boolean(fields[name]),

@@ -1,6 +1,18 @@
 import { TextField } from '@mui/material';
 
 /**
+ * What is wrong with a min/max pair as typed, keyed as the API's field errors (the API also
+ * refuses `minReplicas` above `maxReplicas`).
+ */
+export function replicaErrors(min: string, max: string): Record<string, string> {
+  const whole = (text: string) => (/^\d+$/.test(text.trim()) ? Number(text) : undefined);
+  const [low, high] = [whole(min), whole(max)];
+  return low !== undefined && high !== undefined && low > high
+    ? { minReplicas: 'Must not exceed max replicas' }
+    : {};
+}
+
+/**
  * A replica count of an endpoint's spec (`minReplicas` 0-64, `maxReplicas` 1-64, API.md), with
  * the server's field error for it when there is one.
  */

@@ -66,11 +66,17 @@ export function QueryView<T>({
   return <>{children(query.data)}</>;
 }
 
-/** Hidden on screen, read by screen readers. */
+/**
+ * Hidden on screen, read by screen readers. Sizes are strings: MUI's `sx` reads a bare `1` as
+ * 100 %, which made every page that used this scroll sideways.
+ */
 export const visuallyHidden = {
   position: 'absolute',
-  width: 1,
-  height: 1,
+  width: '1px',
+  height: '1px',
+  margin: '-1px',
+  padding: 0,
+  border: 0,
   overflow: 'hidden',
   clip: 'rect(0 0 0 0)',
   whiteSpace: 'nowrap',

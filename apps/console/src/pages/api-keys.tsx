@@ -20,6 +20,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { useParams } from 'react-router-dom';
 import { api, Page, problemOf } from '../api';
+import { ConfirmDialog } from '../components/confirm-dialog';
 import { DataTable } from '../components/data-table';
 import { PageSection } from '../components/page';
 import { formatInstant, isNotFound, QueryView } from '../components/states';
@@ -55,6 +56,7 @@ export function ApiKeysPage() {
   const [fields, setFields] = useState<Record<string, string>>({});
   const [problem, setProblem] = useState<string | null>(null);
   const [secret, setSecret] = useState<{ name: string; key: string } | null>(null);
+  const [revoking, setRevoking] = useState<ApiKey | null>(null);
   const keys = useQuery({
     queryKey: ['api-keys', tenantId],
     queryFn: () => api.get<Page<ApiKey>>(`/v1/tenants/${tenantId}/api-keys`, { limit: 100 }),
@@ -87,9 +89,10 @@ export function ApiKeysPage() {
   });
   const revoke = useMutation({
     mutationFn: (id: string) => api.post(`/v1/tenants/${tenantId}/api-keys/${id}/revoke`),
-    onMutate: () => setProblem(null),
-    onSuccess: refresh,
-    onError: fail,
+    onSuccess: async () => {
+      setRevoking(null);
+      await refresh();
+    },
   });
 
   if (!can('read', 'ApiKey', tenantId)) return <NotFoundPage what="API keys" />;
@@ -200,8 +203,10 @@ export function ApiKeysPage() {
                   can('revoke', 'ApiKey', tenantId) && (
                     <Button
                       color="error"
-                      onClick={() => revoke.mutate(key.id)}
-                      disabled={revoke.isPending}
+                      onClick={() => {
+                        revoke.reset();
+                        setRevoking(key);
+                      }}
                       aria-label={`Revoke ${key.name}`}
                     >
                       Revoke
@@ -212,6 +217,18 @@ export function ApiKeysPage() {
           />
         )}
       </QueryView>
+      <ConfirmDialog
+        open={revoking !== null}
+        title={`Revoke ${revoking?.name ?? ''}?`}
+        confirmLabel="Revoke key"
+        pending={revoke.isPending}
+        error={revoke.error}
+        onConfirm={() => revoking && revoke.mutate(revoking.id)}
+        onClose={() => setRevoking(null)}
+      >
+        Every request with this key ({revoking?.prefix}…) is refused from now on (at the gateway
+        within a few seconds). A revoked key cannot be used again: whatever uses it needs a new key.
+      </ConfirmDialog>
       <Dialog open={secret !== null} onClose={() => setSecret(null)} aria-labelledby="secret-title">
         <DialogTitle id="secret-title">Key {secret?.name} created</DialogTitle>
         <DialogContent>

@@ -1,4 +1,5 @@
 import {
+  Alert,
   Box,
   Button,
   Chip,
@@ -21,10 +22,10 @@ import {
 } from '@mui/material';
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { Link as RouterLink, useParams } from 'react-router-dom';
-import { api, AuditEvent, Page } from '../api';
+import { Link as RouterLink, useParams, useSearchParams } from 'react-router-dom';
+import { api, AuditEvent, Page, problemOf } from '../api';
 import { Empty, formatInstant, isNotFound, QueryView } from '../components/states';
-import { DateField } from '../components/date-field';
+import { DateField, isDay } from '../components/date-field';
 import { useSession } from '../session';
 import { NotFoundPage } from './not-found';
 
@@ -46,6 +47,25 @@ const NO_FILTERS: Filters = {
   to: '',
 };
 
+const FILTER_NAMES = Object.keys(NO_FILTERS) as (keyof Filters)[];
+
+/** The filters of the address's query (`?action=contract&from=2027-01-01`), so links and reloads keep them. */
+function filtersOf(params: URLSearchParams): Filters {
+  return Object.fromEntries(
+    FILTER_NAMES.map((name) => [name, params.get(name) ?? '']),
+  ) as unknown as Filters;
+}
+
+/** What the console can tell before asking: days that are days, and To after From. */
+function filterErrors(filters: Filters): Partial<Record<keyof Filters, string>> {
+  const errors: Partial<Record<keyof Filters, string>> = {};
+  for (const name of ['from', 'to'] as const)
+    if (filters[name] && !isDay(filters[name])) errors[name] = 'Not a day: use YYYY-MM-DD';
+  if (!errors.from && !errors.to && filters.from && filters.to && filters.to <= filters.from)
+    errors.to = 'Must be after From (To is exclusive)';
+  return errors;
+}
+
 /** A date field (YYYY-MM-DD, UTC) as the API's instant. */
 const dayStart = (day: string) => (day ? `${day}T00:00:00Z` : undefined);
 
@@ -56,9 +76,17 @@ const dayStart = (day: string) => (day ? `${day}T00:00:00Z` : undefined);
 export function AuditLogPage() {
   const { tenantId = '' } = useParams();
   const { can } = useSession();
-  const [draft, setDraft] = useState<Filters>(NO_FILTERS);
-  const [filters, setFilters] = useState<Filters>(NO_FILTERS);
+  const [params, setParams] = useSearchParams();
+  const filters = filtersOf(params);
+  const [draft, setDraft] = useState<Filters>(filters);
+  // The address changed (back, forward, a link): the form shows its filters again.
+  const [draftOf, setDraftOf] = useState(params.toString());
+  if (draftOf !== params.toString()) {
+    setDraftOf(params.toString());
+    setDraft(filters);
+  }
   const [open, setOpen] = useState<AuditEvent | null>(null);
+  const appliedValid = Object.keys(filterErrors(filters)).length === 0;
   const events = useInfiniteQuery({
     queryKey: ['audit-events', tenantId, filters],
     queryFn: ({ pageParam }) =>
@@ -75,20 +103,28 @@ export function AuditLogPage() {
       }),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.nextCursor ?? undefined,
-    enabled: can('read', 'AuditEvent', tenantId),
+    enabled: can('read', 'AuditEvent', tenantId) && appliedValid,
   });
   if (!can('read', 'AuditEvent', tenantId)) return <NotFoundPage what="audit log" />;
   if (events.error && isNotFound(events.error)) return <NotFoundPage what="audit log" />;
 
+  const draftErrors = filterErrors(draft);
+  // The server's field errors are about the applied filters: shown until the field is changed.
+  const serverErrors = events.error ? problemOf(events.error).fields : {};
+  const errorOf = (name: keyof Filters) =>
+    draftErrors[name] ?? (draft[name] === filters[name] ? serverErrors[name] : undefined);
   const apply = (event: FormEvent) => {
     event.preventDefault();
-    setFilters(draft);
+    if (Object.keys(draftErrors).length) return;
+    setParams(Object.fromEntries(Object.entries(draft).filter(([, value]) => value !== '')));
   };
   const rows = events.data?.pages.flatMap((page) => page.data) ?? [];
   const input = (name: keyof Filters) => ({
     value: draft[name],
     onChange: (event: { target: { value: string } }) =>
       setDraft((current) => ({ ...current, [name]: event.target.value })),
+    error: Boolean(errorOf(name)),
+    helperText: errorOf(name) ?? ' ',
     size: 'small' as const,
     fullWidth: true,
   });
@@ -145,80 +181,86 @@ export function AuditLogPage() {
           <Button
             onClick={() => {
               setDraft(NO_FILTERS);
-              setFilters(NO_FILTERS);
+              setParams({});
             }}
           >
             Clear
           </Button>
         </Stack>
       </Paper>
-      <QueryView
-        query={{ isPending: events.isPending, error: events.error, data: rows }}
-        what="audit events"
-        isEmpty={(list) => list.length === 0}
-        empty="No audit event matches."
-      >
-        {(list) => (
-          <TableContainer component={Paper}>
-            <Table size="small" aria-label="Audit events">
-              <TableHead>
-                <TableRow>
-                  <TableCell>#</TableCell>
-                  <TableCell>When</TableCell>
-                  <TableCell>Actor</TableCell>
-                  <TableCell>Action</TableCell>
-                  <TableCell>Resource</TableCell>
-                  <TableCell>Outcome</TableCell>
-                  <TableCell>
-                    <span style={{ position: 'absolute', left: -10000 }}>Details</span>
-                  </TableCell>
-                </TableRow>
-              </TableHead>
-              <TableBody>
-                {list.map((event) => (
-                  <TableRow key={event.id} hover>
-                    <TableCell>{event.sequence}</TableCell>
-                    <TableCell>{formatInstant(event.occurredAt)}</TableCell>
+      {!appliedValid ? (
+        <Alert severity="error" role="alert">
+          The address&apos;s filters are not valid: fix the fields marked in red and apply them.
+        </Alert>
+      ) : (
+        <QueryView
+          query={{ isPending: events.isPending, error: events.error, data: rows }}
+          what="audit events"
+          isEmpty={(list) => list.length === 0}
+          empty="No audit event matches."
+        >
+          {(list) => (
+            <TableContainer component={Paper}>
+              <Table size="small" aria-label="Audit events">
+                <TableHead>
+                  <TableRow>
+                    <TableCell>#</TableCell>
+                    <TableCell>When</TableCell>
+                    <TableCell>Actor</TableCell>
+                    <TableCell>Action</TableCell>
+                    <TableCell>Resource</TableCell>
+                    <TableCell>Outcome</TableCell>
                     <TableCell>
-                      {event.actor.email ??
-                        event.actor.keyPrefix ??
-                        event.actor.id ??
-                        event.actor.type}
-                    </TableCell>
-                    <TableCell>{event.action}</TableCell>
-                    <TableCell>
-                      {event.resource.type}
-                      {event.resource.id ? ` ${event.resource.id.slice(0, 8)}` : ''}
-                    </TableCell>
-                    <TableCell>
-                      <Chip
-                        size="small"
-                        label={event.outcome}
-                        color={
-                          event.outcome === 'success'
-                            ? 'success'
-                            : event.outcome === 'denied'
-                              ? 'warning'
-                              : 'error'
-                        }
-                      />
-                    </TableCell>
-                    <TableCell>
-                      <Button
-                        size="small"
-                        onClick={() => setOpen(event)}
-                        aria-label={`Details of event ${event.sequence}`}
-                      >
-                        Details
-                      </Button>
+                      <span style={{ position: 'absolute', left: -10000 }}>Details</span>
                     </TableCell>
                   </TableRow>
-                ))}
-              </TableBody>
-            </Table>
-          </TableContainer>
-        )}
-      </QueryView>
+                </TableHead>
+                <TableBody>
+                  {list.map((event) => (
+                    <TableRow key={event.id} hover>
+                      <TableCell>{event.sequence}</TableCell>
+                      <TableCell>{formatInstant(event.occurredAt)}</TableCell>
+                      <TableCell>
+                        {event.actor.email ??
+                          event.actor.keyPrefix ??
+                          event.actor.id ??
+                          event.actor.type}
+                      </TableCell>
+                      <TableCell>{event.action}</TableCell>
+                      <TableCell>
+                        {event.resource.type}
+                        {event.resource.id ? ` ${event.resource.id.slice(0, 8)}` : ''}
+                      </TableCell>
+                      <TableCell>
+                        <Chip
+                          size="small"
+                          label={event.outcome}
+                          color={
+                            event.outcome === 'success'
+                              ? 'success'
+                              : event.outcome === 'denied'
+                                ? 'warning'
+                                : 'error'
+                          }
+                        />
+                      </TableCell>
+                      <TableCell>
+                        <Button
+                          size="small"
+                          onClick={() => setOpen(event)}
+                          aria-label={`Details of event ${event.sequence}`}
+                        >
+                          Details
+                        </Button>
+                      </TableCell>
+                    </TableRow>
+                  ))}
+                </TableBody>
+              </Table>
+            </TableContainer>
+          )}
+        </QueryView>
+      )}
       {events.hasNextPage && (
         <Button
           onClick={() => events.fetchNextPage()}

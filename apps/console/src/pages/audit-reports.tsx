@@ -189,6 +189,8 @@ function ReportRow({
 }) {
   const [verify, setVerify] = useState(false);
   const done = report.status === 'completed';
+  // Each row's controls say which report they act on (screen readers list them out of the row).
+  const name = `report ${report.id.slice(0, 8)} (${formatInstant(report.from)} to ${formatInstant(report.to)})`;
   return (
     <TableRow>
       <TableCell>{formatInstant(report.createdAt)}</TableCell>
@@ -210,14 +212,18 @@ function ReportRow({
         {done ? (
           <Stack spacing={0.5}>
             <Stack direction="row" spacing={2}>
-              <Link href={`${base}/${report.id}/download`} download>
+              <Link href={`${base}/${report.id}/download`} download aria-label={`Download ${name}`}>
                 Download report
               </Link>
-              <Link href={`${base}/${report.id}/manifest`} download={`manifest-${report.id}.json`}>
+              <Link
+                href={`${base}/${report.id}/manifest`}
+                download={`manifest-${report.id}.json`}
+                aria-label={`Download the manifest of ${name}`}
+              >
                 Download manifest
               </Link>
               {!verify && (
-                <Button size="small" onClick={() => setVerify(true)}>
+                <Button size="small" onClick={() => setVerify(true)} aria-label={`Verify ${name}`}>
                   Verify
                 </Button>
               )}
@@ -268,7 +274,7 @@ function VerificationStatus({
   const matches =
     manifest.data.sha256 === report.sha256 && manifest.data.rowCount === report.rowCount;
   return (
-    <Box role="status" aria-label="Verification status">
+    <Box role="status" aria-label={`Verification status of report ${report.id.slice(0, 8)}`}>
       <Typography variant="body2" color={matches ? 'success.main' : 'error'}>
         {matches
           ? `Manifest signed by key ${manifest.data.keyId}: ${manifest.data.rowCount} rows, SHA-256 ${manifest.data.sha256.slice(0, 16)}…`

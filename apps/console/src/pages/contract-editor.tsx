@@ -23,12 +23,13 @@ import {
   TableHead,
   TableRow,
   TextField,
+  type TextFieldProps,
   Typography,
 } from '@mui/material';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useMemo, useState, type FormEvent } from 'react';
 import { Link as RouterLink, useNavigate, useParams, useSearchParams } from 'react-router-dom';
-import { api, Contract, Page, problemOf } from '../api';
+import { api, Contract, Page, problemOf, Tenant } from '../api';
 import {
   BILLING_MODELS,
   bodyOf,
@@ -38,9 +39,13 @@ import {
   formOf,
   LineForm,
   lineErrors,
+  MAX_CREDIT_TIERS,
   METRICS,
   newLine,
+  newTier,
   PERIODS,
+  TierForm,
+  tierErrors,
 } from '../contract-form';
 import {
   ErrorState,
@@ -50,7 +55,7 @@ import {
   QueryView,
   visuallyHidden,
 } from '../components/states';
-import { DateField } from '../components/date-field';
+import { DateField, isDay } from '../components/date-field';
 import { useSession } from '../session';
 import { NotFoundPage } from './not-found';
 
@@ -61,17 +66,47 @@ import { NotFoundPage } from './not-found';
  */
 export function ContractEditorPage() {
   const { tenantId = '', contractId } = useParams();
+  const { can } = useSession();
   const [params, setParams] = useSearchParams();
   // `?asOf=YYYY-MM-DD`: the terms in force at the start of that UTC day.
   const asOf = params.get('asOf') ?? '';
+  const asOfValid = asOf === '' || isDay(asOf);
+  // What the API would refuse is not shown: as on every screen, the 404 page.
+  const allowed = contractId
+    ? can('read', 'Contract', tenantId)
+    : can('create', 'Contract', tenantId);
+  // A new contract's tenant must exist (platform admins may create in any tenant id).
+  const tenant = useQuery({
+    queryKey: ['tenant', tenantId],
+    queryFn: () => api.get<Tenant>(`/v1/tenants/${tenantId}`),
+    enabled: allowed && !contractId,
+  });
   const existing = useQuery({
     queryKey: ['contract', tenantId, contractId, asOf],
     queryFn: () =>
       api.get<Contract>(`/v1/tenants/${tenantId}/contracts/${contractId}`, {
         asOf: asOf ? `${asOf}T00:00:00Z` : undefined,
       }),
-    enabled: Boolean(contractId),
+    enabled: Boolean(contractId) && allowed && asOfValid,
   });
+  if (!allowed) return <NotFoundPage what="contract" />;
+  if (!contractId) {
+    if (tenant.isPending) return <Loading label="Loading the tenant…" />;
+    if (tenant.error) {
+      if (isNotFound(tenant.error)) return <NotFoundPage what="tenant" />;
+      return <ErrorState error={tenant.error} what="the tenant" />;
+    }
+  }
+  if (!asOfValid)
+    return (
+      <>
+        <Alert severity="error" role="alert" sx={{ my: 1 }}>
+          The address&apos;s asOf parameter “{asOf}” is not a day: asOf takes a date as YYYY-MM-DD
+          (UTC), such as 2027-03-31.
+        </Alert>
+        <Button onClick={() => setParams({})}>Show the terms in force now</Button>
+      </>
+    );
   if (contractId && existing.isPending) return <Loading label="Loading the contract…" />;
   if (contractId && existing.error) {
     if (isNotFound(existing.error)) return <NotFoundPage what="contract" />;
@@ -132,7 +167,7 @@ function Editor({
   const mayAmend = contract?.status === 'active' && !asOf && can('amend', 'Contract', tenantId);
   const readOnly = amending ? false : !editable || !mayWrite;
   const fixed = readOnly || amending;
-  const liveErrors = useMemo(() => lineErrors(form.lines), [form.lines]);
+  const liveErrors = useMemo(() => ({ ...lineErrors(form.lines), ...tierErrors(form) }), [form]);
 
   // A server error belongs to the value it was about: editing the field clears it.
   const update = (patch: Partial<ContractForm>, paths: string[]) => {
@@ -148,6 +183,20 @@ function Editor({
     update(
       { lines },
       Object.keys(patch).map((field) => `quotaLines[${index}].${field}`),
+    );
+  };
+  const updateTier = (index: number, patch: Partial<TierForm>) => {
+    const tiers = form.tiers.map((tier, i) => (i === index ? { ...tier, ...patch } : tier));
+    update(
+      { tiers },
+      Object.keys(patch).map((field) => `sla.creditTiers[${index}].${field}`),
+    );
+  };
+  // Removing a row renumbers the rows after it: the server's errors about them no longer fit.
+  const removeRow = (patch: Partial<ContractForm>, prefix: string) => {
+    setForm((current) => ({ ...current, ...patch }));
+    setServerErrors((current) =>
+      Object.fromEntries(Object.entries(current).filter(([path]) => !path.startsWith(prefix))),
     );
   };
 
@@ -246,10 +295,31 @@ function Editor({
     fullWidth: true,
   });
 
+  /** A text or select field in a table row, labelled for its row (`Limit, line 2`). */
+  const cellField = (
+    path: string,
+    value: string,
+    onChange: (value: string) => void,
+    label: string,
+  ) => ({
+    value,
+    onChange: (event: { target: { value: string } }) => onChange(event.target.value),
+    error: Boolean(errorOf(path)),
+    helperText: errorOf(path) ?? ' ',
+    disabled: readOnly,
+    size: 'small' as const,
+    fullWidth: true,
+    // Text cells label their input; select cells their combobox.
+    slotProps: {
+      htmlInput: { 'aria-label': label },
+      select: { SelectDisplayProps: { 'aria-label': label } },
+    },
+  });
+
   const submit = (event: FormEvent) => {
     event.preventDefault();
     if (Object.keys(liveErrors).length) {
-      setProblem('Fix the quota lines marked in red first.');
+      setProblem('Fix the fields marked in red first.');
       return;
     }
     save.mutate();
@@ -394,6 +464,23 @@ function Editor({
               />
             </Grid>
           </Grid>
+          <CreditTiers
+            tiers={form.tiers}
+            readOnly={readOnly}
+            error={errorOf('sla.creditTiers')}
+            onAdd={() => update({ tiers: [...form.tiers, newTier()] }, ['sla.creditTiers'])}
+            onRemove={(i) =>
+              removeRow({ tiers: form.tiers.filter((_, j) => j !== i) }, 'sla.creditTiers')
+            }
+            cell={(i, name, label) =>
+              cellField(
+                `sla.creditTiers[${i}].${name}`,
+                form.tiers[i][name],
+                (value) => updateTier(i, { [name]: value }),
+                `${label}, tier ${i + 1}`,
+              )
+            }
+          />
         </Paper>
         <Paper variant="outlined" sx={{ p: 2, mb: 2 }}>
           <Stack direction="row" sx={{ justifyContent: 'space-between', alignItems: 'center' }}>
@@ -427,26 +514,13 @@ function Editor({
               </TableHead>
               <TableBody>
                 {form.lines.map((line, i) => {
-                  const cell = (name: keyof LineForm, label: string) => {
-                    const path = `quotaLines[${i}].${name}`;
-                    return {
-                      value: line[name] as string,
-                      onChange: (event: { target: { value: string } }) =>
-                        updateLine(i, { [name]: event.target.value } as Partial<LineForm>),
-                      error: Boolean(errorOf(path)),
-                      helperText: errorOf(path) ?? ' ',
-                      disabled: readOnly,
-                      size: 'small' as const,
-                      fullWidth: true,
-                      // Text cells label their input; select cells their combobox.
-                      slotProps: {
-                        htmlInput: { 'aria-label': `${label}, line ${i + 1}` },
-                        select: {
-                          SelectDisplayProps: { 'aria-label': `${label}, line ${i + 1}` },
-                        },
-                      },
-                    };
-                  };
+                  const cell = (name: keyof LineForm, label: string) =>
+                    cellField(
+                      `quotaLines[${i}].${name}`,
+                      line[name] as string,
+                      (value) => updateLine(i, { [name]: value }),
+                      `${label}, line ${i + 1}`,
+                    );
                   return (
                     <TableRow key={line.key}>
                       <TableCell>
@@ -485,18 +559,13 @@ function Editor({
                           {...cell('overageUnitPriceMinor', 'Overage price')}
                         />
                       </TableCell>
-                      <TableCell>
-                        {!readOnly && (
-                          <IconButton
-                            aria-label={`Remove line ${i + 1}`}
-                            onClick={() =>
-                              update({ lines: form.lines.filter((_, j) => j !== i) }, [])
-                            }
-                          >
-                            ×
-                          </IconButton>
-                        )}
-                      </TableCell>
+                      <RemoveCell
+                        shown={!readOnly}
+                        label={`Remove line ${i + 1}`}
+                        onRemove={() =>
+                          removeRow({ lines: form.lines.filter((_, j) => j !== i) }, 'quotaLines[')
+                        }
+                      />
                     </TableRow>
                   );
                 })}
@@ -539,6 +608,101 @@ function Editor({
           </Stack>
         )}
       </form>
+    </Box>
+  );
+}
+
+/** The last cell of an editable table's row: its remove button, while the form is editable. */
+function RemoveCell({
+  shown,
+  label,
+  onRemove,
+}: {
+  shown: boolean;
+  label: string;
+  onRemove: () => void;
+}) {
+  return (
+    <TableCell>
+      {shown && (
+        <IconButton aria-label={label} onClick={onRemove}>
+          ×
+        </IconButton>
+      )}
+    </TableCell>
+  );
+}
+
+/**
+ * The SLA's service-credit tiers: below a monthly availability, a percent of the month's
+ * committed fee is credited. Each row's fields come from `cell` (value, checks, label).
+ */
+function CreditTiers({
+  tiers,
+  readOnly,
+  error,
+  onAdd,
+  onRemove,
+  cell,
+}: {
+  tiers: TierForm[];
+  readOnly: boolean;
+  error: string | undefined;
+  onAdd: () => void;
+  onRemove: (index: number) => void;
+  cell: (index: number, name: 'below' | 'creditPercent', label: string) => TextFieldProps;
+}) {
+  return (
+    <Box sx={{ mt: 1 }}>
+      <Stack direction="row" sx={{ justifyContent: 'space-between', alignItems: 'center' }}>
+        <Typography id="credit-tiers-title" variant="subtitle1" component="h3">
+          Service credit tiers
+        </Typography>
+        {!readOnly && tiers.length < MAX_CREDIT_TIERS && (
+          <Button onClick={onAdd}>Add credit tier</Button>
+        )}
+      </Stack>
+      {error && (
+        <Typography color="error" role="alert">
+          {error}
+        </Typography>
+      )}
+      {tiers.length === 0 ? (
+        <Typography variant="body2" color="text.secondary">
+          No credit tiers: a month below the target earns no service credit.
+        </Typography>
+      ) : (
+        <TableContainer>
+          <Table size="small" aria-labelledby="credit-tiers-title">
+            <TableHead>
+              <TableRow>
+                <TableCell>Monthly availability below (%)</TableCell>
+                <TableCell>Credit (% of the month&apos;s committed fee)</TableCell>
+                <TableCell>
+                  <span style={visuallyHidden}>Remove</span>
+                </TableCell>
+              </TableRow>
+            </TableHead>
+            <TableBody>
+              {tiers.map((tier, i) => (
+                <TableRow key={tier.key}>
+                  <TableCell>
+                    <TextField inputMode="decimal" {...cell(i, 'below', 'Below %')} />
+                  </TableCell>
+                  <TableCell>
+                    <TextField inputMode="numeric" {...cell(i, 'creditPercent', 'Credit %')} />
+                  </TableCell>
+                  <RemoveCell
+                    shown={!readOnly}
+                    label={`Remove tier ${i + 1}`}
+                    onRemove={() => onRemove(i)}
+                  />
+                </TableRow>
+              ))}
+            </TableBody>
+          </Table>
+        </TableContainer>
+      )}
     </Box>
   );
 }

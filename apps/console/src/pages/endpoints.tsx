@@ -6,7 +6,7 @@ import { api, Endpoint, EndpointEvent, problemOf } from '../api';
 import { ConfirmDialog } from '../components/confirm-dialog';
 import { DataTable } from '../components/data-table';
 import { PageSection } from '../components/page';
-import { ReplicasField } from '../components/replicas-field';
+import { replicaErrors, ReplicasField } from '../components/replicas-field';
 import { MoreButton, usePagedList } from '../components/paging';
 import { Panel, Term, Terms } from '../components/panel';
 import { ErrorState, formatInstant, isNotFound, Loading, QueryView } from '../components/states';
@@ -252,10 +252,13 @@ function EndpointActions({ path, endpoint }: { path: string; endpoint: Endpoint 
     mutationFn: () => api.post<Endpoint>(`${path}/start`),
     onSuccess: done,
   });
-  const fields = scale.error ? problemOf(scale.error).fields : {};
+  // Checked as typed; the server's field errors (of the last try) under the same fields.
+  const live = replicaErrors(min, max);
+  const serverFields = scale.error ? problemOf(scale.error).fields : {};
+  const fields = { ...serverFields, ...live };
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    scale.mutate();
+    if (Object.keys(live).length === 0) scale.mutate();
   };
   return (
     <Panel title="Run and scale">
@@ -269,7 +272,7 @@ function EndpointActions({ path, endpoint }: { path: string; endpoint: Endpoint 
                 Scale
               </Button>
             </Stack>
-            {scale.error && !Object.keys(fields).length ? (
+            {scale.error && !Object.keys(serverFields).length ? (
               <Alert severity="error" role="alert">
                 {problemOf(scale.error).message}
               </Alert>

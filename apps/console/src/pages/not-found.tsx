@@ -8,7 +8,9 @@ export function NotFoundPage({ what = 'page' }: { what?: string }) {
       <Typography id="not-found-title" variant="h4" component="h1" gutterBottom>
         Not found
       </Typography>
-      <Typography gutterBottom>There is no such {what}, or it is not yours to see.</Typography>
+      <Typography gutterBottom>
+        No {what} found at this address, or none that is yours to see.
+      </Typography>
       <Link component={RouterLink} to="/">
         Back to the start
       </Link>

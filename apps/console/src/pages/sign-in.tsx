@@ -1,7 +1,8 @@
 import { Alert, Box, Button, Paper, TextField, Typography } from '@mui/material';
+import { useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { useSearchParams } from 'react-router-dom';
-import { ApiError, api } from '../api';
+import { Navigate, useSearchParams } from 'react-router-dom';
+import { ApiError, api, Me } from '../api';
 
 /**
  * Sign-in by work email: home-realm discovery (`POST /sso/discover`) finds the tenant that
@@ -14,6 +15,9 @@ export function SignInPage() {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const next = safeNext(params.get('next'));
+  // Someone already signed in goes on to where they were headed (a session read just now: an
+  // earlier answer may be of a session that has since ended).
+  const me = useQuery({ queryKey: ['me'], queryFn: () => api.get<Me>('/v1/me') });
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -39,6 +43,8 @@ export function SignInPage() {
       );
     }
   };
+
+  if (me.isSuccess && me.isFetchedAfterMount) return <Navigate to={next} replace />;
 
   return (
     <Box component="main" sx={{ display: 'flex', justifyContent: 'center', mt: 10 }}>

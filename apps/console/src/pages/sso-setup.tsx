@@ -18,6 +18,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { Link as RouterLink, useParams } from 'react-router-dom';
 import { api, Page, problemOf, SamlConnection, SsoDomain } from '../api';
+import { ConfirmDialog } from '../components/confirm-dialog';
 import { formatInstant, isNotFound, QueryView } from '../components/states';
 import { useSession } from '../session';
 import { NotFoundPage } from './not-found';
@@ -186,13 +187,22 @@ function ConnectionsCard({ tenantId }: { tenantId: string }) {
   const queries = useQueryClient();
   const [problem, setProblem] = useState<{ message: string; fields: Record<string, string> }>();
   const [tests, setTests] = useState<Record<string, TestResult>>({});
+  const [disabling, setDisabling] = useState<ConnectionView | null>(null);
   const connections = useQuery({
     queryKey: ['sso', tenantId],
     queryFn: () => api.get<Page<ConnectionView>>(`/v1/tenants/${tenantId}/sso/saml-connections`),
   });
   const refresh = () => queries.invalidateQueries({ queryKey: ['sso', tenantId] });
+  const disable = useMutation({
+    mutationFn: (id: string) =>
+      api.post<ConnectionView>(`/v1/tenants/${tenantId}/sso/saml-connections/${id}/disable`),
+    onSuccess: async () => {
+      setDisabling(null);
+      await refresh();
+    },
+  });
   const action = useMutation({
-    mutationFn: ({ id, verb }: { id: string; verb: 'enable' | 'disable' | 'test' }) =>
+    mutationFn: ({ id, verb }: { id: string; verb: 'enable' | 'test' }) =>
       api.post<ConnectionView | TestResult>(
         `/v1/tenants/${tenantId}/sso/saml-connections/${id}/${verb}`,
       ),
@@ -245,9 +255,7 @@ function ConnectionsCard({ tenantId }: { tenantId: string }) {
                     )}
                     {c.status === 'enabled'
                       ? can('disable', 'SamlConnection', tenantId) && (
-                          <Button onClick={() => action.mutate({ id: c.id, verb: 'disable' })}>
-                            Disable
-                          </Button>
+                          <Button onClick={() => setDisabling(c)}>Disable</Button>
                         )
                       : can('enable', 'SamlConnection', tenantId) && (
                           <Button onClick={() => action.mutate({ id: c.id, verb: 'enable' })}>
@@ -294,6 +302,19 @@ function ConnectionsCard({ tenantId }: { tenantId: string }) {
         {can('create', 'SamlConnection', tenantId) && (
           <NewConnection tenantId={tenantId} onCreated={refresh} />
         )}
+        <ConfirmDialog
+          open={disabling !== null}
+          title={`Disable ${disabling?.name ?? ''}?`}
+          confirmLabel="Disable connection"
+          pending={disable.isPending}
+          error={disable.error}
+          onConfirm={() => disabling && disable.mutate(disabling.id)}
+          onClose={() => setDisabling(null)}
+        >
+          Nobody can sign in through it from now on, you included: every new sign-in to this tenant
+          by single sign-on is refused until a connection is enabled again. Sessions already open go
+          on until they end, and API keys keep working.
+        </ConfirmDialog>
       </CardContent>
     </Card>
   );
