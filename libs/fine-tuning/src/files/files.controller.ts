@@ -111,9 +111,7 @@ export class FilesController {
   @ApiOkResponse({ type: FileObject })
   @ApiNotFoundResponse({ description: NOT_FOUND })
   async get(@Param('fileId') fileId: string): Promise<FileObject> {
-    return FileObject.of(
-      await this.files.get(callerTenant(this.access), fileId),
-    );
+    return FileObject.of(await this.files.get(callerTenant(this.access), fileId));
   }
 
   @Get(':fileId/content')
@@ -122,10 +120,7 @@ export class FilesController {
   @ApiOkResponse({ description: 'The file as uploaded (JSON Lines).' })
   @ApiNotFoundResponse({ description: NOT_FOUND })
   async content(@Param('fileId') fileId: string, @Res() res: Response): Promise<void> {
-    const { file, stream } = await this.files.content(
-      callerTenant(this.access),
-      fileId,
-    );
+    const { file, stream } = await this.files.content(callerTenant(this.access), fileId);
     res.setHeader('content-type', 'application/jsonl');
     res.setHeader('content-length', String(file.bytes));
     res.setHeader('content-disposition', `attachment; filename="${file.id}.jsonl"`);

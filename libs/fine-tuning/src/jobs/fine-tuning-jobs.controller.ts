@@ -160,9 +160,7 @@ export class FineTuningJobsController extends FineTuningJobReads {
   @ApiNotFoundResponse({ description: NOT_FOUND })
   async cancel(@Param('jobId') jobId: string): Promise<FineTuningJobObject> {
     const principal = this.access.principal;
-    return FineTuningJobObject.of(
-      await this.jobs.cancel(this.tenantId, jobId, principal.actor),
-    );
+    return FineTuningJobObject.of(await this.jobs.cancel(this.tenantId, jobId, principal.actor));
   }
 
   @Get(':jobId/events')
