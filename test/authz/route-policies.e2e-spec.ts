@@ -119,6 +119,8 @@ describe('authorization', () => {
       if (tenantId) {
         if (!reaches(principal, tenantId)) return 404;
         scopeTenant = tenantId;
+      } else if (policy.scope === 'member' && platform) {
+        return 403; // tenant_caller_required: staff belong to no customer tenant
       } else if (policy.scope === 'operator') {
         if (!platform) return 404;
         scopeTenant = PLATFORM_TENANT_ID;

@@ -11,7 +11,8 @@ export interface AccessDeniedEvent {
     | 'tenant_not_reachable'
     | 'tenant_suspended'
     | 'no_policy'
-    | 'cross_site_request';
+    | 'cross_site_request'
+    | 'tenant_caller_required';
   actor?: Actor;
   /** The tenant the request was for (when known). */
   tenantId?: string;

@@ -37,3 +37,11 @@ export const CrossSiteRequestRefused = defineProblem({
   description:
     "A write authenticated by the session cookie must come from the console's own origin: the browser's `Sec-Fetch-Site` must be `same-origin`, or (where a browser sends no Fetch Metadata) its `Origin` must be `PUBLIC_URL`. Clients with `Authorization: Bearer` are not affected. Nothing was changed.",
 });
+
+export const TenantCallerRequired = defineProblem({
+  code: 'tenant_caller_required',
+  status: 403,
+  title: 'Call as a member of the tenant',
+  description:
+    "The route works on the caller's own customer tenant (as the OpenAI API takes the organization from the key): call it with the tenant's API key or a member's session. Operator staff, who belong to no customer tenant, use the `/v1/tenants/{tenantId}/...` routes.",
+});

@@ -17,6 +17,7 @@ import {
   CrossSiteRequestRefused,
   InvalidCredentials,
   MissingPermission,
+  TenantCallerRequired,
   TenantSuspended,
 } from './authz-problems';
 import {
@@ -186,6 +187,17 @@ export class PoliciesGuard implements CanActivate {
         handler,
       );
       return { kind: 'tenant', tenantId: asTenantId(tenantId), verify: true, allowOffboarded };
+    }
+    if (policy.scope === 'member' && isPlatformPrincipal(principal)) {
+      await this.deny(request, {
+        status: 403,
+        reason: 'tenant_caller_required',
+        actor: principal.actor,
+        callerTenantId: principal.homeTenantId,
+      });
+      throw new TenantCallerRequired(
+        'Operator staff belong to no customer tenant: call with the tenant’s API key or a member’s session, or use the /v1/tenants/{tenantId}/... routes.',
+      );
     }
     if (policy.scope === 'operator') {
       if (!isPlatformPrincipal(principal)) {

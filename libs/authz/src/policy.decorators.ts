@@ -10,8 +10,11 @@ export const POLICY_METADATA = 'authz:policy';
  * - `platform`: every tenant, for operator staff (an explicit RLS bypass, narrowed by SQL
  *   conditions from the caller's rules); other callers get their own tenant;
  * - `operator`: the operator's own organization (platform keys and staff users); others get 404.
+ * - `member`: the caller's own customer tenant, for routes that take the tenant from the caller
+ *   (the OpenAI-compatible `/v1/files`, `/v1/fine_tuning/jobs`); operator staff get 403
+ *   `tenant_caller_required` (they act on a tenant through its `/v1/tenants/{tenantId}` routes).
  */
-export type RouteScope = 'tenant' | 'platform' | 'operator';
+export type RouteScope = 'tenant' | 'platform' | 'operator' | 'member';
 
 /** A route's declared policy. */
 export interface RoutePolicy {

@@ -31,11 +31,3 @@ export const TrainingQuotaExceeded = defineProblem({
   description:
     'The job would train on more tokens (`estimatedTokens`: assistant tokens of the training file × epochs) than the `training_tokens` quota line `line` has left (`remaining`). `retryAt` is when the line’s period ends. Nothing was created.',
 });
-
-export const TenantCallerRequired = defineProblem({
-  code: 'tenant_caller_required',
-  status: 403,
-  title: 'Call as a member of the tenant',
-  description:
-    "Files and fine-tuning jobs belong to a customer tenant, and the OpenAI-compatible routes take the tenant from the caller: use that tenant's API key or a member's session. Operator staff read a tenant's at `/v1/tenants/{tenantId}/files` and `/v1/tenants/{tenantId}/fine_tuning/jobs`.",
-});

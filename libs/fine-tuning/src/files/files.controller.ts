@@ -1,5 +1,4 @@
 import { asTenantId, CheckPolicies, CurrentAccess } from '@app/authz';
-import { callerTenant } from '../caller-tenant';
 import {
   Body,
   Controller,
@@ -67,7 +66,7 @@ export class FilesController {
 
   @Post()
   @HttpCode(200)
-  @CheckPolicies('create', 'TrainingFile')
+  @CheckPolicies('create', 'TrainingFile', { scope: 'member' })
   @UseInterceptors(FileInterceptor('file'))
   @ApiConsumes('multipart/form-data')
   @ApiOkResponse({ type: FileObject })
@@ -87,7 +86,7 @@ export class FilesController {
     const principal = this.access.principal;
     return FileObject.of(
       await this.files.upload(
-        callerTenant(this.access),
+        asTenantId(this.access.principal.homeTenantId),
         {
           filename: file?.originalname ?? '',
           bytes: file?.buffer ?? Buffer.alloc(0),
@@ -99,28 +98,33 @@ export class FilesController {
   }
 
   @Get()
-  @CheckPolicies('read', 'TrainingFile')
+  @CheckPolicies('read', 'TrainingFile', { scope: 'member' })
   @ApiOkResponse({ type: FileList, description: 'Newest first.' })
   async list(@Query() query: FileQueryDto): Promise<FileList> {
-    return listOf(await this.files.list(callerTenant(this.access), query));
+    return listOf(await this.files.list(asTenantId(this.access.principal.homeTenantId), query));
   }
 
   @Get(':fileId')
-  @CheckPolicies('read', 'TrainingFile')
+  @CheckPolicies('read', 'TrainingFile', { scope: 'member' })
   @ApiFileIdParam()
   @ApiOkResponse({ type: FileObject })
   @ApiNotFoundResponse({ description: NOT_FOUND })
   async get(@Param('fileId') fileId: string): Promise<FileObject> {
-    return FileObject.of(await this.files.get(callerTenant(this.access), fileId));
+    return FileObject.of(
+      await this.files.get(asTenantId(this.access.principal.homeTenantId), fileId),
+    );
   }
 
   @Get(':fileId/content')
-  @CheckPolicies('read', 'TrainingFile')
+  @CheckPolicies('read', 'TrainingFile', { scope: 'member' })
   @ApiFileIdParam()
   @ApiOkResponse({ description: 'The file as uploaded (JSON Lines).' })
   @ApiNotFoundResponse({ description: NOT_FOUND })
   async content(@Param('fileId') fileId: string, @Res() res: Response): Promise<void> {
-    const { file, stream } = await this.files.content(callerTenant(this.access), fileId);
+    const { file, stream } = await this.files.content(
+      asTenantId(this.access.principal.homeTenantId),
+      fileId,
+    );
     res.setHeader('content-type', 'application/jsonl');
     res.setHeader('content-length', String(file.bytes));
     res.setHeader('content-disposition', `attachment; filename="${file.id}.jsonl"`);
@@ -128,12 +132,12 @@ export class FilesController {
   }
 
   @Delete(':fileId')
-  @CheckPolicies('delete', 'TrainingFile')
+  @CheckPolicies('delete', 'TrainingFile', { scope: 'member' })
   @ApiFileIdParam()
   @ApiOkResponse({ type: DeletedFile })
   @ApiNotFoundResponse({ description: NOT_FOUND })
   async remove(@Param('fileId') fileId: string): Promise<DeletedFile> {
-    await this.files.remove(callerTenant(this.access), fileId);
+    await this.files.remove(asTenantId(this.access.principal.homeTenantId), fileId);
     return { id: fileId, object: 'file', deleted: true };
   }
 }

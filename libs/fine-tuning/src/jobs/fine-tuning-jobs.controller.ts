@@ -1,5 +1,4 @@
 import { asTenantId, CheckPolicies, CurrentAccess, TenantId } from '@app/authz';
-import { callerTenant } from '../caller-tenant';
 import { ValidationFailed } from '@app/core';
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import {
@@ -75,12 +74,12 @@ export class FineTuningJobsController extends FineTuningJobReads {
   }
 
   private get tenantId(): TenantId {
-    return callerTenant(this.access);
+    return asTenantId(this.access.principal.homeTenantId);
   }
 
   @Post()
   @HttpCode(200)
-  @CheckPolicies('create', 'FineTuningJob')
+  @CheckPolicies('create', 'FineTuningJob', { scope: 'member' })
   @ApiOkResponse({
     type: FineTuningJobObject,
     description: '`validating_files`; the worker takes it from there.',
@@ -130,14 +129,14 @@ export class FineTuningJobsController extends FineTuningJobReads {
   }
 
   @Get()
-  @CheckPolicies('read', 'FineTuningJob')
+  @CheckPolicies('read', 'FineTuningJob', { scope: 'member' })
   @ApiOkResponse({ type: FineTuningList, description: 'Newest first.' })
   list(@Query() query: FineTuningListQueryDto) {
     return this.page(this.tenantId, query);
   }
 
   @Get(':jobId')
-  @CheckPolicies('read', 'FineTuningJob')
+  @CheckPolicies('read', 'FineTuningJob', { scope: 'member' })
   @ApiJobIdParam()
   @ApiOkResponse({ type: FineTuningJobObject })
   @ApiNotFoundResponse({ description: NOT_FOUND })
@@ -147,7 +146,7 @@ export class FineTuningJobsController extends FineTuningJobReads {
 
   @Post(':jobId/cancel')
   @HttpCode(200)
-  @CheckPolicies('cancel', 'FineTuningJob')
+  @CheckPolicies('cancel', 'FineTuningJob', { scope: 'member' })
   @ApiJobIdParam()
   @ApiOkResponse({
     type: FineTuningJobObject,
@@ -164,7 +163,7 @@ export class FineTuningJobsController extends FineTuningJobReads {
   }
 
   @Get(':jobId/events')
-  @CheckPolicies('read', 'FineTuningJob')
+  @CheckPolicies('read', 'FineTuningJob', { scope: 'member' })
   @ApiJobIdParam()
   @ApiOkResponse({ type: FineTuningList, description: 'Newest first.' })
   @ApiNotFoundResponse({ description: NOT_FOUND })
@@ -173,7 +172,7 @@ export class FineTuningJobsController extends FineTuningJobReads {
   }
 
   @Get(':jobId/checkpoints')
-  @CheckPolicies('read', 'FineTuningJob')
+  @CheckPolicies('read', 'FineTuningJob', { scope: 'member' })
   @ApiJobIdParam()
   @ApiOkResponse({ type: FineTuningList, description: 'Newest first: one per epoch.' })
   @ApiNotFoundResponse({ description: NOT_FOUND })
