@@ -5,6 +5,7 @@ import { derivedUuid } from '@app/endpoints';
 import { QuotaReservationService, Reservation } from '@app/metering';
 import { ComplianceProfile, storedProfile } from '@app/tenancy';
 import { Injectable, Logger } from '@nestjs/common';
+import { In } from 'typeorm';
 import { FineTuningQueue } from './fine-tuning-queue';
 import { FineTuningJob, JobError } from './fine-tuning-job.entity';
 import { transitionJob } from './job-records';
@@ -86,12 +87,22 @@ export class FineTuningAdmission {
     const outcome = await this.db
       .run({ kind: 'tenant', tenantId }, async (): Promise<AdmitOutcome> => {
         const manager = this.db.manager;
-        const job = await manager.getRepository(FineTuningJob).findOne({
-          where: { tenantId, status: 'queued' },
+        const jobs = manager.getRepository(FineTuningJob);
+        // Creation order: the tenant's oldest job not yet admitted goes first. While its files
+        // are still being checked (checks run concurrently, so a younger job may be queued
+        // first), the tenant's turn passes; its check ends with another admission round.
+        const oldest = await jobs.findOne({
+          select: { id: true, status: true },
+          where: { tenantId, status: In(['validating_files', 'queued']) },
           order: { createdAt: 'ASC', id: 'ASC' },
+        });
+        if (!oldest) return 'none';
+        if (oldest.status !== 'queued') return 'waits';
+        const job = await jobs.findOne({
+          where: { tenantId, id: oldest.id, status: 'queued' },
           lock: { mode: 'pessimistic_write' },
         });
-        if (!job) return 'none';
+        if (!job) return 'waits'; // cancelled meanwhile: the next round takes the next one
         const [tenant] = (await manager.query(
           `SELECT status, compliance_profile FROM tenants WHERE id = $1`,
           [tenantId],
