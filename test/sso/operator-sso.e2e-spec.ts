@@ -12,10 +12,9 @@ import { startApi } from '../support/api';
 import {
   onboard,
   onboardOperator,
-  postToAcs,
   signInThroughIdp,
+  solicitedSignIn,
   SsoTenant,
-  startLogin,
 } from './support/sso-fixture';
 
 const CONTRACT = {
@@ -113,30 +112,16 @@ describe('operator SSO (staff sign-in)', () => {
     const me = await t.http.get('/v1/me').set('Cookie', cookie).expect(200);
     expect(me.body.roles).toEqual(['platform_admin']);
 
-    const request = await startLogin(t, operator);
-    const refused = await postToAcs(
-      t,
-      operator,
-      await operator.idp.response(staff('sam', ['sales']), {
-        acsUrl: operator.acsUrl,
-        audience: operator.audience,
-        inResponseTo: request.id,
-      }),
-    );
+    const refused = await solicitedSignIn(t, operator, staff('sam', ['sales']));
     expect(refused.status).toBe(403);
     expect(refused.text).toContain('no_role');
   });
 
   it("refuses a customer's employee at the operator's ACS (their domain is not the operator's)", async () => {
-    const request = await startLogin(t, operator);
-    const refused = await postToAcs(
-      t,
-      operator,
-      await operator.idp.response(
-        { email: `mallory@${customer.domain}`, groups: ['staff-admins'] },
-        { acsUrl: operator.acsUrl, audience: operator.audience, inResponseTo: request.id },
-      ),
-    );
+    const refused = await solicitedSignIn(t, operator, {
+      email: `mallory@${customer.domain}`,
+      groups: ['staff-admins'],
+    });
     expect(refused.status).toBe(403);
     expect(refused.text).toContain('email_domain_not_verified');
   });
@@ -216,16 +201,7 @@ describe('operator SSO (staff sign-in)', () => {
     await t.http.post(`${users}/${me.body.actor.id}/disable`).set(bearer(admin)).expect(200);
     await t.http.get('/v1/me').set('Cookie', cookie).expect(401);
     // Signing in again through the IdP is refused while disabled.
-    const request = await startLogin(t, operator);
-    const refused = await postToAcs(
-      t,
-      operator,
-      await operator.idp.response(staff('zed', ['staff-admins']), {
-        acsUrl: operator.acsUrl,
-        audience: operator.audience,
-        inResponseTo: request.id,
-      }),
-    );
+    const refused = await solicitedSignIn(t, operator, staff('zed', ['staff-admins']));
     expect(refused.status).toBe(403);
     expect(refused.text).toContain('user_disabled');
   });

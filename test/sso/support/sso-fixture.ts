@@ -179,8 +179,22 @@ export async function onboardOperator(t: TestApp, dns: TestDnsServer): Promise<S
 }
 
 /**
- * A person signed in through `sso`'s IdP, SP-initiated from home-realm discovery as a browser
- * would: discover → login redirect → the IdP's signed response posted to the ACS.
+ * An SP-initiated sign-in of `user` at `sso`'s IdP: our login route's AuthnRequest answered by
+ * the IdP's signed response, posted to the ACS. @returns the ACS's answer (303 or a refusal page)
+ */
+export async function solicitedSignIn(t: TestApp, sso: SsoTenant, user: IdpUser) {
+  const request = await startLogin(t, sso);
+  const samlResponse = await sso.idp.response(user, {
+    acsUrl: sso.acsUrl,
+    audience: sso.audience,
+    inResponseTo: request.id,
+  });
+  return postToAcs(t, sso, samlResponse);
+}
+
+/**
+ * A person signed in through `sso`'s IdP as a browser would: home-realm discovery by their
+ * email (which must lead to `sso`'s login route), then {@link solicitedSignIn}.
  *
  * @returns the session cookie (`cp_session=...`) and its token, for `Authorization: Bearer`
  */
@@ -192,15 +206,11 @@ export async function signInThroughIdp(
   const discovered = await t.http.post('/sso/discover').send({ email: user.email });
   if (discovered.status !== 200)
     throw new Error(`discover: ${discovered.status} ${discovered.text}`);
-  const login = await t.http.get(new URL(discovered.body.loginUrl as string).pathname);
-  if (login.status !== 302) throw new Error(`login: ${login.status} ${login.text}`);
-  const request = sso.idp.readAuthnRequest(login.headers.location as string);
-  const samlResponse = await sso.idp.response(user, {
-    acsUrl: sso.acsUrl,
-    audience: sso.audience,
-    inResponseTo: request.id,
-  });
-  const posted = await postToAcs(t, sso, samlResponse);
+  const loginPath = new URL(discovered.body.loginUrl as string).pathname;
+  if (loginPath !== `/sso/saml/${sso.tenant.slug}/login`) {
+    throw new Error(`discovery led to ${loginPath}, not ${sso.tenant.slug}'s login`);
+  }
+  const posted = await solicitedSignIn(t, sso, user);
   if (posted.status !== 303) throw new Error(`acs: ${posted.status} ${posted.text}`);
   const cookie = (posted.headers['set-cookie'] as unknown as string[])
     .find((c) => c.startsWith('cp_session='))!
