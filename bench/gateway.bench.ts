@@ -30,8 +30,9 @@
  *   its local provider starts the replica with the other decode time.
  * Latencies are autocannon's per-response times in fractional ms (its own percentiles are whole
  * ms), pooled over the rounds. CPU per request of the gateway and replica processes comes from
- * /proc (Linux), as does the share of the machine busy during a round (other jobs included: a
- * busy machine stretches every process's tail). Any non-2xx answer (e.g. a 429 from quota), socket
+ * /proc (Linux), as do the time their event-loop threads waited for a free core (run-queue wait)
+ * and the share of the machine busy during a round (other jobs included: a busy machine
+ * stretches every process's tail). Any non-2xx answer (e.g. a 429 from quota), socket
  * error or round in which a side answered nothing (a stall) fails the bench (exit 1) after the
  * figures are printed.
  *
@@ -149,6 +150,12 @@ interface Round {
   errors: number;
   /** CPU µs per request of the side's own process, the replica process and this (client) one. */
   cpuUsPerRequest: { own: number; replica: number; client: number };
+  /**
+   * µs per request that the main thread (the event loop) of the side's own process and of the
+   * replica spent runnable but waiting for a core (Linux schedstat): time the machine, not the
+   * code, added to requests.
+   */
+  waitUsPerRequest: { own: number; replica: number };
   /** Share of the machine's CPUs busy during the round (everything, other jobs included). */
   machineBusy: number;
 }
@@ -164,6 +171,14 @@ function processCpuUs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+/**
+ * Time the main thread of a process spent waiting on a run queue (runnable, no core free), µs
+ * (Linux /proc/<pid>/schedstat, second field, ns).
+ */
+function runQueueWaitUs(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1000;
 }
 
 /** Busy and total jiffies of the whole machine. */
@@ -186,6 +201,8 @@ async function round(
   const before = {
     own: processCpuUs(side.pid),
     replica: processCpuUs(replicaPid),
+    ownWait: runQueueWaitUs(side.pid),
+    replicaWait: runQueueWaitUs(replicaPid),
     client: process.cpuUsage(),
     machine: machineCpu(),
   };
@@ -216,6 +233,10 @@ async function round(
       own: side.pid === replicaPid ? 0 : (processCpuUs(side.pid) - before.own) / count,
       replica: (processCpuUs(replicaPid) - before.replica) / count,
       client: (client.user + client.system) / count,
+    },
+    waitUsPerRequest: {
+      own: side.pid === replicaPid ? 0 : (runQueueWaitUs(side.pid) - before.ownWait) / count,
+      replica: (runQueueWaitUs(replicaPid) - before.replicaWait) / count,
     },
     machineBusy:
       (machine.busy - before.machine.busy) / Math.max(1, machine.total - before.machine.total),
@@ -274,6 +295,12 @@ function report(
       median(runs[s].map((r) => r.cpuUsPerRequest.own)),
       median(runs[s].map((r) => r.cpuUsPerRequest.replica)),
       median(runs[s].map((r) => r.cpuUsPerRequest.client)),
+    ]
+      .map((n) => Math.round(n))
+      .join(' | '),
+    'run-queue wait µs/req own|replica': [
+      median(runs[s].map((r) => r.waitUsPerRequest.own)),
+      median(runs[s].map((r) => r.waitUsPerRequest.replica)),
     ]
       .map((n) => Math.round(n))
       .join(' | '),
