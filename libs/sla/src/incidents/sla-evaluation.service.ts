@@ -24,6 +24,22 @@ import { SlaMetrics } from '../sla-metrics';
 import { IncidentCause, SLA_BURN_RATE_ALERT_EVENT } from '../sla.constants';
 import { IncidentTimelineEntry } from './sla-incident.entity';
 
+/** An incident opened at minute `t` (epoch ms); `detail` goes on its `opened` entry. */
+function newIncident(t: number, detail?: string): WorkingIncident {
+  return {
+    id: null,
+    startedAt: t,
+    lastBadMinute: t,
+    closedAt: null,
+    causes: [],
+    endpointIds: [],
+    badMinutes: 1,
+    timeline: [{ at: new Date(t).toISOString(), type: 'opened', ...(detail ? { detail } : {}) }],
+    recovering: false,
+    changed: true,
+  };
+}
+
 /** A first evaluation (no state yet) looks back at most this far, ms (one day). */
 const FIRST_EVALUATION_LOOKBACK_MS = 24 * 3_600_000;
 /** Timeline entries kept per incident (the first ones and the close). */
@@ -64,6 +80,8 @@ export interface EvaluationResult {
   evaluatedTo: Date | null;
   opened: string[];
   closed: string[];
+  /** Incidents changed by minutes whose data arrived after they were evaluated. */
+  amended: string[];
   alerts: BurnRateAlertPayload[];
 }
 
@@ -146,15 +164,29 @@ export class SlaEvaluationService {
          ON CONFLICT DO NOTHING`,
         [tenantId, new Date(floorTo(now.getTime() - FIRST_EVALUATION_LOOKBACK_MS, m))],
       );
-      const [state]: { evaluated_to: Date }[] = await manager.query(
-        `SELECT evaluated_to FROM sla_evaluation_state WHERE tenant_id = $1 FOR UPDATE`,
+      const [state]: { evaluated_to: Date; late_from: Date | null }[] = await manager.query(
+        `SELECT evaluated_to, late_from FROM sla_evaluation_state WHERE tenant_id = $1 FOR UPDATE`,
         [tenantId],
       );
-      const from = Math.max(
-        state.evaluated_to.getTime(),
-        floorTo(now.getTime() - FIRST_EVALUATION_LOOKBACK_MS, m),
-      );
-      const result: EvaluationResult = { evaluatedTo: null, opened: [], closed: [], alerts: [] };
+      const lookback = floorTo(now.getTime() - FIRST_EVALUATION_LOOKBACK_MS, m);
+      const from = Math.max(state.evaluated_to.getTime(), lookback);
+      const result: EvaluationResult = {
+        evaluatedTo: null,
+        opened: [],
+        closed: [],
+        amended: [],
+        alerts: [],
+      };
+      if (state.late_from) {
+        const lateFrom = Math.max(floorTo(state.late_from.getTime(), m), lookback);
+        if (lateFrom < state.evaluated_to.getTime()) {
+          await this.evaluateLateMinutes(tenantId, lateFrom, state.evaluated_to.getTime(), result);
+        }
+        await manager.query(
+          `UPDATE sla_evaluation_state SET late_from = NULL WHERE tenant_id = $1`,
+          [tenantId],
+        );
+      }
       if (from >= settledTo) return result;
       const contract = await this.contracts.inForce(tenantId, new Date(settledTo - 1));
       const sla = contract?.version.sla ?? null;
@@ -222,36 +254,15 @@ export class SlaEvaluationService {
       const at = new Date(t).toISOString();
       if (affected.length > 0) {
         if (!current) {
-          current = {
-            id: null,
-            startedAt: t,
-            lastBadMinute: t,
-            closedAt: null,
-            causes: [],
-            endpointIds: [],
-            badMinutes: 0,
-            timeline: [{ at, type: 'opened' }],
-            recovering: false,
-            changed: true,
-          };
+          current = newIncident(t);
           incidents.push(current);
+        } else {
+          current.badMinutes += 1;
         }
         current.changed = true;
         current.lastBadMinute = t;
-        current.badMinutes += 1;
         current.recovering = false;
-        for (const { endpointId, causes, detail } of affected) {
-          if (!current.endpointIds.includes(endpointId)) {
-            current.endpointIds.push(endpointId);
-            this.note(current, { at, type: 'endpoint_affected', endpointId, detail });
-          }
-          for (const cause of causes) {
-            if (!current.causes.includes(cause)) {
-              current.causes.push(cause);
-              this.note(current, { at, type: 'cause_added', cause, endpointId });
-            }
-          }
-        }
+        this.join(current, at, affected);
       } else if (current) {
         if (!current.recovering) {
           current.recovering = true;
@@ -276,6 +287,172 @@ export class SlaEvaluationService {
     for (const incident of incidents.filter((i) => i.changed)) {
       await this.save(tenantId, incident, result);
     }
+  }
+
+  /**
+   * Looks again at minutes in [from, to) that the rollup rewrote after this evaluation had passed
+   * them (`late_from`): a long stream's failure lands in the minute it started in, and a worker
+   * that was away rolls up late. Each affected minute (as {@link affected} judges it, maintenance
+   * windows excluded) joins the incident it falls in or next to (within
+   * SLA_INCIDENT_CLOSE_GOOD_MINUTES, as it would have joined in order): new endpoints and causes
+   * are added to its timeline, its span grows to take the minute in, and the change is audited
+   * (`sla_incident.amend`). Affected minutes no incident takes form closed incidents of their
+   * own (`sla_incident.open` then `sla_incident.close`), their timeline saying they were found
+   * late. A minute already inside an incident's span adds no bad minute (it may have been
+   * counted). Idempotent: a minute looked at twice finds its incident the second time.
+   */
+  private async evaluateLateMinutes(
+    tenantId: TenantId,
+    from: number,
+    to: number,
+    result: EvaluationResult,
+  ): Promise<void> {
+    const m = this.config.SLA_MINUTE_MS;
+    const near = this.config.SLA_INCIDENT_CLOSE_GOOD_MINUTES * m;
+    const manager = this.db.manager;
+    const contract = await this.contracts.inForce(tenantId, new Date(to - 1));
+    const sla = contract?.version.sla ?? null;
+    const excluded = excludedIntervals(
+      await this.maintenance.overlapping(tenantId, new Date(from), new Date(to)),
+      m,
+    );
+    const byMinute = new Map<number, MinuteRow[]>();
+    for (const row of await minuteRows(manager, tenantId, new Date(from), new Date(to))) {
+      byMinute.set(row.minute, [...(byMinute.get(row.minute) ?? []), row]);
+    }
+    const late = [...byMinute.keys()]
+      .sort((a, b) => a - b)
+      .map((t) => ({
+        t,
+        affected: isExcluded(t, excluded) ? [] : this.affected(byMinute.get(t)!, sla),
+      }))
+      .filter((minute) => minute.affected.length > 0);
+    if (late.length === 0) return;
+    const existing: {
+      id: string;
+      status: 'open' | 'closed';
+      started_at: Date;
+      last_bad_minute: Date;
+      causes: IncidentCause[];
+      endpoint_ids: string[];
+      bad_minutes: number;
+      timeline: IncidentTimelineEntry[];
+    }[] = await manager.query(
+      `SELECT id, status, started_at, last_bad_minute, causes, endpoint_ids, bad_minutes, timeline
+         FROM sla_incidents
+        WHERE tenant_id = $1 AND started_at < $3 AND (ended_at IS NULL OR ended_at > $2)
+        ORDER BY started_at FOR UPDATE`,
+      [tenantId, new Date(from - near), new Date(to + near)],
+    );
+    const incidents = existing.map((row) => ({
+      working: <WorkingIncident>{
+        id: row.id,
+        startedAt: row.started_at.getTime(),
+        lastBadMinute: row.last_bad_minute.getTime(),
+        closedAt: null,
+        causes: row.causes,
+        endpointIds: row.endpoint_ids,
+        badMinutes: row.bad_minutes,
+        timeline: row.timeline,
+        recovering: false,
+        changed: false,
+      },
+      open: row.status === 'open',
+      before: { startedAt: row.started_at, lastBadMinute: row.last_bad_minute },
+    }));
+    const found: WorkingIncident[] = [];
+    const detail = 'found late: its data arrived after the minute was evaluated';
+    for (const { t, affected } of late) {
+      const at = new Date(t).toISOString();
+      // An open incident takes any later minute; a closed one those up to N good minutes on.
+      const joins = (i: WorkingIncident, open: boolean) =>
+        t >= i.startedAt - near && (open || t < i.lastBadMinute + m + near);
+      let incident =
+        incidents.find((i) => joins(i.working, i.open))?.working ??
+        found.find((i) => joins(i, false));
+      if (!incident) {
+        incident = newIncident(t, detail);
+        found.push(incident);
+      } else if (t < incident.startedAt || t > incident.lastBadMinute) {
+        incident.badMinutes += 1;
+        incident.startedAt = Math.min(incident.startedAt, t);
+        incident.lastBadMinute = Math.max(incident.lastBadMinute, t);
+        incident.changed = true;
+      }
+      if (this.join(incident, at, affected, detail)) incident.changed = true;
+    }
+    for (const incident of found) {
+      // Closed as the evaluation in order would have closed it: after N good minutes.
+      incident.closedAt = incident.lastBadMinute + m + near;
+      incident.timeline.push({
+        at: new Date(incident.closedAt).toISOString(),
+        type: 'closed',
+        detail: `${this.config.SLA_INCIDENT_CLOSE_GOOD_MINUTES} good minutes`,
+      });
+      await this.save(tenantId, incident, result);
+    }
+    for (const { working, open, before } of incidents.filter((i) => i.working.changed)) {
+      if (!open) {
+        // Closed N good minutes after its (perhaps later) last bad minute, as in order.
+        working.closedAt = working.lastBadMinute + m + near;
+        const closed = working.timeline.findLast((entry) => entry.type === 'closed');
+        if (closed) closed.at = new Date(working.closedAt).toISOString();
+      }
+      working.timeline.sort((a, b) => a.at.localeCompare(b.at));
+      await this.amend(tenantId, working, before, result);
+    }
+  }
+
+  /** Saves an existing incident changed by late minutes, audited `sla_incident.amend`. */
+  private async amend(
+    tenantId: TenantId,
+    incident: WorkingIncident,
+    before: { startedAt: Date; lastBadMinute: Date },
+    result: EvaluationResult,
+  ): Promise<void> {
+    const m = this.config.SLA_MINUTE_MS;
+    const id = incident.id!;
+    await this.db.manager.query(
+      `UPDATE sla_incidents SET started_at = $3, last_bad_minute = $4,
+         ended_at = CASE WHEN status = 'closed' THEN $5::timestamptz END,
+         closed_at = CASE WHEN status = 'closed' THEN $10::timestamptz END,
+         causes = $6, endpoint_ids = $7, bad_minutes = $8, timeline = $9
+       WHERE tenant_id = $1 AND id = $2`,
+      [
+        tenantId,
+        id,
+        new Date(incident.startedAt),
+        new Date(incident.lastBadMinute),
+        new Date(incident.lastBadMinute + m),
+        incident.causes,
+        incident.endpointIds,
+        incident.badMinutes,
+        JSON.stringify(incident.timeline),
+        incident.closedAt === null ? null : new Date(incident.closedAt),
+      ],
+    );
+    result.amended.push(id);
+    await this.audit.append(this.db.manager, {
+      tenantId,
+      actor: SYSTEM_ACTOR,
+      action: 'sla_incident.amend',
+      resource: { type: 'sla_incident', id },
+      outcome: 'success',
+      reason: 'minutes whose data arrived after they were evaluated',
+      changes: {
+        before: {
+          startedAt: before.startedAt.toISOString(),
+          lastBadMinute: before.lastBadMinute.toISOString(),
+        },
+        after: {
+          startedAt: new Date(incident.startedAt).toISOString(),
+          lastBadMinute: new Date(incident.lastBadMinute).toISOString(),
+          causes: incident.causes,
+          endpointIds: incident.endpointIds,
+          badMinutes: incident.badMinutes,
+        },
+      },
+    });
   }
 
   /** The endpoints affected in one minute and why. */
@@ -310,6 +487,47 @@ export class SlaEvaluationService {
       }
     }
     return out;
+  }
+
+  /**
+   * Adds a minute's affected endpoints and causes that are new to the incident, each with a
+   * timeline entry (`late`: why a late minute's entries came in out of order).
+   * @returns whether anything was added
+   */
+  private join(
+    incident: WorkingIncident,
+    at: string,
+    affected: { endpointId: string; causes: IncidentCause[]; detail?: string }[],
+    late?: string,
+  ): boolean {
+    let added = false;
+    for (const { endpointId, causes, detail } of affected) {
+      if (!incident.endpointIds.includes(endpointId)) {
+        incident.endpointIds.push(endpointId);
+        const why = detail ?? late;
+        this.note(incident, {
+          at,
+          type: 'endpoint_affected',
+          endpointId,
+          ...(why ? { detail: why } : {}),
+        });
+        added = true;
+      }
+      for (const cause of causes) {
+        if (!incident.causes.includes(cause)) {
+          incident.causes.push(cause);
+          this.note(incident, {
+            at,
+            type: 'cause_added',
+            cause,
+            endpointId,
+            ...(late ? { detail: late } : {}),
+          });
+          added = true;
+        }
+      }
+    }
+    return added;
   }
 
   private note(incident: WorkingIncident, entry: IncidentTimelineEntry): void {

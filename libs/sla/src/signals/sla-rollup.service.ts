@@ -30,6 +30,18 @@ const touched = (table: string, time: string, columns: string) => `
   )`;
 
 /**
+ * SQL, after a `written` CTE of the minutes just (re)written: marks, per tenant, the earliest of
+ * them that its incident evaluation had already passed (`sla_evaluation_state.late_from`), for
+ * the next evaluation to look at again. The evaluation holds that row while it runs, so this
+ * waits for it and then sees where it stopped.
+ */
+const MARK_LATE = `
+  UPDATE sla_evaluation_state s
+     SET late_from = least(coalesce(s.late_from, w.minute), w.minute)
+    FROM (SELECT tenant_id, min(minute) AS minute FROM written GROUP BY tenant_id) w
+   WHERE s.tenant_id = w.tenant_id AND w.minute < s.evaluated_to`;
+
+/**
  * Rolls the raw signals up per endpoint per SLA minute into `sla_minutes`: the gateway's
  * `inference_samples` (requests, errors = status ≥ 500, which includes the gateway's 504
  * timeouts; histograms of time to first byte and total time) and `sla_probe_results` (probes,
@@ -39,7 +51,8 @@ const touched = (table: string, time: string, columns: string) => `
  * `recorded_at`, so a long stream's sample, written when it ends, still reaches the minute it
  * started in) and recomputes each of those minutes from all of its raw rows, replacing its
  * figures (never adding to them): running twice, or concurrently in two workers, counts nothing
- * twice. Raw rows written more than {@link RAW_RETENTION_MS} ago are then removed.
+ * twice. A minute written after the tenant's incident evaluation passed it is marked for that
+ * evaluation to look at again (see {@link MARK_LATE}). Raw rows written more than {@link RAW_RETENTION_MS} ago are then removed.
  */
 @Injectable()
 export class SlaRollupService {
@@ -79,7 +92,7 @@ export class SlaRollupService {
            SELECT tenant_id, endpoint_id, minute, jsonb_object_agg(b, n) AS h FROM (
              SELECT tenant_id, endpoint_id, minute, ${bucketSql('total_ms')} AS b, count(*) AS n
                FROM raw GROUP BY 1, 2, 3, 4) x GROUP BY 1, 2, 3
-         )
+         ), written AS (
          INSERT INTO sla_minutes AS m (tenant_id, endpoint_id, minute, requests, errors, ttfb_hist, total_hist)
          SELECT c.tenant_id, c.endpoint_id, c.minute, c.requests, c.errors,
                 coalesce(t.h, '{}'), coalesce(u.h, '{}')
@@ -87,7 +100,9 @@ export class SlaRollupService {
            LEFT JOIN ttfb t USING (tenant_id, endpoint_id, minute)
            LEFT JOIN total u USING (tenant_id, endpoint_id, minute)
          ON CONFLICT (tenant_id, endpoint_id, minute) DO UPDATE SET requests = EXCLUDED.requests,
-           errors = EXCLUDED.errors, ttfb_hist = EXCLUDED.ttfb_hist, total_hist = EXCLUDED.total_hist`,
+           errors = EXCLUDED.errors, ttfb_hist = EXCLUDED.ttfb_hist, total_hist = EXCLUDED.total_hist
+         RETURNING tenant_id, minute
+         ) ${MARK_LATE}`,
           [m, from, to],
         );
         await manager.query(
@@ -101,13 +116,15 @@ export class SlaRollupService {
            SELECT tenant_id, endpoint_id, minute, jsonb_object_agg(b, n) AS h FROM (
              SELECT tenant_id, endpoint_id, minute, ${bucketSql('latency_ms')} AS b, count(*) AS n
                FROM raw WHERE ok GROUP BY 1, 2, 3, 4) x GROUP BY 1, 2, 3
-         )
+         ), written AS (
          INSERT INTO sla_minutes AS m (tenant_id, endpoint_id, minute, probes, probe_failures, probe_hist, probe_error)
          SELECT c.tenant_id, c.endpoint_id, c.minute, c.probes, c.failures, coalesce(h.h, '{}'), c.error
            FROM counts c LEFT JOIN hist h USING (tenant_id, endpoint_id, minute)
          ON CONFLICT (tenant_id, endpoint_id, minute) DO UPDATE SET probes = EXCLUDED.probes,
            probe_failures = EXCLUDED.probe_failures, probe_hist = EXCLUDED.probe_hist,
-           probe_error = EXCLUDED.probe_error`,
+           probe_error = EXCLUDED.probe_error
+         RETURNING tenant_id, minute
+         ) ${MARK_LATE}`,
           [m, from, to],
         );
         await manager.query(
