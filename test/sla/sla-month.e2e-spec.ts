@@ -288,6 +288,61 @@ describe('SLA month reports (injected clock)', () => {
     expect(notFrozen.body.code).toBe('sla_report_not_final');
   });
 
+  it('keeps the terms a contract ended with for the month it was terminated in', async () => {
+    const DAY = 24 * 3_600_000;
+    const now = new Date();
+    const monthStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
+    const nextMonth = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
+    const month = new Date(monthStart).toISOString().slice(0, 7);
+    const ended = await deployableTenant(api, {
+      tenant: { billingTimeZone: 'UTC' },
+      contract: {
+        termStart: new Date(monthStart - 40 * DAY),
+        fields: {
+          sla: { availabilityTarget: 99.99, creditTiers: [{ below: 99.99, creditPercent: 10 }] },
+          committedSpendMinor: 36_500_000,
+          currency: 'USD',
+        },
+      },
+    });
+    const endpointId = await createEndpoint(api, ended, { name: 'ended' });
+    await sql(`UPDATE endpoints SET created_at = $2 WHERE id = $1`, [
+      endpointId,
+      new Date(monthStart - DAY),
+    ]);
+    for (let i = 0; i < 10; i += 1) {
+      await sql(
+        `INSERT INTO sla_minutes (tenant_id, endpoint_id, minute, probes, probe_failures)
+         VALUES ($1, $2, $3, 2, 1)`,
+        [ended, endpointId, new Date(monthStart + (60 + i) * 60_000)],
+      );
+    }
+    const contracts = await api.http.get(`/v1/tenants/${ended}/contracts`).set(admin()).expect(200);
+    await api.http
+      .post(`/v1/tenants/${ended}/contracts/${contracts.body.data[0].id}/terminate`)
+      .set(admin())
+      .send({ reason: 'customer ended the agreement' })
+      .expect(200);
+
+    // Four days into the next month: the month is over and no contract is in force at its end.
+    clock.set(new Date(nextMonth + 4 * DAY));
+    const r = (
+      await api.http.get(`/v1/tenants/${ended}/sla?month=${month}`).set(admin()).expect(200)
+    ).body;
+    expect(r.availabilityTarget).toBe(99.99);
+    expect(r.badMinutes).toBe(10);
+    expect(r.availability).toBeLessThan(99.99);
+    expect(r.creditPercent).toBe(10);
+    expect(r.creditMinor).toBeGreaterThan(0);
+    // The month after has no contract at all: no target, no credit.
+    const after = new Date(nextMonth).toISOString().slice(0, 7);
+    const next = (
+      await api.http.get(`/v1/tenants/${ended}/sla?month=${after}`).set(admin()).expect(200)
+    ).body;
+    expect(next).toMatchObject({ availabilityTarget: null, creditPercent: 0 });
+    clock.set(null);
+  });
+
   describe('maintenance windows', () => {
     it('refuses windows not declared in advance, reversed, too long or without a reason', async () => {
       clock.set(at('2026-11-15T00:00:00Z'));

@@ -287,10 +287,13 @@ export class SlaReportService {
     const measuredTo = new Date(
       Math.max(window.start.getTime(), Math.min(window.end.getTime(), floorTo(now.getTime(), m))),
     );
-    // The terms in force at the end of what is measured (the month's last instant when it is over).
-    const contract = await this.contracts.inForce(
+    // The terms in force at the end of what is measured (the month's last instant when it is
+    // over), or, when the contract ended before that (terminated, expired), the terms it ended
+    // with: the month it ended in still has a target and credits.
+    const contract = await this.contracts.lastInForceDuring(
       tenantId,
-      new Date(Math.max(window.start.getTime(), measuredTo.getTime() - 1)),
+      window.start,
+      new Date(Math.max(window.start.getTime() + 1, measuredTo.getTime())),
     );
     const sla = contract?.version.sla ?? null;
     const lifetimes = await this.endpoints.lifetimes(tenantId, window.start, window.end);

@@ -563,6 +563,25 @@ export class ContractService {
   }
 
   /**
+   * The contract in force at the latest instant of [from, to) at which one is, with the terms of
+   * that instant; null when none is in force at any time in it. For a span that ends after a
+   * contract was terminated or expired (an SLA month), these are the terms it ended with.
+   */
+  async lastInForceDuring(tenantId: TenantId, from: Date, to: Date): Promise<ContractView | null> {
+    const contract = await this.db.manager
+      .getRepository(Contract)
+      .createQueryBuilder('c')
+      .where(`c.tenant_id = :tenantId AND c.status <> 'draft'`, { tenantId })
+      .andWhere('c.term_start < :to AND c.ends_at > :from', { from, to })
+      .orderBy('c.ends_at', 'DESC')
+      .addOrderBy('c.term_start', 'DESC')
+      .getOne();
+    if (!contract) return null;
+    const last = Math.min(contract.endsAt.getTime(), to.getTime()) - 1;
+    return this.viewAt(contract, new Date(Math.max(contract.termStart.getTime(), last)));
+  }
+
+  /**
    * When the terms in force at `at` next change by themselves: the effective date of the next
    * amendment already made, or null when none is pending. Quota reservations cache a plan until
    * then.
