@@ -289,6 +289,9 @@ describe('fine-tuning jobs (/v1/fine_tuning/jobs, OpenAI-compatible)', () => {
       expect(both.body.errors[0].path).toBe('hyperparameters');
       const empty = await create({ validation_file: '' }).expect(400);
       expect(empty.body.errors[0].path).toBe('validation_file');
+      // A metadata key the request parser would drop without a word is refused instead.
+      const builtIn = await create({ metadata: { team: 'ml', constructor: 'x' } }).expect(400);
+      expect(builtIn.body.errors[0].path).toBe('metadata.constructor');
     });
 
     it('reads files with a byte-order mark, and honours OpenAI’s weight on assistant turns', async () => {

@@ -21,9 +21,18 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 export const MAX_INPUT_DEPTH = 32;
 
 /**
+ * Keys no object in the input may have: the names of `Object.prototype`'s members
+ * (`constructor`, `__proto__`, `toString`, …). class-transformer, which turns a body into its
+ * DTO, skips them silently, so a free-form map (fine-tuning `metadata`, usage `attributes`)
+ * would lose them without a word.
+ */
+const PROTOTYPE_KEYS: ReadonlySet<string> = new Set(Object.getOwnPropertyNames(Object.prototype));
+
+/**
  * Finds what no field may hold, before class-validator walks the input: nesting deeper than
  * {@link MAX_INPUT_DEPTH} (which would overflow the stack), strings with U+0000 (which
- * PostgreSQL refuses in text) and strings with lone surrogates (not Unicode).
+ * PostgreSQL refuses in text), strings with lone surrogates (not Unicode) and keys named like
+ * `Object.prototype`'s members ({@link PROTOTYPE_KEYS}).
  */
 export function unsafeInput(value: unknown, path = '', depth = 0): FieldError | undefined {
   // Nearly all input is fine: a walk that builds no paths says so; only unsafe input is walked
@@ -40,7 +49,7 @@ function isSafeInput(value: unknown, depth: number): boolean {
     return true;
   }
   for (const key of Object.keys(value)) {
-    if (key.includes('\u0000')) return false;
+    if (key.includes('\u0000') || PROTOTYPE_KEYS.has(key)) return false;
     if (!isSafeInput((value as Record<string, unknown>)[key], depth + 1)) return false;
   }
   return true;
@@ -65,6 +74,12 @@ function findUnsafe(value: unknown, path: string, depth: number): FieldError | u
     const child = Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
     if (typeof key === 'string' && key.includes('\u0000'))
       return { path: child, message: 'must not contain the NUL character (U+0000)' };
+    if (!Array.isArray(value) && PROTOTYPE_KEYS.has(key))
+      return {
+        path: child,
+        message:
+          'is not an accepted key: names of Object.prototype members (constructor, __proto__, toString, …) are refused',
+      };
     const found = findUnsafe(item, child, depth + 1);
     if (found) return found;
   }
