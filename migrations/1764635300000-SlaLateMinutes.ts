@@ -6,9 +6,9 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * - `sla_evaluation_state.late_from`: the earliest minute the rollup (re)wrote for the tenant
  *   after the evaluation had already passed it (a long stream's sample lands in the minute it
  *   started in; a worker that was away rolls up late). The next evaluation looks again at the
- *   minutes from there to where it had stopped, then clears it. The rollup sets it in its own
- *   transaction, on the row the evaluation holds while it runs, so a minute is never both
- *   unseen by an evaluation and unmarked.
+ *   minutes from there to where it had stopped, then clears it. Rollups and evaluations never
+ *   run at once (an advisory lock, exclusive for the rollup, shared for evaluations), so a
+ *   minute is never both unseen by an evaluation and unmarked.
  */
 export class SlaLateMinutes1764635300000 implements MigrationInterface {
   name = 'SlaLateMinutes1764635300000';

@@ -40,6 +40,48 @@ function newIncident(t: number, detail?: string): WorkingIncident {
   };
 }
 
+/** An incident row as the late-minute pass reads it. */
+interface IncidentRow {
+  id: string;
+  status: 'open' | 'closed';
+  started_at: Date;
+  last_bad_minute: Date;
+  closed_at: Date | null;
+  causes: IncidentCause[];
+  endpoint_ids: string[];
+  bad_minutes: number;
+  timeline: IncidentTimelineEntry[];
+}
+
+/** A stored incident as the evaluation works on it. */
+function workingOf(row: IncidentRow): WorkingIncident {
+  return {
+    id: row.id,
+    startedAt: row.started_at.getTime(),
+    lastBadMinute: row.last_bad_minute.getTime(),
+    closedAt: row.closed_at?.getTime() ?? null,
+    causes: row.causes,
+    endpointIds: row.endpoint_ids,
+    badMinutes: row.bad_minutes,
+    timeline: row.timeline,
+    recovering: false,
+    changed: false,
+  };
+}
+
+/** Whether the late-minute pass left a stored incident as it was. */
+function sameIncident(row: IncidentRow, incident: WorkingIncident): boolean {
+  return (
+    row.started_at.getTime() === incident.startedAt &&
+    row.last_bad_minute.getTime() === incident.lastBadMinute &&
+    (row.closed_at?.getTime() ?? null) === incident.closedAt &&
+    row.bad_minutes === incident.badMinutes &&
+    JSON.stringify(row.causes) === JSON.stringify(incident.causes) &&
+    JSON.stringify(row.endpoint_ids) === JSON.stringify(incident.endpointIds) &&
+    JSON.stringify(row.timeline) === JSON.stringify(incident.timeline)
+  );
+}
+
 /** A first evaluation (no state yet) looks back at most this far, ms (one day). */
 const FIRST_EVALUATION_LOOKBACK_MS = 24 * 3_600_000;
 /** Timeline entries kept per incident (the first ones and the close). */
@@ -157,6 +199,9 @@ export class SlaEvaluationService {
     return this.db.run({ kind: 'tenant', tenantId }, async () => {
       const manager = this.db.manager;
       const m = this.config.SLA_MINUTE_MS;
+      // Never beside a rollup (which holds this lock exclusively): the minutes read here are all
+      // it has committed, and a minute it writes after this commits is one it marks late.
+      await manager.query(`SELECT pg_advisory_xact_lock_shared(hashtext('sla_rollup'))`);
       const now = this.clock.now();
       const settledTo = floorTo(now.getTime() - this.config.SLA_SETTLE_DELAY_MS, m);
       await manager.query(
@@ -292,14 +337,21 @@ export class SlaEvaluationService {
   /**
    * Looks again at minutes in [from, to) that the rollup rewrote after this evaluation had passed
    * them (`late_from`): a long stream's failure lands in the minute it started in, and a worker
-   * that was away rolls up late. Each affected minute (as {@link affected} judges it, maintenance
-   * windows excluded) joins the incident it falls in or next to (within
-   * SLA_INCIDENT_CLOSE_GOOD_MINUTES, as it would have joined in order): new endpoints and causes
-   * are added to its timeline, its span grows to take the minute in, and the change is audited
-   * (`sla_incident.amend`). Affected minutes no incident takes form closed incidents of their
-   * own (`sla_incident.open` then `sla_incident.close`), their timeline saying they were found
-   * late. A minute already inside an incident's span adds no bad minute (it may have been
-   * counted). Idempotent: a minute looked at twice finds its incident the second time.
+   * that was away rolls up late. The incidents are made what the evaluation in order would have
+   * made had the minutes been there: the affected late minutes (as {@link affected} judges them,
+   * maintenance windows excluded) and the incidents near them are taken as spans in time order,
+   * and a span that starts within SLA_INCIDENT_CLOSE_GOOD_MINUTES of the previous one's last
+   * affected minute (or after an open one) joins it. Each group becomes one incident:
+   *
+   * - the earliest incident of the group keeps its id and takes in the others' spans, endpoints,
+   *   causes and timelines (the others are removed); its bad minutes are counted again from the
+   *   minutes of its span; it is open when a member was open or fewer than N good minutes have
+   *   been evaluated after its last affected minute, else closed N good minutes after it. A
+   *   change is audited `sla_incident.amend` (before and after, and the ids merged into it);
+   * - a group of late minutes alone becomes a new incident (`sla_incident.open`, and
+   *   `sla_incident.close` when closed), its `opened` entry saying it was found late.
+   *
+   * Idempotent: a group already made is found unchanged and nothing is written.
    */
   private async evaluateLateMinutes(
     tenantId: TenantId,
@@ -312,144 +364,221 @@ export class SlaEvaluationService {
     const manager = this.db.manager;
     const contract = await this.contracts.inForce(tenantId, new Date(to - 1));
     const sla = contract?.version.sla ?? null;
+    const affectedIn = await this.affectedMinutes(tenantId, sla, from, to);
+    if (affectedIn.size === 0) return;
+    // Incidents that a late minute may join or merge with (one open at most, taking any later).
+    const rows: IncidentRow[] = await manager.query(
+      `SELECT id, status, started_at, last_bad_minute, closed_at, causes, endpoint_ids,
+              bad_minutes, timeline
+         FROM sla_incidents
+        WHERE tenant_id = $1 AND started_at < $3 AND (status = 'open' OR last_bad_minute >= $2)
+        ORDER BY started_at, id FOR UPDATE`,
+      [tenantId, new Date(from - 2 * near - m), new Date(to + near + m)],
+    );
+    const detail = 'found late: its data arrived after the minute was evaluated';
+    type Span = { start: number; last: number; open: boolean; row?: IncidentRow; minute?: number };
+    const spans: Span[] = [
+      ...rows.map((row): Span => ({
+        start: row.started_at.getTime(),
+        last: row.last_bad_minute.getTime(),
+        open: row.status === 'open',
+        row,
+      })),
+      ...[...affectedIn.keys()].map((t): Span => ({ start: t, last: t, open: false, minute: t })),
+    ].sort((a, b) => a.start - b.start || Number(!a.row) - Number(!b.row));
+    const groups: { spans: Span[]; last: number; open: boolean }[] = [];
+    for (const span of spans) {
+      const group = groups.at(-1);
+      if (group && (group.open || span.start < group.last + m + near)) {
+        group.spans.push(span);
+        group.last = Math.max(group.last, span.last);
+        group.open ||= span.open;
+      } else {
+        groups.push({ spans: [span], last: span.last, open: span.open });
+      }
+    }
+    const changed = groups.filter((g) => g.spans.some((span) => span.minute !== undefined));
+    if (changed.length === 0) return;
+    // The bad minutes of each group's span, counted again (a late minute may fall in a span).
+    const spanFrom = Math.min(...changed.map((g) => g.spans[0].start));
+    const spanTo = Math.max(...changed.map((g) => g.last)) + m;
+    const affectedAll = await this.affectedMinutes(tenantId, sla, spanFrom, spanTo);
+    const merges: { survivor: WorkingIncident; before: IncidentRow; merged: string[] }[] = [];
+    const made: WorkingIncident[] = [];
+    const removed: string[] = [];
+    for (const group of changed) {
+      const members = group.spans.flatMap((span) => (span.row ? [span.row] : []));
+      const [first, ...others] = members;
+      const start = group.spans[0].start;
+      const open = group.open || group.last + m + near > to;
+      const incident: WorkingIncident = first
+        ? {
+            ...workingOf(first),
+            causes: [...first.causes],
+            endpointIds: [...first.endpoint_ids],
+            timeline: first.timeline.filter((e) => e.type !== 'closed'),
+          }
+        : newIncident(start, detail);
+      for (const other of others) {
+        for (const endpointId of other.endpoint_ids) {
+          if (!incident.endpointIds.includes(endpointId)) incident.endpointIds.push(endpointId);
+        }
+        for (const cause of other.causes) {
+          if (!incident.causes.includes(cause)) incident.causes.push(cause);
+        }
+        incident.timeline.push(
+          ...other.timeline.filter((e) => e.type !== 'opened' && e.type !== 'closed'),
+        );
+      }
+      for (const span of group.spans) {
+        if (span.minute === undefined) continue;
+        const at = new Date(span.minute).toISOString();
+        this.join(incident, at, affectedIn.get(span.minute)!, detail);
+      }
+      incident.startedAt = start;
+      incident.lastBadMinute = group.last;
+      incident.badMinutes = [...affectedAll.keys()].filter(
+        (t) => t >= start && t <= group.last,
+      ).length;
+      const opened = incident.timeline.find((e) => e.type === 'opened');
+      if (opened) opened.at = new Date(start).toISOString();
+      incident.closedAt = open ? null : group.last + m + near;
+      // Opened first, the rest in time order, at most MAX_TIMELINE entries, then the close.
+      const rank = (type: string) => (type === 'opened' ? 0 : 1);
+      incident.timeline.sort((a, b) => rank(a.type) - rank(b.type) || a.at.localeCompare(b.at));
+      incident.timeline.splice(MAX_TIMELINE);
+      if (incident.closedAt !== null) {
+        incident.timeline.push({
+          at: new Date(incident.closedAt).toISOString(),
+          type: 'closed',
+          detail: `${this.config.SLA_INCIDENT_CLOSE_GOOD_MINUTES} good minutes`,
+        });
+      }
+      if (!first) {
+        made.push(incident);
+        continue;
+      }
+      removed.push(...others.map((o) => o.id));
+      if (others.length > 0 || !sameIncident(first, incident)) {
+        merges.push({ survivor: incident, before: first, merged: others.map((o) => o.id) });
+      }
+    }
+    // Removed first (an open one may be merged into a closed one that reopens), then amended.
+    if (removed.length > 0) {
+      await manager.query(`DELETE FROM sla_incidents WHERE tenant_id = $1 AND id = ANY($2)`, [
+        tenantId,
+        removed,
+      ]);
+    }
+    for (const merge of merges) await this.amend(tenantId, merge, result);
+    for (const incident of made) await this.save(tenantId, incident, result);
+  }
+
+  /**
+   * The tenant's affected minutes in [from, to) (maintenance windows excluded), by minute start,
+   * with the endpoints affected in each and why.
+   */
+  private async affectedMinutes(
+    tenantId: TenantId,
+    sla: SlaTerms | null,
+    from: number,
+    to: number,
+  ): Promise<Map<number, ReturnType<SlaEvaluationService['affected']>>> {
+    const m = this.config.SLA_MINUTE_MS;
     const excluded = excludedIntervals(
       await this.maintenance.overlapping(tenantId, new Date(from), new Date(to)),
       m,
     );
     const byMinute = new Map<number, MinuteRow[]>();
-    for (const row of await minuteRows(manager, tenantId, new Date(from), new Date(to))) {
+    for (const row of await minuteRows(this.db.manager, tenantId, new Date(from), new Date(to))) {
       byMinute.set(row.minute, [...(byMinute.get(row.minute) ?? []), row]);
     }
-    const late = [...byMinute.keys()]
-      .sort((a, b) => a - b)
-      .map((t) => ({
-        t,
-        affected: isExcluded(t, excluded) ? [] : this.affected(byMinute.get(t)!, sla),
-      }))
-      .filter((minute) => minute.affected.length > 0);
-    if (late.length === 0) return;
-    const existing: {
-      id: string;
-      status: 'open' | 'closed';
-      started_at: Date;
-      last_bad_minute: Date;
-      causes: IncidentCause[];
-      endpoint_ids: string[];
-      bad_minutes: number;
-      timeline: IncidentTimelineEntry[];
-    }[] = await manager.query(
-      `SELECT id, status, started_at, last_bad_minute, causes, endpoint_ids, bad_minutes, timeline
-         FROM sla_incidents
-        WHERE tenant_id = $1 AND started_at < $3 AND (ended_at IS NULL OR ended_at > $2)
-        ORDER BY started_at FOR UPDATE`,
-      [tenantId, new Date(from - near), new Date(to + near)],
-    );
-    const incidents = existing.map((row) => ({
-      working: <WorkingIncident>{
-        id: row.id,
-        startedAt: row.started_at.getTime(),
-        lastBadMinute: row.last_bad_minute.getTime(),
-        closedAt: null,
-        causes: row.causes,
-        endpointIds: row.endpoint_ids,
-        badMinutes: row.bad_minutes,
-        timeline: row.timeline,
-        recovering: false,
-        changed: false,
-      },
-      open: row.status === 'open',
-      before: { startedAt: row.started_at, lastBadMinute: row.last_bad_minute },
-    }));
-    const found: WorkingIncident[] = [];
-    const detail = 'found late: its data arrived after the minute was evaluated';
-    for (const { t, affected } of late) {
-      const at = new Date(t).toISOString();
-      // An open incident takes any later minute; a closed one those up to N good minutes on.
-      const joins = (i: WorkingIncident, open: boolean) =>
-        t >= i.startedAt - near && (open || t < i.lastBadMinute + m + near);
-      let incident =
-        incidents.find((i) => joins(i.working, i.open))?.working ??
-        found.find((i) => joins(i, false));
-      if (!incident) {
-        incident = newIncident(t, detail);
-        found.push(incident);
-      } else if (t < incident.startedAt || t > incident.lastBadMinute) {
-        incident.badMinutes += 1;
-        incident.startedAt = Math.min(incident.startedAt, t);
-        incident.lastBadMinute = Math.max(incident.lastBadMinute, t);
-        incident.changed = true;
-      }
-      if (this.join(incident, at, affected, detail)) incident.changed = true;
+    const out = new Map<number, ReturnType<SlaEvaluationService['affected']>>();
+    for (const [t, rows] of [...byMinute].sort((a, b) => a[0] - b[0])) {
+      const affected = isExcluded(t, excluded) ? [] : this.affected(rows, sla);
+      if (affected.length > 0) out.set(t, affected);
     }
-    for (const incident of found) {
-      // Closed as the evaluation in order would have closed it: after N good minutes.
-      incident.closedAt = incident.lastBadMinute + m + near;
-      incident.timeline.push({
-        at: new Date(incident.closedAt).toISOString(),
-        type: 'closed',
-        detail: `${this.config.SLA_INCIDENT_CLOSE_GOOD_MINUTES} good minutes`,
-      });
-      await this.save(tenantId, incident, result);
-    }
-    for (const { working, open, before } of incidents.filter((i) => i.working.changed)) {
-      if (!open) {
-        // Closed N good minutes after its (perhaps later) last bad minute, as in order.
-        working.closedAt = working.lastBadMinute + m + near;
-        const closed = working.timeline.findLast((entry) => entry.type === 'closed');
-        if (closed) closed.at = new Date(working.closedAt).toISOString();
-      }
-      working.timeline.sort((a, b) => a.at.localeCompare(b.at));
-      await this.amend(tenantId, working, before, result);
-    }
+    return out;
   }
 
-  /** Saves an existing incident changed by late minutes, audited `sla_incident.amend`. */
+  /**
+   * Saves an incident that late minutes changed (span, endpoints, causes, status, timeline, bad
+   * minutes), audited `sla_incident.amend` with before, after and the ids merged into it.
+   */
   private async amend(
     tenantId: TenantId,
-    incident: WorkingIncident,
-    before: { startedAt: Date; lastBadMinute: Date },
+    {
+      survivor,
+      before,
+      merged,
+    }: { survivor: WorkingIncident; before: IncidentRow; merged: string[] },
     result: EvaluationResult,
   ): Promise<void> {
     const m = this.config.SLA_MINUTE_MS;
-    const id = incident.id!;
+    const id = survivor.id!;
+    const status = survivor.closedAt === null ? 'open' : 'closed';
     await this.db.manager.query(
-      `UPDATE sla_incidents SET started_at = $3, last_bad_minute = $4,
-         ended_at = CASE WHEN status = 'closed' THEN $5::timestamptz END,
-         closed_at = CASE WHEN status = 'closed' THEN $10::timestamptz END,
-         causes = $6, endpoint_ids = $7, bad_minutes = $8, timeline = $9
+      `UPDATE sla_incidents SET status = $3, started_at = $4, last_bad_minute = $5, ended_at = $6,
+         closed_at = $7, causes = $8, endpoint_ids = $9, bad_minutes = $10, timeline = $11
        WHERE tenant_id = $1 AND id = $2`,
       [
         tenantId,
         id,
-        new Date(incident.startedAt),
-        new Date(incident.lastBadMinute),
-        new Date(incident.lastBadMinute + m),
-        incident.causes,
-        incident.endpointIds,
-        incident.badMinutes,
-        JSON.stringify(incident.timeline),
-        incident.closedAt === null ? null : new Date(incident.closedAt),
+        status,
+        new Date(survivor.startedAt),
+        new Date(survivor.lastBadMinute),
+        status === 'open' ? null : new Date(survivor.lastBadMinute + m),
+        survivor.closedAt === null ? null : new Date(survivor.closedAt),
+        survivor.causes,
+        survivor.endpointIds,
+        survivor.badMinutes,
+        JSON.stringify(survivor.timeline),
       ],
     );
     result.amended.push(id);
+    const view = (i: {
+      status: string;
+      startedAt: Date;
+      lastBadMinute: Date;
+      badMinutes: number;
+      causes: string[];
+      endpointIds: string[];
+    }) => ({
+      status: i.status,
+      startedAt: i.startedAt.toISOString(),
+      lastBadMinute: i.lastBadMinute.toISOString(),
+      badMinutes: i.badMinutes,
+      causes: i.causes,
+      endpointIds: i.endpointIds,
+    });
     await this.audit.append(this.db.manager, {
       tenantId,
       actor: SYSTEM_ACTOR,
       action: 'sla_incident.amend',
       resource: { type: 'sla_incident', id },
       outcome: 'success',
-      reason: 'minutes whose data arrived after they were evaluated',
+      reason:
+        'minutes whose data arrived after they were evaluated' +
+        (merged.length > 0 ? `; merged ${merged.join(', ')} into it` : ''),
       changes: {
-        before: {
-          startedAt: before.startedAt.toISOString(),
-          lastBadMinute: before.lastBadMinute.toISOString(),
-        },
+        before: view({
+          status: before.status,
+          startedAt: before.started_at,
+          lastBadMinute: before.last_bad_minute,
+          badMinutes: before.bad_minutes,
+          causes: before.causes,
+          endpointIds: before.endpoint_ids,
+        }),
         after: {
-          startedAt: new Date(incident.startedAt).toISOString(),
-          lastBadMinute: new Date(incident.lastBadMinute).toISOString(),
-          causes: incident.causes,
-          endpointIds: incident.endpointIds,
-          badMinutes: incident.badMinutes,
+          ...view({
+            status,
+            startedAt: new Date(survivor.startedAt),
+            lastBadMinute: new Date(survivor.lastBadMinute),
+            badMinutes: survivor.badMinutes,
+            causes: survivor.causes,
+            endpointIds: survivor.endpointIds,
+          }),
+          ...(merged.length > 0 ? { mergedIncidentIds: merged } : {}),
         },
       },
     });

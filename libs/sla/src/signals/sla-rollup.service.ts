@@ -32,8 +32,9 @@ const touched = (table: string, time: string, columns: string) => `
 /**
  * SQL, after a `written` CTE of the minutes just (re)written: marks, per tenant, the earliest of
  * them that its incident evaluation had already passed (`sla_evaluation_state.late_from`), for
- * the next evaluation to look at again. The evaluation holds that row while it runs, so this
- * waits for it and then sees where it stopped.
+ * the next evaluation to look at again. Evaluations and rollups never run at once (the rollup
+ * holds the `sla_rollup` advisory lock exclusively, each evaluation shared), so this sees where
+ * every evaluation stopped, and every evaluation sees every minute a rollup committed.
  */
 const MARK_LATE = `
   UPDATE sla_evaluation_state s
