@@ -12,7 +12,7 @@ import {
   TestDnsServer,
   trainingJsonl,
 } from '@app/testing';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { SHORT_SLA_TIME } from '../sla/support/short-sla-time';
 import { replicaPids, slaTenant } from '../sla/support/sla-tenant';
 import { onboard } from '../sso/support/sso-fixture';
@@ -78,6 +78,16 @@ describe('web console operations screens (browser)', () => {
   });
 
   const url = (path: string) => `${origin}/console${path}`;
+
+  /** Types min replicas 3 above max 2 in `form`: marked as typed, next to the field. */
+  async function typeMinAboveMax(form: Page | Locator): Promise<void> {
+    await form.getByLabel('Max replicas').fill('2');
+    await form.getByLabel('Min replicas').fill('3');
+    await expect(form.getByLabel('Min replicas').getAttribute('aria-invalid')).resolves.toBe(
+      'true',
+    );
+    await form.getByText('Must not exceed max replicas').waitFor();
+  }
 
   /** A browser signed in with `token`'s session (made by the identity service, as SSO does). */
   async function withSession(token: string, path: string): Promise<Page> {
@@ -165,12 +175,7 @@ describe('web console operations screens (browser)', () => {
     await events.getByText('requested.create').waitFor();
 
     // A bad scale, marked as typed next to the field (the API would refuse it too), not sent.
-    await page.getByLabel('Max replicas').fill('2');
-    await page.getByLabel('Min replicas').fill('3');
-    await expect(page.getByLabel('Min replicas').getAttribute('aria-invalid')).resolves.toBe(
-      'true',
-    );
-    await page.getByText('Must not exceed max replicas').waitFor();
+    await typeMinAboveMax(page);
     await page.getByRole('button', { name: 'Scale' }).click();
     await screenshot(page, 'endpoint-detail');
     await page.getByLabel('Min replicas').fill('1');
@@ -199,6 +204,92 @@ describe('web console operations screens (browser)', () => {
     await viewerPage.getByLabel('Endpoint status: stopped').waitFor();
     await expect(viewerPage.getByRole('button', { name: 'Start' }).count()).resolves.toBe(0);
     await expect(viewerPage.getByLabel('Min replicas').count()).resolves.toBe(0);
+  });
+
+  it('creates an endpoint of a base model from the endpoints screen, with bad input marked under its field', async () => {
+    // Allowed: eu-west-1 by name, eu-central-1 by its data zone; llama and e5, not mistral.
+    const tenantId = await deployableTenant(t, {
+      profile: { allowedDataZones: ['eu'], allowedModelFamilies: ['llama', 'e5'] },
+    });
+    await createEndpoint(t, tenantId, { name: 'taken' });
+    const listed = async () =>
+      (await t.http.get(`/v1/tenants/${tenantId}/endpoints`).set(admin()).expect(200)).body
+        .data as { id: string; name: string }[];
+    /** The endpoints screen as someone with `roles` sees it, once it lists `name`. */
+    const endpointsAs = async (roles: Parameters<typeof signIn>[1], name: string) => {
+      const { token } = await signIn(t, roles, tenantId);
+      const screen = await withSession(token, `/tenants/${tenantId}/endpoints`);
+      await screen.getByRole('table', { name: 'Endpoints' }).getByRole('link', { name }).waitFor();
+      return screen;
+    };
+    const page = await endpointsAs(['ml_engineer'], 'taken');
+    await page.getByRole('button', { name: 'New endpoint' }).click();
+    const dialog = page.getByRole('dialog', { name: 'New dedicated endpoint' });
+    const nameField = dialog.getByLabel('Endpoint name');
+    await expectEventually(async () =>
+      expect(await nameField.evaluate((el) => el === document.activeElement)).toBe(true),
+    );
+
+    // Models: the catalog's that the profile allows.
+    await dialog.getByRole('combobox', { name: 'Model' }).click();
+    const models = page.getByRole('listbox', { name: 'Model' });
+    await models.getByRole('option', { name: 'e5-small-local (embedding)' }).waitFor();
+    await expect(models.getByRole('option', { name: /^mistral-7b-local/ }).count()).resolves.toBe(
+      0,
+    );
+    await models.getByRole('option', { name: `${MODEL} (chat)` }).click();
+    // Regions: the model's, within the profile (us-east-1 and us-west-2 are not).
+    await dialog.getByRole('combobox', { name: 'Region' }).click();
+    const regions = page.getByRole('listbox', { name: 'Region' });
+    await expect(regions.getByRole('option').allTextContents()).resolves.toEqual([
+      'eu-west-1',
+      'eu-central-1',
+    ]);
+    await regions.getByRole('option', { name: 'eu-central-1' }).click();
+
+    // Min above max: marked as typed, not sent.
+    await nameField.fill('eu-chat');
+    await typeMinAboveMax(dialog);
+    await dialog.getByRole('button', { name: 'Deploy' }).click();
+    await dialog.getByLabel('Min replicas').fill('1');
+    await expect(dialog.getByLabel('Min replicas').getAttribute('aria-invalid')).resolves.toBe(
+      'false',
+    );
+
+    // A name in use: the API's field error under the name (its description), nothing created.
+    await nameField.fill('taken');
+    await dialog.getByRole('button', { name: 'Deploy' }).click();
+    await dialog
+      .getByRole('alert')
+      .getByText(/endpoint_name_taken/)
+      .waitFor();
+    await expect(nameField.getAttribute('aria-invalid')).resolves.toBe('true');
+    const describedBy = await nameField.getAttribute('aria-describedby');
+    await expect(page.locator(`[id="${describedBy}"]`).textContent()).resolves.toBe(
+      'is already in use',
+    );
+    await screenshot(page, 'new-endpoint');
+    await expect(listed()).resolves.toEqual([expect.objectContaining({ name: 'taken' })]);
+
+    await nameField.fill('eu-chat');
+    await dialog.getByRole('button', { name: 'Deploy' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Endpoint eu-chat' }).waitFor();
+    const all = await listed();
+    expect(all).toHaveLength(2);
+    const created = all.find((e) => e.name === 'eu-chat');
+    expect(created).toMatchObject({
+      model: MODEL,
+      region: 'eu-central-1',
+      desired: { minReplicas: 1, maxReplicas: 2 },
+    });
+    expect(page.url()).toMatch(
+      new RegExp(`/console/tenants/${tenantId}/endpoints/${created!.id}$`),
+    );
+
+    // A viewer reads the list with no way to create one.
+    await browser!.close();
+    const viewerPage = await endpointsAs(['viewer'], 'eu-chat');
+    await expect(viewerPage.getByRole('button', { name: 'New endpoint' }).count()).resolves.toBe(0);
   });
 
   it('shows a trained job with its loss curve and checkpoints, and deploys the result', async () => {

@@ -216,7 +216,10 @@ describe('dedicated endpoints API (catalog, compliance and quota checks)', () =>
         .set(bearer(engineer))
         .send(spec({ name: 'support-bot' }))
         .expect(409);
-      expect(dup.body.code).toBe('endpoint_name_taken');
+      expect(dup.body).toMatchObject({
+        code: 'endpoint_name_taken',
+        errors: [{ path: 'name', message: 'is already in use' }],
+      });
     });
 
     it('refuses a region outside the allowed regions and data zones: region_not_allowed', async () => {
@@ -489,8 +492,13 @@ describe('dedicated endpoints API (catalog, compliance and quota checks)', () =>
         ),
       );
       expect(results.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409, 409]);
-      expect(results.filter((r) => r.status === 409).map((r) => r.body.code)).toEqual(
-        Array(5).fill('endpoint_name_taken'),
+      expect(results.filter((r) => r.status === 409).map((r) => r.body)).toEqual(
+        Array(5).fill(
+          expect.objectContaining({
+            code: 'endpoint_name_taken',
+            errors: [{ path: 'name', message: 'is already in use' }],
+          }),
+        ),
       );
     });
 

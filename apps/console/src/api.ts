@@ -304,7 +304,18 @@ export interface EndpointEvent {
 export interface CatalogModel {
   id: string;
   family: string;
+  modality: string;
   regions: string[];
+  /** The owning tenant of a fine-tuned model; null for base models. */
+  tenantId: string | null;
+}
+
+/** `GET /v1/regions` (what placement is checked against). */
+export interface Region {
+  code: string;
+  name: string;
+  dataZone: string;
+  certifications: string[];
 }
 
 /** OpenAI's list shape (`/v1/fine_tuning/...`): `after` is the last item's id. */

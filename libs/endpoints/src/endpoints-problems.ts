@@ -85,5 +85,6 @@ export const EndpointNameTaken = defineProblem({
   code: 'endpoint_name_taken',
   status: 409,
   title: 'Endpoint name already in use',
-  description: "Endpoint names are unique among a tenant's endpoints that are not deleted.",
+  description:
+    "Endpoint names are unique among a tenant's endpoints that are not deleted; `errors` names the `name` field.",
 });

@@ -58,7 +58,9 @@ export async function removeConsoleBuild(): Promise<void> {
 
 /**
  * Builds the console from its sources into a temporary directory of this test file (vite, a
- * second or two), so the browser tests never run against a stale `dist/`.
+ * second or two), so the browser tests never run against a stale `dist/`. A production build, as
+ * `npm run build` makes: Jest's `NODE_ENV=test` would otherwise give React's development build,
+ * whose StrictMode double-mounting moves a dialog's initial focus off its `autoFocus` field.
  */
 export function buildConsole(): Promise<string> {
   built ??= (async () => {
@@ -76,7 +78,7 @@ export function buildConsole(): Promise<string> {
         '--logLevel',
         'warn',
       ],
-      { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 },
+      { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production' }, maxBuffer: 16 * 1024 * 1024 },
     );
     return outDir;
   })();

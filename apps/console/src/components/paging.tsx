@@ -16,6 +16,25 @@ export function nextPageOf<T extends { id: string }>(page: AnyPage<T>): string |
 }
 
 /**
+ * Every item of a list the API pages (either shape), `limit` a page, at most `maxPages` pages:
+ * for choices offered in a form and figures over a whole list.
+ */
+export async function allPages<T extends { id: string }>(
+  path: string,
+  { limit = 100, maxPages = 100 }: { limit?: number; maxPages?: number } = {},
+): Promise<T[]> {
+  const items: T[] = [];
+  let after: string | undefined;
+  for (let page = 0; page < maxPages; page += 1) {
+    const list = await api.get<AnyPage<T>>(path, { limit, after });
+    items.push(...list.data);
+    after = nextPageOf(list);
+    if (after === undefined || list.data.length === 0) break;
+  }
+  return items;
+}
+
+/**
  * A list the API pages (`?limit=&after=`), loaded a page at a time: `rows` so far, and `view`,
  * what {@link QueryView} takes. `refetchInterval` follows work under way (every loaded page).
  */

@@ -1,10 +1,11 @@
 import { Alert, Box, Button, Grid, Link, Stack, Typography } from '@mui/material';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { Link as RouterLink, useParams } from 'react-router-dom';
+import { Link as RouterLink, useNavigate, useParams } from 'react-router-dom';
 import { api, Endpoint, EndpointEvent, problemOf } from '../api';
 import { ConfirmDialog } from '../components/confirm-dialog';
 import { DataTable } from '../components/data-table';
+import { DeployEndpointDialog } from '../components/deploy-endpoint-dialog';
 import { PageSection } from '../components/page';
 import { replicaErrors, ReplicasField } from '../components/replicas-field';
 import { MoreButton, usePagedList } from '../components/paging';
@@ -28,11 +29,17 @@ const FOLLOW_MS = 1500;
 const replicasOf = (e: Endpoint) =>
   `${e.observed.readyReplicas} ready of ${e.desired.replicas} (min ${e.desired.minReplicas}, max ${e.desired.maxReplicas})`;
 
-/** The tenant's dedicated endpoints with their status; each opens its detail. */
+/**
+ * The tenant's dedicated endpoints with their status; each opens its detail. Those who may
+ * create endpoints deploy a catalog model on a new one from here.
+ */
 export function EndpointsPage() {
   const { tenantId = '' } = useParams();
   const { can } = useSession();
+  const navigate = useNavigate();
+  const [creating, setCreating] = useState(false);
   const readable = can('read', 'Endpoint', tenantId);
+  const creatable = can('create', 'Endpoint', tenantId);
   const endpoints = usePagedList<Endpoint>(
     ['endpoints', tenantId],
     `/v1/tenants/${tenantId}/endpoints`,
@@ -48,6 +55,13 @@ export function EndpointsPage() {
       id="endpoints-title"
       title="Dedicated endpoints"
       back={{ to: `/tenants/${tenantId}`, label: 'Back to the tenant' }}
+      actions={
+        creatable && (
+          <Button variant="contained" onClick={() => setCreating(true)}>
+            New endpoint
+          </Button>
+        )
+      }
     >
       <QueryView
         query={endpoints.view}
@@ -91,6 +105,14 @@ export function EndpointsPage() {
         )}
       </QueryView>
       <MoreButton list={endpoints} label="More endpoints" />
+      {creatable && (
+        <DeployEndpointDialog
+          open={creating}
+          tenantId={tenantId}
+          onClose={() => setCreating(false)}
+          onDeployed={(endpoint) => navigate(`/tenants/${tenantId}/endpoints/${endpoint.id}`)}
+        />
+      )}
     </PageSection>
   );
 }

@@ -15,7 +15,7 @@ import { DataTable } from '../components/data-table';
 import { DeployEndpointDialog } from '../components/deploy-endpoint-dialog';
 import { LossCurve } from '../components/loss-curve';
 import { PageSection } from '../components/page';
-import { MoreButton, usePagedList } from '../components/paging';
+import { allPages, MoreButton, usePagedList } from '../components/paging';
 import { Panel, Term, Terms } from '../components/panel';
 import { ErrorState, formatInstant, isNotFound, Loading, QueryView } from '../components/states';
 import { StatusChip } from '../components/status-chip';
@@ -93,20 +93,8 @@ export function FineTuningJobsPage() {
 }
 
 /** Every event of a job, newest first, page after page (OpenAI paging: after the last id). */
-async function allEvents(path: string): Promise<FineTuningEvent[]> {
-  const events: FineTuningEvent[] = [];
-  let after: string | undefined;
-  for (let page = 0; page < MAX_EVENT_PAGES; page += 1) {
-    const list = await api.get<OpenAiList<FineTuningEvent>>(`${path}/events`, {
-      limit: 100,
-      after,
-    });
-    events.push(...list.data);
-    if (!list.has_more || list.data.length === 0) break;
-    after = list.data.at(-1)!.id;
-  }
-  return events;
-}
+const allEvents = (path: string) =>
+  allPages<FineTuningEvent>(`${path}/events`, { maxPages: MAX_EVENT_PAGES });
 
 /** One job: status, the loss curve, checkpoints and events; cancel it, deploy its model. */
 export function FineTuningJobPage() {
@@ -321,7 +309,6 @@ export function FineTuningJobPage() {
           open={deploying}
           tenantId={tenantId}
           model={j.fine_tuned_model!}
-          baseModel={j.model}
           defaultName={endpointNameFor(j)}
           onClose={() => setDeploying(false)}
           onDeployed={(endpoint) => navigate(`/tenants/${tenantId}/endpoints/${endpoint.id}`)}

@@ -183,7 +183,7 @@ export class EndpointService {
       const { code, constraint } =
         (error as { driverError?: { code?: string; constraint?: string } }).driverError ?? {};
       if (code === '23505' && constraint === 'endpoints_tenant_name_live_idx') {
-        throw new EndpointNameTaken(`An endpoint named "${row.name}" exists.`);
+        throw nameTaken(row.name);
       }
       throw error;
     }
@@ -521,7 +521,7 @@ export class EndpointService {
         name,
       })
       .getExists();
-    if (taken) throw new EndpointNameTaken(`An endpoint named "${name}" exists.`);
+    if (taken) throw nameTaken(name);
   }
 
   /**
@@ -589,4 +589,11 @@ function autoscalingOf(
     targetConcurrentRequests: input.targetConcurrentRequests,
     scaleDownDelayMs: input.scaleDownDelayMs ?? DEFAULT_SCALE_DOWN_DELAY_MS,
   };
+}
+
+/** `endpoint_name_taken`, with the field error a form shows under the name. */
+function nameTaken(name: string): Error {
+  return new EndpointNameTaken(`An endpoint named "${name}" exists.`, {
+    errors: [{ path: 'name', message: 'is already in use' }],
+  });
 }
