@@ -40,7 +40,14 @@ function newIncident(t: number, detail?: string): WorkingIncident {
   };
 }
 
-/** An incident row as the late-minute pass reads it. */
+/** An endpoint affected in a minute, and why. */
+interface Affected {
+  endpointId: string;
+  causes: IncidentCause[];
+  detail?: string;
+}
+
+/** An incident row as the evaluation reads it. */
 interface IncidentRow {
   id: string;
   status: 'open' | 'closed';
@@ -265,36 +272,19 @@ export class SlaEvaluationService {
   ): Promise<void> {
     const m = this.config.SLA_MINUTE_MS;
     const closeAfter = this.config.SLA_INCIDENT_CLOSE_GOOD_MINUTES;
-    const byMinute = new Map<number, MinuteRow[]>();
-    for (const row of rows) {
-      const list = byMinute.get(row.minute) ?? [];
-      list.push(row);
-      byMinute.set(row.minute, list);
-    }
+    const affectedAt = this.affectedByMinute(rows, excluded, sla);
     const incidents: WorkingIncident[] = [];
-    const [open] = await this.db.manager.query(
-      `SELECT id, started_at, last_bad_minute, causes, endpoint_ids, bad_minutes, timeline
+    const [open]: IncidentRow[] = await this.db.manager.query(
+      `SELECT id, status, started_at, last_bad_minute, closed_at, causes, endpoint_ids,
+              bad_minutes, timeline
          FROM sla_incidents WHERE tenant_id = $1 AND status = 'open' FOR UPDATE`,
       [tenantId],
     );
-    let current: WorkingIncident | null = open
-      ? {
-          id: open.id,
-          startedAt: open.started_at.getTime(),
-          lastBadMinute: open.last_bad_minute.getTime(),
-          closedAt: null,
-          causes: open.causes,
-          endpointIds: open.endpoint_ids,
-          badMinutes: open.bad_minutes,
-          timeline: open.timeline,
-          recovering: false,
-          changed: false,
-        }
-      : null;
+    let current: WorkingIncident | null = open ? workingOf(open) : null;
     if (current) incidents.push(current);
     let bad = 0;
     for (let t = from; t < to; t += m) {
-      const affected = isExcluded(t, excluded) ? [] : this.affected(byMinute.get(t) ?? [], sla);
+      const affected = affectedAt.get(t) ?? [];
       bad += affected.filter((a) => a.causes.some((c) => c !== 'latency')).length;
       const at = new Date(t).toISOString();
       if (affected.length > 0) {
@@ -364,8 +354,6 @@ export class SlaEvaluationService {
     const manager = this.db.manager;
     const contract = await this.contracts.inForce(tenantId, new Date(to - 1));
     const sla = contract?.version.sla ?? null;
-    const affectedIn = await this.affectedMinutes(tenantId, sla, from, to);
-    if (affectedIn.size === 0) return;
     // Incidents that a late minute may join or merge with (one open at most, taking any later).
     const rows: IncidentRow[] = await manager.query(
       `SELECT id, status, started_at, last_bad_minute, closed_at, causes, endpoint_ids,
@@ -375,6 +363,13 @@ export class SlaEvaluationService {
         ORDER BY started_at, id FOR UPDATE`,
       [tenantId, new Date(from - 2 * near - m), new Date(to + near + m)],
     );
+    // The affected minutes of the late span and of those incidents' spans, read once: the late
+    // ones decide the groups, all of them each group's bad minutes.
+    const spanFrom = Math.min(from, ...rows.map((row) => row.started_at.getTime()));
+    const spanTo = Math.max(to, ...rows.map((row) => row.last_bad_minute.getTime() + m));
+    const affectedAll = await this.affectedMinutes(tenantId, sla, spanFrom, spanTo);
+    const affectedIn = new Map([...affectedAll].filter(([t]) => t >= from && t < to));
+    if (affectedIn.size === 0) return;
     const detail = 'found late: its data arrived after the minute was evaluated';
     type Span = { start: number; last: number; open: boolean; row?: IncidentRow; minute?: number };
     const spans: Span[] = [
@@ -398,11 +393,6 @@ export class SlaEvaluationService {
       }
     }
     const changed = groups.filter((g) => g.spans.some((span) => span.minute !== undefined));
-    if (changed.length === 0) return;
-    // The bad minutes of each group's span, counted again (a late minute may fall in a span).
-    const spanFrom = Math.min(...changed.map((g) => g.spans[0].start));
-    const spanTo = Math.max(...changed.map((g) => g.last)) + m;
-    const affectedAll = await this.affectedMinutes(tenantId, sla, spanFrom, spanTo);
     const merges: { survivor: WorkingIncident; before: IncidentRow; merged: string[] }[] = [];
     const made: WorkingIncident[] = [];
     const removed: string[] = [];
@@ -437,6 +427,7 @@ export class SlaEvaluationService {
       }
       incident.startedAt = start;
       incident.lastBadMinute = group.last;
+      // Counted again from the span's minutes (a late minute may fall inside it).
       incident.badMinutes = [...affectedAll.keys()].filter(
         (t) => t >= start && t <= group.last,
       ).length;
@@ -474,28 +465,36 @@ export class SlaEvaluationService {
     for (const incident of made) await this.save(tenantId, incident, result);
   }
 
-  /**
-   * The tenant's affected minutes in [from, to) (maintenance windows excluded), by minute start,
-   * with the endpoints affected in each and why.
-   */
+  /** The tenant's affected minutes in [from, to): {@link affectedByMinute} of what is stored. */
   private async affectedMinutes(
     tenantId: TenantId,
     sla: SlaTerms | null,
     from: number,
     to: number,
-  ): Promise<Map<number, ReturnType<SlaEvaluationService['affected']>>> {
-    const m = this.config.SLA_MINUTE_MS;
-    const excluded = excludedIntervals(
-      await this.maintenance.overlapping(tenantId, new Date(from), new Date(to)),
-      m,
-    );
+  ): Promise<Map<number, Affected[]>> {
+    const windows = await this.maintenance.overlapping(tenantId, new Date(from), new Date(to));
+    const rows = await minuteRows(this.db.manager, tenantId, new Date(from), new Date(to));
+    return this.affectedByMinute(rows, excludedIntervals(windows, this.config.SLA_MINUTE_MS), sla);
+  }
+
+  /**
+   * The minutes of `rows` in which an endpoint is affected (maintenance windows excluded), by
+   * minute start, with the endpoints affected in each and why ({@link affected}).
+   */
+  private affectedByMinute(
+    rows: MinuteRow[],
+    excluded: Interval[],
+    sla: SlaTerms | null,
+  ): Map<number, Affected[]> {
     const byMinute = new Map<number, MinuteRow[]>();
-    for (const row of await minuteRows(this.db.manager, tenantId, new Date(from), new Date(to))) {
-      byMinute.set(row.minute, [...(byMinute.get(row.minute) ?? []), row]);
+    for (const row of rows) {
+      const list = byMinute.get(row.minute);
+      if (list) list.push(row);
+      else byMinute.set(row.minute, [row]);
     }
-    const out = new Map<number, ReturnType<SlaEvaluationService['affected']>>();
-    for (const [t, rows] of [...byMinute].sort((a, b) => a[0] - b[0])) {
-      const affected = isExcluded(t, excluded) ? [] : this.affected(rows, sla);
+    const out = new Map<number, Affected[]>();
+    for (const [t, minute] of byMinute) {
+      const affected = isExcluded(t, excluded) ? [] : this.affected(minute, sla);
       if (affected.length > 0) out.set(t, affected);
     }
     return out;
@@ -585,12 +584,9 @@ export class SlaEvaluationService {
   }
 
   /** The endpoints affected in one minute and why. */
-  private affected(
-    rows: MinuteRow[],
-    sla: SlaTerms | null,
-  ): { endpointId: string; causes: IncidentCause[]; detail?: string }[] {
+  private affected(rows: MinuteRow[], sla: SlaTerms | null): Affected[] {
     const threshold = this.config.SLA_ERROR_RATE_THRESHOLD_PERCENT;
-    const out: { endpointId: string; causes: IncidentCause[]; detail?: string }[] = [];
+    const out: Affected[] = [];
     for (const row of rows) {
       const causes: IncidentCause[] = [];
       if (row.probeFailures > 0) causes.push('probe_failure');
@@ -621,15 +617,8 @@ export class SlaEvaluationService {
   /**
    * Adds a minute's affected endpoints and causes that are new to the incident, each with a
    * timeline entry (`late`: why a late minute's entries came in out of order).
-   * @returns whether anything was added
    */
-  private join(
-    incident: WorkingIncident,
-    at: string,
-    affected: { endpointId: string; causes: IncidentCause[]; detail?: string }[],
-    late?: string,
-  ): boolean {
-    let added = false;
+  private join(incident: WorkingIncident, at: string, affected: Affected[], late?: string): void {
     for (const { endpointId, causes, detail } of affected) {
       if (!incident.endpointIds.includes(endpointId)) {
         incident.endpointIds.push(endpointId);
@@ -640,7 +629,6 @@ export class SlaEvaluationService {
           endpointId,
           ...(why ? { detail: why } : {}),
         });
-        added = true;
       }
       for (const cause of causes) {
         if (!incident.causes.includes(cause)) {
@@ -652,11 +640,9 @@ export class SlaEvaluationService {
             endpointId,
             ...(late ? { detail: late } : {}),
           });
-          added = true;
         }
       }
     }
-    return added;
   }
 
   private note(incident: WorkingIncident, entry: IncidentTimelineEntry): void {

@@ -53,7 +53,8 @@ const MARK_LATE = `
  * started in) and recomputes each of those minutes from all of its raw rows, replacing its
  * figures (never adding to them): running twice, or concurrently in two workers, counts nothing
  * twice. A minute written after the tenant's incident evaluation passed it is marked for that
- * evaluation to look at again (see {@link MARK_LATE}). Raw rows written more than {@link RAW_RETENTION_MS} ago are then removed.
+ * evaluation to look at again (see {@link MARK_LATE}). Raw rows written more than
+ * {@link RAW_RETENTION_MS} ago are then removed.
  */
 @Injectable()
 export class SlaRollupService {
