@@ -155,11 +155,12 @@ describe('fine-tuning jobs (/v1/fine_tuning/jobs, OpenAI-compatible)', () => {
       'fine_tuning_job.succeeded',
     ]);
 
-    // Usage: the trained tokens once; the training slot back to zero.
-    expect(await ledger(tenantId, 'training_tokens')).toBe(job.trained_tokens);
-    await expectEventually(async () =>
-      expect(await ledger(tenantId, 'concurrent_fine_tuning_jobs')).toBe(0),
-    );
+    // Usage (settled just after the job turns `succeeded`): the trained tokens once; the
+    // training slot back to zero.
+    await expectEventually(async () => {
+      expect(await ledger(tenantId, 'training_tokens')).toBe(job.trained_tokens);
+      expect(await ledger(tenantId, 'concurrent_fine_tuning_jobs')).toBe(0);
+    });
 
     // The model is in the tenant's catalog, and deployable.
     const endpoint = await api.http

@@ -159,10 +159,11 @@ describe('fine-tuning under faults and load', () => {
       expect((await checkpoints()).map((c) => c.step_number)).toEqual(
         Array.from({ length: 8 }, (_, i) => 80 - i * 10),
       );
-      expect(await ledger(tenantId, 'training_tokens')).toBe(job.trained_tokens);
-      await expectEventually(async () =>
-        expect(await ledger(tenantId, 'concurrent_fine_tuning_jobs')).toBe(0),
-      );
+      // Settled just after the job turns `succeeded` (the runner's `settle`).
+      await expectEventually(async () => {
+        expect(await ledger(tenantId, 'training_tokens')).toBe(job.trained_tokens);
+        expect(await ledger(tenantId, 'concurrent_fine_tuning_jobs')).toBe(0);
+      });
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await survivor?.close();

@@ -1,10 +1,13 @@
 import { asTenantId, TenantDb } from '@app/authz';
+import { EndpointDirectory } from '@app/endpoints';
 import {
   exactQuantile,
   histogramOf,
   RELATIVE_ERROR,
   SlaClock,
   SlaEvaluationService,
+  SlaProbeService,
+  SlaMetrics,
   SlaRollupService,
 } from '@app/sla';
 import {
@@ -15,6 +18,8 @@ import {
   retireEndpoints,
   TestApp,
 } from '@app/testing';
+import { createServer, IncomingMessage, ServerResponse } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { startApi } from '../support/api';
 
 const admin = () => bearer(platformAdminKey());
@@ -261,5 +266,104 @@ describe('SLA signals and evaluation', () => {
     expect(report.latency.targets).toEqual({ ttfbP95Ms: null, totalP95Ms: 500 });
     expect(report.latency.met).toEqual({ ttfbP95: null, totalP95: false });
     expect(report.incidents).toEqual([expect.objectContaining({ cause: 'latency' })]);
+  });
+
+  describe('a probe that fails while the endpoint is scaled to zero', () => {
+    /**
+     * A replica stand-in that holds each request until `answer` is called, then answers 503: the
+     * probe is under way while the test changes the endpoint.
+     */
+    async function heldReplica() {
+      const held: ServerResponse[] = [];
+      let arrived!: () => void;
+      const first = new Promise<void>((resolve) => (arrived = resolve));
+      const server = createServer((_req: IncomingMessage, res: ServerResponse) => {
+        held.push(res);
+        arrived();
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return {
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        first,
+        answer: () => held.forEach((res) => res.writeHead(503).end()),
+        close: () => new Promise((resolve) => server.close(resolve)),
+      };
+    }
+
+    /** An endpoint the probes see as running on `url`. */
+    async function runningOn(url: string): Promise<{ tenantId: string; endpointId: string }> {
+      const tenantId = await deployableTenant(api);
+      const endpointId = await createEndpoint(api, tenantId, { name: 'held' });
+      await sql(
+        `UPDATE endpoints SET status = 'running', observed_generation = generation, observed = $2
+          WHERE id = $1`,
+        [
+          endpointId,
+          JSON.stringify({
+            replicas: [
+              { id: 'r1', generation: 1, ready: true, url, startedAt: new Date().toISOString() },
+            ],
+            url: null,
+          }),
+        ],
+      );
+      return { tenantId, endpointId };
+    }
+
+    /** The worker's probe service, wired here from the api's own real services (no worker). */
+    const probes = () =>
+      new SlaProbeService(
+        api.app.get(TenantDb),
+        api.app.get(EndpointDirectory),
+        clock,
+        api.app.get(SlaMetrics),
+        api.config,
+      );
+
+    const recorded = async (endpointId: string, probeId: string) =>
+      (
+        await sql(`SELECT ok FROM sla_probe_results WHERE endpoint_id = $1 AND probe_id = $2`, [
+          endpointId,
+          probeId,
+        ])
+      ).map((r: { ok: boolean }) => r.ok);
+
+    it('is not recorded (the replica was being removed on purpose)', async () => {
+      const replica = await heldReplica();
+      try {
+        const { tenantId, endpointId } = await runningOn(replica.url);
+        const probing = probes().probeAll('overtaken-probe');
+        await replica.first;
+        await api.http
+          .patch(`/v1/tenants/${tenantId}/endpoints/${endpointId}`)
+          .set(admin())
+          .send({ minReplicas: 0, replicas: 0 })
+          .expect(200);
+        replica.answer();
+        const results = await probing;
+        expect(results.find((r) => r.endpointId === endpointId)).toBeUndefined();
+        expect(await recorded(endpointId, 'overtaken-probe')).toEqual([]);
+      } finally {
+        await replica.close();
+      }
+    });
+
+    it('is recorded when the endpoint is still asked to serve as before', async () => {
+      const replica = await heldReplica();
+      try {
+        const { endpointId } = await runningOn(replica.url);
+        const probing = probes().probeAll('failed-probe');
+        await replica.first;
+        replica.answer();
+        const results = await probing;
+        expect(results.find((r) => r.endpointId === endpointId)).toMatchObject({
+          ok: false,
+          error: 'health answered 503',
+        });
+        expect(await recorded(endpointId, 'failed-probe')).toEqual([false]);
+      } finally {
+        await replica.close();
+      }
+    });
   });
 });

@@ -9,6 +9,7 @@ export * from './reports/sla-report.service';
 export * from './signals/sla-probe.service';
 export * from './signals/sla-rollup.service';
 export * from './sla-clock';
+export * from './sla-metrics';
 export * from './sla-problems';
 export * from './sla-worker';
 export * from './sla.constants';

@@ -5,7 +5,10 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 /** The SLA library's Prometheus metrics, on the process's `/metrics` (the worker's, mostly). */
 @Injectable()
 export class SlaMetrics {
-  /** Synthetic probes by outcome (`ok`, `failed`). */
+  /**
+   * Synthetic probes by outcome: `ok`, `failed` (recorded), `overtaken` (failed while the
+   * endpoint's desired deployment changed; not recorded).
+   */
   readonly probes: Counter<'outcome'>;
   /** Probe duration (health plus a one-token completion), seconds. */
   readonly probeDuration: Histogram;

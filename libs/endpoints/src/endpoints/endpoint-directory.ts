@@ -15,6 +15,12 @@ export interface ProbeTarget {
    * what a probe must see).
    */
   urls: string[];
+  /**
+   * The desired deployment the target was read under (`<generation>:<desired replicas>`): a
+   * probe that failed while it changed (a scale to zero, a rolling update) says nothing about
+   * an outage.
+   */
+  desired: string;
 }
 
 /** When an endpoint existed: the SLA measures it over this span only. */
@@ -57,9 +63,11 @@ export class EndpointDirectory {
       model_id: string;
       modality: string | null;
       observed: ObservedDeployment | null;
+      generation: number;
+      desired_replicas: number;
     }[] = await this.db.asPlatform('sla: endpoints to probe', (manager) =>
       manager.query(
-        `SELECT e.tenant_id, e.id, e.model_id, m.modality, e.observed
+        `SELECT e.tenant_id, e.id, e.model_id, m.modality, e.observed, e.generation, e.desired_replicas
            FROM endpoints e
            JOIN tenants t ON t.id = e.tenant_id
            LEFT JOIN catalog_models m ON m.id = e.model_id
@@ -77,6 +85,7 @@ export class EndpointDirectory {
       urls: row.observed?.url
         ? [row.observed.url]
         : (row.observed?.replicas ?? []).map((r) => r.url).filter((u): u is string => !!u),
+      desired: `${row.generation}:${row.desired_replicas}`,
     }));
   }
 

@@ -48,11 +48,35 @@ export class SlaProbeService {
   async probeAll(probeId: string): Promise<ProbeResult[]> {
     const targets = await this.endpoints.probeTargets();
     const results = await Promise.all(targets.map((target) => this.probe(target)));
-    await this.record(probeId, results);
-    return results;
+    const counted = await this.withoutOvertaken(targets, results);
+    for (const r of counted) this.metrics.probes.inc({ outcome: r.ok ? 'ok' : 'failed' });
+    await this.record(probeId, counted);
+    return counted;
   }
 
-  /** Probes one endpoint (no recording). */
+  /**
+   * Drops failures of endpoints whose desired deployment changed while they were probed (scaled
+   * to zero, stopped, deleted, their tenant suspended, a new generation): the probe may have hit
+   * a replica being removed on purpose, which is not an outage. Failures of endpoints still
+   * asked to serve as before stay.
+   */
+  private async withoutOvertaken(
+    targets: ProbeTarget[],
+    results: ProbeResult[],
+  ): Promise<ProbeResult[]> {
+    if (results.every((r) => r.ok)) return results;
+    const now = new Map(
+      (await this.endpoints.probeTargets()).map((t) => [t.endpointId, t.desired]),
+    );
+    const then = new Map(targets.map((t) => [t.endpointId, t.desired]));
+    return results.filter((r) => {
+      if (r.ok || now.get(r.endpointId) === then.get(r.endpointId)) return true;
+      this.metrics.probes.inc({ outcome: 'overtaken' });
+      return false;
+    });
+  }
+
+  /** Probes one endpoint (no recording, no counting). */
   async probe(target: ProbeTarget): Promise<ProbeResult> {
     const probedAt = this.clock.now();
     const started = performance.now();
@@ -69,7 +93,6 @@ export class SlaProbeService {
       }
     }
     const latencyMs = Math.round(performance.now() - started);
-    this.metrics.probes.inc({ outcome: ok ? 'ok' : 'failed' });
     this.metrics.probeDuration.observe(latencyMs / 1000);
     return {
       tenantId: target.tenantId,

@@ -189,6 +189,14 @@ export class LocalProvider implements EndpointProvider, OnModuleDestroy {
     }
     const health = await this.health(replica.port);
     const ready = health?.status === 'ok' && health.replicaId === replica.id;
+    // A killed child is dead before this process hears of it (its 'exit' event waits for the
+    // event loop to reap it): a failed health check from a process that is gone or a zombie
+    // is an exit, not a replica that is slow to answer.
+    if (!ready && !(await processRunning(replica.pid))) {
+      replica.exited = true;
+      this.replicas.delete(replica.id);
+      return undefined;
+    }
     return {
       id: replica.id,
       generation: replica.generation,
@@ -370,6 +378,22 @@ async function processesLabelled(endpointId: string): Promise<number[]> {
     }
   }
   return pids;
+}
+
+/**
+ * Whether `pid` is a live process: not gone and not a zombie (Linux `/proc/<pid>/stat` state `Z`
+ * or `X`, proc(5)). Where there is no `/proc`, whether it can be signalled.
+ */
+async function processRunning(pid: number): Promise<boolean> {
+  let stat: string;
+  try {
+    stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return process.platform === 'linux' ? false : processAlive(pid);
+  }
+  // `pid (comm) state …`: comm may hold spaces and parentheses, the state follows the last ')'.
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state !== 'Z' && state !== 'X';
 }
 
 function processAlive(pid: number): boolean {
