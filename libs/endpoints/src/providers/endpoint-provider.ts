@@ -67,6 +67,13 @@ export interface ObservedDeployment {
   replicas: ObservedReplica[];
   /** A stable address in front of every ready replica, when the provider has one (a Service). */
   url: string | null;
+  /**
+   * From {@link EndpointProvider.apply}, when the provider can tell: ids of the replicas that
+   * call removed on purpose (surplus, rolled over); one gone but not listed died. Absent, the
+   * reconciler takes a gone replica as removed when the run's first observation still had it.
+   * Not persisted.
+   */
+  removed?: string[];
 }
 
 export interface ObservedReplica {

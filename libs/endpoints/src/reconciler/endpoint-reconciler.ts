@@ -220,10 +220,8 @@ export class EndpointReconciler {
         details: { replicaId: replica.id, generation: replica.generation },
       });
     }
-    // Gone before this run acted (died) versus removed by it (stopped).
-    const seenIds = new Set(seen.replicas.map((r) => r.id));
     for (const replica of previous.replicas.filter((r) => !after.has(r.id))) {
-      const died = !seenIds.has(replica.id);
+      const died = diedDuringRun(replica.id, seen, observed);
       event({
         type: died ? 'replica.exited' : 'replica.stopped',
         message: died
@@ -426,8 +424,8 @@ export class EndpointReconciler {
     // replicas came up within this very run; the next run reports it running.
     if (endpoint.status === 'pending') return { observation: 'provision' };
     // A running endpoint short of ready replicas before this run repaired anything is degraded
-    // (reported even when the run already started replacements); so is an updating one that
-    // lost a replica that was ready.
+    // (reported even when the run already started replacements); so is a running or updating
+    // one that lost a replica that was ready (also one that died after this run's first look).
     const seenReady = seen.replicas.filter((r) => r.ready && r.generation === spec.generation);
     if (endpoint.status === 'running' && seenReady.length < spec.replicas) {
       return {
@@ -435,9 +433,11 @@ export class EndpointReconciler {
         reason: `${spec.replicas - seenReady.length} of ${spec.replicas} replica(s) not ready; restarting`,
       };
     }
-    const seenIds = new Set(seen.replicas.map((r) => r.id));
-    const died = previous.replicas.filter((r) => r.ready && !seenIds.has(r.id));
-    if (died.length > 0 && endpoint.status === 'updating') {
+    const observedIds = new Set(observed.replicas.map((r) => r.id));
+    const died = previous.replicas.filter(
+      (r) => r.ready && !observedIds.has(r.id) && diedDuringRun(r.id, seen, observed),
+    );
+    if (died.length > 0 && (endpoint.status === 'updating' || endpoint.status === 'running')) {
       return { observation: 'degrade', reason: `${died.length} replica(s) exited; restarting` };
     }
     const fresh = observed.replicas.filter((r) => r.generation === spec.generation);
@@ -553,4 +553,20 @@ export function derivedUuid(name: string): string {
   bytes[8] = (bytes[8] & 0x3f) | 0x80;
   const hex = bytes.toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/**
+ * Whether a replica the last run recorded, and this run no longer has, died (rather than was
+ * removed on purpose by this run): by the provider's list of removed replicas when it gives one
+ * ({@link ObservedDeployment.removed}), else by whether the run's first observation had already
+ * lost it.
+ */
+function diedDuringRun(
+  id: string,
+  seen: ObservedDeployment,
+  observed: ObservedDeployment,
+): boolean {
+  return observed.removed
+    ? !observed.removed.includes(id)
+    : !seen.replicas.some((r) => r.id === id);
 }

@@ -92,6 +92,7 @@ export class LocalProvider implements EndpointProvider, OnModuleDestroy {
     const surplus = [...fresh]
       .sort((a, b) => Number(a.ready) - Number(b.ready))
       .slice(0, Math.max(fresh.length - spec.replicas, 0));
+    const removed = surplus.map((r) => r.id);
     await Promise.all(surplus.map((r) => this.stop(r.id)));
     const keeping = fresh.length - surplus.length;
     const running = [...this.replicas.values()].filter((r) => !r.exited).length;
@@ -107,9 +108,10 @@ export class LocalProvider implements EndpointProvider, OnModuleDestroy {
     // (maxUnavailable 0); scaling to zero removes them at once.
     const readyFresh = fresh.filter((r) => r.ready).length - surplus.filter((r) => r.ready).length;
     if (spec.replicas === 0 || readyFresh >= spec.replicas) {
+      removed.push(...stale.map((r) => r.id));
       await Promise.all(stale.map((r) => this.stop(r.id)));
     }
-    return this.observe(spec, null);
+    return { ...(await this.observe(spec, null)), removed };
   }
 
   async remove(spec: DeploymentSpec, previous: ObservedDeployment | null): Promise<void> {
