@@ -1,5 +1,4 @@
 import {
-  deployableTenant,
   bearer,
   createTenantKey,
   expectEventually,
@@ -17,6 +16,7 @@ import OpenAI from 'openai';
 import { startApi } from '../support/api';
 import { startGateway } from '../support/gateway';
 import { startWorker } from '../support/worker';
+import { tenantServing as servingTenant } from './support/tenant-serving';
 
 jest.setTimeout(180_000);
 const admin = () => bearer(platformAdminKey());
@@ -50,50 +50,10 @@ describe('gateway (OpenAI-compatible inference through dedicated endpoints)', ()
     await api.close();
   });
 
-  /** A tenant with an active contract, running endpoints of `models` and an inference key. */
-  async function tenantServing(
+  const tenantServing = (
     models: string[],
     lines: { metric: string; limit: number; enforcement: 'hard' | 'soft' }[] = [],
-  ): Promise<{ id: string; key: string; keyId: string; client: OpenAI }> {
-    const tenant = {
-      id: await deployableTenant(api, {
-        profile: { allowedModelFamilies: ['llama', 'e5'] },
-        lines,
-        activate: false,
-      }),
-    };
-    const ids: string[] = [];
-    for (const model of models) {
-      const res = await api.http
-        .post(`/v1/tenants/${tenant.id}/endpoints`)
-        .set(admin())
-        .send({
-          name: model.split('-')[0],
-          model,
-          region: 'eu-west-1',
-          minReplicas: 1,
-          maxReplicas: 1,
-        })
-        .expect(201);
-      ids.push(res.body.id);
-    }
-    await expectEventually(
-      async () => {
-        for (const id of ids) {
-          const res = await api.http.get(`/v1/tenants/${tenant.id}/endpoints/${id}`).set(admin());
-          expect(res.body.status).toBe('running');
-        }
-      },
-      { timeoutMs: 60_000, intervalMs: 200 },
-    );
-    const key = await createTenantKey(api, tenant.id, [], ['inference']);
-    return {
-      id: tenant.id,
-      key: key.key,
-      keyId: key.id,
-      client: new OpenAI({ baseURL, apiKey: key.key, maxRetries: 0 }),
-    };
-  }
+  ) => servingTenant(api, baseURL, models, lines);
 
   const ledger = (tenantId: string, metric: string) => ledgerSum(api, tenantId, metric);
 

@@ -8,6 +8,7 @@ import {
 } from '@app/metering';
 import { Injectable, Logger } from '@nestjs/common';
 import { OpenAiError } from './openai-error';
+import { QuotaHoldPool } from './quota-hold-pool';
 
 /** The metrics one inference request reserves and records. */
 export type InferenceMetric = 'input_tokens' | 'output_tokens' | 'total_tokens' | 'requests';
@@ -27,15 +28,22 @@ const METRICS: readonly InferenceMetric[] = [
 
 /**
  * Holds a request's estimated usage against the tenant's quota lines before it is forwarded:
- * one reservation per metric (input, output and total tokens, one request), all made in the same
- * event-loop turn so the reservation service decides them in one Redis script run. If any is
- * refused, the others are released and the request answers 429.
+ * one reservation per metric (input, output and total tokens, one request). Each is taken from
+ * the {@link QuotaHoldPool} when it has one (decided in memory), else reserved directly; the
+ * direct ones are made in the same event-loop turn so the reservation service decides them in
+ * one Redis script run. A key's rate-limited metrics are always reserved directly (their windows
+ * count per request). If any is refused, the others are released and the request answers 429;
+ * a quota refusal first gives back this replica's pooled units of that metric and tries once
+ * more.
  */
 @Injectable()
 export class GatewayQuota {
   private readonly logger = new Logger('GatewayQuota');
 
-  constructor(private readonly reservations: QuotaReservationService) {}
+  constructor(
+    private readonly reservations: QuotaReservationService,
+    private readonly pool: QuotaHoldPool,
+  ) {}
 
   /**
    * @returns the holds, to be committed with the actual usage or released
@@ -66,28 +74,46 @@ export class GatewayQuota {
       }
       return undefined;
     };
-    const decided = await Promise.all(
-      metrics.map((metric) => {
-        const rateLimit = rateLimitOf(metric);
-        return this.reservations.reserve({
-          tenantId: tenantId as TenantId,
-          metric,
-          quantity: estimate[metric],
-          ...(rateLimit ? { rateLimit } : {}),
-        });
-      }),
-    );
-    const holds: Holds = {};
-    const headers: Record<string, string> = {};
-    decided.forEach((reservation, i) => {
-      if (!reservation.granted) return;
-      holds[metrics[i]] = reservation.reservationId;
-      Object.assign(headers, rateLimitHeaders(reservation.rateLimit));
-    });
-    const refused = decided.find((r): r is Extract<Reservation, { granted: false }> => !r.granted);
-    if (!refused) return { holds, headers };
-    this.release(holds);
-    throw refusalError(refused);
+    for (let attempt = 0; ; attempt += 1) {
+      const holds: Holds = {};
+      const direct: InferenceMetric[] = [];
+      for (const metric of metrics) {
+        const pooled =
+          attempt === 0 && !rateLimitOf(metric)
+            ? this.pool.take(tenantId, metric, estimate[metric])
+            : undefined;
+        if (pooled) holds[metric] = pooled;
+        else direct.push(metric);
+      }
+      const decided = await Promise.all(
+        direct.map((metric) => {
+          const rateLimit = rateLimitOf(metric);
+          return this.reservations.reserve({
+            tenantId: tenantId as TenantId,
+            metric,
+            quantity: estimate[metric],
+            ...(rateLimit ? { rateLimit } : {}),
+          });
+        }),
+      );
+      const headers: Record<string, string> = {};
+      decided.forEach((reservation, i) => {
+        if (!reservation.granted) return;
+        holds[direct[i]] = reservation.reservationId;
+        Object.assign(headers, rateLimitHeaders(reservation.rateLimit));
+      });
+      const refusedAt = decided.findIndex((r) => !r.granted);
+      if (refusedAt < 0) return { holds, headers };
+      this.release(holds);
+      const refused = decided[refusedAt] as Extract<Reservation, { granted: false }>;
+      if (
+        attempt > 0 ||
+        refused.reason !== 'quota_exceeded' ||
+        (await this.pool.drain(tenantId, direct[refusedAt])) === 0
+      ) {
+        throw refusalError(refused);
+      }
+    }
   }
 
   /** Gives every hold back (the request failed before the model did any work). */

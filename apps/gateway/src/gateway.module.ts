@@ -22,6 +22,7 @@ import { Logger } from 'nestjs-pino';
 import { EndpointRoutes } from './endpoint-routes';
 import { GatewayKeys } from './gateway-keys';
 import { GatewayQuota } from './gateway-quota';
+import { QuotaHoldPool } from './quota-hold-pool';
 import { InferenceHttp } from './inference-http';
 import { InferenceController } from './inference.controller';
 import { InferenceService } from './inference.service';
@@ -57,6 +58,7 @@ export class GatewayModule {
         GatewayKeys,
         EndpointRoutes,
         GatewayQuota,
+        QuotaHoldPool,
         UsageRecorder,
         InferenceService,
         InferenceHttp,

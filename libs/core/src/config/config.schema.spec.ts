@@ -70,6 +70,16 @@ describe('loadConfig', () => {
     ],
     ['QUOTA_ALERT_INTERVAL_MS', '0', 'QUOTA_ALERT_INTERVAL_MS: must be a positive integer'],
     [
+      'GATEWAY_QUOTA_POOL_SIZE',
+      '257',
+      'GATEWAY_QUOTA_POOL_SIZE: must be an integer from 0 to 256 (got "257")',
+    ],
+    [
+      'GATEWAY_QUOTA_POOL_MAX_AGE_MS',
+      '10001',
+      'GATEWAY_QUOTA_POOL_MAX_AGE_MS: must be at most 10000 (usage events are timed by their hold)',
+    ],
+    [
       'DATABASE_URL',
       'mysql://root@localhost/x',
       'DATABASE_URL: must be a URL starting with postgres:// or postgresql://',

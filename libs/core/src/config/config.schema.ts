@@ -281,6 +281,18 @@ export const configSchema = z
       .pipe(z.number())
       .refine((n) => n >= 1 && n <= 1_000_000, 'must be an integer from 1 to 1000000')
       .default(10_000),
+    /**
+     * Quota holds the gateway reserves ahead per tenant, metric and size (0 turns pooling off):
+     * a busy tenant's request then takes one in memory instead of a Redis round trip.
+     */
+    GATEWAY_QUOTA_POOL_SIZE: boundedInt(0, 256).default(8),
+    /**
+     * How long a pooled hold may wait for a request, ms (at most 10000): also how much earlier
+     * than its request a pooled usage event may be timed, and how long a refused refill pauses.
+     */
+    GATEWAY_QUOTA_POOL_MAX_AGE_MS: positiveMs
+      .refine((n) => n <= 10_000, 'must be at most 10000 (usage events are timed by their hold)')
+      .default(1000),
     /** Largest file `POST /v1/files` accepts (fine-tuning data); larger ones answer 413. */
     FILES_MAX_BYTES: byteSize.default(50 * 1024 * 1024),
     /** Most examples (non-blank lines) a fine-tuning file may hold. */
