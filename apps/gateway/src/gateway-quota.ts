@@ -33,8 +33,9 @@ const METRICS: readonly InferenceMetric[] = [
  * direct ones are made in the same event-loop turn so the reservation service decides them in
  * one Redis script run. A key's rate-limited metrics are always reserved directly (their windows
  * count per request). If any is refused, the others are released and the request answers 429;
- * a quota refusal first gives back this replica's pooled units of that metric and tries once
- * more.
+ * when every refusal is a quota refusal, this replica's pooled units of each refused metric are
+ * given back first (refills in flight included) and those metrics alone are tried once more,
+ * the holds granted so far kept (a rate-limited one re-made would count the request twice).
  */
 @Injectable()
 export class GatewayQuota {
@@ -74,45 +75,51 @@ export class GatewayQuota {
       }
       return undefined;
     };
-    for (let attempt = 0; ; attempt += 1) {
-      const holds: Holds = {};
-      const direct: InferenceMetric[] = [];
-      for (const metric of metrics) {
-        const pooled =
-          attempt === 0 && !rateLimitOf(metric)
-            ? this.pool.take(tenantId, metric, estimate[metric])
-            : undefined;
-        if (pooled) holds[metric] = pooled;
-        else direct.push(metric);
+    const holds: Holds = {};
+    const headers: Record<string, string> = {};
+    let direct: InferenceMetric[] = [];
+    for (const metric of metrics) {
+      const pooled = rateLimitOf(metric)
+        ? undefined
+        : this.pool.take(tenantId, metric, estimate[metric]);
+      if (pooled) holds[metric] = pooled;
+      else direct.push(metric);
+    }
+    try {
+      for (let attempt = 0; ; attempt += 1) {
+        const decided = await Promise.all(
+          direct.map((metric) => {
+            const rateLimit = rateLimitOf(metric);
+            return this.reservations.reserve({
+              tenantId: tenantId as TenantId,
+              metric,
+              quantity: estimate[metric],
+              ...(rateLimit ? { rateLimit } : {}),
+            });
+          }),
+        );
+        const refused: { metric: InferenceMetric; reservation: Refusal }[] = [];
+        decided.forEach((reservation, i) => {
+          if (!reservation.granted) return refused.push({ metric: direct[i], reservation });
+          holds[direct[i]] = reservation.reservationId;
+          Object.assign(headers, rateLimitHeaders(reservation.rateLimit));
+        });
+        if (refused.length === 0) return { holds, headers };
+        // Only quota refusals are retried, once, after every refused metric's parked units are
+        // back; the holds granted so far are kept (a retried rate-limited reservation would
+        // count the request in its key's window twice).
+        const retry =
+          attempt === 0 &&
+          refused.every(({ reservation }) => reservation.reason === 'quota_exceeded') &&
+          (await Promise.all(refused.map(({ metric }) => this.pool.drain(tenantId, metric)))).some(
+            (released) => released > 0,
+          );
+        if (!retry) throw refusalError(refused[0].reservation);
+        direct = refused.map(({ metric }) => metric);
       }
-      const decided = await Promise.all(
-        direct.map((metric) => {
-          const rateLimit = rateLimitOf(metric);
-          return this.reservations.reserve({
-            tenantId: tenantId as TenantId,
-            metric,
-            quantity: estimate[metric],
-            ...(rateLimit ? { rateLimit } : {}),
-          });
-        }),
-      );
-      const headers: Record<string, string> = {};
-      decided.forEach((reservation, i) => {
-        if (!reservation.granted) return;
-        holds[direct[i]] = reservation.reservationId;
-        Object.assign(headers, rateLimitHeaders(reservation.rateLimit));
-      });
-      const refusedAt = decided.findIndex((r) => !r.granted);
-      if (refusedAt < 0) return { holds, headers };
+    } catch (error) {
       this.release(holds);
-      const refused = decided[refusedAt] as Extract<Reservation, { granted: false }>;
-      if (
-        attempt > 0 ||
-        refused.reason !== 'quota_exceeded' ||
-        (await this.pool.drain(tenantId, direct[refusedAt])) === 0
-      ) {
-        throw refusalError(refused);
-      }
+      throw error;
     }
   }
 
@@ -157,7 +164,9 @@ function secondsUntil(at: Date | null | undefined): number | undefined {
   return at ? Math.max(1, Math.ceil((at.getTime() - Date.now()) / 1000)) : undefined;
 }
 
-function refusalError(refused: Extract<Reservation, { granted: false }>): OpenAiError {
+type Refusal = Extract<Reservation, { granted: false }>;
+
+function refusalError(refused: Refusal): OpenAiError {
   if (refused.reason === 'rate_limited') {
     const retryAfter = secondsUntil(refused.retryAt);
     const requests = refused.limit === 'requests_per_minute';

@@ -20,7 +20,10 @@ interface Pool {
   /** Units each hold reserves. */
   size: number;
   holds: PooledHold[];
-  refilling: boolean;
+  /** The refill in flight (resolves to how many of its holds a drain or shutdown gave back). */
+  refilling?: Promise<number>;
+  /** Bumped by each drain: a refill started before it gives its holds back instead of parking. */
+  generation: number;
   /** No refills before this instant (ms): a refill was refused, or the pool was drained. */
   pausedUntil: number;
   /** Holds asked for in the current and the previous age window (the demand refills follow). */
@@ -94,27 +97,43 @@ export class QuotaHoldPool implements OnModuleDestroy {
 
   /**
    * Releases this replica's pooled holds of the tenant's metric and pauses their refills (a
-   * request is about to be refused: the parked units may let it in).
+   * request is about to be refused: the parked units may let it in). A refill in flight gives
+   * what it is granted back instead of parking it, and is waited for: otherwise its holds, decided
+   * after the refusal or parked after the drain, would take the room the retry needs.
    *
-   * @returns how many were released
+   * @returns how many were released (those of refills in flight included)
    */
   async drain(tenantId: string, metric: InferenceMetric): Promise<number> {
     const pausedUntil = Date.now() + this.config.GATEWAY_QUOTA_POOL_MAX_AGE_MS;
     const holds: PooledHold[] = [];
+    const refills: Promise<number>[] = [];
     for (const pool of this.pools.values()) {
       if (pool.tenantId !== tenantId || pool.metric !== metric) continue;
       holds.push(...pool.holds.splice(0));
       pool.pausedUntil = pausedUntil;
+      pool.generation += 1;
+      // A refill in flight would park its holds after the drain (and may already hold the room
+      // the request asks for): wait for it to give them back.
+      if (pool.refilling) refills.push(pool.refilling);
     }
-    await Promise.all(holds.map((hold) => this.release(hold)));
-    return holds.length;
+    const [, givenBack] = await Promise.all([
+      Promise.all(holds.map((hold) => this.release(hold))),
+      Promise.all(refills),
+    ]);
+    return holds.length + givenBack.reduce((sum, n) => sum + n, 0);
   }
 
   async onModuleDestroy(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
-    const holds = [...this.pools.values()].flatMap((pool) => pool.holds.splice(0));
-    await Promise.all(holds.map((hold) => this.release(hold)));
+    const pools = [...this.pools.values()];
+    const holds = pools.flatMap((pool) => pool.holds.splice(0));
+    // Refills in flight give their holds back once decided (closed): waited for, so that their
+    // releases reach Redis before its connection closes.
+    await Promise.all([
+      ...holds.map((hold) => this.release(hold)),
+      ...pools.map((pool) => pool.refilling),
+    ]);
   }
 
   private open(key: string, tenantId: string, metric: InferenceMetric, size: number): Pool {
@@ -123,7 +142,7 @@ export class QuotaHoldPool implements OnModuleDestroy {
       metric,
       size,
       holds: [],
-      refilling: false,
+      generation: 0,
       pausedUntil: 0,
       takes: 0,
       previousTakes: 0,
@@ -139,9 +158,9 @@ export class QuotaHoldPool implements OnModuleDestroy {
     if (pool.refilling || now < pool.pausedUntil || demand < 2 || pool.holds.length > demand / 2) {
       return;
     }
-    pool.refilling = true;
     const made = now;
-    void context
+    const generation = pool.generation;
+    const refilling = context
       .with(ROOT_CONTEXT, () =>
         Promise.all(
           Array.from({ length: wanted }, () =>
@@ -153,16 +172,31 @@ export class QuotaHoldPool implements OnModuleDestroy {
           ),
         ),
       )
-      .then((decided) => this.stock(pool, decided, made))
+      .then((decided) => this.stock(pool, decided, made, generation))
       .catch((error: unknown) => {
         this.logger.warn({ err: error }, 'refilling a quota hold pool failed');
         pool.pausedUntil = Date.now() + this.config.GATEWAY_QUOTA_POOL_MAX_AGE_MS;
+        return 0;
       })
-      .finally(() => (pool.refilling = false));
+      .finally(() => (pool.refilling = undefined));
+    pool.refilling = refilling;
   }
 
-  private stock(pool: Pool, decided: Reservation[], made: number): void {
+  /**
+   * Parks a refill's granted holds, or gives them back when the pool was drained or closed since
+   * it started.
+   *
+   * @returns how many were given back because of a drain or shutdown
+   */
+  private async stock(
+    pool: Pool,
+    decided: Reservation[],
+    made: number,
+    generation: number,
+  ): Promise<number> {
     const maxAge = this.config.GATEWAY_QUOTA_POOL_MAX_AGE_MS;
+    const releasing: Promise<void>[] = [];
+    let givenBack = 0;
     for (const reservation of decided) {
       if (!reservation.granted) {
         pool.pausedUntil = Date.now() + maxAge;
@@ -176,13 +210,18 @@ export class QuotaHoldPool implements OnModuleDestroy {
         ),
       };
       // Untracked (Redis away) holds nothing: requests are better off asking themselves.
-      if (this.closed || reservation.untracked) {
-        if (reservation.untracked) pool.pausedUntil = Date.now() + maxAge;
-        this.release(hold);
+      if (reservation.untracked) {
+        pool.pausedUntil = Date.now() + maxAge;
+        releasing.push(this.release(hold));
+      } else if (this.closed || pool.generation !== generation) {
+        givenBack += 1;
+        releasing.push(this.release(hold));
       } else {
         pool.holds.push(hold);
       }
     }
+    await Promise.all(releasing);
+    return givenBack;
   }
 
   /** Releases holds past their age and forgets pools without recent demand. */
@@ -211,5 +250,9 @@ export class QuotaHoldPool implements OnModuleDestroy {
 
 /** Units a pooled hold covering `quantity` reserves: 1, or the next power of two. */
 export function sizeFor(quantity: number): number {
-  return quantity <= 1 ? 1 : 2 ** Math.ceil(Math.log2(quantity));
+  // Doubling, not 2 ** ceil(log2): the logarithm of 2^k + 1 rounds to k above 2^49 or so, which
+  // would make a hold smaller than the estimate.
+  let size = 1;
+  while (size < quantity) size *= 2;
+  return size;
 }
