@@ -14,7 +14,13 @@ import {
   InMemorySpanExporter,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
-import { createServer, IncomingHttpHeaders, Server } from 'node:http';
+import {
+  createServer,
+  IncomingHttpHeaders,
+  request as httpRequest,
+  Server,
+  ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readInferenceRequest } from './inference-request';
 import { InferenceService } from './inference.service';
@@ -132,5 +138,136 @@ describe('InferenceService: the upstream client span', () => {
     const { client } = await forwardOnce();
     expect(client.attributes['http.response.status_code']).toBe(500);
     expect(client.status).toMatchObject({ code: SpanStatusCode.ERROR, message: 'upstream_500' });
+  });
+});
+
+/**
+ * A relayed stream: the client's answer ends with the replica's `data: [DONE]` event (OpenAI API
+ * reference, streaming), in the same write as the last events, and its headers leave without
+ * waiting for a slow first event.
+ */
+describe('InferenceService: relaying a stream', () => {
+  /** What the scripted replica does with its answer, once its headers are out. */
+  let script: (res: ServerResponse) => void = () => undefined;
+  let replica: Server;
+  let replicaPort: number;
+  const service = new InferenceService(
+    {} as never,
+    {} as never,
+    {} as never,
+    {} as never,
+    {
+      GATEWAY_CONNECT_TIMEOUT_MS: 2000,
+      GATEWAY_FIRST_BYTE_TIMEOUT_MS: 5000,
+      GATEWAY_IDLE_TIMEOUT_MS: 5000,
+    } as AppConfig,
+  );
+  const chunk = (content: string) =>
+    `data: ${JSON.stringify({ object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content } }], usage: null })}\n\n`;
+  const usageChunk = `data: ${JSON.stringify({ object: 'chat.completion.chunk', choices: [], usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } })}\n\n`;
+
+  beforeAll(async () => {
+    replica = createServer((req, res) => {
+      req.resume().on('end', () => {
+        res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' });
+        res.flushHeaders();
+        script(res);
+      });
+    });
+    replicaPort = await listen(replica);
+  });
+  afterAll(async () => {
+    service.onModuleDestroy();
+    replica.closeAllConnections();
+    await close(replica);
+  });
+
+  /**
+   * One streamed request through forward(): what the client saw (when its headers came, each
+   * piece of body and when, when it ended) and the outcome forward() resolved to.
+   */
+  async function streamOnce() {
+    let outcome: Promise<unknown> = Promise.resolve();
+    const front = createServer((_, res) => {
+      const request = readInferenceRequest(
+        'chat',
+        { model: 'm', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 4, stream: true },
+        16,
+      );
+      const route = {
+        endpointId: 'e',
+        replicaUrl: `http://127.0.0.1:${replicaPort}`,
+        replicaAddress: '127.0.0.1',
+        replicaPort,
+        contextLength: 0,
+      };
+      outcome = service['forward'](route, request, 'req-1', res, performance.now());
+    });
+    const port = await listen(front);
+    const started = performance.now();
+    try {
+      const seen = await new Promise<{
+        headersMs: number;
+        body: string;
+        endMs: number;
+        firstDataMs: number;
+      }>((resolve, reject) => {
+        httpRequest(`http://127.0.0.1:${port}/`, { method: 'POST' }, (res) => {
+          const headersMs = performance.now() - started;
+          let body = '';
+          let firstDataMs = NaN;
+          res.setEncoding('utf8');
+          res.on('data', (piece: string) => {
+            if (!body) firstDataMs = performance.now() - started;
+            body += piece;
+          });
+          res.on('end', () =>
+            resolve({ headersMs, body, endMs: performance.now() - started, firstDataMs }),
+          );
+        })
+          .on('error', reject)
+          .end();
+      });
+      return { ...seen, outcome: await outcome };
+    } finally {
+      front.closeAllConnections();
+      await close(front);
+    }
+  }
+
+  it('sends the headers at once when the first event is slow to come', async () => {
+    script = (res) => {
+      setTimeout(() => res.end(chunk('Hi') + usageChunk + 'data: [DONE]\n\n'), 300);
+    };
+    const seen = await streamOnce();
+    expect(seen.headersMs).toBeLessThan(200);
+    expect(seen.firstDataMs - seen.headersMs).toBeGreaterThan(150);
+    expect(seen.body).toBe(`${chunk('Hi')}data: [DONE]\n\n`);
+    expect(seen.outcome).toMatchObject({ status: 200, served: true, usage: { total_tokens: 5 } });
+  });
+
+  it('ends the answer at [DONE] without waiting for the replica to end its message', async () => {
+    // The replica keeps its message open for 3 s after [DONE] (and would then add an event).
+    script = (res) => {
+      res.write(chunk('Hi') + chunk(' there') + usageChunk + 'data: [DONE]\n\n');
+      setTimeout(() => res.end(chunk(' late')), 3000).unref();
+    };
+    const seen = await streamOnce();
+    expect(seen.endMs).toBeLessThan(1500);
+    expect(seen.body).toBe(`${chunk('Hi')}${chunk(' there')}data: [DONE]\n\n`);
+    expect(seen.outcome).toMatchObject({ status: 200, served: true, usage: { total_tokens: 5 } });
+  });
+
+  it('relays nothing after [DONE], and a replica that breaks off after it changes nothing', async () => {
+    script = (res) => {
+      res.write(chunk('Hi') + usageChunk + 'data: [DONE]\n\n' + chunk(' extra'));
+      setTimeout(() => res.socket?.destroy(), 50);
+    };
+    const seen = await streamOnce();
+    expect(seen.body).toBe(`${chunk('Hi')}data: [DONE]\n\n`);
+    expect(seen.outcome).toMatchObject({ status: 200, served: true, usage: { total_tokens: 5 } });
+    // Still serving (no write after the end, no unhandled error).
+    script = (res) => res.end(chunk('Ok') + usageChunk + 'data: [DONE]\n\n');
+    expect((await streamOnce()).body).toBe(`${chunk('Ok')}data: [DONE]\n\n`);
   });
 });

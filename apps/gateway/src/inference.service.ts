@@ -208,6 +208,8 @@ export class InferenceService implements OnModuleDestroy {
       };
       const fail = (error: OpenAiError, served = false, usage?: Outcome['usage']) => {
         upstream.destroy();
+        // Over already (a stream answered in full before the replica's connection broke).
+        if (settled) return;
         if (!res.headersSent) sendOpenAiError(res, error);
         else {
           // Mid-stream: an error event (as OpenAI's streams carry them), so the client can tell
@@ -336,24 +338,37 @@ export class InferenceService implements OnModuleDestroy {
         res.setHeader('content-type', 'text/event-stream; charset=utf-8');
         res.setHeader('cache-control', 'no-cache');
         res.setHeader('connection', 'keep-alive');
-        res.flushHeaders();
+        // The headers leave with the first events, in one write (Node.js sends what a turn of
+        // the event loop writes in one go); on their own, a turn later, when no event came with
+        // the replica's headers (a long prompt still being read).
+        setImmediate(() => {
+          if (!res.headersSent && !res.writableEnded && !res.destroyed) res.flushHeaders();
+        });
+        const complete = () => {
+          res.end();
+          finish({ status: 200, served: true, usage: usageSeen ?? deliveredUsage() });
+        };
         let pending = '';
         answer.setEncoding('utf8');
         answer.on('data', (text: string) => {
           firstByte();
+          if (settled) return;
           pending += text;
           let end: number;
           while ((end = pending.indexOf('\n\n')) >= 0) {
             const event = pending.slice(0, end + 2);
             pending = pending.slice(end + 2);
             this.relayEvent(event, request, res, delivered, (u) => (usageSeen = u));
+            // The stream's last event (OpenAI API reference, streaming): the answer is over for
+            // the client, in the same write as the last events, without waiting for the
+            // replica's end of message; anything after it is not relayed.
+            if (event === DONE_EVENT) return complete();
           }
         });
         answer.on('end', () => {
           if (settled) return;
           if (pending.trim()) res.write(pending);
-          res.end();
-          finish({ status: 200, served: true, usage: usageSeen ?? deliveredUsage() });
+          complete();
         });
         answer.on('error', () =>
           fail(
@@ -406,6 +421,8 @@ interface StreamChunk {
   choices?: { delta?: { content?: string | null }; text?: string | null }[];
 }
 
+/** The event that ends an OpenAI stream. */
+const DONE_EVENT = 'data: [DONE]\n\n';
 /** A chunk with a usage object (not `"usage": null`, which every chunk of such a stream has). */
 const USAGE = /"usage"\s*:\s*\{/;
 /** A chunk with generated text: non-empty `delta.content` (chat) or `text` (completions). */
