@@ -20,6 +20,8 @@ interface Pool {
   /** Units each hold reserves. */
   size: number;
   holds: PooledHold[];
+  /** A refill is scheduled for the next turn of the event loop. */
+  refillDue?: boolean;
   /** The refill in flight (resolves to how many of its holds a drain or shutdown gave back). */
   refilling?: Promise<number>;
   /** Bumped by each drain: a refill started before it gives its holds back instead of parking. */
@@ -88,9 +90,14 @@ export class QuotaHoldPool implements OnModuleDestroy {
     const now = Date.now();
     let hold: PooledHold | undefined;
     while ((hold = pool.holds.shift()) && hold.usableUntil <= now) this.release(hold);
-    // After the caller's own reservations of this turn: decided in the same script run, they
-    // come first, so a refill never takes the room a request asks for.
-    queueMicrotask(() => this.refill(pool, now));
+    // A turn of the event loop later: the refill's work (its ids signed, its script's arguments)
+    // is done while the replica answers, not before the request is forwarded; and its script
+    // reaches Redis after the caller's own reservations of this turn, so a refill never takes
+    // the room a request asks for.
+    if (!pool.refillDue) {
+      pool.refillDue = true;
+      setImmediate(() => this.refill(pool));
+    }
     this.takes.inc({ outcome: hold ? 'hit' : 'miss' });
     return hold?.reservationId;
   }
@@ -152,7 +159,10 @@ export class QuotaHoldPool implements OnModuleDestroy {
   }
 
   /** Reserves up to the pool's recent demand, in one batch, outside any request's trace. */
-  private refill(pool: Pool, now: number): void {
+  private refill(pool: Pool): void {
+    pool.refillDue = false;
+    if (this.closed) return;
+    const now = Date.now();
     const demand = Math.min(pool.takes + pool.previousTakes, this.config.GATEWAY_QUOTA_POOL_SIZE);
     const wanted = demand - pool.holds.length;
     if (pool.refilling || now < pool.pausedUntil || demand < 2 || pool.holds.length > demand / 2) {
