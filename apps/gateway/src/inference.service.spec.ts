@@ -270,4 +270,17 @@ describe('InferenceService: relaying a stream', () => {
     script = (res) => res.end(chunk('Ok') + usageChunk + 'data: [DONE]\n\n');
     expect((await streamOnce()).body).toBe(`${chunk('Ok')}data: [DONE]\n\n`);
   });
+
+  it('reads events whose lines end in CRLF (server-sent events allow it) as they come', async () => {
+    const crlf = (text: string) => text.replace(/\n/g, '\r\n');
+    script = (res) => {
+      res.write(crlf(chunk('Hi') + usageChunk + 'data: [DONE]\n\n'));
+      setTimeout(() => res.end(), 3000).unref();
+    };
+    const seen = await streamOnce();
+    expect(seen.endMs).toBeLessThan(1500);
+    // The usage chunk the client did not ask for is kept from it, and counted.
+    expect(seen.body).toBe(crlf(`${chunk('Hi')}data: [DONE]\n\n`));
+    expect(seen.outcome).toMatchObject({ status: 200, served: true, usage: { total_tokens: 5 } });
+  });
 });

@@ -354,15 +354,15 @@ export class InferenceService implements OnModuleDestroy {
           firstByte();
           if (settled) return;
           pending += text;
-          let end: number;
-          while ((end = pending.indexOf('\n\n')) >= 0) {
-            const event = pending.slice(0, end + 2);
-            pending = pending.slice(end + 2);
+          let end: RegExpExecArray | null;
+          while ((end = EVENT_END.exec(pending))) {
+            const event = pending.slice(0, end.index + end[0].length);
+            pending = pending.slice(end.index + end[0].length);
             this.relayEvent(event, request, res, delivered, (u) => (usageSeen = u));
             // The stream's last event (OpenAI API reference, streaming): the answer is over for
             // the client, in the same write as the last events, without waiting for the
             // replica's end of message; anything after it is not relayed.
-            if (event === DONE_EVENT) return complete();
+            if (event.trimEnd() === DONE_EVENT) return complete();
           }
         });
         answer.on('end', () => {
@@ -421,8 +421,14 @@ interface StreamChunk {
   choices?: { delta?: { content?: string | null }; text?: string | null }[];
 }
 
-/** The event that ends an OpenAI stream. */
-const DONE_EVENT = 'data: [DONE]\n\n';
+/** The event that ends an OpenAI stream (without its blank line). */
+const DONE_EVENT = 'data: [DONE]';
+/**
+ * The blank line that ends a server-sent event: its lines may end in CRLF as well as LF (HTML,
+ * server-sent events); looking for LF LF alone, a replica's CRLF stream would be held back whole
+ * until its end, its usage chunk neither read nor kept from the client.
+ */
+const EVENT_END = /\r?\n\r?\n/;
 /** A chunk with a usage object (not `"usage": null`, which every chunk of such a stream has). */
 const USAGE = /"usage"\s*:\s*\{/;
 /** A chunk with generated text: non-empty `delta.content` (chat) or `text` (completions). */
