@@ -285,11 +285,13 @@ export class InferenceService implements OnModuleDestroy {
       upstream.on('response', (answer: IncomingMessage) => {
         timers.forEach(clearTimeout);
         answer.setTimeout(this.config.GATEWAY_IDLE_TIMEOUT_MS, () =>
-          fail(
-            upstreamError(504, 'the model replica went silent', 'upstream_idle_timeout'),
-            delivered.any,
-            deliveredUsage(),
-          ),
+          settled
+            ? upstream.destroy()
+            : fail(
+                upstreamError(504, 'the model replica went silent', 'upstream_idle_timeout'),
+                delivered.any,
+                deliveredUsage(),
+              ),
         );
         const status = answer.statusCode ?? 502;
         span.setAttribute('http.response.status_code', status);
@@ -352,7 +354,12 @@ export class InferenceService implements OnModuleDestroy {
         answer.setEncoding('utf8');
         answer.on('data', (text: string) => {
           firstByte();
-          if (settled) return;
+          if (settled) {
+            // Events after [DONE] (or after the answer was cut): a replica that would go on
+            // sending would hold its connection; not kept for another request.
+            upstream.destroy();
+            return;
+          }
           pending += text;
           let end: RegExpExecArray | null;
           while ((end = EVENT_END.exec(pending))) {
@@ -371,11 +378,13 @@ export class InferenceService implements OnModuleDestroy {
           complete();
         });
         answer.on('error', () =>
-          fail(
-            upstreamError(502, 'the model replica broke off its stream', 'upstream_error'),
-            delivered.any,
-            deliveredUsage(),
-          ),
+          settled
+            ? upstream.destroy()
+            : fail(
+                upstreamError(502, 'the model replica broke off its stream', 'upstream_error'),
+                delivered.any,
+                deliveredUsage(),
+              ),
         );
       });
       upstream.end(body);
