@@ -7,7 +7,7 @@ import {
   retireEndpoints,
   TestApp,
 } from '@app/testing';
-import { asTenantId, TenantDb } from '@app/authz';
+import { asTenantId, AUTHENTICATOR, Authenticator, TenantDb } from '@app/authz';
 import { Endpoint, ObservedReplica } from '@app/endpoints';
 import { ClientRequest, IncomingMessage, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -337,6 +337,23 @@ describe('gateway (OpenAI-compatible inference through dedicated endpoints)', ()
         messages: [{ role: 'user', content: ' word'.repeat(7600) }],
       });
       expect(long.status).toBe(200);
+    });
+
+    it('looks a key up once for a burst of requests that find it uncached', async () => {
+      const key = await createTenantKey(api, tenant.id, [], ['inference']);
+      const authenticator = gateway.app.get<Authenticator>(AUTHENTICATOR);
+      const lookups = jest.spyOn(authenticator, 'authenticate');
+      try {
+        const answers = await Promise.all(
+          Array.from({ length: 20 }, () =>
+            post('/v1/chat/completions', key.key, { ...chat, max_tokens: 1 }),
+          ),
+        );
+        expect(answers.map((res) => res.status)).toEqual(Array(20).fill(200));
+        expect(lookups.mock.calls.filter(([presented]) => presented === key.key)).toHaveLength(1);
+      } finally {
+        lookups.mockRestore();
+      }
     });
 
     it('stops a revoked key within the key cache TTL', async () => {

@@ -45,6 +45,8 @@ const MAX_ENTRIES = 100_000;
 @Injectable()
 export class GatewayKeys {
   private readonly cache = new Map<string, Cached>();
+  /** Lookups in flight of keys with no usable entry, shared by the requests that wait on them. */
+  private readonly reading = new Map<string, Promise<Cached>>();
 
   constructor(
     @Inject(AUTHENTICATOR) private readonly authenticator: Authenticator,
@@ -116,7 +118,14 @@ export class GatewayKeys {
       return cached;
     }
     if (cached?.loading) return cached.loading;
-    return this.read(id, key, request);
+    // One lookup for a burst of requests with the same key (every connection of a client after
+    // a quiet spell): each of them reading on its own would queue them all on PostgreSQL.
+    let reading = this.reading.get(id);
+    if (!reading) {
+      reading = this.read(id, key, request).finally(() => this.reading.delete(id));
+      this.reading.set(id, reading);
+    }
+    return reading;
   }
 
   private async read(id: string, key: string, request: Request): Promise<Cached> {
