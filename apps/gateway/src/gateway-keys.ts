@@ -28,7 +28,6 @@ interface Cached {
   refreshAtMs: number;
   /** From here the entry is not used (GATEWAY_KEY_CACHE_TTL_MS after it was read). */
   expiresAtMs: number;
-  loading?: Promise<Cached>;
 }
 
 /** Unknown keys are remembered briefly too, so a flood of bad keys does not reach PostgreSQL. */
@@ -45,7 +44,7 @@ const MAX_ENTRIES = 100_000;
 @Injectable()
 export class GatewayKeys {
   private readonly cache = new Map<string, Cached>();
-  /** Lookups in flight of keys with no usable entry, shared by the requests that wait on them. */
+  /** The lookup in flight of each key (by hash): a refresh, or one that requests wait on. */
   private readonly reading = new Map<string, Promise<Cached>>();
 
   constructor(
@@ -111,15 +110,17 @@ export class GatewayKeys {
     const now = Date.now();
     const cached = this.cache.get(id);
     if (cached && now < cached.expiresAtMs) {
-      if (now >= cached.refreshAtMs && !cached.loading) {
-        cached.loading = this.read(id, key, request).finally(() => (cached.loading = undefined));
-        cached.loading.catch(() => undefined);
-      }
+      if (now >= cached.refreshAtMs) this.readOnce(id, key, request).catch(() => undefined);
       return cached;
     }
-    if (cached?.loading) return cached.loading;
-    // One lookup for a burst of requests with the same key (every connection of a client after
-    // a quiet spell): each of them reading on its own would queue them all on PostgreSQL.
+    return this.readOnce(id, key, request);
+  }
+
+  /**
+   * The key's lookup in flight, or a new one: a burst of requests with the same key (every
+   * connection of a client after a quiet spell) makes one, not one each queued on PostgreSQL.
+   */
+  private readOnce(id: string, key: string, request: Request): Promise<Cached> {
     let reading = this.reading.get(id);
     if (!reading) {
       reading = this.read(id, key, request).finally(() => this.reading.delete(id));
