@@ -206,7 +206,8 @@ export class InferenceService implements OnModuleDestroy {
         span.end();
         resolve({ ...outcome, ttfbMs });
       };
-      const fail = (error: OpenAiError, served = false, usage?: Outcome['usage']) => {
+      /** `usage`: what the client is billed for, counted only if the answer is not over yet. */
+      const fail = (error: OpenAiError, served = false, usage?: () => Outcome['usage']) => {
         upstream.destroy();
         // Over already (a stream answered in full before the replica's connection broke).
         if (settled) return;
@@ -217,7 +218,12 @@ export class InferenceService implements OnModuleDestroy {
           const { message, type, code } = error;
           res.end(`data: ${JSON.stringify({ error: { message, type, param: null, code } })}\n\n`);
         }
-        finish({ status: error.status, served, usage, error: error.code ?? error.message });
+        finish({
+          status: error.status,
+          served,
+          usage: usage?.(),
+          error: error.code ?? error.message,
+        });
       };
       const firstByte = () => {
         if (ttfbMs === null) ttfbMs = Math.round(performance.now() - started);
@@ -285,13 +291,11 @@ export class InferenceService implements OnModuleDestroy {
       upstream.on('response', (answer: IncomingMessage) => {
         timers.forEach(clearTimeout);
         answer.setTimeout(this.config.GATEWAY_IDLE_TIMEOUT_MS, () =>
-          settled
-            ? upstream.destroy()
-            : fail(
-                upstreamError(504, 'the model replica went silent', 'upstream_idle_timeout'),
-                delivered.any,
-                deliveredUsage(),
-              ),
+          fail(
+            upstreamError(504, 'the model replica went silent', 'upstream_idle_timeout'),
+            delivered.any,
+            deliveredUsage,
+          ),
         );
         const status = answer.statusCode ?? 502;
         span.setAttribute('http.response.status_code', status);
@@ -378,13 +382,11 @@ export class InferenceService implements OnModuleDestroy {
           complete();
         });
         answer.on('error', () =>
-          settled
-            ? upstream.destroy()
-            : fail(
-                upstreamError(502, 'the model replica broke off its stream', 'upstream_error'),
-                delivered.any,
-                deliveredUsage(),
-              ),
+          fail(
+            upstreamError(502, 'the model replica broke off its stream', 'upstream_error'),
+            delivered.any,
+            deliveredUsage,
+          ),
         );
       });
       upstream.end(body);
