@@ -31,6 +31,29 @@ const listen = (server: Server) =>
   );
 const close = (server: Server) => new Promise((resolve) => server.close(resolve));
 
+/** An InferenceService for forward() alone (its other collaborators are never reached). */
+const forwardingService = () =>
+  new InferenceService(
+    {} as never,
+    {} as never,
+    {} as never,
+    {} as never,
+    {
+      GATEWAY_CONNECT_TIMEOUT_MS: 2000,
+      GATEWAY_FIRST_BYTE_TIMEOUT_MS: 5000,
+      GATEWAY_IDLE_TIMEOUT_MS: 5000,
+    } as AppConfig,
+  );
+
+/** The route of a replica listening on the loopback `port`. */
+const routeTo = (port: number) => ({
+  endpointId: 'e',
+  replicaUrl: `http://127.0.0.1:${port}`,
+  replicaAddress: '127.0.0.1',
+  replicaPort: port,
+  contextLength: 0,
+});
+
 /**
  * The upstream request's client span, which the gateway makes itself (its agent is left alone by
  * the HTTP instrumentation): a child of the request's span, carried to the replica in
@@ -42,17 +65,7 @@ describe('InferenceService: the upstream client span', () => {
   let replicaPort: number;
   let status = 200;
   let received: IncomingHttpHeaders = {};
-  const service = new InferenceService(
-    {} as never,
-    {} as never,
-    {} as never,
-    {} as never,
-    {
-      GATEWAY_CONNECT_TIMEOUT_MS: 2000,
-      GATEWAY_FIRST_BYTE_TIMEOUT_MS: 5000,
-      GATEWAY_IDLE_TIMEOUT_MS: 5000,
-    } as AppConfig,
-  );
+  const service = forwardingService();
 
   beforeAll(async () => {
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
@@ -90,15 +103,8 @@ describe('InferenceService: the upstream client span', () => {
         { model: 'm', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 1 },
         16,
       );
-      const route = {
-        endpointId: 'e',
-        replicaUrl: `http://127.0.0.1:${replicaPort}`,
-        replicaAddress: '127.0.0.1',
-        replicaPort,
-        contextLength: 0,
-      };
       void context.with(trace.setSpan(ROOT_CONTEXT, serverSpan), () =>
-        service['forward'](route, request, 'req-1', res, performance.now()),
+        service['forward'](routeTo(replicaPort), request, 'req-1', res, performance.now()),
       );
     });
     const port = await listen(front);
@@ -151,17 +157,7 @@ describe('InferenceService: relaying a stream', () => {
   let script: (res: ServerResponse) => void = () => undefined;
   let replica: Server;
   let replicaPort: number;
-  const service = new InferenceService(
-    {} as never,
-    {} as never,
-    {} as never,
-    {} as never,
-    {
-      GATEWAY_CONNECT_TIMEOUT_MS: 2000,
-      GATEWAY_FIRST_BYTE_TIMEOUT_MS: 5000,
-      GATEWAY_IDLE_TIMEOUT_MS: 5000,
-    } as AppConfig,
-  );
+  const service = forwardingService();
   const chunk = (content: string) =>
     `data: ${JSON.stringify({ object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content } }], usage: null })}\n\n`;
   const usageChunk = `data: ${JSON.stringify({ object: 'chat.completion.chunk', choices: [], usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } })}\n\n`;
@@ -194,14 +190,7 @@ describe('InferenceService: relaying a stream', () => {
         { model: 'm', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 4, stream: true },
         16,
       );
-      const route = {
-        endpointId: 'e',
-        replicaUrl: `http://127.0.0.1:${replicaPort}`,
-        replicaAddress: '127.0.0.1',
-        replicaPort,
-        contextLength: 0,
-      };
-      outcome = service['forward'](route, request, 'req-1', res, performance.now());
+      outcome = service['forward'](routeTo(replicaPort), request, 'req-1', res, performance.now());
     });
     const port = await listen(front);
     const started = performance.now();
