@@ -365,6 +365,8 @@ describe('web console operations screens (browser)', () => {
     await page.getByRole('button', { name: 'Deploy the result' }).click();
     const dialog = page.getByRole('dialog', { name: 'Deploy on a dedicated endpoint' });
     await dialog.getByText(fineTuned).waitFor();
+    // The model's name shows at once; the region only once the catalog, tenant and regions load.
+    await dialog.getByText('Loading the regions…').waitFor({ state: 'detached' });
     await expect(dialog.getByRole('combobox', { name: 'Region' }).textContent()).resolves.toBe(
       'eu-west-1',
     );
