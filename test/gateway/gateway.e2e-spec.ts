@@ -382,18 +382,19 @@ describe('gateway (OpenAI-compatible inference through dedicated endpoints)', ()
       tenant = await tenantServing(['llama-3-8b-local']);
     });
 
-    /** The tenant's endpoint's first replica, as the reconciler stored it. */
-    async function firstReplica(): Promise<ObservedReplica> {
+    /** A tenant's endpoint's replicas (the robustness tenant's by default), as the reconciler stored them. */
+    async function replicasOf(tenantId = tenant.id): Promise<ObservedReplica[]> {
       const { body: endpoints } = await api.http
-        .get(`/v1/tenants/${tenant.id}/endpoints`)
+        .get(`/v1/tenants/${tenantId}/endpoints`)
         .set(admin());
       const endpoint = await worker.app
         .get(TenantDb)
-        .inTenant(asTenantId(tenant.id), (m) =>
+        .inTenant(asTenantId(tenantId), (m) =>
           m.getRepository(Endpoint).findOneByOrFail({ id: endpoints.data[0].id }),
         );
-      return endpoint.observed.replicas[0];
+      return endpoint.observed.replicas;
     }
+    const firstReplica = async () => (await replicasOf())[0];
 
     /**
      * A raw streamed chat request (the test decides exactly when the client leaves) for a long
@@ -492,6 +493,58 @@ describe('gateway (OpenAI-compatible inference through dedicated endpoints)', ()
           endpoint_status: ['stopped'],
         });
       });
+    });
+
+    it('sends a request whose replica refuses connections to another ready replica, and answers 502 when none can be reached', async () => {
+      const other = await tenantServing(['llama-3-8b-local']);
+      const { body } = await api.http.get(`/v1/tenants/${other.id}/endpoints`).set(admin());
+      const url = `/v1/tenants/${other.id}/endpoints/${body.data[0].id}`;
+      await api.http.patch(url).set(admin()).send({ minReplicas: 2, maxReplicas: 2 }).expect(200);
+      await expectEventually(
+        async () =>
+          expect((await api.http.get(url).set(admin())).body.observed.readyReplicas).toBe(2),
+        { timeoutMs: 60_000, intervalMs: 200 },
+      );
+      const replicas = await replicasOf(other.id);
+      // A gateway that reads routes once a minute: within this test it keeps choosing the
+      // replicas it first read, whatever the reconciler does after they die.
+      const patient = await startGateway({ env: { GATEWAY_ROUTE_CACHE_TTL_MS: '60000' } });
+      const ask = () =>
+        patient.http
+          .post('/v1/chat/completions')
+          .set(bearer(other.key))
+          .send({ model: 'llama-3-8b-local', messages: [{ role: 'user', content: 'hi' }] });
+      const kill = async (replica: ObservedReplica) => {
+        process.kill((replica.handle as { pid: number }).pid, 'SIGKILL');
+        await expectEventually(() => expect(fetch(`${replica.url}/health`)).rejects.toThrow());
+        // Time for the gateway to see its kept-alive connections to it end: a request sent on
+        // one of those before then may have reached the replica, so it is not sent elsewhere.
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      };
+      try {
+        expect((await ask()).status).toBe(200);
+        await kill(replicas[0]);
+        // Round-robin would send every other request to the dead replica.
+        for (let i = 0; i < 4; i += 1) {
+          const res = await ask();
+          expect(res.status).toBe(200);
+          expect(res.body.choices[0].message.content).toEqual(expect.any(String));
+        }
+        await expectEventually(async () => expect(await ledger(other.id, 'requests')).toBe(5));
+
+        await kill(replicas[1]);
+        const res = await ask();
+        expect(res.status).toBe(502);
+        expect(res.body.error).toMatchObject({
+          code: 'upstream_unreachable',
+          type: 'server_error',
+        });
+        // Nothing was sent anywhere, so nothing is billed.
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        expect(await ledger(other.id, 'requests')).toBe(5);
+      } finally {
+        await patient.close();
+      }
     });
 
     it('ends a stream cut by the replica with an error event, not a clean end', async () => {

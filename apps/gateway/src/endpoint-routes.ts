@@ -43,8 +43,9 @@ interface CacheEntry {
  * Finds where a tenant's request for `model` goes: one of the ready replicas of the tenant's
  * endpoints serving that model (whatever their status: an `updating` or `degraded` endpoint
  * still serves from its ready replicas), round-robin. A tenant's routes are read in one query and reused for
- * GATEWAY_ROUTE_CACHE_TTL_MS, so a replica that stopped is dropped within that time (and a
- * request that finds it gone fails over to none: see the gateway's no-retry rule).
+ * GATEWAY_ROUTE_CACHE_TTL_MS, so a replica that stopped is dropped within that time; one that
+ * refuses a connection meanwhile is dropped at once ({@link unreachable}) and its request goes
+ * to another ({@link alternative}).
  */
 @Injectable()
 export class EndpointRoutes {
@@ -96,6 +97,40 @@ export class EndpointRoutes {
         { 'Retry-After': stopped ? '60' : '5' },
       );
     }
+    return this.pick(replicas);
+  }
+
+  /**
+   * Another ready replica for a request whose replica could not be reached: one not in `tried`
+   * (replica URLs), round-robin; undefined when there is none.
+   */
+  async alternative(
+    tenantId: string,
+    model: string,
+    tried: readonly string[],
+  ): Promise<Route | undefined> {
+    const routes = await this.routesOf(tenantId);
+    const replicas = (routes.byModel.get(model) ?? []).flatMap((e) =>
+      e.replicas
+        .filter((replica) => !tried.includes(replica.url))
+        .map((replica) => ({ endpointId: e.endpointId, replica, contextLength: e.contextLength })),
+    );
+    return replicas.length > 0 ? this.pick(replicas) : undefined;
+  }
+
+  /**
+   * Stops choosing a replica that refused a connection, until the tenant's routes are next read
+   * from PostgreSQL (where the reconciler will by then have marked it, or it is back).
+   */
+  unreachable(tenantId: string, replicaUrl: string): void {
+    for (const endpoints of this.tenants.get(tenantId)?.routes?.byModel.values() ?? []) {
+      for (const endpoint of endpoints) {
+        endpoint.replicas = endpoint.replicas.filter((replica) => replica.url !== replicaUrl);
+      }
+    }
+  }
+
+  private pick(replicas: { endpointId: string; replica: Replica; contextLength: number }[]): Route {
     const chosen = replicas[this.turn++ % replicas.length];
     if (this.turn > 1e9) this.turn = 0;
     return {

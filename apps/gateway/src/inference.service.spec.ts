@@ -288,4 +288,21 @@ describe('InferenceService: relaying a stream', () => {
     expect(seen.body).toBe(crlf(`${chunk('Hi')}data: [DONE]\n\n`));
     expect(seen.outcome).toMatchObject({ status: 200, served: true, usage: { total_tokens: 5 } });
   });
+
+  it('reads events whose lines end in a lone CR, and a CRLF split between two reads', async () => {
+    const cr = (text: string) => text.replace(/\n/g, '\r');
+    const crlf = (text: string) => text.replace(/\n/g, '\r\n');
+    script = (res) => {
+      res.write(cr(chunk('Hi')));
+      // The blank line's CR in one read, its LF in the next: one event end, not two.
+      const split = crlf(chunk(' there'));
+      setTimeout(() => res.write(split.slice(0, -1)), 20);
+      setTimeout(() => res.write(split.slice(-1) + cr(usageChunk + 'data: [DONE]\n\n')), 60);
+      setTimeout(() => res.end(), 3000).unref();
+    };
+    const seen = await streamOnce();
+    expect(seen.endMs).toBeLessThan(1500);
+    expect(seen.body).toBe(cr(chunk('Hi')) + crlf(chunk(' there')) + cr('data: [DONE]\n\n'));
+    expect(seen.outcome).toMatchObject({ status: 200, served: true, usage: { total_tokens: 5 } });
+  });
 });

@@ -40,15 +40,25 @@ interface Outcome {
   served: boolean;
   ttfbMs: number | null;
   error?: string;
+  /**
+   * The replica could not be reached (no connection was made, so nothing was sent and nothing
+   * answered): the error for the client, unless another replica takes the request.
+   */
+  unreached?: OpenAiError;
 }
+
+/** The most replicas one request is sent to, each tried only when the last could not be reached. */
+const MAX_REPLICAS_TRIED = 3;
 
 /**
  * The data plane (issue 9): authenticates a tenant key, reads the request, picks a ready replica
  * of the tenant's endpoint for the model, reserves the estimated usage, forwards the request
  * (streams chunk by chunk), then commits the actual usage from the upstream's `usage` (requested
  * for streams with `stream_options.include_usage`, and removed from what the client sees unless
- * it asked for it) and records a latency sample. Nothing is retried upstream (a request may have
- * been executed); a client that goes away aborts the upstream request.
+ * it asked for it) and records a latency sample. A request is sent to another ready replica only
+ * when no connection to the first could be made (refused, unreachable, connect timeout: nothing
+ * was sent), up to {@link MAX_REPLICAS_TRIED} replicas; nothing that may have been executed is
+ * retried. A client that goes away aborts the upstream request.
  */
 @Injectable()
 export class InferenceService implements OnModuleDestroy {
@@ -117,7 +127,22 @@ export class InferenceService implements OnModuleDestroy {
       return;
     }
     for (const [name, value] of Object.entries(limitHeaders)) res.setHeader(name, value);
-    const outcome = await this.forward(route, request, requestId, res, started);
+    let outcome = await this.forward(route, request, requestId, res, started);
+    for (const tried = [route.replicaUrl]; outcome.unreached && !res.destroyed;) {
+      this.routes.unreachable(caller.tenantId, route.replicaUrl);
+      const next =
+        tried.length < MAX_REPLICAS_TRIED
+          ? await this.routes.alternative(caller.tenantId, request.model, tried)
+          : undefined;
+      if (!next) break;
+      route = next;
+      tried.push(next.replicaUrl);
+      outcome = await this.forward(route, request, requestId, res, started);
+    }
+    if (outcome.unreached) {
+      if (res.destroyed) outcome = { ...outcome, status: 499, error: 'client_closed' };
+      else sendOpenAiError(res, outcome.unreached);
+    }
     if (outcome.served) {
       const prompt = outcome.usage?.prompt_tokens ?? request.promptTokens;
       const completion = outcome.usage?.completion_tokens ?? 0;
@@ -229,16 +254,33 @@ export class InferenceService implements OnModuleDestroy {
         if (ttfbMs === null) ttfbMs = Math.round(performance.now() - started);
       };
 
+      /** Nothing was sent: the client is answered by the caller, or by another replica. */
+      const unreached = (error: OpenAiError) => {
+        upstream.destroy();
+        finish({
+          status: error.status,
+          served: false,
+          error: error.code ?? error.message,
+          unreached: error,
+        });
+      };
+
       const upstream: ClientRequest = httpRequest(url, {
         method: 'POST',
         agent: this.agent,
         headers,
       });
+      // Until a connection is made (a kept-alive one is made already), a failure means the
+      // replica never saw the request.
+      let connected = false;
       upstream.on('socket', (socket) => {
-        if (!socket.connecting) return;
+        if (!socket.connecting) {
+          connected = true;
+          return;
+        }
         const connect = setTimeout(
           () =>
-            fail(
+            unreached(
               upstreamError(
                 504,
                 'connecting to the model replica timed out',
@@ -248,7 +290,10 @@ export class InferenceService implements OnModuleDestroy {
           this.config.GATEWAY_CONNECT_TIMEOUT_MS,
         );
         timers.push(connect);
-        socket.once('connect', () => clearTimeout(connect));
+        socket.once('connect', () => {
+          connected = true;
+          clearTimeout(connect);
+        });
       });
       timers.push(
         setTimeout(
@@ -260,9 +305,17 @@ export class InferenceService implements OnModuleDestroy {
         ),
       );
       upstream.on('error', (error) => {
-        if (!settled) {
-          fail(upstreamError(502, `the model replica failed: ${error.message}`, 'upstream_error'));
+        if (settled) return;
+        if (!connected) {
+          return unreached(
+            upstreamError(
+              502,
+              `the model replica could not be reached: ${error.message}`,
+              'upstream_unreachable',
+            ),
+          );
         }
+        fail(upstreamError(502, `the model replica failed: ${error.message}`, 'upstream_error'));
       });
       // The client left: stop the model's work.
       res.on('close', () => {
@@ -355,6 +408,8 @@ export class InferenceService implements OnModuleDestroy {
           finish({ status: 200, served: true, usage: usageSeen ?? deliveredUsage() });
         };
         let pending = '';
+        // The last event relayed ended with the last character read, a CR: its LF may follow.
+        let endedInCr = false;
         answer.setEncoding('utf8');
         answer.on('data', (text: string) => {
           firstByte();
@@ -364,11 +419,17 @@ export class InferenceService implements OnModuleDestroy {
             upstream.destroy();
             return;
           }
+          if (endedInCr && text.startsWith('\n')) {
+            res.write('\n');
+            text = text.slice(1);
+          }
+          endedInCr = false;
           pending += text;
           let end: RegExpExecArray | null;
           while ((end = EVENT_END.exec(pending))) {
             const event = pending.slice(0, end.index + end[0].length);
             pending = pending.slice(end.index + end[0].length);
+            endedInCr = pending === '' && event.endsWith('\r');
             this.relayEvent(event, request, res, delivered, (u) => (usageSeen = u));
             // The stream's last event (OpenAI API reference, streaming): the answer is over for
             // the client, in the same write as the last events, without waiting for the
@@ -435,11 +496,13 @@ interface StreamChunk {
 /** The event that ends an OpenAI stream (without its blank line). */
 const DONE_EVENT = 'data: [DONE]';
 /**
- * The blank line that ends a server-sent event: its lines may end in CRLF as well as LF (HTML,
- * server-sent events); looking for LF LF alone, a replica's CRLF stream would be held back whole
- * until its end, its usage chunk neither read nor kept from the client.
+ * The blank line that ends a server-sent event: two line ends in a row, each CRLF, LF or a lone
+ * CR (HTML Living Standard, server-sent events, "end-of-line"); looking for LF LF alone, a
+ * replica's CRLF or CR stream would be held back whole until its end, its usage chunk neither
+ * read nor kept from the client. A CR that ends what has arrived ends its line; an LF that
+ * starts the next read then belongs to it (the relay passes it on as it came).
  */
-const EVENT_END = /\r?\n\r?\n/;
+const EVENT_END = /(?:\r\n|\r(?!\n)|\n)(?:\r\n|\r(?!\n)|\n)/;
 /** A chunk with a usage object (not `"usage": null`, which every chunk of such a stream has). */
 const USAGE = /"usage"\s*:\s*\{/;
 /** A chunk with generated text: non-empty `delta.content` (chat) or `text` (completions). */
