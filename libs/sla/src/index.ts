@@ -6,6 +6,7 @@ export * from './incidents/sla-incident.service';
 export * from './maintenance/maintenance-window.entity';
 export * from './maintenance/maintenance-window.service';
 export * from './reports/sla-report.service';
+export * from './signals/sla-minutes-retention.service';
 export * from './signals/sla-probe.service';
 export * from './signals/sla-rollup.service';
 export * from './sla-clock';

@@ -20,6 +20,8 @@ export class SlaMetrics {
   readonly openIncidents: Gauge;
   /** Burn-rate alerts fired, by severity (`fast`: 1 h & 5 min at 14.4×; `slow`: 6 h & 30 min at 6×). */
   readonly burnRateAlerts: Counter<'severity'>;
+  /** SLA minute rows deleted by the retention (frozen months, past SLA_MINUTES_RETENTION_DAYS). */
+  readonly minutesPruned: Counter;
 
   constructor(metrics: MetricsService) {
     const registers = [metrics.registry];
@@ -55,6 +57,11 @@ export class SlaMetrics {
       name: 'sla_burn_rate_alerts_total',
       help: 'Error-budget burn-rate alerts fired, by severity.',
       labelNames: ['severity'],
+      registers,
+    });
+    this.minutesPruned = new Counter({
+      name: 'sla_minutes_pruned_total',
+      help: 'SLA minute rows deleted by the retention (frozen months past the retention).',
       registers,
     });
   }

@@ -4,10 +4,13 @@ import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { Job, Queue } from 'bullmq';
 import { SlaEvaluationService } from './incidents/sla-evaluation.service';
 import { SlaReportService } from './reports/sla-report.service';
+import { SlaMinutesRetentionService } from './signals/sla-minutes-retention.service';
 import { SlaProbeService } from './signals/sla-probe.service';
 import { SlaRollupService } from './signals/sla-rollup.service';
 import {
   SLA_EVALUATE_JOB,
+  SLA_MINUTES_RETENTION_INTERVAL_MS,
+  SLA_MINUTES_RETENTION_JOB,
   SLA_PROBE_JOB,
   SLA_QUEUE,
   SLA_REPORTS_INTERVAL_MS,
@@ -17,8 +20,9 @@ import {
 
 /**
  * The SLA jobs in the worker: probes, the per-minute rollup with incident and burn-rate
- * evaluation, and the monthly freeze. Each is idempotent (probe results are keyed by job id; the
- * rollup replaces minutes; evaluation holds each tenant's state row; a frozen month stays).
+ * evaluation, the monthly freeze and the minutes retention. Each is idempotent (probe results are
+ * keyed by job id; the rollup replaces minutes; evaluation holds each tenant's state row; a frozen
+ * month stays; the retention deletes what is past it, skipping rows another run holds).
  */
 // Two at a time: a probe run waiting on timeouts must not hold up the evaluation.
 @Processor(SLA_QUEUE, { concurrency: 2 })
@@ -30,6 +34,7 @@ export class SlaProcessor extends WorkerHost {
     private readonly rollups: SlaRollupService,
     private readonly evaluation: SlaEvaluationService,
     private readonly reports: SlaReportService,
+    private readonly retention: SlaMinutesRetentionService,
     @InjectConfig() private readonly config: AppConfig,
   ) {
     super();
@@ -51,6 +56,11 @@ export class SlaProcessor extends WorkerHost {
         const frozen = await this.reports.freezeDue(delay);
         if (frozen) this.logger.log({ frozen }, 'SLA months frozen');
         return { frozen };
+      }
+      if (job.name === SLA_MINUTES_RETENTION_JOB) {
+        const { deleted, tenants, complete } = await this.retention.prune();
+        if (deleted) this.logger.log({ deleted, tenants, complete }, 'SLA minutes pruned');
+        return { deleted, tenants, complete: Number(complete) };
       }
       throw new Error(`unknown SLA job ${job.name}`);
     });
@@ -85,5 +95,11 @@ export class SlaScheduler implements OnApplicationBootstrap {
       SLA_EVALUATE_JOB,
     );
     await this.jobs.schedule(this.queue, 'sla-reports', SLA_REPORTS_INTERVAL_MS, SLA_REPORTS_JOB);
+    await this.jobs.schedule(
+      this.queue,
+      'sla-minutes-retention',
+      SLA_MINUTES_RETENTION_INTERVAL_MS,
+      SLA_MINUTES_RETENTION_JOB,
+    );
   }
 }

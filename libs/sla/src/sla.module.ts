@@ -9,6 +9,7 @@ import { MaintenanceWindowService } from './maintenance/maintenance-window.servi
 import { MaintenanceWindowsController } from './maintenance/maintenance-windows.controller';
 import { SlaController } from './reports/sla.controller';
 import { SlaReportService } from './reports/sla-report.service';
+import { SlaMinutesRetentionService } from './signals/sla-minutes-retention.service';
 import { SlaProbeService } from './signals/sla-probe.service';
 import { SlaRollupService } from './signals/sla-rollup.service';
 import { SlaClock } from './sla-clock';
@@ -18,8 +19,8 @@ import { SLA_QUEUE } from './sla.constants';
 
 /**
  * The SLA library's services for every process: the clock, metrics, maintenance windows,
- * incidents and reports, the rollup and the evaluation (callable from the api for tests and
- * replays; scheduled in the worker).
+ * incidents and reports, the rollup, the minutes retention and the evaluation (callable from the
+ * api for tests and replays; scheduled in the worker).
  */
 @Global()
 @Module({
@@ -31,6 +32,7 @@ import { SLA_QUEUE } from './sla.constants';
     SlaIncidentService,
     SlaReportService,
     SlaRollupService,
+    SlaMinutesRetentionService,
     SlaEvaluationService,
   ],
   exports: [
@@ -40,6 +42,7 @@ import { SLA_QUEUE } from './sla.constants';
     SlaIncidentService,
     SlaReportService,
     SlaRollupService,
+    SlaMinutesRetentionService,
     SlaEvaluationService,
   ],
 })
@@ -52,7 +55,7 @@ export class SlaCoreModule {}
 })
 export class SlaModule {}
 
-/** SLA jobs in the worker: probes, rollup and evaluation, the monthly freeze. */
+/** SLA jobs in the worker: probes, rollup and evaluation, the monthly freeze, the retention. */
 @Module({
   imports: [SlaCoreModule, BullModule.registerQueue({ name: SLA_QUEUE })],
   providers: [SlaProbeService, SlaProcessor, SlaScheduler],

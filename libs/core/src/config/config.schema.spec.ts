@@ -23,6 +23,7 @@ describe('loadConfig', () => {
       BODY_LIMIT: 1024 * 1024,
       REDIS_ALLOW_EVICTION: false,
       IDEMPOTENCY_KEY_TTL_HOURS: 24,
+      SLA_MINUTES_RETENTION_DAYS: 400,
     });
   });
 
@@ -33,6 +34,7 @@ describe('loadConfig', () => {
       PORT: '8080',
       REDIS_ALLOW_EVICTION: 'yes',
       IDEMPOTENCY_KEY_TTL_HOURS: '48',
+      SLA_MINUTES_RETENTION_DAYS: '93',
     });
     expect(config).toMatchObject({
       BODY_LIMIT: 512 * 1024,
@@ -40,6 +42,7 @@ describe('loadConfig', () => {
       PORT: 8080,
       REDIS_ALLOW_EVICTION: true,
       IDEMPOTENCY_KEY_TTL_HOURS: 48,
+      SLA_MINUTES_RETENTION_DAYS: 93,
     });
   });
 
@@ -146,6 +149,27 @@ describe('loadConfig', () => {
       '1.5',
       'IDEMPOTENCY_KEY_TTL_HOURS: must be an integer number of hours from 24 to 8760 (got "1.5")',
     ],
+    // Below 93 days the retention could reach a month the monthly job may still freeze.
+    [
+      'SLA_MINUTES_RETENTION_DAYS',
+      '92',
+      'SLA_MINUTES_RETENTION_DAYS: must be an integer number of days from 93 to 36500 (the monthly SLA freeze may still read minutes up to 92 days old) (got "92")',
+    ],
+    [
+      'SLA_MINUTES_RETENTION_DAYS',
+      '0',
+      'SLA_MINUTES_RETENTION_DAYS: must be an integer number of days from 93 to 36500',
+    ],
+    [
+      'SLA_MINUTES_RETENTION_DAYS',
+      '1.5e2',
+      'SLA_MINUTES_RETENTION_DAYS: must be an integer number of days from 93 to 36500',
+    ],
+    [
+      'SLA_MINUTES_RETENTION_DAYS',
+      '36501',
+      'SLA_MINUTES_RETENTION_DAYS: must be an integer number of days from 93 to 36500',
+    ],
     [
       'OTEL_EXPORTER_OTLP_ENDPOINT',
       'collector:4318',
@@ -184,7 +208,14 @@ describe('loadConfig', () => {
     expect(error?.message).not.toContain('\n');
   });
 
-  it('stops the api process with one line on stderr and exit code 1', () => {
+  it.each([
+    ['api', { PORT: 'abc' }, 'PORT: must be an integer between 1 and 65535 (got "abc")'],
+    [
+      'worker',
+      { SLA_MINUTES_RETENTION_DAYS: '30' },
+      'SLA_MINUTES_RETENTION_DAYS: must be an integer number of days from 93 to 36500 (the monthly SLA freeze may still read minutes up to 92 days old) (got "30")',
+    ],
+  ])('stops the %s process with one line on stderr and exit code 1', (app, env, problem) => {
     const root = join(__dirname, '..', '..', '..', '..');
     const result = spawnSync(
       process.execPath,
@@ -193,18 +224,16 @@ describe('loadConfig', () => {
         'ts-node/register/transpile-only',
         '-r',
         'tsconfig-paths/register',
-        'apps/api/src/main.ts',
+        `apps/${app}/src/main.ts`,
       ],
       {
         cwd: root,
-        env: { ...process.env, PORT: 'abc', OTEL_EXPORTER_OTLP_ENDPOINT: '' },
+        env: { ...process.env, ...env, OTEL_EXPORTER_OTLP_ENDPOINT: '' },
         encoding: 'utf8',
         timeout: 60_000,
       },
     );
     expect(result.status).toBe(1);
-    expect(result.stderr.trim().split('\n')).toEqual([
-      'Invalid configuration: PORT: must be an integer between 1 and 65535 (got "abc")',
-    ]);
+    expect(result.stderr.trim().split('\n')).toEqual([`Invalid configuration: ${problem}`]);
   });
 });

@@ -106,6 +106,16 @@ const idempotencyTtlHours = z
   .refine((n) => n >= 24 && n <= 8760, 'must be an integer number of hours from 24 to 8760');
 
 /**
+ * The fewest days `SLA_MINUTES_RETENTION_DAYS` may keep SLA minutes. The monthly freeze reads a
+ * month's minutes when it freezes the previous month or, catching up, the one before it: their
+ * first minute is at most 92 days old (31 + 31 + 30, and an hour of daylight saving time). With
+ * at least 93 days, age alone never reaches a month the job may still freeze; the retention
+ * also keeps every minute of a month that is not frozen and of an open or recent incident.
+ */
+const SLA_MINUTES_MIN_RETENTION_DAYS = 93;
+const slaRetentionMessage = `must be an integer number of days from ${SLA_MINUTES_MIN_RETENTION_DAYS} to 36500 (the monthly SLA freeze may still read minutes up to 92 days old)`;
+
+/**
  * Every environment variable the processes read, with its default. The README's
  * "Configuration" table documents each of them; keep the two in step.
  */
@@ -331,6 +341,17 @@ export const configSchema = z
       .default(5),
     /** Consecutive good minutes that close an incident. */
     SLA_INCIDENT_CLOSE_GOOD_MINUTES: boundedInt(1, 1440).default(5),
+    /**
+     * Days an SLA minute (`sla_minutes`) is kept, counted from the minute; only minutes of frozen
+     * months, outside open or recent incidents, are ever deleted (README, "SLA").
+     */
+    SLA_MINUTES_RETENTION_DAYS: z
+      .string()
+      .regex(/^\d{1,5}$/, slaRetentionMessage)
+      .transform(Number)
+      .pipe(z.number())
+      .refine((n) => n >= SLA_MINUTES_MIN_RETENTION_DAYS && n <= 36_500, slaRetentionMessage)
+      .default(400),
     /** Fine-tuning jobs training at once in the whole deployment (admission slots). */
     FINE_TUNING_MAX_RUNNING: boundedInt(1, 10_000).default(2),
     /** Fine-tuning jobs one worker process trains at once. */
