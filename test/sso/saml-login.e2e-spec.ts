@@ -4,6 +4,7 @@ import {
   bearer,
   IdpUser,
   makeKeyAndCertificate,
+  ResponseOptions,
   signAssertionOf,
   signResponseOf,
   TestApp,
@@ -12,7 +13,17 @@ import {
   wrapSignedAssertion,
 } from '@app/testing';
 import { startApi } from '../support/api';
-import { loginEvents, onboard, postToAcs, SsoTenant, startLogin } from './support/sso-fixture';
+import {
+  expectRefused,
+  expectSignedIn,
+  loginEvents,
+  onboard,
+  postToAcs,
+  setCookieOf,
+  solicitedResponse,
+  SsoTenant,
+  startLogin,
+} from './support/sso-fixture';
 
 /**
  * SAML sign-in against an independent IdP (libs/testing `TestIdp`, on samlify): what must be
@@ -44,55 +55,17 @@ describe('SAML sign-in', () => {
     groups,
   });
 
-  /** A valid SP-initiated response of `sso`'s IdP, with `options` changed. */
-  async function solicited(
+  /** A valid SP-initiated response of `sso`'s IdP for `user`, with `options` changed. */
+  const solicited = (
     sso: SsoTenant,
-    options: Partial<Parameters<TestIdp['responseXml']>[1]> = {},
+    options: Partial<ResponseOptions> = {},
     user: IdpUser = alice(sso),
-  ): Promise<string> {
-    const request = await startLogin(t, sso);
-    return sso.idp.response(user, {
-      acsUrl: sso.acsUrl,
-      audience: sso.audience,
-      inResponseTo: request.id,
-      ...options,
-    });
-  }
-
-  /** Posts and expects a refusal: status, a readable page, no cookie, and the audited reason. */
-  async function expectRefused(
-    sso: SsoTenant,
-    samlResponse: string,
-    reason: RegExp,
-    status = 401,
-  ): Promise<string> {
-    const before = (await loginEvents(t, sso, 'success')).length;
-    const res = await postToAcs(t, sso, samlResponse);
-    expect(res.status).toBe(status);
-    expect(res.headers['content-type']).toMatch(/text\/html/);
-    expect(res.headers['set-cookie']).toBeUndefined();
-    const [event] = await loginEvents(t, sso, 'failure');
-    expect(event.outcome).toBe('failure');
-    expect(event.reason).toMatch(reason);
-    expect(res.text).toContain(event.reason!.split(':')[0]);
-    expect(await loginEvents(t, sso, 'success')).toHaveLength(before);
-    if (process.env.SHOW_REASONS) process.stderr.write(`REASON ${event.reason}\n`);
-    return event.reason!;
-  }
-
-  async function expectSignedIn(sso: SsoTenant, samlResponse: string, relayState?: string) {
-    const res = await postToAcs(t, sso, samlResponse, relayState);
-    expect(res.status).toBe(303);
-    const cookie = (res.headers['set-cookie'] as unknown as string[]).find((c) =>
-      c.startsWith('cp_session='),
-    );
-    expect(cookie).toMatch(/HttpOnly/);
-    return { res, cookie: cookie!.split(';')[0] };
-  }
+  ) => solicitedResponse(t, sso, user, options);
 
   describe('refuses, with the reason in the audit log', () => {
     it('an unsigned response and assertion', async () => {
       await expectRefused(
+        t,
         okta,
         await solicited(okta, { signAssertion: false, signResponse: false }),
         /^signature_invalid: /,
@@ -102,6 +75,7 @@ describe('SAML sign-in', () => {
     it('an assertion signed by a certificate the connection does not hold', async () => {
       const stranger = makeKeyAndCertificate('stranger');
       await expectRefused(
+        t,
         google,
         await solicited(google, { signWith: stranger }),
         /^signature_invalid: /,
@@ -110,6 +84,7 @@ describe('SAML sign-in', () => {
 
     it('a signed response wrapping an unsigned assertion (assertions must be signed)', async () => {
       await expectRefused(
+        t,
         okta,
         await solicited(okta, { signAssertion: false, signResponse: true }),
         /^signature_invalid: /,
@@ -127,7 +102,12 @@ describe('SAML sign-in', () => {
         });
         const attacked = wrapSignedAssertion(genuine, `mallory@${google.domain}`, where);
         expect(attacked).toContain(`mallory@${google.domain}`);
-        await expectRefused(google, b64(attacked), /^signature_invalid: /);
+        await expectRefused(
+          t,
+          google,
+          { samlResponse: b64(attacked), cookie: request.cookie },
+          /^signature_invalid: /,
+        );
       },
     );
 
@@ -147,7 +127,12 @@ describe('SAML sign-in', () => {
         '</saml:Issuer>',
         `</saml:Issuer><samlp:Extensions>${forged}</samlp:Extensions>`,
       );
-      await expectRefused(okta, b64(attacked), /^signature_invalid: /);
+      await expectRefused(
+        t,
+        okta,
+        { samlResponse: b64(attacked), cookie: request.cookie },
+        /^signature_invalid: /,
+      );
     });
 
     it('a response with two assertions', async () => {
@@ -164,11 +149,17 @@ describe('SAML sign-in', () => {
         ),
       );
       const two = one.replace('</samlp:Response>', `${second}</samlp:Response>`);
-      await expectRefused(google, b64(two), /^multiple_assertions: /);
+      await expectRefused(
+        t,
+        google,
+        { samlResponse: b64(two), cookie: request.cookie },
+        /^multiple_assertions: /,
+      );
     });
 
     it('an expired assertion', async () => {
       await expectRefused(
+        t,
         google,
         await solicited(google, {
           notBefore: new Date(Date.now() - 20 * 60_000),
@@ -180,6 +171,7 @@ describe('SAML sign-in', () => {
 
     it('an assertion that is not yet valid', async () => {
       await expectRefused(
+        t,
         google,
         await solicited(google, { notBefore: new Date(Date.now() + 10 * 60_000) }),
         /^assertion_not_yet_valid: /,
@@ -190,6 +182,7 @@ describe('SAML sign-in', () => {
       // The unit spec (validity-window.spec.ts) pins the millisecond; here the whole path.
       const skew = t.config.SAML_CLOCK_SKEW_MS;
       await expectRefused(
+        t,
         google,
         await solicited(google, {
           notBefore: new Date(Date.now() - 10 * 60_000),
@@ -201,6 +194,7 @@ describe('SAML sign-in', () => {
 
     it('an assertion whose audience is another SP', async () => {
       await expectRefused(
+        t,
         okta,
         await solicited(okta, { audience: 'https://another-sp.example/metadata' }),
         /^audience_mismatch: .*another-sp/,
@@ -209,6 +203,7 @@ describe('SAML sign-in', () => {
 
     it('an assertion without an audience', async () => {
       await expectRefused(
+        t,
         okta,
         await solicited(okta, { audience: null }),
         /^audience_mismatch: .*no AudienceRestriction/,
@@ -217,6 +212,7 @@ describe('SAML sign-in', () => {
 
     it('a response whose Destination is another ACS', async () => {
       await expectRefused(
+        t,
         okta,
         await solicited(okta, { destination: 'https://evil.example/acs' }),
         /^wrong_destination: /,
@@ -225,6 +221,7 @@ describe('SAML sign-in', () => {
 
     it('a response whose Recipient is another ACS', async () => {
       await expectRefused(
+        t,
         okta,
         await solicited(okta, { recipient: 'https://evil.example/acs' }),
         /^wrong_recipient: /,
@@ -242,7 +239,12 @@ describe('SAML sign-in', () => {
         audience: okta.audience,
         inResponseTo: request.id,
       });
-      await expectRefused(okta, response, /^wrong_issuer: .*evil\.example/);
+      await expectRefused(
+        t,
+        okta,
+        { samlResponse: response, cookie: request.cookie },
+        /^wrong_issuer: .*evil\.example/,
+      );
     });
 
     it('a response to an AuthnRequest issued for another tenant', async () => {
@@ -254,7 +256,7 @@ describe('SAML sign-in', () => {
         audience: okta.audience,
         inResponseTo: foreign.id,
       });
-      await expectRefused(okta, res, /^in_response_to_invalid: InResponseTo is not valid/);
+      await expectRefused(t, okta, res, /^in_response_to_invalid: InResponseTo is not valid/);
     });
 
     it('a replayed assertion', async () => {
@@ -263,18 +265,19 @@ describe('SAML sign-in', () => {
         acsUrl: sso.acsUrl,
         audience: sso.audience,
       });
-      await expectSignedIn(sso, response);
-      await expectRefused(sso, response, /^assertion_replayed: /);
+      await expectSignedIn(t, sso, response);
+      await expectRefused(t, sso, response, /^assertion_replayed: /);
     });
 
     it('a replayed SP-initiated response (its request id is spent)', async () => {
       const response = await solicited(google);
-      await expectSignedIn(google, response);
-      await expectRefused(google, response, /^in_response_to_invalid: /);
+      await expectSignedIn(t, google, response);
+      await expectRefused(t, google, response, /^in_response_to_invalid: /);
     });
 
     it('a comment inside the NameID: alice@corp<!---->.evil never becomes alice@corp', async () => {
       const reason = await expectRefused(
+        t,
         google,
         await solicited(google, { nameIdXml: `eve@${google.domain}<!---->.evil.example` }),
         /^email_domain_not_verified: /,
@@ -288,14 +291,14 @@ describe('SAML sign-in', () => {
         .responseXml(alice(google), { acsUrl: google.acsUrl, audience: google.audience })
         .replace(`alice@${google.domain}`, '&xxe;');
       const withDtd = `<?xml version="1.0"?><!DOCTYPE samlp:Response [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>${xml}`;
-      await expectRefused(google, b64(withDtd), /^dtd_refused: /);
+      await expectRefused(t, google, b64(withDtd), /^dtd_refused: /);
     });
 
     it('an oversized SAMLResponse', async () => {
       const big = b64(
         `<samlp:Response>${'x'.repeat(t.config.SAML_MAX_RESPONSE_BYTES)}</samlp:Response>`,
       );
-      await expectRefused(google, big, /^response_too_large: /, 413);
+      await expectRefused(t, google, big, /^response_too_large: /, 413);
     });
 
     it('a body over BODY_LIMIT with 413 before anything is read', async () => {
@@ -305,6 +308,7 @@ describe('SAML sign-in', () => {
 
     it('an email whose domain the tenant has not verified', async () => {
       await expectRefused(
+        t,
         okta,
         await solicited(okta, {}, { email: 'alice@unverified.example', groups: ['ml-team'] }),
         /^email_domain_not_verified: unverified\.example/,
@@ -317,11 +321,12 @@ describe('SAML sign-in', () => {
         acsUrl: okta.acsUrl,
         audience: okta.audience,
       });
-      await expectRefused(okta, response, /^in_response_to_invalid: InResponseTo is missing/);
+      await expectRefused(t, okta, response, /^in_response_to_invalid: InResponseTo is missing/);
     });
 
     it('a person none of whose groups has a role, with a clear page', async () => {
-      const res = await postToAcs(t, okta, await solicited(okta, {}, alice(okta, ['sales'])));
+      const { samlResponse, cookie } = await solicited(okta, {}, alice(okta, ['sales']));
+      const res = await postToAcs(t, okta, samlResponse, { cookie });
       expect(res.status).toBe(403);
       expect(res.text).toContain('You have no role in this organization');
       const [event] = await loginEvents(t, okta, 'failure');
@@ -339,7 +344,7 @@ describe('SAML sign-in', () => {
           message: 'User is not assigned to this application',
         },
       });
-      const res = await postToAcs(t, okta, response);
+      const res = await postToAcs(t, okta, response, { cookie: request.cookie });
       expect(res.status).toBe(401);
       expect(res.text).toContain('Your identity provider refused the sign-in');
       expect(res.text).toContain('User is not assigned to this application');
@@ -350,9 +355,10 @@ describe('SAML sign-in', () => {
     it("an IdP renaming someone to another user's email (email_taken, not a 500)", async () => {
       const first = { email: `erin@${entra.domain}`, groups: ['ml-team'], objectId: 'oid-erin' };
       const second = { email: `frank@${entra.domain}`, groups: ['ml-team'], objectId: 'oid-frank' };
-      await expectSignedIn(entra, await solicited(entra, {}, first));
-      await expectSignedIn(entra, await solicited(entra, {}, second));
+      await expectSignedIn(t, entra, await solicited(entra, {}, first));
+      await expectSignedIn(t, entra, await solicited(entra, {}, second));
       await expectRefused(
+        t,
         entra,
         await solicited(entra, {}, { ...second, email: first.email }),
         /^email_taken: /,
@@ -366,15 +372,16 @@ describe('SAML sign-in', () => {
         groups: ['cp-admins'],
         objectId: 'oid-gina',
       };
-      await expectSignedIn(entra, await solicited(entra, {}, original));
+      await expectSignedIn(t, entra, await solicited(entra, {}, original));
       await expectRefused(
+        t,
         entra,
         await solicited(entra, {}, { ...original, groups: ['ml-team'], objectId: 'oid-impostor' }),
         /^subject_conflict: /,
         403,
       );
       // The account keeps its own subject and role.
-      const { cookie } = await expectSignedIn(entra, await solicited(entra, {}, original));
+      const { cookie } = await expectSignedIn(t, entra, await solicited(entra, {}, original));
       const me = await t.http.get('/v1/me').set('Cookie', cookie).expect(200);
       expect(me.body.roles).toEqual(['tenant_admin']);
     });
@@ -387,29 +394,35 @@ describe('SAML sign-in', () => {
         inResponseTo: request.id,
         nameIdFormat: 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient',
       });
-      await expectRefused(google, response, /^transient_user_key: /);
+      await expectRefused(
+        t,
+        google,
+        { samlResponse: response, cookie: request.cookie },
+        /^transient_user_key: /,
+      );
     });
   });
 
   describe('accepts', () => {
     it('a Google-style response (assertion signed, response not)', async () => {
       const xml = await solicited(google);
-      expect(Buffer.from(xml, 'base64').toString()).not.toMatch(
+      expect(Buffer.from(xml.samlResponse, 'base64').toString()).not.toMatch(
         /<samlp:Response[^>]*>\s*<saml:Issuer>[^<]*<\/saml:Issuer>\s*<ds:Signature/,
       );
-      const { res } = await expectSignedIn(google, xml);
+      const { res } = await expectSignedIn(t, google, xml);
       expect(res.headers.location).toBe('/');
       const [event] = await loginEvents(t, google, 'success');
       expect(event.outcome).toBe('success');
     });
 
     it('an Okta-style response (response and assertion signed)', async () => {
-      await expectSignedIn(okta, await solicited(okta));
+      await expectSignedIn(t, okta, await solicited(okta));
     });
 
     it('an Entra-style response, keyed by the object id, not the email', async () => {
       const objectId = '00000000-0000-4000-8000-000000000042';
       const first = await expectSignedIn(
+        t,
         entra,
         await solicited(
           entra,
@@ -420,6 +433,7 @@ describe('SAML sign-in', () => {
       const me1 = await t.http.get('/v1/me').set('Cookie', first.cookie).expect(200);
       // The person's email changes at the IdP: same object id, same user, email updated.
       const second = await expectSignedIn(
+        t,
         entra,
         await solicited(
           entra,
@@ -440,8 +454,8 @@ describe('SAML sign-in', () => {
         idp,
         certificates: [old.certificatePem, successor.certificatePem],
       });
-      await expectSignedIn(sso, await solicited(sso, { signWith: old }));
-      await expectSignedIn(sso, await solicited(sso, { signWith: successor }));
+      await expectSignedIn(t, sso, await solicited(sso, { signWith: old }));
+      await expectSignedIn(t, sso, await solicited(sso, { signWith: successor }));
     });
 
     it('an IdP-initiated response when the connection allows it', async () => {
@@ -450,18 +464,19 @@ describe('SAML sign-in', () => {
         acsUrl: sso.acsUrl,
         audience: sso.audience,
       });
-      await expectSignedIn(sso, response);
+      await expectSignedIn(t, sso, response);
     });
 
     it('an encrypted assertion, decrypted with our SP key', async () => {
       const metadata = await t.http.get(`/sso/saml/${google.tenant.slug}/metadata`).expect(200);
       const certificate = /<(?:ds:)?X509Certificate>([^<]+)</.exec(metadata.text)![1];
       const pem = `-----BEGIN CERTIFICATE-----\n${certificate}\n-----END CERTIFICATE-----`;
-      await expectSignedIn(google, await solicited(google, { encryptFor: pem }));
+      await expectSignedIn(t, google, await solicited(google, { encryptFor: pem }));
     });
 
     it('the highest role when several groups match', async () => {
       const { cookie } = await expectSignedIn(
+        t,
         okta,
         await solicited(
           okta,
@@ -475,18 +490,25 @@ describe('SAML sign-in', () => {
 
     it('the default role when no group matches, when there is one', async () => {
       const sso = await onboard(t, dns, 'okta', { defaultRole: 'viewer' });
-      const { cookie } = await expectSignedIn(sso, await solicited(sso, {}, alice(sso, [])));
+      const { cookie } = await expectSignedIn(t, sso, await solicited(sso, {}, alice(sso, [])));
       const me = await t.http.get('/v1/me').set('Cookie', cookie).expect(200);
       expect(me.body.roles).toEqual(['viewer']);
     });
   });
 
   it('browser flow: login → IdP → ACS → cookie → GET /v1/me shows the user with the mapped role', async () => {
-    // 1. The console sends the browser to the login URL with where to come back.
+    // 1. The console sends the browser to the login URL with where to come back; the browser
+    // gets the login cookie that binds the AuthnRequest to it.
     const login = await t.http
       .get(`/sso/saml/${okta.tenant.slug}/login`)
       .query({ RelayState: '/console/endpoints?tab=mine' })
       .expect(302);
+    const loginCookie = setCookieOf(login, 'cp_saml_login')!;
+    expect(loginCookie).toMatch(
+      new RegExp(
+        `^cp_saml_login=[A-Za-z0-9_-]{43}; Max-Age=${t.config.SAML_REQUEST_TTL_MS / 1000}; Path=/sso/saml/${okta.tenant.slug}; Expires=[^;]+; HttpOnly; Secure; SameSite=None$`,
+      ),
+    );
     const location = new URL(login.headers.location as string);
     expect(`${location.origin}${location.pathname}`).toBe(okta.idp.ssoUrl);
     // 2. The IdP reads the AuthnRequest, authenticates the person and posts back.
@@ -499,13 +521,18 @@ describe('SAML sign-in', () => {
       { email, firstName: 'Dana', lastName: 'Scully', groups: ['ml-team', 'everyone'] },
       { acsUrl: request.acsUrl!, audience: request.issuer, inResponseTo: request.id },
     );
-    // 3. ACS: a session cookie and the way back to the RelayState.
-    const acs = await postToAcs(t, okta, samlResponse, request.relayState!);
+    // 3. ACS, from the same browser: a session cookie, the login cookie cleared, and the way
+    // back to the RelayState.
+    const acs = await postToAcs(t, okta, samlResponse, {
+      cookie: loginCookie.split(';')[0],
+      relayState: request.relayState!,
+    });
     expect(acs.status).toBe(303);
     expect(acs.headers.location).toBe('/console/endpoints?tab=mine');
-    const cookie = (acs.headers['set-cookie'] as unknown as string[])
-      .find((c) => c.startsWith('cp_session='))!
-      .split(';')[0];
+    expect(setCookieOf(acs, 'cp_saml_login')).toMatch(
+      new RegExp(`^cp_saml_login=; Path=/sso/saml/${okta.tenant.slug}; Expires=Thu, 01 Jan 1970`),
+    );
+    const cookie = setCookieOf(acs, 'cp_session')!.split(';')[0];
     // 4. The cookie is a session of the provisioned user with the mapped role.
     const me = await t.http.get('/v1/me').set('Cookie', cookie).expect(200);
     expect(me.body).toMatchObject({
@@ -543,11 +570,11 @@ describe('SAML sign-in', () => {
     });
 
     it('never redirects off our origin after the ACS, whatever the IdP sends back', async () => {
-      const { res } = await expectSignedIn(okta, await solicited(okta), '//evil.example/steal');
+      const { res } = await expectSignedIn(t, okta, await solicited(okta), '//evil.example/steal');
       expect(res.headers.location).toBe('/');
       // Dot-segments that would collapse into `//evil.example`.
       for (const relay of ['/.//evil.example', '/a/..//evil.example/x']) {
-        const again = await expectSignedIn(okta, await solicited(okta), relay);
+        const again = await expectSignedIn(t, okta, await solicited(okta), relay);
         expect(again.res.headers.location).toBe('/');
       }
     });
@@ -604,7 +631,7 @@ describe('SAML sign-in', () => {
   });
 
   it('never writes an assertion or the session token into the audit log', async () => {
-    const { cookie } = await expectSignedIn(okta, await solicited(okta));
+    const { cookie } = await expectSignedIn(t, okta, await solicited(okta));
     const token = cookie.split('=')[1];
     const res = await t.http
       .get(`/v1/tenants/${okta.tenant.id}/audit/events`)

@@ -80,6 +80,13 @@ export class DemoIdp {
     return this.saml.entityId;
   }
 
+  /** The work email of directory user `username`. @throws for a username not in the directory */
+  emailOf(username: string): string {
+    const entry = this.directory[username];
+    if (!entry) throw new Error(`no user ${username} in the demo IdP's directory`);
+    return entry.email;
+  }
+
   /**
    * Registers an SP from its metadata XML (entity ID and HTTP-POST ACS), as an IdP admin adds
    * the app. @throws when the metadata lacks either

@@ -833,7 +833,8 @@ interface SignedInPerson {
 /**
  * SP-initiated SAML sign-in of `username` (password {@link DEMO_PASSWORD}) at `idp` into the
  * organization `slug` (a customer tenant, or `platform` for operator staff), in a fresh
- * browser: our login route → the IdP's form → its signed Response posted to our ACS → session.
+ * browser: home-realm discovery by their email → our login route → the IdP's form → its
+ * signed Response posted to our ACS → session.
  *
  * @throws Error saying which hop answered what, when the flow does not end signed in
  */
@@ -845,13 +846,28 @@ async function signInThroughIdp(
   say: (line: string) => void,
 ): Promise<SignedInPerson> {
   const browser = new Browser([idp.tls.certificatePem]);
-  // 1. Our login route redirects to the IdP with the AuthnRequest (HTTP-Redirect binding).
-  const loginPage = await browser.open(`${apiUrl}/sso/saml/${slug}/login?RelayState=/v1/me`);
+  // 1. Home-realm discovery answers the login URL, built from the api's PUBLIC_URL as the ACS
+  // is. The login route binds the AuthnRequest to the browser with a cookie of its host, which
+  // the ACS asks for, so the sign-in starts on that host, not necessarily the one the demo calls
+  // the api at (PUBLIC_URL is localhost by default, the demo calls 127.0.0.1).
+  const discovered = await fetch(`${apiUrl}/sso/discover`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email: idp.emailOf(username) }),
+  });
+  const { loginUrl } = (await discovered.json()) as { loginUrl?: string };
+  if (!discovered.ok || !loginUrl || new URL(loginUrl).pathname !== `/sso/saml/${slug}/login`) {
+    throw new Error(
+      `home-realm discovery of ${idp.emailOf(username)} answered ${discovered.status} ${loginUrl ?? ''}, not ${slug}'s login URL`,
+    );
+  }
+  // 2. Our login route redirects to the IdP with the AuthnRequest (HTTP-Redirect binding).
+  const loginPage = await browser.open(`${loginUrl}?RelayState=/v1/me`);
   const [loginForm] = formsOf(loginPage.body);
   if (!loginPage.url.startsWith(idp.saml.ssoUrl) || !loginForm) {
     throw new Error(`expected the IdP's sign-in page, got ${loginPage.status} at ${loginPage.url}`);
   }
-  // 2. The person signs in at the IdP, which answers an auto-submitting form to our ACS.
+  // 3. The person signs in at the IdP, which answers an auto-submitting form to our ACS.
   const posting = await browser.submit(loginPage, loginForm, {
     username,
     password: DEMO_PASSWORD,
@@ -862,11 +878,10 @@ async function signInThroughIdp(
       `the IdP did not answer a SAMLResponse form (${posting.status}): ${posting.body.slice(0, 300)}`,
     );
   }
-  // 3. The browser posts the signed Response to our ACS (HTTP-POST binding); the ACS sets the
-  // session cookie and redirects to the RelayState, /v1/me.
+  // 4. The browser posts the signed Response to our ACS (HTTP-POST binding) with the login
+  // cookie; the ACS sets the session cookie and redirects to the RelayState, /v1/me.
   const landed = await browser.submit(posting, acsForm);
-  // The cookie belongs to the host of the ACS, built from the api's PUBLIC_URL (localhost by
-  // default), which need not be the address the demo calls the api at (127.0.0.1).
+  // The session cookie too belongs to the host of the ACS (PUBLIC_URL's).
   const session = browser.cookie(landed.url, 'cp_session');
   if (landed.status !== 200 || !session) {
     throw new Error(`the ACS refused the sign-in (${landed.status}): ${landed.body.slice(0, 300)}`);

@@ -285,14 +285,21 @@ export function credentialOf(request: Request): string | undefined {
     const match = /^Bearer\s+(\S{1,512})\s*$/i.exec(header);
     return match?.[1];
   }
+  const token = cookieOf(request, SESSION_COOKIE);
+  // The cookie carries session tokens only, never API keys (those are for Authorization).
+  return token !== undefined && /^cps_[A-Za-z0-9_-]{1,128}$/.test(token) ? token : undefined;
+}
+
+/**
+ * The value of the first cookie named `name` in the request's `Cookie` header (RFC 6265 §5.4:
+ * `name=value` pairs separated by `; `), as sent: not decoded. Undefined when absent.
+ */
+export function cookieOf(request: Request, name: string): string | undefined {
   const cookie = request.header('cookie');
   if (!cookie) return undefined;
   for (const part of cookie.split(';')) {
-    const [name, ...value] = part.trim().split('=');
-    if (name !== SESSION_COOKIE) continue;
-    // The cookie carries session tokens only, never API keys (those are for Authorization).
-    const token = value.join('=');
-    return /^cps_[A-Za-z0-9_-]{1,128}$/.test(token) ? token : undefined;
+    const [key, ...value] = part.trim().split('=');
+    if (key === name) return value.join('=');
   }
   return undefined;
 }

@@ -5,6 +5,8 @@ import {
   IdpUser,
   IdpVariant,
   platformAdminKey,
+  ReceivedAuthnRequest,
+  ResponseOptions,
   signIn,
   TestApp,
   TestDnsServer,
@@ -12,6 +14,7 @@ import {
   TestTenant,
 } from '@app/testing';
 import { randomUUID } from 'node:crypto';
+import type { Response } from 'supertest';
 
 /** A tenant onboarded for SSO: a verified domain, a SAML connection to `idp`, enabled. */
 export interface SsoTenant {
@@ -102,21 +105,55 @@ export async function onboard(
   };
 }
 
-/** Starts an SP-initiated login; answers the AuthnRequest as the IdP received it. */
-export async function startLogin(t: TestApp, sso: SsoTenant, relayState?: string) {
+/**
+ * The `Set-Cookie` line of cookie `name` in `res`, attributes and all (`name=value; Path=…`).
+ */
+export function setCookieOf(res: Response, name: string): string | undefined {
+  const lines = (res.headers['set-cookie'] as unknown as string[] | undefined) ?? [];
+  return lines.find((line) => line.startsWith(`${name}=`));
+}
+
+/**
+ * An SP-initiated login: the AuthnRequest as the IdP received it, and `cookie`, the
+ * `cp_saml_login=<nonce>` pair the login route gave the browser that started it (send it as the
+ * `Cookie` header to be that browser at the ACS).
+ */
+export interface StartedLogin extends ReceivedAuthnRequest {
+  cookie: string;
+}
+
+/** Starts an SP-initiated login in a fresh browser (see {@link StartedLogin}). */
+export async function startLogin(
+  t: TestApp,
+  sso: SsoTenant,
+  relayState?: string,
+): Promise<StartedLogin> {
   const res = await t.http
     .get(`/sso/saml/${sso.tenant.slug}/login`)
     .query(relayState ? { RelayState: relayState } : {});
   if (res.status !== 302) throw new Error(`login: ${res.status} ${res.text}`);
-  return sso.idp.readAuthnRequest(res.headers.location as string);
+  const cookie = setCookieOf(res, 'cp_saml_login')?.split(';')[0];
+  if (!cookie) throw new Error('login: no cp_saml_login cookie');
+  return { ...sso.idp.readAuthnRequest(res.headers.location as string), cookie };
 }
 
-/** Posts a SAMLResponse to the tenant's ACS as the browser's auto-submitted form would. */
-export function postToAcs(t: TestApp, sso: SsoTenant, samlResponse: string, relayState?: string) {
-  return t.http
-    .post(`/sso/saml/${sso.tenant.slug}/acs`)
-    .type('form')
-    .send({ SAMLResponse: samlResponse, ...(relayState ? { RelayState: relayState } : {}) });
+/**
+ * Posts a SAMLResponse to the tenant's ACS as the browser's auto-submitted form would, from
+ * the browser whose `cookie` (`cp_saml_login=…`, from {@link startLogin}) is given, else from
+ * a browser that started no login.
+ */
+export function postToAcs(
+  t: TestApp,
+  sso: SsoTenant,
+  samlResponse: string,
+  from: { cookie?: string; relayState?: string } = {},
+) {
+  const post = t.http.post(`/sso/saml/${sso.tenant.slug}/acs`).type('form');
+  if (from.cookie) post.set('Cookie', from.cookie);
+  return post.send({
+    SAMLResponse: samlResponse,
+    ...(from.relayState ? { RelayState: from.relayState } : {}),
+  });
 }
 
 /** The `saml.login` audit events of the tenant, newest first. */
@@ -131,6 +168,84 @@ export async function loginEvents(
     .set(bearer(sso.admin));
   if (res.status !== 200) throw new Error(`audit: ${res.status} ${res.text}`);
   return res.body.data;
+}
+
+/**
+ * A SAMLResponse and the browser that posts it: with `cookie`, the `cp_saml_login` pair of the
+ * browser that started the login ({@link StartedLogin}); a bare string is posted by a browser
+ * that started none.
+ */
+export type Posted = string | { samlResponse: string; cookie?: string };
+
+const postedBy = (posted: Posted): { samlResponse: string; cookie?: string } =>
+  typeof posted === 'string' ? { samlResponse: posted } : posted;
+
+/**
+ * An SP-initiated login started by a fresh browser, answered by `sso`'s IdP for `user` (a valid
+ * response, with `options` changed): the response and that browser's login cookie, not posted.
+ */
+export async function solicitedResponse(
+  t: TestApp,
+  sso: SsoTenant,
+  user: IdpUser,
+  options: Partial<ResponseOptions> = {},
+): Promise<{ samlResponse: string; cookie: string; request: StartedLogin }> {
+  const request = await startLogin(t, sso);
+  const samlResponse = await sso.idp.response(user, {
+    acsUrl: sso.acsUrl,
+    audience: sso.audience,
+    inResponseTo: request.id,
+    ...options,
+  });
+  return { samlResponse, cookie: request.cookie, request };
+}
+
+/**
+ * Posts and expects a refusal: `status`, a readable page naming the reason, no session (and the
+ * login cookie, if one was sent, cleared), and a `saml.login` failure audited with a reason
+ * matching `reason`. @returns the audited reason
+ */
+export async function expectRefused(
+  t: TestApp,
+  sso: SsoTenant,
+  posted: Posted,
+  reason: RegExp,
+  status = 401,
+): Promise<string> {
+  const before = (await loginEvents(t, sso, 'success')).length;
+  const { samlResponse, cookie } = postedBy(posted);
+  const res = await postToAcs(t, sso, samlResponse, { cookie });
+  expect(res.status).toBe(status);
+  expect(res.headers['content-type']).toMatch(/text\/html/);
+  expect(setCookieOf(res, 'cp_session')).toBeUndefined();
+  if (cookie) expect(setCookieOf(res, 'cp_saml_login')).toMatch(/^cp_saml_login=;/);
+  else expect(res.headers['set-cookie']).toBeUndefined();
+  const [event] = await loginEvents(t, sso, 'failure');
+  expect(event.outcome).toBe('failure');
+  expect(event.reason).toMatch(reason);
+  expect(res.text).toContain(event.reason!.split(':')[0]);
+  expect(await loginEvents(t, sso, 'success')).toHaveLength(before);
+  if (process.env.SHOW_REASONS) process.stderr.write(`REASON ${event.reason}\n`);
+  return event.reason!;
+}
+
+/**
+ * Posts and expects a session: 303, the `cp_session` cookie (HttpOnly), and the login cookie,
+ * if one was sent, cleared. @returns the answer and the session cookie (`cp_session=...`)
+ */
+export async function expectSignedIn(
+  t: TestApp,
+  sso: SsoTenant,
+  posted: Posted,
+  relayState?: string,
+) {
+  const from = postedBy(posted);
+  const res = await postToAcs(t, sso, from.samlResponse, { cookie: from.cookie, relayState });
+  expect(res.status).toBe(303);
+  const cookie = setCookieOf(res, 'cp_session');
+  expect(cookie).toMatch(/HttpOnly/);
+  if (from.cookie) expect(setCookieOf(res, 'cp_saml_login')).toMatch(/^cp_saml_login=;/);
+  return { res, cookie: cookie!.split(';')[0] };
 }
 
 /**
@@ -179,17 +294,13 @@ export async function onboardOperator(t: TestApp, dns: TestDnsServer): Promise<S
 }
 
 /**
- * An SP-initiated sign-in of `user` at `sso`'s IdP: our login route's AuthnRequest answered by
- * the IdP's signed response, posted to the ACS. @returns the ACS's answer (303 or a refusal page)
+ * An SP-initiated sign-in of `user` at `sso`'s IdP, in one browser: our login route's
+ * AuthnRequest (and its login cookie) answered by the IdP's signed response, posted to the ACS
+ * with that cookie. @returns the ACS's answer (303 or a refusal page)
  */
 export async function solicitedSignIn(t: TestApp, sso: SsoTenant, user: IdpUser) {
-  const request = await startLogin(t, sso);
-  const samlResponse = await sso.idp.response(user, {
-    acsUrl: sso.acsUrl,
-    audience: sso.audience,
-    inResponseTo: request.id,
-  });
-  return postToAcs(t, sso, samlResponse);
+  const { samlResponse, cookie } = await solicitedResponse(t, sso, user);
+  return postToAcs(t, sso, samlResponse, { cookie });
 }
 
 /**
@@ -212,8 +323,6 @@ export async function signInThroughIdp(
   }
   const posted = await solicitedSignIn(t, sso, user);
   if (posted.status !== 303) throw new Error(`acs: ${posted.status} ${posted.text}`);
-  const cookie = (posted.headers['set-cookie'] as unknown as string[])
-    .find((c) => c.startsWith('cp_session='))!
-    .split(';')[0];
+  const cookie = setCookieOf(posted, 'cp_session')!.split(';')[0];
   return { cookie, token: cookie.slice('cp_session='.length) };
 }

@@ -16,8 +16,9 @@ import { AttributeMapping, roleFor } from '../connections/saml-connection.types'
 import { SsoDomain } from '../domains/sso-domain.entity';
 import { SamlLoginRefused, SsoNotConfigured } from '../sso-problems';
 import { SpCredentials, SpCredentialsService } from '../sp/sp-credentials.service';
+import { loginCookieOptions, loginNonceHash, newLoginNonce, sameBrowser } from './login-binding';
 import { hasDocumentType, parseXml } from './safe-xml';
-import { SamlRedis } from './saml-redis';
+import { RequestCacheUse, SamlRedis } from './saml-redis';
 import { validityWindowProblem } from './validity-window';
 
 const TRANSIENT = 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient';
@@ -52,6 +53,16 @@ export interface ClientInfo {
   ip?: string;
   userAgent?: string;
 }
+
+/**
+ * A started SP-initiated sign-in: where the browser goes (a redirect to the IdP, or an
+ * auto-posting form for the HTTP-POST binding) and the `cp_saml_login` cookie to give it, which
+ * binds the AuthnRequest to this browser (login-binding.ts): its value and Express cookie
+ * options.
+ */
+export type StartedLogin = ({ redirect: string } | { html: string }) & {
+  loginCookie: { value: string; options: ReturnType<typeof loginCookieOptions> };
+};
 
 /**
  * SP-initiated and IdP-initiated SAML sign-in for every tenant, through passport-saml's
@@ -122,7 +133,10 @@ export class SamlLoginService {
 
   /**
    * The redirect (or auto-posting form) that sends the browser to the tenant's IdP with an
-   * AuthnRequest whose id is remembered for this tenant.
+   * AuthnRequest whose id is remembered for this tenant together with the SHA-256 of a fresh
+   * nonce, and that nonce as the `cp_saml_login` cookie the caller must set: the ACS accepts a
+   * response to this request only from the browser holding it. Whoever does not set it (the
+   * connection test) makes a request no response can complete.
    *
    * @throws NotFound for an unknown tenant; SsoNotConfigured without an enabled connection;
    *   ValidationFailed for a RelayState that is not a relative path on our origin
@@ -131,7 +145,7 @@ export class SamlLoginService {
     slug: string,
     relayState: unknown,
     options: { connection?: SamlConnection } = {},
-  ): Promise<{ redirect: string } | { html: string }> {
+  ): Promise<StartedLogin> {
     const relay =
       relayState === undefined || relayState === '' ? undefined : safeRelayState(relayState);
     if (relay === null) {
@@ -145,23 +159,40 @@ export class SamlLoginService {
     }
     const connection = options.connection ?? (await this.enabledConnection(tenant.id));
     if (!connection) throw new SsoNotConfigured('This tenant has no enabled SAML connection.');
+    const nonce = newLoginNonce();
     const outcome = await this.run(
       { query: { RelayState: relay }, body: {}, headers: {}, url: `/sso/saml/${slug}/login` },
-      this.samlOptions(tenant, connection, await this.sp.get()),
+      this.samlOptions(tenant, connection, await this.sp.get(), {
+        browser: loginNonceHash(nonce),
+      }),
     );
-    if (outcome.kind === 'redirect') return { redirect: outcome.url };
-    if (outcome.kind === 'html') return { html: outcome.html };
+    const loginCookie = {
+      value: nonce,
+      options: loginCookieOptions(tenant.slug, this.config.SAML_REQUEST_TTL_MS),
+    };
+    if (outcome.kind === 'redirect') return { redirect: outcome.url, loginCookie };
+    if (outcome.kind === 'html') return { html: outcome.html, loginCookie };
     throw new Error('unexpected SAML outcome for a login request');
   }
 
   /**
    * Validates a SAML response posted to the tenant's ACS, provisions the user and starts a
    * session. A refusal is audited (`saml.login`, outcome failure, the reason code first) and
-   * thrown.
+   * thrown. A response to an AuthnRequest (`InResponseTo`) is accepted only with `loginCookie`,
+   * the `cp_saml_login` cookie value of the browser that started that request
+   * ({@link startLogin}); an unsolicited one only where the connection allows IdP-initiated
+   * sign-in, and never when its signed assertion answers a request.
    *
-   * @throws NotFound for an unknown tenant; SamlLoginRefused with the reason
+   * @param loginCookie the `cp_saml_login` cookie the browser sent, if any
+   * @throws NotFound for an unknown tenant; SamlLoginRefused with the reason (`browser_mismatch`
+   *   for a response to a request another browser, or no browser, started)
    */
-  async acs(slug: string, body: Record<string, unknown>, client: ClientInfo): Promise<SignedIn> {
+  async acs(
+    slug: string,
+    body: Record<string, unknown>,
+    client: ClientInfo,
+    loginCookie?: string,
+  ): Promise<SignedIn> {
     const tenant = await this.tenant(slug);
     let connection: SamlConnection | undefined;
     try {
@@ -176,7 +207,7 @@ export class SamlLoginService {
           404,
         );
       }
-      const signedIn = await this.signIn(tenant, connection, body, client);
+      const signedIn = await this.signIn(tenant, connection, body, client, loginCookie);
       return signedIn;
     } catch (error) {
       const refusal =
@@ -214,6 +245,7 @@ export class SamlLoginService {
     connection: SamlConnection,
     body: Record<string, unknown>,
     client: ClientInfo,
+    loginCookie: string | undefined,
   ): Promise<SignedIn> {
     const encoded = body.SAMLResponse;
     if (typeof encoded !== 'string' || encoded.length === 0) {
@@ -252,6 +284,8 @@ export class SamlLoginService {
     const window = validityWindowProblem(received, Date.now(), this.config.SAML_CLOCK_SKEW_MS);
     if (window) throw new SamlLoginRefused(window.code, window.detail);
     const sp = await this.sp.get();
+    // The browser bindings of the request ids node-saml consumes while it validates.
+    const answered = new Map<string, string | null | undefined>();
     let profile: Profile;
     try {
       const outcome = await this.run(
@@ -261,7 +295,9 @@ export class SamlLoginService {
           headers: {},
           url: `/sso/saml/${tenant.slug}/acs`,
         },
-        this.samlOptions(tenant, connection, sp),
+        this.samlOptions(tenant, connection, sp, {
+          answered: (id, browser) => answered.set(id, browser),
+        }),
       );
       if (outcome.kind !== 'success') throw new Error('no assertion');
       profile = outcome.profile;
@@ -287,11 +323,27 @@ export class SamlLoginService {
         `The bearer SubjectConfirmationData Recipient is ${JSON.stringify(recipients[0] ?? null)}, not this ACS.`,
       );
     }
-    if (!profile.inResponseTo && !connection.allowIdpInitiated) {
-      throw new SamlLoginRefused(
-        'unsolicited_response',
-        'IdP-initiated sign-in is off for this connection; start at the login URL.',
-      );
+    if (typeof profile.inResponseTo === 'string' && profile.inResponseTo) {
+      requireSameBrowser(profile.inResponseTo, answered, loginCookie);
+    } else {
+      // SAML profiles §4.1.4.2: a response to an AuthnRequest names it in the signed bearer
+      // SubjectConfirmationData too. One whose Response element lost its (unsigned) InResponseTo
+      // is not unsolicited: it must not pass as IdP-initiated and skip the browser binding.
+      const answers = confirmations
+        .map((c) => nodes(c.SubjectConfirmationData)[0]?.$?.InResponseTo)
+        .find(Boolean);
+      if (answers) {
+        throw new SamlLoginRefused(
+          'in_response_to_invalid',
+          `The assertion answers AuthnRequest ${answers}, but the Response names none.`,
+        );
+      }
+      if (!connection.allowIdpInitiated) {
+        throw new SamlLoginRefused(
+          'unsolicited_response',
+          'IdP-initiated sign-in is off for this connection; start at the login URL.',
+        );
+      }
     }
     const notOnOrAfter =
       nodes(assertion.Conditions)[0]?.$?.NotOnOrAfter ??
@@ -438,11 +490,16 @@ export class SamlLoginService {
     return connection ?? undefined;
   }
 
-  /** node-saml's options for one tenant and connection (see the class comment). */
+  /**
+   * node-saml's options for one tenant and connection (see the class comment); `requests` says
+   * how this HTTP request uses the AuthnRequest id cache (the browser a new id is bound to, or
+   * who hears which id a response consumed).
+   */
   private samlOptions(
     tenant: { id: TenantId; slug: string },
     connection: SamlConnection,
     sp: SpCredentials,
+    requests: RequestCacheUse,
   ): SamlConfig {
     return {
       issuer: this.spEntityId(tenant.slug),
@@ -459,7 +516,7 @@ export class SamlLoginService {
         ? ValidateInResponseTo.ifPresent
         : ValidateInResponseTo.always,
       requestIdExpirationPeriodMs: this.config.SAML_REQUEST_TTL_MS,
-      cacheProvider: this.redis.requestCache(tenant.id),
+      cacheProvider: this.redis.requestCache(tenant.id, requests),
       identifierFormat: null,
       disableRequestedAuthnContext: connection.omitRequestedAuthnContext,
       authnRequestBinding: connection.ssoBinding === 'post' ? 'HTTP-POST' : 'HTTP-Redirect',
@@ -519,6 +576,42 @@ export function safeRelayState(value: unknown): string | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Refuses a response to AuthnRequest `id` unless the browser that posted it presents the login
+ * cookie of the browser that started that request (login-binding.ts). `answered` holds what
+ * node-saml consumed while validating: the browser hash stored with each id.
+ *
+ * @throws SamlLoginRefused `browser_mismatch` (no cookie, another browser's or another attempt's
+ *   cookie, or an id stored without a browser); `in_response_to_invalid` when the id was spent
+ *   meanwhile by a concurrent response
+ */
+function requireSameBrowser(
+  id: string,
+  answered: Map<string, string | null | undefined>,
+  loginCookie: string | undefined,
+): void {
+  const stored = answered.get(id);
+  if (stored === undefined) {
+    throw new SamlLoginRefused(
+      'in_response_to_invalid',
+      `AuthnRequest ${id} was already answered.`,
+    );
+  }
+  if (stored === null) {
+    throw new SamlLoginRefused(
+      'browser_mismatch',
+      `AuthnRequest ${id} is bound to no browser (issued before sign-ins were bound to browsers); start again at the login URL.`,
+    );
+  }
+  if (sameBrowser(stored, loginCookie)) return;
+  throw new SamlLoginRefused(
+    'browser_mismatch',
+    loginCookie === undefined
+      ? `This browser did not start the sign-in that answers AuthnRequest ${id} (no sign-in cookie; browsers keep it only over HTTPS or on localhost). A sign-in must end in the browser where it started.`
+      : `AuthnRequest ${id} was started by another browser, or by an earlier sign-in that this browser has restarted since. A sign-in must end in the browser where it started.`,
+  );
 }
 
 /** Maps node-saml's errors to stable reason codes (the message stays as the detail). */

@@ -55,7 +55,8 @@ export class ConnectionTestResponse {
   @ApiProperty({
     type: String,
     nullable: true,
-    description: 'The IdP redirect of a fresh AuthnRequest.',
+    description:
+      'The IdP redirect of a fresh AuthnRequest, to see what the IdP makes of it. No browser holds its sign-in cookie, so our ACS refuses a response to it (`browser_mismatch`): sign in at the login URL.',
   })
   authnRequestUrl!: string | null;
 }
