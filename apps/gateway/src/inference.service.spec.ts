@@ -305,4 +305,33 @@ describe('InferenceService: relaying a stream', () => {
     expect(seen.body).toBe(cr(chunk('Hi')) + crlf(chunk(' there')) + cr('data: [DONE]\n\n'));
     expect(seen.outcome).toMatchObject({ status: 200, served: true, usage: { total_tokens: 5 } });
   });
+
+  it.each([
+    ['CRLF', (text: string) => text.replace(/\n/g, '\r\n')],
+    ['CR', (text: string) => text.replace(/\n/g, '\r')],
+  ])(
+    'relays a stream whose lines end in %s alike wherever its reads split it',
+    async (_, ending) => {
+      const stream = ending(chunk('Hi') + chunk(' there') + usageChunk + 'data: [DONE]\n\n');
+      const expected = ending(chunk('Hi') + chunk(' there') + 'data: [DONE]\n\n');
+      const wrong: string[] = [];
+      for (let at = 1; at < stream.length; at += 1) {
+        // Two reads, split at `at`; an event after [DONE] that must not be relayed.
+        script = (res) => {
+          res.write(stream.slice(0, at));
+          setTimeout(() => res.write(stream.slice(at) + ending(chunk(' late'))), 5);
+          setTimeout(() => res.end(), 3000).unref();
+        };
+        const seen = await streamOnce();
+        // The LF of the last CRLF stays behind when its CR ended a read: [DONE] has ended.
+        if (seen.body.replace(/\n$/, '') !== expected.replace(/\n$/, '')) {
+          wrong.push(`split at ${at}: ${JSON.stringify(seen.body)}`);
+        }
+        if ((seen.outcome as { usage?: { total_tokens?: number } }).usage?.total_tokens !== 5) {
+          wrong.push(`split at ${at}: usage not counted`);
+        }
+      }
+      expect(wrong).toEqual([]);
+    },
+  );
 });

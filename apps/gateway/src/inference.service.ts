@@ -408,8 +408,12 @@ export class InferenceService implements OnModuleDestroy {
           finish({ status: 200, served: true, usage: usageSeen ?? deliveredUsage() });
         };
         let pending = '';
-        // The last event relayed ended with the last character read, a CR: its LF may follow.
+        // The last event ended with the last character read, a CR: the LF that may start the
+        // next read completes its CRLF, relayed only if the event was (not when it was kept from
+        // the client or rewritten).
         let endedInCr = false;
+        let relayedAsItCame = false;
+        const seeUsage = (usage: NonNullable<Outcome['usage']>) => (usageSeen = usage);
         answer.setEncoding('utf8');
         answer.on('data', (text: string) => {
           firstByte();
@@ -420,7 +424,7 @@ export class InferenceService implements OnModuleDestroy {
             return;
           }
           if (endedInCr && text.startsWith('\n')) {
-            res.write('\n');
+            if (relayedAsItCame) res.write('\n');
             text = text.slice(1);
           }
           endedInCr = false;
@@ -429,8 +433,8 @@ export class InferenceService implements OnModuleDestroy {
           while ((end = EVENT_END.exec(pending))) {
             const event = pending.slice(0, end.index + end[0].length);
             pending = pending.slice(end.index + end[0].length);
+            relayedAsItCame = this.relayEvent(event, request, res, delivered, seeUsage);
             endedInCr = pending === '' && event.endsWith('\r');
-            this.relayEvent(event, request, res, delivered, (u) => (usageSeen = u));
             // The stream's last event (OpenAI API reference, streaming): the answer is over for
             // the client, in the same write as the last events, without waiting for the
             // replica's end of message; anything after it is not relayed.
@@ -458,6 +462,7 @@ export class InferenceService implements OnModuleDestroy {
    * Relays one server-sent event. Only a chunk that carries usage is parsed (to count it, and
    * to keep the usage-only final chunk, requested by the gateway, from clients that did not ask
    * for it); the others are relayed as they came and kept as text in case the stream is cut.
+   * @returns whether the event was relayed as it came (not kept from the client or rewritten)
    */
   private relayEvent(
     event: string,
@@ -465,7 +470,7 @@ export class InferenceService implements OnModuleDestroy {
     res: ServerResponse,
     delivered: Delivered,
     onUsage: (usage: NonNullable<Outcome['usage']>) => void,
-  ): void {
+  ): boolean {
     const data = event.startsWith('data: ') ? event.slice(6).trim() : undefined;
     if (data && data !== '[DONE]') {
       delivered.add(data);
@@ -473,10 +478,12 @@ export class InferenceService implements OnModuleDestroy {
         try {
           const chunk = JSON.parse(data) as StreamChunk;
           if (chunk.usage) onUsage(chunk.usage);
-          if (chunk.usage && (chunk.choices?.length ?? 0) === 0 && !request.includeUsage) return;
+          if (chunk.usage && (chunk.choices?.length ?? 0) === 0 && !request.includeUsage) {
+            return false;
+          }
           if (chunk.usage && !request.includeUsage) {
             res.write(`data: ${JSON.stringify({ ...chunk, usage: null })}\n\n`);
-            return;
+            return false;
           }
         } catch {
           // Not JSON: relay as is.
@@ -484,6 +491,7 @@ export class InferenceService implements OnModuleDestroy {
       }
     }
     res.write(event);
+    return true;
   }
 }
 
