@@ -132,7 +132,7 @@ export class InferenceService implements OnModuleDestroy {
       this.routes.unreachable(caller.tenantId, route.replicaUrl);
       const next =
         tried.length < MAX_REPLICAS_TRIED
-          ? await this.routes.alternative(caller.tenantId, request.model, tried)
+          ? await this.alternative(caller.tenantId, request.model, tried)
           : undefined;
       if (!next) break;
       route = next;
@@ -177,7 +177,29 @@ export class InferenceService implements OnModuleDestroy {
     });
   }
 
-  /** Sends the request to the replica and relays the answer; resolves when it is over. */
+  /**
+   * Another ready replica for a request whose replica could not be reached, or undefined: also
+   * when the routes cannot be read (the cache expired and PostgreSQL failed), so the client is
+   * answered and the holds released rather than the request left hanging.
+   */
+  private async alternative(
+    tenantId: string,
+    model: string,
+    tried: readonly string[],
+  ): Promise<Route | undefined> {
+    try {
+      return await this.routes.alternative(tenantId, model, tried);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'reading the routes for another replica failed');
+      return undefined;
+    }
+  }
+
+  /**
+   * Sends the request to the replica and relays the answer; resolves when it is over. Sends
+   * nothing when the client has already gone (while the request was authenticated, reserved or
+   * routed to another replica): its 'close' came before this request could listen for it.
+   */
   private forward(
     route: Route,
     request: InferenceRequest,
@@ -185,6 +207,9 @@ export class InferenceService implements OnModuleDestroy {
     res: ServerResponse,
     started: number,
   ): Promise<Outcome> {
+    if (res.destroyed) {
+      return Promise.resolve({ status: 499, served: false, ttfbMs: null, error: 'client_closed' });
+    }
     // The replica gets exactly the completion budget that was reserved (whichever of
     // max_tokens / max_completion_tokens the client sent, or the default), so it cannot
     // generate more than the quota holds.
