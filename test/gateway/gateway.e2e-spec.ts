@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import OpenAI from 'openai';
 import { startApi } from '../support/api';
+import { EndpointRoutes } from '../../apps/gateway/src/endpoint-routes';
 import { startGateway } from '../support/gateway';
 import { startWorker } from '../support/worker';
 import { tenantServing as servingTenant } from './support/tenant-serving';
@@ -382,19 +383,34 @@ describe('gateway (OpenAI-compatible inference through dedicated endpoints)', ()
       tenant = await tenantServing(['llama-3-8b-local']);
     });
 
-    /** A tenant's endpoint's replicas (the robustness tenant's by default), as the reconciler stored them. */
-    async function replicasOf(tenantId = tenant.id): Promise<ObservedReplica[]> {
+    /**
+     * A tenant's endpoint's replicas (the robustness tenant's, its first endpoint, by default), as
+     * the reconciler stored them.
+     */
+    async function replicasOf(
+      tenantId = tenant.id,
+      endpointId?: string,
+    ): Promise<ObservedReplica[]> {
       const { body: endpoints } = await api.http
         .get(`/v1/tenants/${tenantId}/endpoints`)
         .set(admin());
       const endpoint = await worker.app
         .get(TenantDb)
         .inTenant(asTenantId(tenantId), (m) =>
-          m.getRepository(Endpoint).findOneByOrFail({ id: endpoints.data[0].id }),
+          m.getRepository(Endpoint).findOneByOrFail({ id: endpointId ?? endpoints.data[0].id }),
         );
       return endpoint.observed.replicas;
     }
     const firstReplica = async () => (await replicasOf())[0];
+
+    /** Kills a replica outright and waits until it refuses connections. */
+    const kill = async (replica: ObservedReplica) => {
+      process.kill((replica.handle as { pid: number }).pid, 'SIGKILL');
+      await expectEventually(() => expect(fetch(`${replica.url}/health`)).rejects.toThrow());
+      // Time for the gateway to see its kept-alive connections to it end: a request sent on
+      // one of those before then may have reached the replica, so it is not sent elsewhere.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    };
 
     /**
      * A raw streamed chat request (the test decides exactly when the client leaves) for a long
@@ -514,13 +530,6 @@ describe('gateway (OpenAI-compatible inference through dedicated endpoints)', ()
           .post('/v1/chat/completions')
           .set(bearer(other.key))
           .send({ model: 'llama-3-8b-local', messages: [{ role: 'user', content: 'hi' }] });
-      const kill = async (replica: ObservedReplica) => {
-        process.kill((replica.handle as { pid: number }).pid, 'SIGKILL');
-        await expectEventually(() => expect(fetch(`${replica.url}/health`)).rejects.toThrow());
-        // Time for the gateway to see its kept-alive connections to it end: a request sent on
-        // one of those before then may have reached the replica, so it is not sent elsewhere.
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      };
       try {
         expect((await ask()).status).toBe(200);
         await kill(replicas[0]);
@@ -542,6 +551,97 @@ describe('gateway (OpenAI-compatible inference through dedicated endpoints)', ()
         // Nothing was sent anywhere, so nothing is billed.
         await new Promise((resolve) => setTimeout(resolve, 500));
         expect(await ledger(other.id, 'requests')).toBe(5);
+      } finally {
+        await patient.close();
+      }
+    });
+
+    it("sends concurrent requests for a model whose endpoint died to another endpoint of it, metered and sampled as that endpoint's", async () => {
+      const other = await tenantServing(['llama-3-8b-local']);
+      const { body: second } = await api.http
+        .post(`/v1/tenants/${other.id}/endpoints`)
+        .set(admin())
+        .send({
+          name: 'second',
+          model: 'llama-3-8b-local',
+          region: 'eu-west-1',
+          minReplicas: 1,
+          maxReplicas: 1,
+        })
+        .expect(201);
+      const secondUrl = `/v1/tenants/${other.id}/endpoints/${second.id}`;
+      await expectEventually(
+        async () =>
+          expect((await api.http.get(secondUrl).set(admin())).body.status).toBe('running'),
+        { timeoutMs: 60_000, intervalMs: 200 },
+      );
+      const { body: endpoints } = await api.http
+        .get(`/v1/tenants/${other.id}/endpoints`)
+        .set(admin());
+      const first = (endpoints.data as { id: string }[]).find((e) => e.id !== second.id)!.id;
+      const patient = await startGateway({ env: { GATEWAY_ROUTE_CACHE_TTL_MS: '60000' } });
+      try {
+        const { port } = patient.app.getHttpServer().address() as AddressInfo;
+        const client = new OpenAI({
+          baseURL: `http://127.0.0.1:${port}/v1`,
+          apiKey: other.key,
+          maxRetries: 0,
+        });
+        // The routes (both endpoints' replicas) are read without a request reaching either.
+        expect((await client.models.list()).data.map((m) => m.id)).toEqual(['llama-3-8b-local']);
+        const [dead] = await replicasOf(other.id, first);
+        await kill(dead);
+        const dropped = jest.spyOn(patient.app.get(EndpointRoutes), 'unreachable');
+        const messages = [{ role: 'user' as const, content: 'hi' }];
+        const usages = await Promise.all(
+          Array.from({ length: 8 }, async (_, i) => {
+            if (i % 2 === 0) {
+              const answer = await client.chat.completions.create({
+                model: 'llama-3-8b-local',
+                messages,
+                max_tokens: 4,
+              });
+              return answer.usage!.total_tokens;
+            }
+            const stream = await client.chat.completions.create({
+              model: 'llama-3-8b-local',
+              messages,
+              max_tokens: 4,
+              stream: true,
+              stream_options: { include_usage: true },
+            });
+            let total = 0;
+            for await (const chunk of stream) total += chunk.usage?.total_tokens ?? 0;
+            return total;
+          }),
+        );
+        expect(usages.every((total) => total > 0)).toBe(true);
+        // Some went to the dead replica first (round-robin), and were sent on.
+        expect(dropped).toHaveBeenCalledWith(other.id, dead.url);
+        const sum = usages.reduce((a, b) => a + b, 0);
+        await expectEventually(async () => {
+          const { body: usage } = await api.http
+            .get(`/v1/tenants/${other.id}/usage`)
+            .query({
+              metric: 'total_tokens',
+              groupBy: 'endpoint',
+              from: new Date(Date.now() - 3_600_000).toISOString(),
+              to: new Date(Date.now() + 3_600_000).toISOString(),
+            })
+            .set(admin())
+            .expect(200);
+          expect(usage.data).toEqual([
+            expect.objectContaining({ endpointId: second.id, quantity: sum, events: 8 }),
+          ]);
+          const samples: { endpoint_id: string; status: number }[] = await api.app
+            .get(TenantDb)
+            .asPlatform('test: gateway samples', (m) =>
+              m.query(`SELECT endpoint_id, status FROM inference_samples WHERE tenant_id = $1`, [
+                other.id,
+              ]),
+            );
+          expect(samples).toEqual(Array(8).fill({ endpoint_id: second.id, status: 200 }));
+        });
       } finally {
         await patient.close();
       }

@@ -42,7 +42,8 @@ interface CacheEntry {
 /**
  * Finds where a tenant's request for `model` goes: one of the ready replicas of the tenant's
  * endpoints serving that model (whatever their status: an `updating` or `degraded` endpoint
- * still serves from its ready replicas), round-robin. A tenant's routes are read in one query and reused for
+ * still serves from its ready replicas), round-robin; for an endpoint whose replicas have no
+ * address of their own, its stable address (a Kubernetes Service) while one of them is ready. A tenant's routes are read in one query and reused for
  * GATEWAY_ROUTE_CACHE_TTL_MS, so a replica that stopped is dropped within that time; one that
  * refuses a connection meanwhile is dropped at once ({@link unreachable}) and its request goes
  * to another ({@link alternative}).
@@ -190,9 +191,13 @@ export class EndpointRoutes {
     );
     const byModel: TenantRoutes['byModel'] = new Map();
     for (const row of rows) {
-      const replicas = (row.observed?.replicas ?? [])
-        .filter((r) => r.ready && r.url)
-        .map((r) => replicaOf(r.url as string));
+      const ready = (row.observed?.replicas ?? []).filter((r) => r.ready);
+      const own = ready.filter((r) => r.url).map((r) => replicaOf(r.url as string));
+      // A provider with a stable address in front of the ready replicas (the kubernetes
+      // provider's Service) gives them none of their own: while one is ready, that address is
+      // where the requests go.
+      const front = row.observed?.url;
+      const replicas = own.length === 0 && ready.length > 0 && front ? [replicaOf(front)] : own;
       const list = byModel.get(row.modelId) ?? [];
       list.push({
         endpointId: row.id,

@@ -31,19 +31,16 @@ const listen = (server: Server) =>
   );
 const close = (server: Server) => new Promise((resolve) => server.close(resolve));
 
+/** The gateway's timeouts in these tests. */
+const timeouts = {
+  GATEWAY_CONNECT_TIMEOUT_MS: 2000,
+  GATEWAY_FIRST_BYTE_TIMEOUT_MS: 5000,
+  GATEWAY_IDLE_TIMEOUT_MS: 5000,
+} as AppConfig;
+
 /** An InferenceService for forward() alone (its other collaborators are never reached). */
 const forwardingService = () =>
-  new InferenceService(
-    {} as never,
-    {} as never,
-    {} as never,
-    {} as never,
-    {
-      GATEWAY_CONNECT_TIMEOUT_MS: 2000,
-      GATEWAY_FIRST_BYTE_TIMEOUT_MS: 5000,
-      GATEWAY_IDLE_TIMEOUT_MS: 5000,
-    } as AppConfig,
-  );
+  new InferenceService({} as never, {} as never, {} as never, {} as never, timeouts);
 
 /** The route of a replica listening on the loopback `port`. */
 const routeTo = (port: number) => ({
@@ -304,5 +301,178 @@ describe('InferenceService: relaying a stream', () => {
     expect(seen.endMs).toBeLessThan(1500);
     expect(seen.body).toBe(cr(chunk('Hi')) + crlf(chunk(' there')) + cr('data: [DONE]\n\n'));
     expect(seen.outcome).toMatchObject({ status: 200, served: true, usage: { total_tokens: 5 } });
+  });
+
+  it.each([
+    ['CRLF', (text: string) => text.replace(/\n/g, '\r\n')],
+    ['CR', (text: string) => text.replace(/\n/g, '\r')],
+  ])(
+    'relays a stream whose lines end in %s alike wherever its reads split it',
+    async (_, ending) => {
+      const stream = ending(chunk('Hi') + chunk(' there') + usageChunk + 'data: [DONE]\n\n');
+      const expected = ending(chunk('Hi') + chunk(' there') + 'data: [DONE]\n\n');
+      const wrong: string[] = [];
+      for (let at = 1; at < stream.length; at += 1) {
+        // Two reads, split at `at`; an event after [DONE] that must not be relayed.
+        script = (res) => {
+          res.write(stream.slice(0, at));
+          setTimeout(() => res.write(stream.slice(at) + ending(chunk(' late'))), 5);
+          setTimeout(() => res.end(), 3000).unref();
+        };
+        const seen = await streamOnce();
+        // The LF of the last CRLF stays behind when its CR ended a read: [DONE] has ended.
+        if (seen.body.replace(/\n$/, '') !== expected.replace(/\n$/, '')) {
+          wrong.push(`split at ${at}: ${JSON.stringify(seen.body)}`);
+        }
+        if ((seen.outcome as { usage?: { total_tokens?: number } }).usage?.total_tokens !== 5) {
+          wrong.push(`split at ${at}: usage not counted`);
+        }
+      }
+      expect(wrong).toEqual([]);
+    },
+  );
+});
+
+/**
+ * A request whose replica could not be connected to goes to another ready replica; nothing is
+ * sent once the client has gone, and its holds are settled exactly once whatever happens.
+ */
+describe('InferenceService: a replica that cannot be reached', () => {
+  let live: Server;
+  let livePort: number;
+  let deadPort: number;
+  let received = 0;
+  const holds = { requests: 'hold-1' };
+  const quota = {
+    reserve: jest.fn(async (..._args: unknown[]) => ({ holds, headers: {} })),
+    release: jest.fn(),
+  };
+  const recorder = { commit: jest.fn(), sample: jest.fn() };
+  const routes = {
+    route: jest.fn(async (..._args: unknown[]) => routeTo(deadPort)),
+    unreachable: jest.fn(),
+    alternative: jest.fn(async (..._args: unknown[]) => routeTo(livePort) as unknown),
+  };
+  const keys = { authenticate: async () => ({ keyId: 'k', tenantId: 't', rateLimits: null }) };
+  const service = new InferenceService(
+    keys as never,
+    routes as never,
+    quota as never,
+    recorder as never,
+    timeouts,
+  );
+
+  beforeAll(async () => {
+    live = createServer((req, res) => {
+      received += 1;
+      req.resume().on('end', () => {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ usage: { prompt_tokens: 3, completion_tokens: 1 } }));
+      });
+    });
+    livePort = await listen(live);
+    // A port nothing listens on: connections to it are refused.
+    const gone = createServer();
+    deadPort = await listen(gone);
+    await close(gone);
+  });
+  afterAll(async () => {
+    service.onModuleDestroy();
+    await close(live);
+  });
+  beforeEach(() => {
+    jest.clearAllMocks();
+    received = 0;
+  });
+
+  /**
+   * One chat request through handle(); `leave` makes the client go away when it resolves (the
+   * collaborators' stubs decide when). What the client saw, and how handle() ended.
+   */
+  async function ask(leave?: Promise<unknown>) {
+    let handled: Promise<unknown> = Promise.resolve();
+    const front = createServer((req, res) => {
+      const body = { model: 'm', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 1 };
+      handled = service.handle('chat', body, 'req-1', req, res).then(
+        () => 'resolved',
+        (error: unknown) => `rejected: ${String(error)}`,
+      );
+    });
+    const port = await listen(front);
+    const abort = new AbortController();
+    void leave?.then(() => abort.abort());
+    try {
+      const answer = await fetch(`http://127.0.0.1:${port}/`, {
+        method: 'POST',
+        signal: AbortSignal.any([abort.signal, AbortSignal.timeout(3000)]),
+      }).then(
+        async (res) => ({ status: res.status, body: (await res.json()) as { error?: unknown } }),
+        (error: Error) => ({ status: 0, body: { error: error.name } }),
+      );
+      return { answer, handled: await handled };
+    } finally {
+      front.closeAllConnections();
+      await close(front);
+    }
+  }
+
+  it('sends a request whose replica refuses the connection to another, billed once', async () => {
+    const seen = await ask();
+    expect(seen.answer.status).toBe(200);
+    expect(received).toBe(1);
+    expect(routes.unreachable).toHaveBeenCalledWith('t', `http://127.0.0.1:${deadPort}`);
+    expect(recorder.commit).toHaveBeenCalledTimes(1);
+    expect(quota.release).not.toHaveBeenCalled();
+  });
+
+  it('answers 502 and releases the holds when the routes cannot be read for another replica', async () => {
+    routes.alternative.mockRejectedValueOnce(new Error('Connection terminated unexpectedly'));
+    const seen = await ask();
+    expect(seen.handled).toBe('resolved');
+    expect(seen.answer).toMatchObject({
+      status: 502,
+      body: { error: { code: 'upstream_unreachable', type: 'server_error' } },
+    });
+    expect(quota.release).toHaveBeenCalledTimes(1);
+    expect(quota.release).toHaveBeenCalledWith(holds);
+    expect(recorder.commit).not.toHaveBeenCalled();
+  });
+
+  /**
+   * A collaborator's answer that comes 100 ms after the client was told to leave (`left`),
+   * i.e. after the client has gone.
+   */
+  function afterTheClientLeft<T>(answer: T) {
+    let leave!: () => void;
+    const left = new Promise<void>((resolve) => (leave = resolve));
+    const stub = async () => {
+      leave();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return answer;
+    };
+    return { left, stub };
+  }
+
+  /** Nothing reached a replica; the holds were released once and nothing was billed. */
+  function expectNothingSent(seen: Awaited<ReturnType<typeof ask>>) {
+    expect(seen.handled).toBe('resolved');
+    expect(received).toBe(0);
+    expect(recorder.commit).not.toHaveBeenCalled();
+    expect(quota.release).toHaveBeenCalledTimes(1);
+    expect(recorder.sample).toHaveBeenCalledWith(expect.objectContaining({ status: 499 }));
+  }
+
+  it('sends nothing to another replica once the client has gone', async () => {
+    // The routes are read again (the cache expired) while the client goes away.
+    const { left, stub } = afterTheClientLeft(routeTo(livePort));
+    routes.alternative.mockImplementationOnce(stub);
+    expectNothingSent(await ask(left));
+  });
+
+  it('sends nothing upstream when the client went away while its usage was being reserved', async () => {
+    const { left, stub } = afterTheClientLeft({ holds, headers: {} });
+    routes.route.mockImplementationOnce(async () => routeTo(livePort));
+    quota.reserve.mockImplementationOnce(stub);
+    expectNothingSent(await ask(left));
   });
 });

@@ -132,7 +132,7 @@ export class InferenceService implements OnModuleDestroy {
       this.routes.unreachable(caller.tenantId, route.replicaUrl);
       const next =
         tried.length < MAX_REPLICAS_TRIED
-          ? await this.routes.alternative(caller.tenantId, request.model, tried)
+          ? await this.alternative(caller.tenantId, request.model, tried)
           : undefined;
       if (!next) break;
       route = next;
@@ -177,7 +177,29 @@ export class InferenceService implements OnModuleDestroy {
     });
   }
 
-  /** Sends the request to the replica and relays the answer; resolves when it is over. */
+  /**
+   * Another ready replica for a request whose replica could not be reached, or undefined: also
+   * when the routes cannot be read (the cache expired and PostgreSQL failed), so the client is
+   * answered and the holds released rather than the request left hanging.
+   */
+  private async alternative(
+    tenantId: string,
+    model: string,
+    tried: readonly string[],
+  ): Promise<Route | undefined> {
+    try {
+      return await this.routes.alternative(tenantId, model, tried);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'reading the routes for another replica failed');
+      return undefined;
+    }
+  }
+
+  /**
+   * Sends the request to the replica and relays the answer; resolves when it is over. Sends
+   * nothing when the client has already gone (while the request was authenticated, reserved or
+   * routed to another replica): its 'close' came before this request could listen for it.
+   */
   private forward(
     route: Route,
     request: InferenceRequest,
@@ -185,6 +207,9 @@ export class InferenceService implements OnModuleDestroy {
     res: ServerResponse,
     started: number,
   ): Promise<Outcome> {
+    if (res.destroyed) {
+      return Promise.resolve({ status: 499, served: false, ttfbMs: null, error: 'client_closed' });
+    }
     // The replica gets exactly the completion budget that was reserved (whichever of
     // max_tokens / max_completion_tokens the client sent, or the default), so it cannot
     // generate more than the quota holds.
@@ -408,8 +433,12 @@ export class InferenceService implements OnModuleDestroy {
           finish({ status: 200, served: true, usage: usageSeen ?? deliveredUsage() });
         };
         let pending = '';
-        // The last event relayed ended with the last character read, a CR: its LF may follow.
+        // The last event ended with the last character read, a CR: the LF that may start the
+        // next read completes its CRLF, relayed only if the event was (not when it was kept from
+        // the client or rewritten).
         let endedInCr = false;
+        let relayedAsItCame = false;
+        const seeUsage = (usage: NonNullable<Outcome['usage']>) => (usageSeen = usage);
         answer.setEncoding('utf8');
         answer.on('data', (text: string) => {
           firstByte();
@@ -420,7 +449,7 @@ export class InferenceService implements OnModuleDestroy {
             return;
           }
           if (endedInCr && text.startsWith('\n')) {
-            res.write('\n');
+            if (relayedAsItCame) res.write('\n');
             text = text.slice(1);
           }
           endedInCr = false;
@@ -429,8 +458,8 @@ export class InferenceService implements OnModuleDestroy {
           while ((end = EVENT_END.exec(pending))) {
             const event = pending.slice(0, end.index + end[0].length);
             pending = pending.slice(end.index + end[0].length);
+            relayedAsItCame = this.relayEvent(event, request, res, delivered, seeUsage);
             endedInCr = pending === '' && event.endsWith('\r');
-            this.relayEvent(event, request, res, delivered, (u) => (usageSeen = u));
             // The stream's last event (OpenAI API reference, streaming): the answer is over for
             // the client, in the same write as the last events, without waiting for the
             // replica's end of message; anything after it is not relayed.
@@ -458,6 +487,7 @@ export class InferenceService implements OnModuleDestroy {
    * Relays one server-sent event. Only a chunk that carries usage is parsed (to count it, and
    * to keep the usage-only final chunk, requested by the gateway, from clients that did not ask
    * for it); the others are relayed as they came and kept as text in case the stream is cut.
+   * @returns whether the event was relayed as it came (not kept from the client or rewritten)
    */
   private relayEvent(
     event: string,
@@ -465,7 +495,7 @@ export class InferenceService implements OnModuleDestroy {
     res: ServerResponse,
     delivered: Delivered,
     onUsage: (usage: NonNullable<Outcome['usage']>) => void,
-  ): void {
+  ): boolean {
     const data = event.startsWith('data: ') ? event.slice(6).trim() : undefined;
     if (data && data !== '[DONE]') {
       delivered.add(data);
@@ -473,10 +503,12 @@ export class InferenceService implements OnModuleDestroy {
         try {
           const chunk = JSON.parse(data) as StreamChunk;
           if (chunk.usage) onUsage(chunk.usage);
-          if (chunk.usage && (chunk.choices?.length ?? 0) === 0 && !request.includeUsage) return;
+          if (chunk.usage && (chunk.choices?.length ?? 0) === 0 && !request.includeUsage) {
+            return false;
+          }
           if (chunk.usage && !request.includeUsage) {
             res.write(`data: ${JSON.stringify({ ...chunk, usage: null })}\n\n`);
-            return;
+            return false;
           }
         } catch {
           // Not JSON: relay as is.
@@ -484,6 +516,7 @@ export class InferenceService implements OnModuleDestroy {
       }
     }
     res.write(event);
+    return true;
   }
 }
 

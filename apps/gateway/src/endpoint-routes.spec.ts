@@ -1,0 +1,75 @@
+import { AppConfig } from '@app/core';
+import { ObservedDeployment } from '@app/endpoints';
+import { EndpointRoutes } from './endpoint-routes';
+import { OpenAiError } from './openai-error';
+
+const TENANT = '6f1c2a52-0a6e-4c57-9b1e-3f1d2c4b5a60';
+
+/**
+ * Where the gateway sends a tenant's requests, read from its endpoints' observed state (a
+ * PostgreSQL row per endpoint, here given by a stubbed TenantDb).
+ */
+describe('EndpointRoutes', () => {
+  let rows: {
+    id: string;
+    modelId: string;
+    status: string;
+    observed: ObservedDeployment;
+    contextLength: number;
+  }[] = [];
+  const db = {
+    inTenant: (_tenantId: string, work: (manager: unknown) => Promise<unknown>) =>
+      work({ query: async () => rows }),
+  };
+  const routes = () =>
+    new EndpointRoutes(db as never, { GATEWAY_ROUTE_CACHE_TTL_MS: 60_000 } as AppConfig);
+  const replica = (id: string, ready: boolean, url: string | null) => ({
+    id,
+    generation: 1,
+    ready,
+    url,
+    startedAt: '2027-01-01T00:00:00.000Z',
+  });
+
+  it('sends requests to the Service in front of ready replicas that have no address of their own (kubernetes provider)', async () => {
+    const service = 'http://ep-1.ai-endpoints.svc.cluster.local:80';
+    rows = [
+      {
+        id: 'e1',
+        modelId: 'llama-3-8b-local',
+        status: 'running',
+        contextLength: 8192,
+        observed: {
+          url: service,
+          replicas: [replica('pod-a', true, null), replica('pod-b', false, null)],
+        },
+      },
+    ];
+    await expect(routes().route(TENANT, 'llama-3-8b-local')).resolves.toMatchObject({
+      endpointId: 'e1',
+      replicaUrl: service,
+      replicaAddress: 'ep-1.ai-endpoints.svc.cluster.local',
+      replicaPort: 80,
+    });
+  });
+
+  it('answers model_not_ready while no replica behind the Service is ready', async () => {
+    rows = [
+      {
+        id: 'e1',
+        modelId: 'llama-3-8b-local',
+        status: 'provisioning',
+        contextLength: 8192,
+        observed: {
+          url: 'http://ep-1.ai-endpoints.svc.cluster.local:80',
+          replicas: [replica('pod-a', false, null)],
+        },
+      },
+    ];
+    const refused = await routes()
+      .route(TENANT, 'llama-3-8b-local')
+      .catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(OpenAiError);
+    expect(refused).toMatchObject({ status: 503, code: 'model_not_ready' });
+  });
+});
