@@ -69,7 +69,7 @@ describe('model server (OpenAI-compatible, one replica per process)', () => {
     [chat, embedding] = await Promise.all([
       // A small per-token latency makes streaming observable (a real model decodes for a while).
       startReplica(['--model', chatModel, '--replica-id', 'r-1', '--token-latency-ms', '5']),
-      startReplica(['--model', embeddingModel, '--port', '0']),
+      startReplica(['--model', embeddingModel, '--port', '0', '--endpoint-id', 'ep-embed']),
     ]);
   });
 
@@ -284,6 +284,25 @@ describe('model server (OpenAI-compatible, one replica per process)', () => {
       });
       expect(status).toBe(404);
       expect(body.error).toMatchObject({ type: 'invalid_request_error', code: 'model_not_found' });
+    });
+
+    it('answers 421 misdirected_request to a request meant for another endpoint, unread', async () => {
+      const embed = (headers: Record<string, string>) =>
+        fetch(`${embedding.baseUrl}/v1/embeddings`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify({ model: embeddingModel, input: 'hello' }),
+        });
+      const misdirected = await embed({ 'x-endpoint-id': 'ep-other' });
+      expect(misdirected.status).toBe(421);
+      expect(misdirected.headers.get('connection')).toBe('close');
+      expect(((await misdirected.json()) as { error: unknown }).error).toMatchObject({
+        code: 'misdirected_request',
+        type: 'invalid_request_error',
+      });
+      // Its own endpoint, or no endpoint named (a client other than the gateway): served.
+      expect((await embed({ 'x-endpoint-id': 'ep-embed' })).status).toBe(200);
+      expect((await embed({})).status).toBe(200);
     });
 
     it('rejects the wrong modality with 400', async () => {

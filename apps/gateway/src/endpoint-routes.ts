@@ -28,6 +28,9 @@ interface TenantRoutes {
   expiresAtMs: number;
 }
 
+/** How long a replica that could not be reached is passed over while another can serve, ms. */
+export const UNREACHABLE_MS = 10_000;
+
 interface Replica {
   url: string;
   address: string;
@@ -45,12 +48,14 @@ interface CacheEntry {
  * still serves from its ready replicas), round-robin; for an endpoint whose replicas have no
  * address of their own, its stable address (a Kubernetes Service) while one of them is ready. A tenant's routes are read in one query and reused for
  * GATEWAY_ROUTE_CACHE_TTL_MS, so a replica that stopped is dropped within that time; one that
- * refuses a connection meanwhile is dropped at once ({@link unreachable}) and its request goes
- * to another ({@link alternative}).
+ * could not be reached meanwhile is passed over at once ({@link unreachable}) and its request
+ * goes to another ({@link alternative}).
  */
 @Injectable()
 export class EndpointRoutes {
   private readonly tenants = new Map<string, CacheEntry>();
+  /** `${tenantId} ${replicaUrl}` → until when (ms) it is passed over ({@link unreachable}). */
+  private readonly unreachableUntil = new Map<string, number>();
   private turn = 0;
 
   constructor(
@@ -98,7 +103,7 @@ export class EndpointRoutes {
         { 'Retry-After': stopped ? '60' : '5' },
       );
     }
-    return this.pick(replicas);
+    return this.pick(tenantId, replicas);
   }
 
   /**
@@ -116,22 +121,34 @@ export class EndpointRoutes {
         .filter((replica) => !tried.includes(replica.url))
         .map((replica) => ({ endpointId: e.endpointId, replica, contextLength: e.contextLength })),
     );
-    return replicas.length > 0 ? this.pick(replicas) : undefined;
+    return replicas.length > 0 ? this.pick(tenantId, replicas) : undefined;
   }
 
   /**
-   * Stops choosing a replica that refused a connection, until the tenant's routes are next read
-   * from PostgreSQL (where the reconciler will by then have marked it, or it is back).
+   * Passes over a tenant's replica that could not be reached for {@link UNREACHABLE_MS}, whatever
+   * the routes read from PostgreSQL meanwhile say (the reconciler may not have noticed yet), as
+   * long as another replica of the model can serve; when none can, it is chosen again (it may
+   * be back).
    */
   unreachable(tenantId: string, replicaUrl: string): void {
-    for (const endpoints of this.tenants.get(tenantId)?.routes?.byModel.values() ?? []) {
-      for (const endpoint of endpoints) {
-        endpoint.replicas = endpoint.replicas.filter((replica) => replica.url !== replicaUrl);
-      }
+    const now = Date.now();
+    for (const [key, until] of this.unreachableUntil) {
+      if (until <= now) this.unreachableUntil.delete(key);
     }
+    this.unreachableUntil.set(`${tenantId} ${replicaUrl}`, now + UNREACHABLE_MS);
   }
 
-  private pick(replicas: { endpointId: string; replica: Replica; contextLength: number }[]): Route {
+  private pick(
+    tenantId: string,
+    replicas: { endpointId: string; replica: Replica; contextLength: number }[],
+  ): Route {
+    if (this.unreachableUntil.size > 0) {
+      const now = Date.now();
+      const reachable = replicas.filter(
+        ({ replica }) => (this.unreachableUntil.get(`${tenantId} ${replica.url}`) ?? 0) <= now,
+      );
+      if (reachable.length > 0) replicas = reachable;
+    }
     const chosen = replicas[this.turn++ % replicas.length];
     if (this.turn > 1e9) this.turn = 0;
     return {

@@ -303,6 +303,18 @@ describe('InferenceService: relaying a stream', () => {
     expect(seen.outcome).toMatchObject({ status: 200, served: true, usage: { total_tokens: 5 } });
   });
 
+  it('reads data lines without the space after the colon (server-sent events allow it)', async () => {
+    const tight = (text: string) => text.replace(/^data: /gm, 'data:');
+    script = (res) => {
+      res.write(tight(chunk('Hi') + usageChunk + 'data: [DONE]\n\n'));
+      setTimeout(() => res.end(), 3000).unref();
+    };
+    const seen = await streamOnce();
+    expect(seen.endMs).toBeLessThan(1500);
+    expect(seen.body).toBe(tight(`${chunk('Hi')}data: [DONE]\n\n`));
+    expect(seen.outcome).toMatchObject({ status: 200, served: true, usage: { total_tokens: 5 } });
+  });
+
   it.each([
     ['CRLF', (text: string) => text.replace(/\n/g, '\r\n')],
     ['CR', (text: string) => text.replace(/\n/g, '\r')],
@@ -423,6 +435,44 @@ describe('InferenceService: a replica that cannot be reached', () => {
     expect(routes.unreachable).toHaveBeenCalledWith('t', `http://127.0.0.1:${deadPort}`);
     expect(recorder.commit).toHaveBeenCalledTimes(1);
     expect(quota.release).not.toHaveBeenCalled();
+  });
+
+  it('sends a request that the process at the address refuses as misdirected (421) to another', async () => {
+    // Another endpoint's replica now listening where the routed one was (a reused port).
+    let misdirected = 0;
+    let endpointSent: string | undefined;
+    const other = createServer((req, res) => {
+      misdirected += 1;
+      endpointSent = req.headers['x-endpoint-id'] as string;
+      res.writeHead(421, { 'content-type': 'application/json', connection: 'close' });
+      res.end(JSON.stringify({ error: { code: 'misdirected_request' } }));
+    });
+    const otherPort = await listen(other);
+    try {
+      routes.route.mockImplementationOnce(async () => routeTo(otherPort));
+      const seen = await ask();
+      expect(seen.answer.status).toBe(200);
+      expect(endpointSent).toBe('e');
+      expect([misdirected, received]).toEqual([1, 1]);
+      expect(routes.unreachable).toHaveBeenCalledWith('t', `http://127.0.0.1:${otherPort}`);
+      expect(recorder.commit).toHaveBeenCalledTimes(1);
+      expect(quota.release).not.toHaveBeenCalled();
+    } finally {
+      await close(other);
+    }
+  });
+
+  it('answers 502 for a replica address Node cannot use, releasing the holds, when no other can serve', async () => {
+    routes.route.mockImplementationOnce(async () => ({ ...routeTo(0), replicaUrl: 'http://[bad' }));
+    routes.alternative.mockResolvedValueOnce(undefined);
+    const seen = await ask();
+    expect(seen.handled).toBe('resolved');
+    expect(seen.answer).toMatchObject({
+      status: 502,
+      body: { error: { code: 'upstream_unreachable' } },
+    });
+    expect(quota.release).toHaveBeenCalledTimes(1);
+    expect(recorder.commit).not.toHaveBeenCalled();
   });
 
   it('answers 502 and releases the holds when the routes cannot be read for another replica', async () => {

@@ -241,6 +241,9 @@ export class InferenceService implements OnModuleDestroy {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(body),
       'x-request-id': requestId,
+      // The endpoint the gateway means: a local replica serving another answers 421 (its port
+      // was reused after the one in the route died) and the request goes elsewhere.
+      'x-endpoint-id': route.endpointId,
     };
     propagation.inject(trace.setSpan(context.active(), span), headers);
     return new Promise<Outcome>((resolve) => {
@@ -290,19 +293,40 @@ export class InferenceService implements OnModuleDestroy {
         });
       };
 
-      const upstream: ClientRequest = httpRequest(url, {
-        method: 'POST',
-        agent: this.agent,
-        headers,
-      });
+      let upstream: ClientRequest;
+      try {
+        upstream = httpRequest(url, { method: 'POST', agent: this.agent, headers });
+      } catch (error) {
+        // An address Node cannot use (a replica stored with a malformed URL): nothing was sent.
+        const unusable = upstreamError(
+          502,
+          `the model replica could not be reached: ${(error as Error).message}`,
+          'upstream_unreachable',
+        );
+        finish({ status: 502, served: false, error: 'upstream_unreachable', unreached: unusable });
+        return;
+      }
       // Until a connection is made (a kept-alive one is made already), a failure means the
       // replica never saw the request.
       let connected = false;
+      // The first-byte clock runs from the connection (connecting has its own timeout, after
+      // which another replica may take the request): a first-byte timeout shorter than the
+      // connect timeout cannot turn a request that was never sent into a 504 not retried.
+      const onConnected = () => {
+        connected = true;
+        if (settled) return;
+        timers.push(
+          setTimeout(
+            () =>
+              fail(
+                upstreamError(504, 'the model replica did not answer in time', 'upstream_timeout'),
+              ),
+            this.config.GATEWAY_FIRST_BYTE_TIMEOUT_MS,
+          ),
+        );
+      };
       upstream.on('socket', (socket) => {
-        if (!socket.connecting) {
-          connected = true;
-          return;
-        }
+        if (!socket.connecting) return onConnected();
         const connect = setTimeout(
           () =>
             unreached(
@@ -316,19 +340,10 @@ export class InferenceService implements OnModuleDestroy {
         );
         timers.push(connect);
         socket.once('connect', () => {
-          connected = true;
           clearTimeout(connect);
+          onConnected();
         });
       });
-      timers.push(
-        setTimeout(
-          () =>
-            fail(
-              upstreamError(504, 'the model replica did not answer in time', 'upstream_timeout'),
-            ),
-          this.config.GATEWAY_FIRST_BYTE_TIMEOUT_MS,
-        ),
-      );
       upstream.on('error', (error) => {
         if (settled) return;
         if (!connected) {
@@ -368,6 +383,17 @@ export class InferenceService implements OnModuleDestroy {
 
       upstream.on('response', (answer: IncomingMessage) => {
         timers.forEach(clearTimeout);
+        if (answer.statusCode === 421) {
+          // Misdirected (RFC 9110 §15.5.20): the process at that address is not the endpoint's
+          // replica and did nothing with the request.
+          return unreached(
+            upstreamError(
+              502,
+              'the model replica could not be reached: another process answers at its address',
+              'upstream_unreachable',
+            ),
+          );
+        }
         answer.setTimeout(this.config.GATEWAY_IDLE_TIMEOUT_MS, () =>
           fail(
             upstreamError(504, 'the model replica went silent', 'upstream_idle_timeout'),
@@ -463,7 +489,7 @@ export class InferenceService implements OnModuleDestroy {
             // The stream's last event (OpenAI API reference, streaming): the answer is over for
             // the client, in the same write as the last events, without waiting for the
             // replica's end of message; anything after it is not relayed.
-            if (event.trimEnd() === DONE_EVENT) return complete();
+            if (dataOf(event) === '[DONE]') return complete();
           }
         });
         answer.on('end', () => {
@@ -496,7 +522,7 @@ export class InferenceService implements OnModuleDestroy {
     delivered: Delivered,
     onUsage: (usage: NonNullable<Outcome['usage']>) => void,
   ): boolean {
-    const data = event.startsWith('data: ') ? event.slice(6).trim() : undefined;
+    const data = dataOf(event);
     if (data && data !== '[DONE]') {
       delivered.add(data);
       if (USAGE.test(data)) {
@@ -526,8 +552,14 @@ interface StreamChunk {
   choices?: { delta?: { content?: string | null }; text?: string | null }[];
 }
 
-/** The event that ends an OpenAI stream (without its blank line). */
-const DONE_EVENT = 'data: [DONE]';
+/**
+ * The data of an event that is one `data` line (what OpenAI-compatible servers send), trimmed;
+ * undefined for anything else. The space after the colon is optional (HTML Living Standard,
+ * server-sent events: "If value starts with a U+0020 SPACE character, remove it").
+ */
+function dataOf(event: string): string | undefined {
+  return event.startsWith('data:') ? event.slice(5).trim() : undefined;
+}
 /**
  * The blank line that ends a server-sent event: two line ends in a row, each CRLF, LF or a lone
  * CR (HTML Living Standard, server-sent events, "end-of-line"); looking for LF LF alone, a

@@ -9,7 +9,8 @@
  * - `--replica-id <id>`  reported by `/health` and the listening line (default: `<model>-<pid>`)
  * - `--host <address>`   default `127.0.0.1`
  * - `--port <n>`         default `0`: the OS picks a free port
- * - `--endpoint-id <id>` a label only (the local provider finds an endpoint's processes by it)
+ * - `--endpoint-id <id>` the endpoint served: the local provider finds its processes by it, and a
+ *   request naming another in `X-Endpoint-Id` answers 421 (see `ModelServerOptions.endpointId`)
  * - `--token-latency-ms <n>` pause after each generated piece (default 0), to emulate decode time
  * - `--drain-timeout-ms <n>` how long SIGTERM waits for in-flight requests (default 10000)
  *
@@ -37,7 +38,8 @@ async function main(): Promise<void> {
         base: { type: 'string' },
         artifact: { type: 'string' },
         'replica-id': { type: 'string' },
-        // A label only: lets the control plane's local provider find its processes by endpoint.
+        // Lets the control plane's local provider find its processes by endpoint, and refuses
+        // requests meant for another endpoint (421).
         'endpoint-id': { type: 'string' },
         host: { type: 'string', default: '127.0.0.1' },
         port: { type: 'string', default: '0' },
@@ -72,6 +74,7 @@ async function main(): Promise<void> {
     modality: spec.modality,
     contextLength: spec.contextLength,
     replicaId,
+    endpointId: values['endpoint-id'],
     tokenLatencyMs,
   });
   modelServer.server.on('error', (error) => fail(`cannot listen: ${error.message}`, 1));

@@ -27,6 +27,12 @@ export interface ModelServerOptions {
   /** Prompt plus completion limit, in tokens. */
   contextLength: number;
   replicaId: string;
+  /**
+   * The dedicated endpoint this replica serves. A request naming another in `X-Endpoint-Id` (the
+   * gateway sends the one it routed to) is answered 421 Misdirected Request and not served: its
+   * sender had this address for a replica that is gone.
+   */
+  endpointId?: string;
   /** Largest accepted request body in bytes (default 1 MiB); larger is a 413. */
   maxBodyBytes?: number;
   /**
@@ -104,6 +110,24 @@ export function createModelServer(options: ModelServerOptions): ModelServer {
       '/v1/embeddings': (body) => embeddings(body, res),
     };
     const route = routes[path];
+    const meant = req.headers['x-endpoint-id'];
+    if (
+      path in routes &&
+      options.endpointId &&
+      meant !== undefined &&
+      meant !== options.endpointId
+    ) {
+      // Before the body is read: nothing of the request is used. The connection is closed, so
+      // its sender does not keep it for another request to this address.
+      res.setHeader('connection', 'close');
+      throw new OpenAiError(
+        421,
+        `This replica serves endpoint ${options.endpointId}, not ${String(meant)}.`,
+        'invalid_request_error',
+        null,
+        'misdirected_request',
+      );
+    }
     if (!route) {
       throw new OpenAiError(
         404,

@@ -271,7 +271,7 @@ export const configSchema = z
     GATEWAY_MAX_BODY_BYTES: byteSize.default(1024 * 1024),
     /** Upstream (model replica) connect timeout, ms. */
     GATEWAY_CONNECT_TIMEOUT_MS: positiveMs.default(2000),
-    /** Upstream time to the response's first byte, ms. */
+    /** Upstream time from the connection to the response's first byte, ms. */
     GATEWAY_FIRST_BYTE_TIMEOUT_MS: positiveMs.default(60_000),
     /** Upstream silence allowed between bytes of a response (streams included), ms. */
     GATEWAY_IDLE_TIMEOUT_MS: positiveMs.default(30_000),
