@@ -312,10 +312,12 @@ describe('SLA minutes retention', () => {
       await worker?.close();
     });
 
-    it('prunes on a repeatable job: at start, and whenever the job runs', async () => {
+    it('prunes on a repeatable job, whenever the job runs', async () => {
       const queue = worker.app.get<Queue>(getQueueToken(SLA_QUEUE));
       expect((await queue.getJobSchedulers()).map((s) => s.key)).toContain('sla-minutes-retention');
-      // The schedule's first run comes at once.
+      // A schedule made now runs at once, but one an earlier worker on this Redis made (another
+      // test file's) runs next in an hour: the runs are asked for here.
+      await queue.add(SLA_MINUTES_RETENTION_JOB, withTraceContext({ scheduledBy: 'test' }));
       await expectEventually(
         async () =>
           expect(await rowsIn(tenantId, '2024-02-01T00:00:00Z', '2024-03-01T00:00:00Z')).toBe(0),

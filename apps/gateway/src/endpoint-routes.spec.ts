@@ -82,6 +82,7 @@ describe('EndpointRoutes', () => {
         status: 'running',
         contextLength: 8192,
         observed: {
+          url: null,
           replicas: [replica('r-1', true, local(4001)), replica('r-2', true, local(4002))],
         },
       },

@@ -10,3 +10,4 @@ export * from '@app/saml-idp';
 export * from './quotas';
 export * from './endpoints';
 export * from './fine-tuning';
+export * from './fake-kubernetes-api';
