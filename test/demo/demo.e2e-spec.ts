@@ -4,10 +4,11 @@ import {
   retireFineTuningJobs,
   TestApp,
   TestDnsServer,
+  freePort,
 } from '@app/testing';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DemoResult, runDemo } from '../../apps/demo/src/scenario';
@@ -18,17 +19,6 @@ import { startWorker } from '../support/worker';
 jest.setTimeout(240_000);
 
 /** A port of 127.0.0.1 free now, so the api can listen where its PUBLIC_URL says. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer()
-      .once('error', reject)
-      .listen(0, '127.0.0.1', () => {
-        const { port } = probe.address() as AddressInfo;
-        probe.close(() => resolve(port));
-      });
-  });
-}
-
 const origin = (t: TestApp) =>
   `http://127.0.0.1:${(t.app.getHttpServer().address() as AddressInfo).port}`;
 

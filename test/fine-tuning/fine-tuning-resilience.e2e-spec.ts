@@ -7,10 +7,10 @@ import {
   retireFineTuningJobs,
   TestApp,
   trainingJsonl,
+  freePort,
 } from '@app/testing';
 import { TenantDb } from '@app/authz';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { startApi } from '../support/api';
 import { startWorker } from '../support/worker';
@@ -18,15 +18,6 @@ import { startWorker } from '../support/worker';
 const MODEL = 'llama-3-8b-local';
 const ROOT = join(__dirname, '..', '..');
 jest.setTimeout(240_000);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** `apps/worker` as a process of its own (ts-node), on this jest worker's database and Redis. */
 async function spawnWorker(env: Record<string, string>): Promise<ChildProcess> {

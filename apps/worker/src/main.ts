@@ -1,14 +1,21 @@
 import './instrument';
-import { bootHttpApp, evictionPolicyProblem, readEvictionPolicy } from '@app/core';
+import {
+  AppConfig,
+  bootHttpApp,
+  evictionPolicyProblem,
+  readEvictionPolicy,
+  redisSentinelOptions,
+} from '@app/core';
 import Redis from 'ioredis';
 import { WORKER_HTTP_OPTIONS, WorkerModule } from './worker.module';
 
 /** Refuses to run BullMQ against a Redis that may evict job keys (unless REDIS_ALLOW_EVICTION). */
-async function checkRedisEvictionPolicy(redisUrl: string, allowEviction: boolean): Promise<void> {
-  const redis = new Redis(redisUrl, {
+async function checkRedisEvictionPolicy(config: AppConfig): Promise<void> {
+  const redis = new Redis(config.REDIS_URL, {
     lazyConnect: true,
     maxRetriesPerRequest: 1,
     connectTimeout: 5_000,
+    ...redisSentinelOptions(config),
   });
   redis.on('error', () => undefined);
   let policy: string | undefined;
@@ -16,12 +23,13 @@ async function checkRedisEvictionPolicy(redisUrl: string, allowEviction: boolean
     await redis.connect();
     policy = await readEvictionPolicy(redis);
   } catch (error) {
-    process.stderr.write(`worker cannot reach Redis at REDIS_URL: ${(error as Error).message}\n`);
+    const where = config.REDIS_SENTINELS ? 'through REDIS_SENTINELS' : 'at REDIS_URL';
+    process.stderr.write(`worker cannot reach Redis ${where}: ${(error as Error).message}\n`);
     process.exit(1);
   } finally {
     redis.disconnect();
   }
-  const problem = evictionPolicyProblem(policy, allowEviction);
+  const problem = evictionPolicyProblem(policy, config.REDIS_ALLOW_EVICTION);
   if (problem) {
     process.stderr.write(`worker refuses to start: ${problem}\n`);
     process.exit(1);
@@ -35,5 +43,5 @@ bootHttpApp({
   port: (config) => config.WORKER_PORT,
   banner: (config) =>
     `control-plane worker running; health at http://localhost:${config.WORKER_PORT}/health/ready`,
-  preflight: (config) => checkRedisEvictionPolicy(config.REDIS_URL, config.REDIS_ALLOW_EVICTION),
+  preflight: checkRedisEvictionPolicy,
 });

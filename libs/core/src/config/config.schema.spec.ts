@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { redisSentinelOptions } from '../redis/redis-connection.factory';
 import { ConfigError, loadConfig } from './config.schema';
 
 function problemsOf(env: Record<string, string>): string[] {
@@ -44,6 +45,37 @@ describe('loadConfig', () => {
       IDEMPOTENCY_KEY_TTL_HOURS: 48,
       SLA_MINUTES_RETENTION_DAYS: 93,
     });
+  });
+
+  it('reads Redis Sentinel addresses, and refuses malformed ones naming the variable', () => {
+    const config = loadConfig({
+      REDIS_URL: 'rediss://:s3cret@redis.example.com/2',
+      REDIS_SENTINELS: 'sentinel-0.example.com:26379, 10.0.0.7:26380',
+      REDIS_SENTINEL_NAME: 'cp-redis',
+    });
+    expect(config.REDIS_SENTINELS).toEqual([
+      { host: 'sentinel-0.example.com', port: 26379 },
+      { host: '10.0.0.7', port: 26380 },
+    ]);
+    // The Sentinels get REDIS_URL's password and, for rediss:, TLS like the primary.
+    expect(redisSentinelOptions(config)).toEqual({
+      sentinels: config.REDIS_SENTINELS,
+      name: 'cp-redis',
+      sentinelPassword: 's3cret',
+      enableTLSForSentinelMode: true,
+      sentinelTLS: {},
+    });
+    expect(loadConfig({}).REDIS_SENTINELS).toBeUndefined();
+    expect(redisSentinelOptions(loadConfig({}))).toEqual({});
+    expect(problemsOf({ REDIS_SENTINELS: 'sentinel-0:26379,sentinel-1' })).toEqual([
+      'REDIS_SENTINELS: must be comma-separated host:port pairs (got "sentinel-0:26379,sentinel-1")',
+    ]);
+    expect(problemsOf({ REDIS_SENTINELS: 'sentinel-0:70000' })).toEqual([
+      'REDIS_SENTINELS: each port must be 1-65535 (got "sentinel-0:70000")',
+    ]);
+    expect(problemsOf({ REDIS_SENTINEL_NAME: 'my master' })).toEqual([
+      'REDIS_SENTINEL_NAME: must be 1-64 characters of letters, digits, _ . - (got "my master")',
+    ]);
   });
 
   it('treats an empty value as unset', () => {

@@ -147,6 +147,34 @@ export const configSchema = z
       .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1-64 characters of letters, digits, _ . : -')
       .default('cp'),
     REDIS_ALLOW_EVICTION: booleanString.default(false),
+    /**
+     * Redis Sentinel addresses, `host:port` comma-separated. When set, every connection asks
+     * them for the current primary of REDIS_SENTINEL_NAME and follows failovers (ioredis'
+     * Sentinel support); REDIS_URL then gives only the scheme (`rediss:` for TLS), the
+     * credentials (also sent to the Sentinels) and the database, not the host.
+     */
+    REDIS_SENTINELS: z
+      .string()
+      .regex(
+        /^[A-Za-z0-9.-]+:\d{1,5}(\s*,\s*[A-Za-z0-9.-]+:\d{1,5})*$/,
+        'must be comma-separated host:port pairs',
+      )
+      .transform((value) =>
+        value.split(',').map((address) => {
+          const [host, port] = address.trim().split(':');
+          return { host, port: Number(port) };
+        }),
+      )
+      .refine(
+        (sentinels) => sentinels.every(({ port }) => port >= 1 && port <= 65535),
+        'each port must be 1-65535',
+      )
+      .optional(),
+    /** The Sentinel master group name (`sentinel monitor <name> ...`). */
+    REDIS_SENTINEL_NAME: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of letters, digits, _ . -')
+      .default('mymaster'),
     BODY_LIMIT: byteSize.default(1024 * 1024),
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])

@@ -30,6 +30,7 @@ export class RedisConnectionFactory implements OnApplicationShutdown {
       enableOfflineQueue: blocking,
       connectTimeout: 5_000,
       retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+      ...redisSentinelOptions(this.config),
       ...overrides,
     });
     let lastError = '';
@@ -53,4 +54,25 @@ export class RedisConnectionFactory implements OnApplicationShutdown {
       ),
     );
   }
+}
+
+/**
+ * ioredis options that reach Redis through Sentinel when REDIS_SENTINELS is set (none
+ * otherwise): the Sentinels name the current primary of REDIS_SENTINEL_NAME, and a connection
+ * that loses it (a failover) asks them again. The Sentinels are sent REDIS_URL's credentials and,
+ * for `rediss:`, spoken to over TLS like the primary.
+ */
+export function redisSentinelOptions(
+  config: Pick<AppConfig, 'REDIS_URL' | 'REDIS_SENTINELS' | 'REDIS_SENTINEL_NAME'>,
+): RedisOptions {
+  if (!config.REDIS_SENTINELS) return {};
+  const url = new URL(config.REDIS_URL);
+  const tls = url.protocol === 'rediss:';
+  return {
+    sentinels: config.REDIS_SENTINELS,
+    name: config.REDIS_SENTINEL_NAME,
+    ...(url.username ? { sentinelUsername: decodeURIComponent(url.username) } : {}),
+    ...(url.password ? { sentinelPassword: decodeURIComponent(url.password) } : {}),
+    ...(tls ? { enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
+  };
 }
