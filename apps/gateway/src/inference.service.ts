@@ -284,7 +284,8 @@ export class InferenceService implements OnModuleDestroy {
 
       /** Nothing was sent: the client is answered by the caller, or by another replica. */
       const unreached = (error: OpenAiError) => {
-        upstream.destroy();
+        // Absent when Node could not even make the request.
+        upstream?.destroy();
         finish({
           status: error.status,
           served: false,
@@ -298,13 +299,7 @@ export class InferenceService implements OnModuleDestroy {
         upstream = httpRequest(url, { method: 'POST', agent: this.agent, headers });
       } catch (error) {
         // An address Node cannot use (a replica stored with a malformed URL): nothing was sent.
-        const unusable = upstreamError(
-          502,
-          `the model replica could not be reached: ${(error as Error).message}`,
-          'upstream_unreachable',
-        );
-        finish({ status: 502, served: false, error: 'upstream_unreachable', unreached: unusable });
-        return;
+        return unreached(unreachableError((error as Error).message));
       }
       // Until a connection is made (a kept-alive one is made already), a failure means the
       // replica never saw the request.
@@ -347,13 +342,7 @@ export class InferenceService implements OnModuleDestroy {
       upstream.on('error', (error) => {
         if (settled) return;
         if (!connected) {
-          return unreached(
-            upstreamError(
-              502,
-              `the model replica could not be reached: ${error.message}`,
-              'upstream_unreachable',
-            ),
-          );
+          return unreached(unreachableError(error.message));
         }
         fail(upstreamError(502, `the model replica failed: ${error.message}`, 'upstream_error'));
       });
@@ -386,13 +375,7 @@ export class InferenceService implements OnModuleDestroy {
         if (answer.statusCode === 421) {
           // Misdirected (RFC 9110 §15.5.20): the process at that address is not the endpoint's
           // replica and did nothing with the request.
-          return unreached(
-            upstreamError(
-              502,
-              'the model replica could not be reached: another process answers at its address',
-              'upstream_unreachable',
-            ),
-          );
+          return unreached(unreachableError('another process answers at its address'));
         }
         answer.setTimeout(this.config.GATEWAY_IDLE_TIMEOUT_MS, () =>
           fail(
@@ -609,6 +592,15 @@ class Delivered {
 
 function upstreamError(status: number, message: string, code: string): OpenAiError {
   return new OpenAiError(status, `Upstream error: ${message}.`, 'server_error', code);
+}
+
+/** 502 `upstream_unreachable`: the replica never saw the request (another one may take it). */
+function unreachableError(reason: string): OpenAiError {
+  return upstreamError(
+    502,
+    `the model replica could not be reached: ${reason}`,
+    'upstream_unreachable',
+  );
 }
 
 function asOpenAiError(error: unknown, logger: Logger): OpenAiError {
